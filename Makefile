@@ -1,0 +1,77 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# gpusched top-level Makefile.
+#
+#   make                 build kmod/gpusched.ko and the userspace programs
+#   make check           the whole test suite: static checks, unit tests, and
+#                        the selftests inside QEMU guests on every kernel of
+#                        the matrix (see selftests/check.sh)
+#   make vm              an interactive guest with the module loaded
+#                        (KERNEL=6.1|6.12, TOPOLOGY=2s-smt|4n|memnode)
+#   make clean
+#
+# The module is built against KDIR: /lib/modules/$(uname -r)/build when this
+# machine has it, otherwise the headers of the harness's default guest kernel
+# (Debian's newest 6.1, installed on demand).  `make KDIR=/path/to/tree`
+# picks any other kernel tree.
+
+KERNEL ?= 6.1
+TOPOLOGY ?= 2s-smt
+OUT ?= $(CURDIR)/out
+
+ifeq ($(origin KDIR),undefined)
+ifneq ($(wildcard /lib/modules/$(shell uname -r)/build/Makefile),)
+KDIR := /lib/modules/$(shell uname -r)/build
+else
+KDIR = $(shell selftests/vm/kernels.sh $(KERNEL) | sed -n 's/^KDIR=//p')
+endif
+endif
+
+CC ?= cc
+UAPI := kmod/include/uapi
+
+# Userspace unit tests: every userspace/tests/test_*.c is one TAP program,
+# linked with the shared sources and built with ASan and UBSan.
+USER_CFLAGS := -std=c11 -D_GNU_SOURCE -O1 -g -Wall -Wextra -Werror -I$(UAPI) -Iuserspace/lib -Ikmod
+SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+USER_LIB_SRCS := $(wildcard userspace/lib/*.c) $(wildcard kmod/placement.c)
+UNIT_TESTS := $(patsubst userspace/tests/%.c,$(OUT)/unit/%,$(wildcard userspace/tests/test_*.c))
+
+# Selftests run inside the guest, which has no libc: link them statically.
+# The kselftest harness macros trip -Wextra's unused-parameter, sign-compare
+# and clobbered warnings, hence the three exceptions.
+KSFT_DIR ?= $(shell selftests/vm/tools.sh)/tools/testing/selftests
+SELFTEST_CFLAGS := -std=gnu11 -static -O2 -Wall -Wextra -Werror -Wno-unused-parameter \
+	-Wno-sign-compare -Wno-clobbered -I$(UAPI)
+SELFTESTS := $(patsubst selftests/gpusched/%.c,$(OUT)/selftests/%,$(wildcard selftests/gpusched/*.c))
+
+.PHONY: all module userspace unit-tests selftests check vm clean
+
+all: module userspace
+
+module:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+userspace: unit-tests
+
+unit-tests: $(UNIT_TESTS)
+
+$(OUT)/unit/%: userspace/tests/%.c $(USER_LIB_SRCS) $(wildcard userspace/lib/*.h kmod/*.h userspace/tests/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) $(SANITIZE) -o $@ $< $(USER_LIB_SRCS)
+
+selftests: $(SELFTESTS)
+
+$(OUT)/selftests/%: selftests/gpusched/%.c $(wildcard $(UAPI)/linux/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(SELFTEST_CFLAGS) -I$(KSFT_DIR) -o $@ $<
+
+check:
+	@bash selftests/check.sh
+
+vm:
+	@bash selftests/vm/vm.sh $(KERNEL) $(TOPOLOGY)
+
+clean:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null || true
+	rm -rf $(OUT)

@@ -1,0 +1,217 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# `make check`: every test of gpusched, from a fresh Debian 12 machine.
+#
+#  1. installs the Debian packages the harness needs (only the missing ones);
+#  2. resolves and caches the guest kernels of the matrix (kernels.sh);
+#  3. static checks: checkpatch --strict on kmod/, the module built with
+#     -Werror and sparse (C=2) against every kernel of the matrix;
+#  4. userspace unit tests, built with ASan and UBSan;
+#  5. boots every kernel in every topology under QEMU and runs the
+#     selftests inside (run-guest.sh); a guest passes only if it reported,
+#     every suite passed, and its kernel log and taint flags are clean.
+#
+# Ends with "N passed, N failed, N skipped" over everything, and exits
+# non-zero on any failure.  Environment: GPUSCHED_KERNELS ("6.1 6.12"),
+# GPUSCHED_TOPOLOGIES ("2s-smt 4n memnode"), GPUSCHED_VM_TIMEOUT (300 s per
+# boot), GPUSCHED_CACHE, GPUSCHED_OUT.
+set -uo pipefail
+. "$(dirname "$0")/vm/common.sh"
+
+kernels=${GPUSCHED_KERNELS:-6.1 6.12}
+topologies=${GPUSCHED_TOPOLOGIES:-2s-smt 4n memnode}
+logs=$GS_OUT/check
+rm -rf "$logs" && mkdir -p "$logs"
+
+passed=0 failed=0 skipped=0
+stage_rows=()
+stage_name= stage_began=
+
+stage() {
+	local now
+	now=$(gs_now)
+	[ -n "$stage_name" ] && stage_rows+=("$(printf '%-34s %5ss' "$stage_name" $((now - stage_began)))")
+	stage_name=$1 stage_began=$now
+	[ -n "$stage_name" ] && gs_log "== $stage_name"
+}
+
+# record NAME PASS FAIL SKIP: one suite's counts into the totals.
+record() {
+	passed=$((passed + $2)) failed=$((failed + $3)) skipped=$((skipped + $4))
+	printf '  %-52s %3d passed, %d failed, %d skipped\n' "$1" "$2" "$3" "$4" >&2
+}
+
+# verdict NAME STATUS [LOG]: a check that is one test; prints LOG on failure.
+verdict() {
+	if [ "$2" -eq 0 ]; then
+		record "$1" 1 0 0
+	else
+		record "$1" 0 1 0
+		[ -n "${3:-}" ] && [ -s "$3" ] && sed 's/^/    | /' "$3" | tail -n 60 >&2
+	fi
+}
+
+# Counts one TAP stream (top-level lines only); a plan that promised more
+# results than arrived, or a non-zero exit with no failure reported, counts
+# as failed.  tap_record NAME FILE EXIT-STATUS
+tap_record() {
+	local counts
+	counts=$(tr -d '\r' <"$2" | awk -v rc="$3" '
+		/^1\.\.[0-9]+/ { plan = substr($1, 4) + 0 }
+		/^not ok [0-9]+/ { fail++; n++; next }
+		/^ok [0-9]+/ { if (tolower($0) ~ /# skip/) skip++; else pass++; n++ }
+		END {
+			if (plan > n) fail += plan - n
+			if (rc != 0 && fail == 0) fail = 1
+			printf "%d %d %d\n", pass, fail, skip
+		}')
+	# shellcheck disable=SC2086
+	record "$1" $counts
+	if [ "${counts#* }" != "0 ${counts##* }" ]; then
+		grep -E '^not ok|^# .*(FAIL|fail|Expected|error)' "$2" | head -n 40 | sed 's/^/    | /' >&2
+	fi
+}
+
+finish() {
+	stage ""
+	printf '\nStage times:\n' >&2
+	printf '  %s\n' "${stage_rows[@]}" >&2
+	printf '%d passed, %d failed, %d skipped\n' "$passed" "$failed" "$skipped"
+	[ "$failed" -eq 0 ]
+	exit
+}
+
+# Messages that mean the kernel is broken even if every test passed.
+kernel_problems='(^|\] )(BUG:|WARNING:|UBSAN:|Oops|kernel BUG at|general protection fault|Kernel panic|watchdog: BUG: soft lockup|Watchdog detected hard LOCKUP|INFO: task .* blocked for more than|INFO: rcu_.*stall|rcu: INFO: .*stall|INFO: possible .*locking|possible circular locking|inconsistent lock state|kmemleak: [0-9]+ new suspected|KASAN:|Unable to handle kernel)'
+# Taint bits that mean the same: B bad page (5), D died (7), W warned (9),
+# L soft lockup (14).  O and E (out-of-tree, unsigned) are expected.
+bad_taint=$(((1 << 5) | (1 << 7) | (1 << 9) | (1 << 14)))
+
+stage "packages"
+gs_need_packages "${GS_HOST_PACKAGES[@]}"
+tools=$("$GS_TOP/selftests/vm/tools.sh") || { record "kernel source tools" 0 1 0; finish; }
+
+stage "kernels"
+declare -A KREL KDIR VMLINUZ
+for k in $kernels; do
+	if ! out=$("$GS_TOP/selftests/vm/kernels.sh" "$k"); then
+		record "kernel $k: fetch" 0 1 0
+		continue
+	fi
+	eval "$out"
+	KREL[$k]=$KREL KDIR[$k]=$KDIR VMLINUZ[$k]=$VMLINUZ
+	gs_log "$k: $KREL"
+done
+
+stage "static checks"
+# The sources only: files git tracks or would track, never build products.
+kernel_sources=$(cd "$GS_TOP" && git ls-files --cached --others --exclude-standard \
+	-- 'kmod/*.c' 'kmod/*.h' 2>/dev/null || find kmod -name '*.[ch]' ! -name '*.mod.c')
+for rel in $kernel_sources; do
+	f=$GS_TOP/$rel
+	perl "$tools/scripts/checkpatch.pl" --strict --no-tree --show-types -f "$f" \
+		>"$logs/checkpatch.log" 2>&1
+	grep -q '^total: 0 errors, 0 warnings, 0 checks' "$logs/checkpatch.log"
+	verdict "checkpatch --strict $rel" $? "$logs/checkpatch.log"
+done
+
+stage "module builds (-Werror, sparse)"
+for k in $kernels; do
+	[ -n "${KREL[$k]:-}" ] || continue
+	gs_build_module "${KREL[$k]}" "${KDIR[$k]}" C=2 KCFLAGS=-Werror \
+		>"$logs/build-$k.log" 2>&1
+	verdict "build gpusched.ko for ${KREL[$k]}" $? "$logs/build-$k.log"
+	# sparse reports as "file:line:col: warning|error: ..." for our sources.
+	grep -E '^[^ ]*\.[ch]:[0-9]+:[0-9]+: (warning|error):' "$logs/build-$k.log" \
+		>"$logs/sparse-$k.log"
+	[ ! -s "$logs/sparse-$k.log" ]
+	verdict "sparse (C=2) for ${KREL[$k]}" $? "$logs/sparse-$k.log"
+done
+
+stage "userspace unit tests"
+if make -s -C "$GS_TOP" unit-tests OUT="$GS_OUT" >"$logs/unit-build.log" 2>&1; then
+	for t in "$GS_OUT"/unit/test_*; do
+		[ -x "$t" ] || continue
+		"$t" >"$logs/unit-${t##*/}.tap" 2>&1
+		tap_record "unit ${t##*/}" "$logs/unit-${t##*/}.tap" $?
+	done
+else
+	verdict "build unit tests" 1 "$logs/unit-build.log"
+fi
+
+stage "selftests and initramfs"
+make -s -C "$GS_TOP" selftests OUT="$GS_OUT" KSFT_DIR="$tools/tools/testing/selftests" \
+	>"$logs/selftests-build.log" 2>&1
+verdict "build selftests" $? "$logs/selftests-build.log"
+for k in $kernels; do
+	ko=$GS_OUT/kmod-${KREL[$k]:-none}/kmod/gpusched.ko
+	[ -f "$ko" ] || continue
+	"$GS_TOP/selftests/vm/mkinitramfs.sh" "$GS_OUT/initramfs-${KREL[$k]}.cpio.gz" \
+		"$ko" "$GS_OUT/selftests" 2>"$logs/initramfs-$k.log"
+	verdict "initramfs for ${KREL[$k]}" $? "$logs/initramfs-$k.log"
+done
+
+for k in $kernels; do
+	initramfs=$GS_OUT/initramfs-${KREL[$k]:-none}.cpio.gz
+	for t in $topologies; do
+		name="$k/$t"
+		stage "guest $name"
+		if [ ! -f "$initramfs" ]; then
+			record "guest $name: not booted, no module or initramfs" 0 1 0
+			continue
+		fi
+		dir=$GS_OUT/vm/$k-$t
+		"$GS_TOP/selftests/vm/run-guest.sh" "${VMLINUZ[$k]}" "$initramfs" "$t" "$dir" \
+			2>"$logs/guest-$k-$t.log"
+		boot=$?
+		results=$dir/results.txt
+		[ -f "$results" ] || : >"$results"
+		tr -d '\r' <"$results" >"$dir/results.clean"
+		if [ $boot -ne 0 ]; then
+			{
+				cat "$logs/guest-$k-$t.log"
+				echo "--- console (last lines)"; tail -n 40 "$dir/console.log" 2>/dev/null
+				echo "--- results (last lines)"; grep -v '^\[' "$dir/results.clean" | tail -n 20
+			} >"$logs/guest-$k-$t.fail"
+		fi
+		verdict "guest $name: boots and reports" $boot "$logs/guest-$k-$t.fail"
+
+		grep -q '^=== insmod rc=0$' "$dir/results.clean"
+		verdict "guest $name: insmod gpusched.ko" $?
+
+		# Split the stream into one TAP file per suite, with its exit status.
+		awk -v dir="$dir" '
+			/^=== suite / { name = $3; file = dir "/suite-" name ".tap"; printf "" >file; next }
+			/^=== end-suite / { split($4, a, "="); print a[2] >(dir "/suite-" $3 ".rc"); file = ""; next }
+			file != "" { print >>file }
+		' "$dir/results.clean"
+		for tap in "$dir"/suite-*.tap; do
+			[ -f "$tap" ] || continue
+			suite=${tap##*/suite-}
+			suite=${suite%.tap}
+			rc=$(cat "$dir/suite-$suite.rc" 2>/dev/null || echo 255)
+			tap_record "guest $name: $suite" "$tap" "$rc"
+		done
+
+		sed -n '/^=== dmesg/,/^=== done/p' "$dir/results.clean" >"$dir/dmesg.txt"
+		taint=$(sed -n 's/^=== taint-after //p' "$dir/results.clean")
+		{
+			grep -nE "$kernel_problems" "$dir/dmesg.txt" "$dir/console.log" 2>/dev/null |
+				head -n 20
+			if [ -z "$taint" ]; then
+				echo "no taint value reported"
+			elif ((taint & bad_taint)); then
+				echo "kernel tainted: $taint (bad bits $((taint & bad_taint)))"
+			fi
+		} >"$logs/kernel-$k-$t.log"
+		if [ -s "$logs/kernel-$k-$t.log" ]; then
+			# Show the report itself, not only its first line.
+			grep -A 30 -E "$kernel_problems" "$dir/dmesg.txt" 2>/dev/null |
+				head -n 60 >>"$logs/kernel-$k-$t.log"
+		fi
+		[ ! -s "$logs/kernel-$k-$t.log" ]
+		verdict "guest $name: kernel log and taint clean" $? "$logs/kernel-$k-$t.log"
+	done
+done
+
+finish

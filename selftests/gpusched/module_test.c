@@ -1,0 +1,244 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ABI tests of the gpusched module's device, sysfs root and GET_INFO
+ * handshake, and of its load/unload life cycle.  Runs as root in the test
+ * guest with gpusched.ko already loaded; $GPUSCHED_KO names the module file
+ * for the reload test.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <linux/gpusched.h>
+
+#include "kselftest_harness.h"
+
+#define DEV_PATH "/dev/gpusched"
+#define SYSFS_ROOT "/sys/kernel/gpusched"
+
+/* Expect @call to fail with @err. */
+#define EXPECT_ERRNO(err, call)			\
+	({					\
+		errno = 0;			\
+		EXPECT_EQ(-1, call);		\
+		EXPECT_EQ(err, errno);		\
+	})
+
+static int read_file(const char *path, char *buf, size_t len)
+{
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	return 0;
+}
+
+/* The highest CPU id in a cpulist such as "0-7" or "0,2-5", plus one. */
+static unsigned int cpulist_span(const char *list)
+{
+	const char *p = list + strlen(list);
+
+	while (p > list && (p[-1] < '0' || p[-1] > '9'))
+		p--;
+	while (p > list && p[-1] >= '0' && p[-1] <= '9')
+		p--;
+	return strtoul(p, NULL, 10) + 1;
+}
+
+FIXTURE(device) {
+	int fd;
+};
+
+FIXTURE_SETUP(device)
+{
+	self->fd = open(DEV_PATH, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", DEV_PATH, strerror(errno));
+}
+
+FIXTURE_TEARDOWN(device)
+{
+	close(self->fd);
+}
+
+TEST(device_node_is_the_registered_misc_device)
+{
+	unsigned int major, minor;
+	char buf[64];
+	struct stat st;
+
+	ASSERT_EQ(0, stat(DEV_PATH, &st));
+	ASSERT_TRUE(S_ISCHR(st.st_mode));
+	/* World read/write: each command checks its caller's rights itself. */
+	EXPECT_EQ(0666, st.st_mode & 0777);
+	ASSERT_EQ(0, read_file("/sys/class/misc/gpusched/dev", buf, sizeof(buf)));
+	ASSERT_EQ(2, sscanf(buf, "%u:%u", &major, &minor));
+	EXPECT_EQ(10, major);	/* MISC_MAJOR */
+	EXPECT_EQ(major, major(st.st_rdev));
+	EXPECT_EQ(minor, minor(st.st_rdev));
+}
+
+TEST(sysfs_version_is_the_module_version)
+{
+	char sysfs[64], module[64];
+
+	ASSERT_EQ(0, read_file(SYSFS_ROOT "/version", sysfs, sizeof(sysfs)));
+	ASSERT_EQ(0, read_file("/sys/module/gpusched/version", module, sizeof(module)));
+	EXPECT_STREQ(module, sysfs);
+	EXPECT_NE(0, strlen(sysfs));
+}
+
+TEST(sysfs_files_are_not_world_writable)
+{
+	struct stat st;
+
+	ASSERT_EQ(0, stat(SYSFS_ROOT "/version", &st));
+	EXPECT_EQ(0444, st.st_mode & 0777);
+}
+
+TEST_F(device, get_info_reports_the_running_kernel)
+{
+	struct gpusched_get_info info = { .size = sizeof(info) };
+	char possible[256];
+
+	ASSERT_EQ(0, ioctl(self->fd, GPUSCHED_IOC_GET_INFO, &info));
+	EXPECT_EQ(GPUSCHED_ABI_VERSION, info.abi_version);
+	EXPECT_EQ(sizeof(info), info.size);
+	EXPECT_EQ(0, info.flags);
+	EXPECT_EQ(0, info.__reserved);
+	EXPECT_EQ(0, info.features);
+
+	ASSERT_EQ(0, read_file("/sys/devices/system/cpu/possible", possible, sizeof(possible)));
+	EXPECT_EQ(cpulist_span(possible), info.nr_cpu_ids);
+	ASSERT_EQ(0, read_file("/sys/devices/system/node/possible", possible, sizeof(possible)));
+	EXPECT_EQ(cpulist_span(possible), info.nr_node_ids);
+}
+
+TEST_F(device, get_info_rejects_nonzero_flags_and_reserved)
+{
+	struct gpusched_get_info info = { .size = sizeof(info), .flags = 1 };
+
+	EXPECT_ERRNO(EINVAL, ioctl(self->fd, GPUSCHED_IOC_GET_INFO, &info));
+	info.flags = 0x80000000;
+	EXPECT_ERRNO(EINVAL, ioctl(self->fd, GPUSCHED_IOC_GET_INFO, &info));
+	info.flags = 0;
+	info.__reserved = 1;
+	EXPECT_ERRNO(EINVAL, ioctl(self->fd, GPUSCHED_IOC_GET_INFO, &info));
+	/* A rejected call writes nothing back. */
+	EXPECT_EQ(0, info.abi_version);
+}
+
+TEST_F(device, get_info_size_sweep)
+{
+	const size_t min_size = offsetof(struct gpusched_get_info, features) +
+				sizeof(((struct gpusched_get_info *)0)->features);
+	struct {
+		struct gpusched_get_info info;
+		__u64 tail;
+		__u64 canary;
+	} buf;
+
+	/* One byte short of version 1: refused. */
+	memset(&buf, 0, sizeof(buf));
+	buf.info.size = min_size - 1;
+	EXPECT_ERRNO(EINVAL, ioctl(self->fd, GPUSCHED_IOC_GET_INFO, &buf));
+	buf.info.size = 0;
+	EXPECT_ERRNO(EINVAL, ioctl(self->fd, GPUSCHED_IOC_GET_INFO, &buf));
+
+	/* A newer caller's unknown non-zero field: refused with E2BIG. */
+	memset(&buf, 0, sizeof(buf));
+	buf.info.size = sizeof(buf.info) + sizeof(buf.tail);
+	buf.tail = 1;
+	EXPECT_ERRNO(E2BIG, ioctl(self->fd, GPUSCHED_IOC_GET_INFO, &buf));
+
+	/* The same caller with the unknown field zero: works, tail untouched. */
+	memset(&buf, 0, sizeof(buf));
+	buf.info.size = sizeof(buf.info) + sizeof(buf.tail);
+	buf.canary = 0x5a5a5a5a5a5a5a5aULL;
+	ASSERT_EQ(0, ioctl(self->fd, GPUSCHED_IOC_GET_INFO, &buf));
+	EXPECT_EQ(GPUSCHED_ABI_VERSION, buf.info.abi_version);
+	EXPECT_EQ(0, buf.tail);
+	EXPECT_EQ(0x5a5a5a5a5a5a5a5aULL, buf.canary);
+}
+
+TEST_F(device, get_info_copies_back_at_most_the_callers_size)
+{
+	struct {
+		struct gpusched_get_info info;
+		__u64 canary;
+	} buf;
+
+	memset(&buf, 0, sizeof(buf));
+	buf.info.size = sizeof(buf.info);
+	buf.canary = 0xa5a5a5a5a5a5a5a5ULL;
+	ASSERT_EQ(0, ioctl(self->fd, GPUSCHED_IOC_GET_INFO, &buf));
+	EXPECT_EQ(0xa5a5a5a5a5a5a5a5ULL, buf.canary);
+}
+
+TEST_F(device, bad_pointers_give_efault)
+{
+	EXPECT_ERRNO(EFAULT, ioctl(self->fd, GPUSCHED_IOC_GET_INFO, NULL));
+	EXPECT_ERRNO(EFAULT, ioctl(self->fd, GPUSCHED_IOC_GET_INFO, (void *)8));
+}
+
+TEST_F(device, unknown_commands_give_enotty)
+{
+	struct gpusched_get_info info = { .size = sizeof(info) };
+
+	EXPECT_ERRNO(ENOTTY, ioctl(self->fd, _IO(GPUSCHED_TYPE, 0x7f), &info));
+	EXPECT_ERRNO(ENOTTY, ioctl(self->fd, _IO(GPUSCHED_TYPE, 0xff), &info));
+	/* Right number, wrong type byte or wrong direction bits. */
+	EXPECT_ERRNO(ENOTTY, ioctl(self->fd, _IO('G', GPUSCHED_CMD_GET_INFO), &info));
+	EXPECT_ERRNO(ENOTTY, ioctl(self->fd, _IOWR(GPUSCHED_TYPE, GPUSCHED_CMD_GET_INFO,
+						 struct gpusched_get_info), &info));
+}
+
+TEST(module_is_pinned_while_a_file_is_open)
+{
+	int fd = open(DEV_PATH, O_RDWR | O_CLOEXEC);
+
+	ASSERT_LE(0, fd);
+	EXPECT_ERRNO(EWOULDBLOCK, syscall(SYS_delete_module, "gpusched", O_NONBLOCK));
+	close(fd);
+}
+
+TEST(unload_removes_everything_and_reload_restores_it)
+{
+	const char *ko = getenv("GPUSCHED_KO");
+	struct stat st;
+	int fd;
+
+	if (!ko)
+		SKIP(return, "GPUSCHED_KO does not name the module file to reload");
+
+	ASSERT_EQ(0, syscall(SYS_delete_module, "gpusched", O_NONBLOCK))
+		TH_LOG("delete_module: %s", strerror(errno));
+	EXPECT_ERRNO(ENOENT, stat(DEV_PATH, &st));
+	EXPECT_ERRNO(ENOENT, stat(SYSFS_ROOT, &st));
+	EXPECT_ERRNO(ENOENT, stat("/sys/class/misc/gpusched", &st));
+
+	fd = open(ko, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd) TH_LOG("open %s: %s", ko, strerror(errno));
+	ASSERT_EQ(0, syscall(SYS_finit_module, fd, "", 0))
+		TH_LOG("finit_module %s: %s", ko, strerror(errno));
+	close(fd);
+	EXPECT_EQ(0, stat(DEV_PATH, &st));
+	EXPECT_EQ(0, stat(SYSFS_ROOT "/version", &st));
+}
+
+TEST_HARNESS_MAIN

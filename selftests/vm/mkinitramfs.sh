@@ -1,0 +1,40 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Build the test guest's initramfs.
+#
+#   mkinitramfs.sh OUTPUT MODULE.ko TESTDIR
+#
+# It holds static busybox, /init (selftests/vm/init), the module as
+# /lib/modules/gpusched.ko, every executable of TESTDIR under /tests (they
+# must be statically linked: the guest has no libc) and every topology file
+# under /etc/gpusched/topologies.
+set -euo pipefail
+. "$(dirname "$0")/common.sh"
+
+out=${1:?usage: mkinitramfs.sh OUTPUT MODULE.ko TESTDIR}
+module=${2:?usage: mkinitramfs.sh OUTPUT MODULE.ko TESTDIR}
+testdir=${3:?usage: mkinitramfs.sh OUTPUT MODULE.ko TESTDIR}
+
+# A static binary has no PT_INTERP program header.
+file_is_static() { ! LC_ALL=C readelf -l "$1" 2>/dev/null | grep -q 'program interpreter'; }
+
+root=$(mktemp -d)
+trap 'rm -rf "$root"' EXIT
+mkdir -p "$root"/{bin,dev,proc,sys,tmp,lib/modules,tests,etc/gpusched/topologies}
+cp /bin/busybox "$root/bin/busybox"
+cp "$GS_TOP/selftests/vm/init" "$root/init"
+chmod 755 "$root/init"
+cp "$module" "$root/lib/modules/gpusched.ko"
+for test in "$testdir"/*; do
+	[ -f "$test" ] && [ -x "$test" ] || continue
+	if ! file_is_static "$test"; then
+		gs_die "$test is dynamically linked; the guest has no libc"
+	fi
+	cp "$test" "$root/tests/"
+done
+for topo in "$GS_TOPOLOGIES"/*; do
+	[ "${topo##*/}" = README ] || cp "$topo" "$root/etc/gpusched/topologies/"
+done
+(cd "$root" && find . | LC_ALL=C sort | cpio --quiet -o -H newc --owner 0:0) |
+	gzip -1 >"$out.tmp"
+mv "$out.tmp" "$out"

@@ -1,0 +1,109 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Boot one guest under QEMU (software emulation) in a named topology.
+#
+#   run-guest.sh [--shell] [--timeout SECONDS] VMLINUZ INITRAMFS TOPOLOGY OUTDIR
+#
+# TOPOLOGY names a file in selftests/vm/topologies; this script turns it into
+# the QEMU machine (sockets, cores, threads, NUMA nodes with their memory and
+# distances, stand-in GPUs behind PCI expander bridges on their nodes).
+# The guest's console goes to OUTDIR/console.log and its test results, sent
+# over a second serial port, to OUTDIR/results.txt.  --shell instead gives an
+# interactive shell on this terminal (Ctrl-A X leaves QEMU).
+#
+# Exit status: 0 when the guest reported completion, 2 when it died, hung
+# past the timeout or exited without reporting, 1 on usage errors.
+set -euo pipefail
+. "$(dirname "$0")/common.sh"
+
+shell=0
+timeout=${GPUSCHED_VM_TIMEOUT:-300}
+while [ $# -gt 0 ]; do
+	case $1 in
+	--shell) shell=1; shift ;;
+	--timeout) timeout=$2; shift 2 ;;
+	*) break ;;
+	esac
+done
+[ $# -eq 4 ] || gs_die "usage: run-guest.sh [--shell] [--timeout S] VMLINUZ INITRAMFS TOPOLOGY OUTDIR"
+vmlinuz=$1 initramfs=$2 topology=$3 outdir=$4
+topo_file=$GS_TOPOLOGIES/$topology
+[ -f "$topo_file" ] || gs_die "no topology '$topology' in $GS_TOPOLOGIES ($(ls "$GS_TOPOLOGIES" | grep -v README | tr '\n' ' '))"
+
+args=(-machine q35 -cpu qemu64,vendor=GenuineIntel -accel tcg,thread=multi
+	-nodefaults -display none -no-reboot)
+mem_total=0
+gpu=0
+while read -r kw rest; do
+	case $kw in
+	'' | '#'* | description) ;;
+	cpus)
+		read -r n opts <<<"$rest"
+		args+=(-smp "cpus=$n,${opts// /,}")
+		;;
+	node)
+		read -r id opts <<<"$rest"
+		cpus= mem=
+		for opt in $opts; do
+			case $opt in
+			cpus=*) cpus=${opt#cpus=} ;;
+			mem=*) mem=${opt#mem=} ;;
+			*) gs_die "$topo_file: unknown node option '$opt'" ;;
+			esac
+		done
+		[ -n "$mem" ] || gs_die "$topo_file: node $id needs mem=MiB"
+		mem_total=$((mem_total + mem))
+		args+=(-object "memory-backend-ram,id=mem$id,size=${mem}M")
+		args+=(-numa "node,nodeid=$id${cpus:+,cpus=$cpus},memdev=mem$id")
+		;;
+	distance)
+		read -r a b v <<<"$rest"
+		args+=(-numa "dist,src=$a,dst=$b,val=$v")
+		;;
+	gpu)
+		read -r addr opts <<<"$rest"
+		node= model=
+		for opt in $opts; do
+			case $opt in
+			node=*) node=${opt#node=} ;;
+			model=*) model=${opt#model=} ;;
+			esac
+		done
+		[[ $addr =~ ^0000:([0-9a-f]{2}):00\.0$ ]] ||
+			gs_die "$topo_file: gpu address '$addr' must be 0000:BUS:00.0"
+		# The bridge owns bus BUS-1; the root port behind it is BUS.
+		bus_nr=$((16#${BASH_REMATCH[1]} - 1))
+		args+=(-device "pxb-pcie,id=pxb$gpu,bus_nr=$bus_nr,numa_node=$node,bus=pcie.0"
+			-device "pcie-root-port,id=rp$gpu,bus=pxb$gpu,chassis=$((gpu + 1))"
+			-device "$model,bus=rp$gpu")
+		gpu=$((gpu + 1))
+		;;
+	*) gs_die "$topo_file: unknown line '$kw $rest'" ;;
+	esac
+done <"$topo_file"
+args+=(-m "${mem_total}M")
+
+append="console=ttyS0 panic=-1 oops=panic no5lvl gpusched_test.topology=$topology"
+args+=(-kernel "$vmlinuz" -initrd "$initramfs" -device isa-debug-exit,iobase=0xf4,iosize=0x04)
+
+if [ "$shell" -eq 1 ]; then
+	exec qemu-system-x86_64 "${args[@]}" -serial mon:stdio \
+		-append "$append gpusched_test.mode=shell"
+fi
+
+mkdir -p "$outdir"
+rm -f "$outdir/console.log" "$outdir/results.txt"
+rc=0
+timeout --kill-after=10 "$timeout" qemu-system-x86_64 "${args[@]}" \
+	-chardev "file,id=console,path=$outdir/console.log" -serial chardev:console \
+	-chardev "file,id=results,path=$outdir/results.txt" -serial chardev:results \
+	-append "$append loglevel=5" </dev/null >"$outdir/qemu.log" 2>&1 || rc=$?
+# The guest writes 0 to isa-debug-exit once it has reported everything.
+case $rc in
+1) grep -q '^=== done' "$outdir/results.txt" 2>/dev/null && exit 0
+   gs_log "guest exited without reporting completion" ;;
+124 | 137) gs_log "guest did not finish within ${timeout}s" ;;
+0) gs_log "guest powered off or panicked before reporting" ;;
+*) gs_log "QEMU exited with status $rc: $(tail -n 3 "$outdir/qemu.log")" ;;
+esac
+exit 2
