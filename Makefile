@@ -32,7 +32,7 @@ UAPI := kmod/include/uapi
 
 # Userspace unit tests: every userspace/tests/test_*.c is one TAP program,
 # linked with the shared sources and built with ASan and UBSan.
-USER_CFLAGS := -std=c11 -D_GNU_SOURCE -O1 -g -Wall -Wextra -Werror -I$(UAPI) -Iuserspace/lib -Ikmod
+USER_CFLAGS := -std=c11 -O1 -g -Wall -Wextra -Werror -I$(UAPI) -Iuserspace/lib -Ikmod
 SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 USER_LIB_SRCS := $(wildcard userspace/lib/*.c) $(wildcard kmod/placement.c)
 UNIT_TESTS := $(patsubst userspace/tests/%.c,$(OUT)/unit/%,$(wildcard userspace/tests/test_*.c))

@@ -129,6 +129,10 @@ for k in $kernels; do
 done
 
 stage "userspace unit tests"
+# Snapshots of real machines (hwloc's test dumps) sit in shared/ beside the
+# checkout; the discovery tests report SKIP, saying so, when it is absent.
+export GS_FIXTURES_DIR=$GS_TOP/userspace/tests/fixtures
+export GS_SYSFS_TARBALLS=${GS_SYSFS_TARBALLS:-$GS_TOP/../shared/fixtures/sysfs}
 if make -s -C "$GS_TOP" unit-tests OUT="$GS_OUT" >"$logs/unit-build.log" 2>&1; then
 	for t in "$GS_OUT"/unit/test_*; do
 		[ -x "$t" ] || continue
