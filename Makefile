@@ -6,6 +6,8 @@
 #   make check           the whole test suite: static checks, unit tests, and
 #                        the selftests inside QEMU guests on every kernel of
 #                        the matrix (see selftests/check.sh)
+#   make bench           placement engine timings (numbers, no verdict)
+#   make fuzz            the placement engine's fuzzer for FUZZ_SECONDS (20)
 #   make vm              an interactive guest with the module loaded
 #                        (KERNEL=6.1|6.12, TOPOLOGY=2s-smt|4n|memnode)
 #   make clean
@@ -45,7 +47,11 @@ SELFTEST_CFLAGS := -std=gnu11 -static -O2 -Wall -Wextra -Werror -Wno-unused-para
 	-Wno-sign-compare -Wno-clobbered -I$(UAPI)
 SELFTESTS := $(patsubst selftests/gpusched/%.c,$(OUT)/selftests/%,$(wildcard selftests/gpusched/*.c))
 
-.PHONY: all module userspace unit-tests selftests check vm clean
+# The placement engine's libFuzzer target (clang only) and benchmark.
+FUZZ_CFLAGS := -std=c11 -g -O1 -Wall -Wextra -Werror -fsanitize=fuzzer,address,undefined -Ikmod
+FUZZ_SECONDS ?= 20
+
+.PHONY: all module userspace unit-tests selftests check vm clean fuzz bench
 
 all: module userspace
 
@@ -59,6 +65,21 @@ unit-tests: $(UNIT_TESTS)
 $(OUT)/unit/%: userspace/tests/%.c $(USER_LIB_SRCS) $(wildcard userspace/lib/*.h kmod/*.h userspace/tests/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) $(SANITIZE) -o $@ $< $(USER_LIB_SRCS)
+
+$(OUT)/fuzz/fuzz_placement: userspace/tests/fuzz_placement.c kmod/placement.c kmod/placement.h
+	@mkdir -p $(@D)
+	clang $(FUZZ_CFLAGS) -o $@ $< kmod/placement.c
+
+fuzz: $(OUT)/fuzz/fuzz_placement
+	@mkdir -p $(OUT)/fuzz/corpus
+	$(OUT)/fuzz/fuzz_placement -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $(OUT)/fuzz/corpus
+
+$(OUT)/bench/bench_placement: userspace/bench/bench_placement.c kmod/placement.c kmod/placement.h
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -O2 -Wall -Wextra -Werror -Ikmod -o $@ $< kmod/placement.c
+
+bench: $(OUT)/bench/bench_placement
+	$(OUT)/bench/bench_placement
 
 selftests: $(SELFTESTS)
 

@@ -6,7 +6,8 @@
 #  2. resolves and caches the guest kernels of the matrix (kernels.sh);
 #  3. static checks: checkpatch --strict on kmod/, the module built with
 #     -Werror and sparse (C=2) against every kernel of the matrix;
-#  4. userspace unit tests, built with ASan and UBSan;
+#  4. userspace unit tests, built with ASan and UBSan, and the placement
+#     engine's libFuzzer target for GPUSCHED_FUZZ_SECONDS (20);
 #  5. boots every kernel in every topology under QEMU and runs the
 #     selftests inside (run-guest.sh); a guest passes only if it reported,
 #     every suite passed, and its kernel log and taint flags are clean.
@@ -142,6 +143,11 @@ if make -s -C "$GS_TOP" unit-tests OUT="$GS_OUT" >"$logs/unit-build.log" 2>&1; t
 else
 	verdict "build unit tests" 1 "$logs/unit-build.log"
 fi
+
+stage "placement fuzzer"
+make -s -C "$GS_TOP" fuzz OUT="$GS_OUT" FUZZ_SECONDS="${GPUSCHED_FUZZ_SECONDS:-20}" \
+	>"$logs/fuzz.log" 2>&1
+verdict "fuzz placement engine (${GPUSCHED_FUZZ_SECONDS:-20} s)" $? "$logs/fuzz.log"
 
 stage "selftests and initramfs"
 make -s -C "$GS_TOP" selftests OUT="$GS_OUT" KSFT_DIR="$tools/tools/testing/selftests" \

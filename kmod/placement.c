@@ -1,0 +1,982 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * gpusched placement engine.  Given a topology snapshot, the exclusive
+ * reservations in force and a request (GPU, policy, workers, allowed CPUs),
+ * it computes the CPU set of every worker, or a negative errno with a reason
+ * the caller can print; gs_reserve() also records exclusive placements so
+ * that no later request gets the same cores, and gs_release() gives them
+ * back.  The code is deterministic and self-contained: it compiles unchanged
+ * in the kernel module and in userspace, allocates nothing and uses only the
+ * caller's storage, so every decision can be tested outside the kernel.  The
+ * policies and their tie-breaking are specified in Documentation/placement.rst;
+ * comments here say why the code follows them the way it does.
+ */
+#include "placement.h"
+
+/*
+ * Per-call state kept in workspace->core_marks.  An entry is indexed by a CPU
+ * number that names a group (see struct gs_cpu), so the one array serves
+ * cores, caches and packages at once.  The low byte holds flags gathered over
+ * the group's CPUs, the bits above it a 1-based sequence number: the worker a
+ * core is dealt to, or the rank of a core or cache in the walk that chose it.
+ */
+#define GS_MARK_ONLINE		0x01u	/* core: a CPU is online */
+#define GS_MARK_HOUSEKEEPING	0x02u	/* core: a CPU is housekeeping */
+#define GS_MARK_USABLE		0x04u	/* core: a CPU is usable by the request */
+#define GS_MARK_FREE		0x08u	/* core: ... and not held by another reservation */
+#define GS_MARK_HELD		0x10u	/* core: a CPU is held by any reservation */
+#define GS_MARK_HELD_FOR_GPU	0x20u	/* core: a CPU is held for the request's GPU */
+#define GS_MARK_PACKAGE		0x40u	/* package: has a CPU on the node being filled */
+#define GS_MARK_FLAGS		0xffu
+#define GS_MARK_SEQ_SHIFT	8
+
+/* Everything one placement call works on. */
+struct gs_placer {
+	const struct gs_topology *topo;
+	const struct gs_reservations *resv;
+	const struct gs_request *req;
+	struct gs_workspace *ws;
+	struct gs_placement *out;
+	u32 origin;	/* the GPU's device node, from which distances count */
+	u32 home;	/* the node whose CPUs are local to the GPU */
+};
+
+/*
+ * The GPU's share of its home node (see "exclusive" in placement.rst): the
+ * node's capable cores split as evenly as possible over the GPUs that call
+ * it home, each GPU owning a block of consecutive cores.
+ */
+struct gs_share {
+	u32 left;	/* cores the GPU may still take on its node */
+	u32 start;	/* first core of the GPU's block, where walks begin */
+	u32 usable;	/* capable cores with a usable CPU, held or not */
+	u32 free;	/* ... of which no reservation holds any CPU */
+};
+
+/* Progress of dealing exclusive cores out to workers. */
+struct gs_deal {
+	u32 need;	/* cores to deal in all */
+	u32 dealt;	/* cores dealt so far */
+};
+
+/*
+ * Walks the physical cores of one node in CPU order, starting at a given CPU
+ * and wrapping around: the one order in which every policy visits cores.
+ */
+struct gs_core_walk {
+	u32 node;
+	u32 start;
+	u32 step;
+};
+
+static const char * const gs_reason_names[GS_NR_REASONS] = {
+	[GS_REASON_NONE] = "success",
+	[GS_REASON_TOPOLOGY_SIZE] = "topology counts out of range or tables missing",
+	[GS_REASON_CPU_NODE] = "a CPU's node is out of range",
+	[GS_REASON_CPU_FLAGS] = "a CPU has unknown flags",
+	[GS_REASON_CPU_CORE] = "a CPU's core is not named by its lowest CPU",
+	[GS_REASON_CPU_PACKAGE] = "a CPU's package is not named by its lowest CPU",
+	[GS_REASON_CPU_LLC] = "a CPU's cache is not named by its lowest CPU",
+	[GS_REASON_CORE_SPLIT] = "SMT siblings disagree on node, package or cache",
+	[GS_REASON_DISTANCE_SELF] = "a node's distance to itself is not 10",
+	[GS_REASON_DISTANCE_RANGE] = "a distance between two nodes is outside 11..255",
+	[GS_REASON_GPU_NODE] = "a GPU's node is out of range",
+	[GS_REASON_ARGUMENT] = "a required argument is missing",
+	[GS_REASON_SIZE_MISMATCH] = "reservations or workspace sized for another topology",
+	[GS_REASON_POLICY] = "unknown policy",
+	[GS_REASON_FLAGS] = "unknown request flags",
+	[GS_REASON_WORKERS] = "worker count is 0 or too large",
+	[GS_REASON_CORES_PER_WORKER] = "cores per worker not allowed for this policy or too large",
+	[GS_REASON_RESERVATION_ID] = "an exclusive reservation needs a non-zero id",
+	[GS_REASON_NO_SUCH_GPU] = "no such GPU",
+	[GS_REASON_OUTPUT_TOO_SMALL] = "the placement has room for fewer workers",
+	[GS_REASON_NO_USABLE_CPUS] =
+		"too few usable CPUs near the GPU (offline, housekeeping or not allowed)",
+	[GS_REASON_GPU_SHARE_FULL] = "the GPU's share of its node's cores is used up",
+	[GS_REASON_CPUS_HELD] = "the usable CPUs near the GPU are held by other reservations",
+};
+
+static const char * const gs_policy_names[] = {
+	[GS_POLICY_NODE] = "node",
+	[GS_POLICY_SOCKET] = "socket",
+	[GS_POLICY_EXCLUSIVE] = "exclusive",
+	[GS_POLICY_L3] = "l3",
+	[GS_POLICY_SINGLE] = "single",
+};
+
+static u32 gs_min(u32 a, u32 b)
+{
+	return a < b ? a : b;
+}
+
+static u32 gs_distance(const struct gs_topology *topo, u32 from, u32 to)
+{
+	return topo->distance[(size_t)from * topo->nr_nodes + to];
+}
+
+static int gs_fail(struct gs_error *error, u32 reason, u32 subject, int err)
+{
+	if (error) {
+		error->reason = reason;
+		error->subject = subject;
+	}
+	return err;
+}
+
+static int gs_validate_cpu(const struct gs_topology *topo, u32 cpu, struct gs_error *error)
+{
+	const struct gs_cpu *this = &topo->cpus[cpu];
+	const struct gs_cpu *core_leader;
+
+	if (this->node >= topo->nr_nodes)
+		return gs_fail(error, GS_REASON_CPU_NODE, cpu, -EINVAL);
+	if (this->flags & ~GS_CPU_FLAGS)
+		return gs_fail(error, GS_REASON_CPU_FLAGS, cpu, -EINVAL);
+	/*
+	 * A group's name must be a CPU no higher than this one that names
+	 * itself: then it is the group's lowest CPU, which is what lets the
+	 * engine index core_marks by it.
+	 */
+	if (this->core > cpu || topo->cpus[this->core].core != this->core)
+		return gs_fail(error, GS_REASON_CPU_CORE, cpu, -EINVAL);
+	if (this->package > cpu || topo->cpus[this->package].package != this->package)
+		return gs_fail(error, GS_REASON_CPU_PACKAGE, cpu, -EINVAL);
+	if (this->llc > cpu || topo->cpus[this->llc].llc != this->llc)
+		return gs_fail(error, GS_REASON_CPU_LLC, cpu, -EINVAL);
+	/* The engine moves whole cores, so a core must sit in one node and cache. */
+	core_leader = &topo->cpus[this->core];
+	if (core_leader->node != this->node || core_leader->package != this->package ||
+	    core_leader->llc != this->llc)
+		return gs_fail(error, GS_REASON_CORE_SPLIT, cpu, -EINVAL);
+	return 0;
+}
+
+/*
+ * Firmware tables are not always symmetric, so only each entry is checked:
+ * 10 to itself, 11..255 to any other node (Linux's own rule for the SLIT).
+ */
+static int gs_validate_distances(const struct gs_topology *topo, struct gs_error *error)
+{
+	u32 from, to, distance;
+
+	for (from = 0; from < topo->nr_nodes; from++) {
+		for (to = 0; to < topo->nr_nodes; to++) {
+			distance = gs_distance(topo, from, to);
+			if (from == to && distance != GS_LOCAL_DISTANCE)
+				return gs_fail(error, GS_REASON_DISTANCE_SELF, from, -EINVAL);
+			if (from != to &&
+			    (distance <= GS_LOCAL_DISTANCE || distance > GS_MAX_DISTANCE))
+				return gs_fail(error, GS_REASON_DISTANCE_RANGE,
+					       from * topo->nr_nodes + to, -EINVAL);
+		}
+	}
+	return 0;
+}
+
+/**
+ * gs_topology_validate() - check a topology snapshot for internal consistency
+ * @topo: the snapshot
+ * @error: where to store the reason and its subject; may be NULL
+ *
+ * Every other engine function trusts a snapshot that passed this check.
+ *
+ * Context: Any context; reads @topo only.
+ * Return: 0 if @topo is consistent, else -EINVAL with @error saying why.
+ */
+int gs_topology_validate(const struct gs_topology *topo, struct gs_error *error)
+{
+	u32 cpu, gpu;
+	int err;
+
+	if (!topo)
+		return gs_fail(error, GS_REASON_ARGUMENT, 0, -EINVAL);
+	if (!topo->nr_cpus || topo->nr_cpus > GS_MAX_CPUS || !topo->cpus ||
+	    !topo->nr_nodes || topo->nr_nodes > GS_MAX_NODES || !topo->distance ||
+	    topo->nr_gpus > GS_MAX_GPUS || (topo->nr_gpus && !topo->gpus))
+		return gs_fail(error, GS_REASON_TOPOLOGY_SIZE, 0, -EINVAL);
+	for (cpu = 0; cpu < topo->nr_cpus; cpu++) {
+		err = gs_validate_cpu(topo, cpu, error);
+		if (err)
+			return err;
+	}
+	err = gs_validate_distances(topo, error);
+	if (err)
+		return err;
+	for (gpu = 0; gpu < topo->nr_gpus; gpu++) {
+		if (topo->gpus[gpu].cpu_node >= topo->nr_nodes ||
+		    topo->gpus[gpu].mem_node >= topo->nr_nodes)
+			return gs_fail(error, GS_REASON_GPU_NODE, gpu, -EINVAL);
+	}
+	return gs_fail(error, GS_REASON_NONE, 0, 0);
+}
+
+/**
+ * gs_workspace_words() - size of the storage a workspace needs
+ * @nr_cpus: CPUs of the topologies the workspace will serve
+ * @nr_nodes: nodes of those topologies
+ *
+ * Context: Any context.
+ * Return: the number of u32 entries to pass to gs_workspace_init().
+ */
+u32 gs_workspace_words(u32 nr_cpus, u32 nr_nodes)
+{
+	return nr_cpus + nr_nodes;
+}
+
+/**
+ * gs_workspace_init() - lay a workspace over caller-provided storage
+ * @ws: the workspace
+ * @storage: gs_workspace_words(@nr_cpus, @nr_nodes) u32 entries
+ * @nr_cpus: CPUs of the topologies the workspace will serve
+ * @nr_nodes: nodes of those topologies
+ *
+ * Context: Any context.
+ */
+void gs_workspace_init(struct gs_workspace *ws, u32 *storage, u32 nr_cpus, u32 nr_nodes)
+{
+	ws->nr_cpus = nr_cpus;
+	ws->nr_nodes = nr_nodes;
+	ws->core_marks = storage;
+	ws->node_marks = storage + nr_cpus;
+}
+
+/**
+ * gs_reservations_init() - start a reservation table with every CPU free
+ * @resv: the table
+ * @holds: @nr_cpus entries of storage
+ * @nr_cpus: the topology's CPU count
+ *
+ * Context: Any context; the caller serialises users of @resv.
+ */
+void gs_reservations_init(struct gs_reservations *resv, struct gs_hold *holds, u32 nr_cpus)
+{
+	u32 cpu;
+
+	resv->nr_cpus = nr_cpus;
+	resv->holds = holds;
+	for (cpu = 0; cpu < nr_cpus; cpu++) {
+		holds[cpu].reservation = 0;
+		holds[cpu].gpu = 0;
+	}
+}
+
+/* node_marks[n] = number of CPUs on node n, online or not. */
+static void gs_count_node_cpus(const struct gs_topology *topo, struct gs_workspace *ws)
+{
+	u32 node, cpu;
+
+	for (node = 0; node < topo->nr_nodes; node++)
+		ws->node_marks[node] = 0;
+	for (cpu = 0; cpu < topo->nr_cpus; cpu++)
+		ws->node_marks[topo->cpus[cpu].node]++;
+}
+
+/* Spill order: by distance from the GPU's device node @origin, ties to the lower id. */
+static bool gs_node_before(const struct gs_topology *topo, u32 origin, u32 a, u32 b)
+{
+	u32 distance_a = gs_distance(topo, origin, a);
+	u32 distance_b = gs_distance(topo, origin, b);
+
+	return distance_a < distance_b || (distance_a == distance_b && a < b);
+}
+
+/*
+ * The node after @prev in spill order among nodes that have CPUs (the first
+ * one when @prev is nr_nodes), or nr_nodes after the last.  O(nodes) per
+ * step keeps the walk free of sorting and of storage.  Needs node_marks from
+ * gs_count_node_cpus().
+ */
+static u32 gs_next_node(const struct gs_topology *topo, const struct gs_workspace *ws,
+			u32 origin, u32 prev)
+{
+	u32 node, best = topo->nr_nodes;
+
+	for (node = 0; node < topo->nr_nodes; node++) {
+		if (!ws->node_marks[node])
+			continue;
+		if (prev < topo->nr_nodes && !gs_node_before(topo, origin, prev, node))
+			continue;
+		if (best == topo->nr_nodes || gs_node_before(topo, origin, node, best))
+			best = node;
+	}
+	return best;
+}
+
+/*
+ * The node a GPU's workers call home: the first node in its spill order.
+ * That is its device's node, or for a node without CPUs (GPU memory exposed
+ * as a NUMA node) the nearest node with CPUs, ties to the lowest id.
+ */
+static u32 gs_home_node(const struct gs_topology *topo, const struct gs_workspace *ws, u32 gpu)
+{
+	return gs_next_node(topo, ws, topo->gpus[gpu].cpu_node, topo->nr_nodes);
+}
+
+/**
+ * gs_gpu_cpu_node() - the node whose CPUs are local to a GPU
+ * @topo: a validated topology
+ * @ws: a workspace sized for @topo
+ * @gpu: the GPU index
+ *
+ * This is the GPU's device node unless that node has no CPUs, in which case
+ * it is the nearest node with CPUs (ties: lowest node id).
+ *
+ * Context: Any context; the caller owns @ws.
+ * Return: the node, -ENODEV if @gpu does not exist, -EINVAL for a missing or
+ * undersized argument.
+ */
+int gs_gpu_cpu_node(const struct gs_topology *topo, struct gs_workspace *ws, u32 gpu)
+{
+	if (!topo || !ws || ws->nr_cpus < topo->nr_cpus || ws->nr_nodes < topo->nr_nodes)
+		return -EINVAL;
+	if (gpu >= topo->nr_gpus)
+		return -ENODEV;
+	gs_count_node_cpus(topo, ws);
+	return (int)gs_home_node(topo, ws, gpu);
+}
+
+static void gs_core_walk_init(struct gs_core_walk *walk, u32 node, u32 start)
+{
+	walk->node = node;
+	walk->start = start;
+	walk->step = 0;
+}
+
+static bool gs_core_walk_next(const struct gs_topology *topo, struct gs_core_walk *walk,
+			      u32 *core)
+{
+	while (walk->step < topo->nr_cpus) {
+		u32 cpu = walk->start + walk->step;
+
+		walk->step++;
+		if (cpu >= topo->nr_cpus)
+			cpu -= topo->nr_cpus;
+		if (topo->cpus[cpu].core == cpu && topo->cpus[cpu].node == walk->node) {
+			*core = cpu;
+			return true;
+		}
+	}
+	return false;
+}
+
+static u32 gs_marks(const struct gs_placer *placer, u32 leader)
+{
+	return placer->ws->core_marks[leader] & GS_MARK_FLAGS;
+}
+
+static u32 gs_seq(const struct gs_placer *placer, u32 leader)
+{
+	return placer->ws->core_marks[leader] >> GS_MARK_SEQ_SHIFT;
+}
+
+static void gs_set_seq(struct gs_placer *placer, u32 leader, u32 seq)
+{
+	u32 *mark = &placer->ws->core_marks[leader];
+
+	*mark = (*mark & GS_MARK_FLAGS) | (seq << GS_MARK_SEQ_SHIFT);
+}
+
+/*
+ * Exclusive placement only uses cores with an online CPU and no housekeeping
+ * CPU: a sibling of a housekeeping CPU would share its core with the very OS
+ * work the admin set that CPU aside for.
+ */
+static bool gs_core_capable(u32 marks)
+{
+	return (marks & GS_MARK_ONLINE) && !(marks & GS_MARK_HOUSEKEEPING);
+}
+
+static bool gs_core_takeable(u32 marks)
+{
+	return gs_core_capable(marks) && (marks & GS_MARK_USABLE) && !(marks & GS_MARK_HELD);
+}
+
+static bool gs_cpu_usable(const struct gs_placer *placer, u32 cpu)
+{
+	u32 flags = placer->topo->cpus[cpu].flags;
+
+	return (flags & GS_CPU_ONLINE) && !(flags & GS_CPU_HOUSEKEEPING) &&
+	       gs_bit_test(placer->req->allowed_cpus, cpu);
+}
+
+/* A request may always use what its own reservation holds. */
+static bool gs_cpu_held_by_other(const struct gs_placer *placer, u32 cpu)
+{
+	u32 holder = placer->resv->holds[cpu].reservation;
+
+	return holder && holder != placer->req->reservation_id;
+}
+
+static bool gs_cpu_free(const struct gs_placer *placer, u32 cpu)
+{
+	return gs_cpu_usable(placer, cpu) && !gs_cpu_held_by_other(placer, cpu);
+}
+
+/* Gathers each core's state into the mark of its lowest CPU. */
+static void gs_mark_cores(struct gs_placer *placer)
+{
+	const struct gs_topology *topo = placer->topo;
+	const struct gs_hold *holds = placer->resv->holds;
+	u32 cpu, mark;
+
+	for (cpu = 0; cpu < topo->nr_cpus; cpu++)
+		placer->ws->core_marks[cpu] = 0;
+	for (cpu = 0; cpu < topo->nr_cpus; cpu++) {
+		mark = 0;
+		if (topo->cpus[cpu].flags & GS_CPU_ONLINE)
+			mark |= GS_MARK_ONLINE;
+		if (topo->cpus[cpu].flags & GS_CPU_HOUSEKEEPING)
+			mark |= GS_MARK_HOUSEKEEPING;
+		if (gs_cpu_usable(placer, cpu))
+			mark |= GS_MARK_USABLE;
+		if (gs_cpu_free(placer, cpu))
+			mark |= GS_MARK_FREE;
+		if (holds[cpu].reservation)
+			mark |= GS_MARK_HELD;
+		if (holds[cpu].reservation && holds[cpu].gpu == placer->req->gpu)
+			mark |= GS_MARK_HELD_FOR_GPU;
+		placer->ws->core_marks[topo->cpus[cpu].core] |= mark;
+	}
+}
+
+/* Position @position among the home node's capable cores, or CPU 0 if none. */
+static u32 gs_capable_core_at(const struct gs_placer *placer, u32 position)
+{
+	struct gs_core_walk walk;
+	u32 core, seen = 0;
+
+	gs_core_walk_init(&walk, placer->home, 0);
+	while (gs_core_walk_next(placer->topo, &walk, &core)) {
+		if (!gs_core_capable(gs_marks(placer, core)))
+			continue;
+		if (seen++ == position)
+			return core;
+	}
+	return 0;
+}
+
+/* Works out the request's GPU's share of its home node; see struct gs_share. */
+static void gs_gpu_share(const struct gs_placer *placer, struct gs_share *share)
+{
+	const struct gs_topology *topo = placer->topo;
+	u32 gpu, local_gpus = 0, rank = 0, capable = 0, held = 0;
+	u32 core, marks, base, extra, quota;
+	struct gs_core_walk walk;
+
+	/* Rank the GPUs by index, never by any assumed GPU-to-CPU pattern. */
+	for (gpu = 0; gpu < topo->nr_gpus; gpu++) {
+		if (gs_home_node(topo, placer->ws, gpu) != placer->home)
+			continue;
+		local_gpus++;
+		if (gpu < placer->req->gpu)
+			rank++;
+	}
+	share->usable = 0;
+	share->free = 0;
+	gs_core_walk_init(&walk, placer->home, 0);
+	while (gs_core_walk_next(topo, &walk, &core)) {
+		marks = gs_marks(placer, core);
+		if (!gs_core_capable(marks))
+			continue;
+		capable++;
+		if (marks & GS_MARK_HELD_FOR_GPU)
+			held++;
+		if (marks & GS_MARK_USABLE)
+			share->usable++;
+		if (gs_core_takeable(marks))
+			share->free++;
+	}
+	base = capable / local_gpus;
+	extra = capable % local_gpus;
+	quota = base + (rank < extra);
+	share->left = quota > held ? quota - held : 0;
+	share->start = gs_capable_core_at(placer, rank * base + gs_min(rank, extra));
+}
+
+/* Worker of the @index-th dealt core: consecutive blocks, larger blocks first. */
+static u32 gs_worker_of_core(u32 index, u32 need, u32 workers)
+{
+	u32 base = need / workers;
+	u32 extra = need % workers;
+	u32 in_large_blocks = extra * (base + 1);
+
+	if (index < in_large_blocks)
+		return index / (base + 1);
+	return extra + (index - in_large_blocks) / base;
+}
+
+/* Deals up to @limit free cores of @node, walking from @start. */
+static void gs_deal_cores(struct gs_placer *placer, struct gs_deal *deal, u32 node, u32 start,
+			  u32 limit)
+{
+	u32 workers = placer->req->nr_workers;
+	u32 core, worker, dealt_here = 0;
+	struct gs_core_walk walk;
+
+	gs_core_walk_init(&walk, node, start);
+	while (dealt_here < limit && deal->dealt < deal->need &&
+	       gs_core_walk_next(placer->topo, &walk, &core)) {
+		if (!gs_core_takeable(gs_marks(placer, core)))
+			continue;
+		worker = gs_worker_of_core(deal->dealt, deal->need, workers);
+		gs_set_seq(placer, core, worker + 1);
+		/* A worker's node is where its first core is. */
+		if (!deal->dealt ||
+		    worker != gs_worker_of_core(deal->dealt - 1, deal->need, workers))
+			placer->out->worker_node[worker] = node;
+		deal->dealt++;
+		dealt_here++;
+	}
+}
+
+/* Cores of @node an exclusive worker could use if nobody held them. */
+static u32 gs_usable_cores(const struct gs_placer *placer, u32 node)
+{
+	struct gs_core_walk walk;
+	u32 core, marks, usable = 0;
+
+	gs_core_walk_init(&walk, node, 0);
+	while (gs_core_walk_next(placer->topo, &walk, &core)) {
+		marks = gs_marks(placer, core);
+		if (gs_core_capable(marks) && (marks & GS_MARK_USABLE))
+			usable++;
+	}
+	return usable;
+}
+
+static int gs_no_space(struct gs_placer *placer, u32 reason)
+{
+	placer->out->nr_workers = 0;
+	return gs_fail(&placer->out->error, reason, placer->home, -ENOSPC);
+}
+
+/*
+ * Picks the most telling reason: too few usable cores even if nothing were
+ * held, else the GPU's share being the limit, else other reservations.
+ */
+static int gs_exclusive_no_space(struct gs_placer *placer, const struct gs_share *share,
+				 u32 need)
+{
+	const struct gs_topology *topo = placer->topo;
+	u32 node, elsewhere = 0;
+
+	if (placer->req->flags & GS_REQUEST_SPILL) {
+		node = gs_next_node(topo, placer->ws, placer->origin, placer->home);
+		while (node < topo->nr_nodes) {
+			elsewhere += gs_usable_cores(placer, node);
+			node = gs_next_node(topo, placer->ws, placer->origin, node);
+		}
+	}
+	if (share->usable + elsewhere < need)
+		return gs_no_space(placer, GS_REASON_NO_USABLE_CPUS);
+	if (share->left + elsewhere < need)
+		return gs_no_space(placer, GS_REASON_GPU_SHARE_FULL);
+	return gs_no_space(placer, GS_REASON_CPUS_HELD);
+}
+
+/* Gives each worker the free CPUs of the cores whose mark names it. */
+static void gs_write_cores(struct gs_placer *placer)
+{
+	const struct gs_topology *topo = placer->topo;
+	u32 cpu, seq;
+
+	for (cpu = 0; cpu < topo->nr_cpus; cpu++) {
+		seq = gs_seq(placer, topo->cpus[cpu].core);
+		if (seq && gs_cpu_free(placer, cpu))
+			gs_bit_set(gs_worker_cpus(placer->out, topo->nr_cpus, seq - 1), cpu);
+	}
+}
+
+static int gs_placed(struct gs_placer *placer)
+{
+	struct gs_placement *out = placer->out;
+	u32 worker;
+
+	out->nr_workers = placer->req->nr_workers;
+	out->nr_spilled = 0;
+	for (worker = 0; worker < out->nr_workers; worker++) {
+		if (out->worker_node[worker] != placer->home)
+			out->nr_spilled++;
+	}
+	return gs_fail(&out->error, GS_REASON_NONE, 0, 0);
+}
+
+static int gs_place_exclusive(struct gs_placer *placer)
+{
+	const struct gs_topology *topo = placer->topo;
+	const struct gs_request *req = placer->req;
+	struct gs_deal deal = { 0 };
+	struct gs_share share;
+	u32 available, node;
+
+	/* Checked before multiplying: the product could overflow 32 bits. */
+	if (req->cores_per_worker > topo->nr_cpus / req->nr_workers)
+		return gs_no_space(placer, GS_REASON_NO_USABLE_CPUS);
+	gs_gpu_share(placer, &share);
+	available = gs_min(share.left, share.free);
+	if (req->cores_per_worker)
+		deal.need = req->cores_per_worker * req->nr_workers;
+	else
+		deal.need = available > req->nr_workers ? available : req->nr_workers;
+
+	if (deal.need > available && !(req->flags & GS_REQUEST_SPILL))
+		return gs_exclusive_no_space(placer, &share, deal.need);
+	gs_deal_cores(placer, &deal, placer->home, share.start, available);
+	node = gs_next_node(topo, placer->ws, placer->origin, placer->home);
+	while (deal.dealt < deal.need && node < topo->nr_nodes) {
+		gs_deal_cores(placer, &deal, node, 0, deal.need);
+		node = gs_next_node(topo, placer->ws, placer->origin, node);
+	}
+	if (deal.dealt < deal.need)
+		return gs_exclusive_no_space(placer, &share, deal.need);
+	gs_write_cores(placer);
+	return gs_placed(placer);
+}
+
+/* Workers past the @units distinct sets found share them round-robin. */
+static void gs_repeat_workers(struct gs_placer *placer, u32 units)
+{
+	u32 nr_cpus = placer->topo->nr_cpus;
+	u32 worker;
+
+	for (worker = units; worker < placer->req->nr_workers; worker++) {
+		gs_bitmap_copy(gs_worker_cpus(placer->out, nr_cpus, worker),
+			       gs_worker_cpus(placer->out, nr_cpus, worker % units), nr_cpus);
+		placer->out->worker_node[worker] = placer->out->worker_node[worker % units];
+	}
+}
+
+static void gs_mark_packages(struct gs_placer *placer, u32 node)
+{
+	const struct gs_topology *topo = placer->topo;
+	u32 cpu;
+
+	for (cpu = 0; cpu < topo->nr_cpus; cpu++)
+		placer->ws->core_marks[cpu] &= ~GS_MARK_PACKAGE;
+	for (cpu = 0; cpu < topo->nr_cpus; cpu++) {
+		if (topo->cpus[cpu].node == node)
+			placer->ws->core_marks[topo->cpus[cpu].package] |= GS_MARK_PACKAGE;
+	}
+}
+
+/* node and socket: one set for all workers, every free CPU of the node or its packages. */
+static u32 gs_fill_cpu_set(struct gs_placer *placer, u32 node, bool whole_packages,
+			   bool *usable_seen)
+{
+	const struct gs_topology *topo = placer->topo;
+	unsigned long *set = gs_worker_cpus(placer->out, topo->nr_cpus, 0);
+	u32 cpu, found = 0;
+	bool in_set;
+
+	if (whole_packages)
+		gs_mark_packages(placer, node);
+	for (cpu = 0; cpu < topo->nr_cpus; cpu++) {
+		if (whole_packages)
+			in_set = gs_marks(placer, topo->cpus[cpu].package) & GS_MARK_PACKAGE;
+		else
+			in_set = topo->cpus[cpu].node == node;
+		if (!in_set || !gs_cpu_usable(placer, cpu))
+			continue;
+		*usable_seen = true;
+		if (gs_cpu_held_by_other(placer, cpu))
+			continue;
+		gs_bit_set(set, cpu);
+		found++;
+	}
+	if (!found)
+		return 0;
+	placer->out->worker_node[0] = node;
+	gs_repeat_workers(placer, 1);
+	return 1;
+}
+
+/* single: one free core per worker, in walk order, round-robin when short. */
+static u32 gs_fill_cores(struct gs_placer *placer, u32 node, u32 start, bool *usable_seen)
+{
+	u32 core, marks, units = 0;
+	struct gs_core_walk walk;
+
+	gs_core_walk_init(&walk, node, start);
+	while (units < placer->req->nr_workers &&
+	       gs_core_walk_next(placer->topo, &walk, &core)) {
+		marks = gs_marks(placer, core);
+		if (marks & GS_MARK_USABLE)
+			*usable_seen = true;
+		if (!(marks & GS_MARK_FREE))
+			continue;
+		placer->out->worker_node[units] = node;
+		gs_set_seq(placer, core, ++units);
+	}
+	if (!units)
+		return 0;
+	gs_write_cores(placer);
+	gs_repeat_workers(placer, units);
+	return units;
+}
+
+/*
+ * l3: one cache per worker.  Caches are ranked by the first core the walk
+ * meets in them, so distinct workers get distinct caches while there are
+ * enough, and only then share them round-robin.
+ */
+static u32 gs_fill_caches(struct gs_placer *placer, u32 node, u32 start, bool *usable_seen)
+{
+	const struct gs_topology *topo = placer->topo;
+	u32 core, cpu, llc, seq, marks, units = 0;
+	struct gs_core_walk walk;
+
+	gs_core_walk_init(&walk, node, start);
+	while (units < placer->req->nr_workers && gs_core_walk_next(topo, &walk, &core)) {
+		marks = gs_marks(placer, core);
+		llc = topo->cpus[core].llc;
+		if (marks & GS_MARK_USABLE)
+			*usable_seen = true;
+		if (!(marks & GS_MARK_FREE) || gs_seq(placer, llc))
+			continue;
+		placer->out->worker_node[units] = node;
+		gs_set_seq(placer, llc, ++units);
+	}
+	if (!units)
+		return 0;
+	/* A cache can span nodes (sub-NUMA clustering); keep to this node's part. */
+	for (cpu = 0; cpu < topo->nr_cpus; cpu++) {
+		seq = gs_seq(placer, topo->cpus[cpu].llc);
+		if (seq && topo->cpus[cpu].node == node && gs_cpu_free(placer, cpu))
+			gs_bit_set(gs_worker_cpus(placer->out, topo->nr_cpus, seq - 1), cpu);
+	}
+	gs_repeat_workers(placer, units);
+	return units;
+}
+
+static u32 gs_fill_from_node(struct gs_placer *placer, u32 node, u32 start, bool *usable_seen)
+{
+	switch (placer->req->policy) {
+	case GS_POLICY_NODE:
+		return gs_fill_cpu_set(placer, node, false, usable_seen);
+	case GS_POLICY_SOCKET:
+		return gs_fill_cpu_set(placer, node, true, usable_seen);
+	case GS_POLICY_L3:
+		return gs_fill_caches(placer, node, start, usable_seen);
+	default:
+		return gs_fill_cores(placer, node, start, usable_seen);
+	}
+}
+
+/*
+ * The shared policies take the first node in spill order that has anything
+ * free; without GS_REQUEST_SPILL that is the home node or nothing.
+ */
+static int gs_place_shared(struct gs_placer *placer)
+{
+	const struct gs_topology *topo = placer->topo;
+	bool usable_seen = false;
+	struct gs_share share;
+	u32 node, start;
+
+	gs_gpu_share(placer, &share);
+	for (node = placer->home; node < topo->nr_nodes;
+	     node = gs_next_node(topo, placer->ws, placer->origin, node)) {
+		start = node == placer->home ? share.start : 0;
+		if (gs_fill_from_node(placer, node, start, &usable_seen))
+			return gs_placed(placer);
+		if (!(placer->req->flags & GS_REQUEST_SPILL))
+			break;
+	}
+	return gs_no_space(placer, usable_seen ? GS_REASON_CPUS_HELD : GS_REASON_NO_USABLE_CPUS);
+}
+
+static int gs_check_arguments(const struct gs_placer *placer)
+{
+	const struct gs_topology *topo = placer->topo;
+	struct gs_placement *out = placer->out;
+
+	if (!topo || !placer->resv || !placer->req || !placer->ws || !out->worker_cpus ||
+	    !out->worker_node || !placer->req->allowed_cpus || !placer->resv->holds ||
+	    !placer->ws->core_marks || !placer->ws->node_marks)
+		return gs_fail(&out->error, GS_REASON_ARGUMENT, 0, -EINVAL);
+	if (placer->resv->nr_cpus != topo->nr_cpus || placer->ws->nr_cpus < topo->nr_cpus ||
+	    placer->ws->nr_nodes < topo->nr_nodes)
+		return gs_fail(&out->error, GS_REASON_SIZE_MISMATCH, 0, -EINVAL);
+	return 0;
+}
+
+static int gs_check_request(const struct gs_placer *placer, bool reserving)
+{
+	const struct gs_request *req = placer->req;
+	struct gs_error *error = &placer->out->error;
+
+	if (req->policy < GS_POLICY_NODE || req->policy > GS_POLICY_SINGLE)
+		return gs_fail(error, GS_REASON_POLICY, req->policy, -EINVAL);
+	if (req->flags & ~GS_REQUEST_FLAGS)
+		return gs_fail(error, GS_REASON_FLAGS, req->flags, -EINVAL);
+	if (!req->nr_workers || req->nr_workers > GS_MAX_WORKERS)
+		return gs_fail(error, GS_REASON_WORKERS, req->nr_workers, -EINVAL);
+	if (req->cores_per_worker &&
+	    (req->policy != GS_POLICY_EXCLUSIVE || req->cores_per_worker > placer->topo->nr_cpus))
+		return gs_fail(error, GS_REASON_CORES_PER_WORKER, req->cores_per_worker, -EINVAL);
+	if (reserving && req->policy == GS_POLICY_EXCLUSIVE && !req->reservation_id)
+		return gs_fail(error, GS_REASON_RESERVATION_ID, 0, -EINVAL);
+	if (req->gpu >= placer->topo->nr_gpus)
+		return gs_fail(error, GS_REASON_NO_SUCH_GPU, req->gpu, -ENODEV);
+	if (req->nr_workers > placer->out->max_workers)
+		return gs_fail(error, GS_REASON_OUTPUT_TOO_SMALL, req->nr_workers, -EMSGSIZE);
+	return 0;
+}
+
+static int gs_run(struct gs_placer *placer, bool reserving)
+{
+	const struct gs_topology *topo;
+	u32 worker;
+	int err;
+
+	placer->out->nr_workers = 0;
+	placer->out->nr_spilled = 0;
+	placer->out->gpu_node = 0;
+	err = gs_check_arguments(placer);
+	if (!err)
+		err = gs_check_request(placer, reserving);
+	if (err)
+		return err;
+
+	topo = placer->topo;
+	for (worker = 0; worker < placer->req->nr_workers; worker++)
+		gs_bitmap_zero(gs_worker_cpus(placer->out, topo->nr_cpus, worker), topo->nr_cpus);
+	gs_count_node_cpus(topo, placer->ws);
+	placer->origin = topo->gpus[placer->req->gpu].cpu_node;
+	placer->home = gs_home_node(topo, placer->ws, placer->req->gpu);
+	placer->out->gpu_node = placer->home;
+	gs_mark_cores(placer);
+	if (placer->req->policy == GS_POLICY_EXCLUSIVE)
+		return gs_place_exclusive(placer);
+	return gs_place_shared(placer);
+}
+
+/**
+ * gs_place() - compute a placement without changing any reservation
+ * @topo: a topology that passed gs_topology_validate()
+ * @resv: the reservations in force
+ * @req: the request
+ * @ws: a workspace sized for @topo
+ * @out: where the workers' CPU sets go; @out->error says why a call failed
+ *
+ * This answers "what would happen": gs_reserve() with the same arguments
+ * places the workers identically.
+ *
+ * Context: Any context; the caller serialises against writers of @resv.
+ * Return: 0 on success; -EINVAL for a bad argument or request, -ENODEV for
+ * a GPU that does not exist, -EMSGSIZE if @out has room for fewer workers
+ * than requested (@out->error.subject is the count needed), -ENOSPC if the
+ * CPUs are not there.
+ */
+int gs_place(const struct gs_topology *topo, const struct gs_reservations *resv,
+	     const struct gs_request *req, struct gs_workspace *ws,
+	     struct gs_placement *out)
+{
+	struct gs_placer placer = {
+		.topo = topo, .resv = resv, .req = req, .ws = ws, .out = out,
+	};
+
+	if (!out)
+		return -EINVAL;
+	return gs_run(&placer, false);
+}
+
+/**
+ * gs_reserve() - place workers and hold exclusive cores for them
+ * @topo: a topology that passed gs_topology_validate()
+ * @resv: the reservations in force; updated on success
+ * @req: the request; an exclusive one needs a non-zero reservation_id
+ * @ws: a workspace sized for @topo
+ * @out: where the workers' CPU sets go; @out->error says why a call failed
+ *
+ * For %GS_POLICY_EXCLUSIVE every CPU of every granted core is recorded
+ * under @req->reservation_id and @req->gpu, including siblings the workers
+ * cannot use, so that no other exclusive worker shares those cores.  The
+ * shared policies record nothing and behave exactly like gs_place().
+ * Calling again with the same id adds to that reservation.
+ *
+ * Context: Any context; the caller serialises all users of @resv.
+ * Return: as gs_place(), plus -EINVAL for an exclusive request with id 0.
+ * On failure @resv is unchanged.
+ */
+int gs_reserve(const struct gs_topology *topo, struct gs_reservations *resv,
+	       const struct gs_request *req, struct gs_workspace *ws,
+	       struct gs_placement *out)
+{
+	struct gs_placer placer = {
+		.topo = topo, .resv = resv, .req = req, .ws = ws, .out = out,
+	};
+	u32 cpu;
+	int err;
+
+	if (!out)
+		return -EINVAL;
+	err = gs_run(&placer, true);
+	if (err || req->policy != GS_POLICY_EXCLUSIVE)
+		return err;
+	for (cpu = 0; cpu < topo->nr_cpus; cpu++) {
+		if (!gs_seq(&placer, topo->cpus[cpu].core))
+			continue;
+		resv->holds[cpu].reservation = req->reservation_id;
+		resv->holds[cpu].gpu = req->gpu;
+	}
+	return 0;
+}
+
+/**
+ * gs_release() - give back every CPU a reservation holds
+ * @resv: the reservations
+ * @reservation_id: the reservation; 0 releases nothing
+ * @released: if not NULL, a bitmap of @resv->nr_cpus bits set to exactly
+ *	the CPUs released
+ *
+ * Context: Any context; the caller serialises all users of @resv.
+ * Return: the number of CPUs released.
+ */
+u32 gs_release(struct gs_reservations *resv, u32 reservation_id, unsigned long *released)
+{
+	u32 cpu, count = 0;
+
+	if (released)
+		gs_bitmap_zero(released, resv->nr_cpus);
+	if (!reservation_id)
+		return 0;
+	for (cpu = 0; cpu < resv->nr_cpus; cpu++) {
+		if (resv->holds[cpu].reservation != reservation_id)
+			continue;
+		resv->holds[cpu].reservation = 0;
+		resv->holds[cpu].gpu = 0;
+		if (released)
+			gs_bit_set(released, cpu);
+		count++;
+	}
+	return count;
+}
+
+/**
+ * gs_reason_name() - a reason code in words
+ * @reason: an &enum gs_reason value
+ *
+ * Context: Any context.
+ * Return: a static string, "unknown reason" for a value out of range.
+ */
+const char *gs_reason_name(u32 reason)
+{
+	if (reason >= GS_NR_REASONS)
+		return "unknown reason";
+	return gs_reason_names[reason];
+}
+
+/**
+ * gs_policy_name() - the keyword of a policy, as users type it
+ * @policy: an &enum gs_policy value
+ *
+ * Context: Any context.
+ * Return: a static string, NULL for a value that is not a policy.
+ */
+const char *gs_policy_name(u32 policy)
+{
+	if (policy < GS_POLICY_NODE || policy > GS_POLICY_SINGLE)
+		return NULL;
+	return gs_policy_names[policy];
+}
