@@ -2,13 +2,166 @@
 /*
  * Declarations shared between the files of gpusched.ko.  Nothing here is
  * visible to userspace; the ABI lives in the uapi header.
+ *
+ * Locking, for the whole module:
+ *
+ * gpusched_lock (a mutex) serialises every change of state: publishing a
+ * new topology, the reservation table, the list of pinned workers and
+ * threads, and the online flags of the current topology's CPUs.  It may be
+ * held across set_cpus_allowed_ptr(), which sleeps.  Where CPU hotplug must
+ * not change the online CPUs underneath, cpus_read_lock() is taken first:
+ * the order is always cpus_read_lock(), then gpusched_lock.
+ *
+ * gpusched_current_table is published with rcu_assign_pointer() under
+ * gpusched_lock and read under rcu_read_lock() by sysfs and GET_INFO; a
+ * table is never modified once published, except for the CPU online flags
+ * used by the placement engine, which only holders of gpusched_lock read.
  */
 #ifndef _GPUSCHED_H
 #define _GPUSCHED_H
 
-#define GPUSCHED_VERSION "0.1.0"
+#include <linux/cpumask.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/rcupdate.h>
+#include <linux/types.h>
 
+#include "placement.h"
+
+#define GPUSCHED_VERSION "0.2.0"
+
+struct pid;
+struct file;
+
+/**
+ * struct gpusched_gpu_rec - one GPU of a topology, as the module resolved it
+ * @domain: PCI domain
+ * @bus: PCI bus
+ * @devfn: PCI device and function
+ * @node: node whose CPUs the GPU is attached to (may have no CPUs)
+ * @mem_node: node of the GPU's memory, @node when it has none of its own
+ * @uuid: as userspace gave it
+ */
+struct gpusched_gpu_rec {
+	u32 domain;
+	u32 bus;
+	u32 devfn;
+	u32 node;
+	u32 mem_node;
+	u8 uuid[16];
+};
+
+/**
+ * struct gpusched_table - one immutable topology table
+ * @rcu: frees the table after readers are done with it
+ * @generation: number of the SET_TOPOLOGY that created it
+ * @nr_gpus: entries in @gpus and @engine.gpus
+ * @gpus: the GPUs as resolved
+ * @engine: the snapshot the placement engine works on; its CPU online
+ *	flags are refreshed under gpusched_lock before every placement
+ * @cpus: backing store of @engine.cpus (nr_cpu_ids entries)
+ * @housekeeping: CPUs no pin may use, a bitmap of nr_cpu_ids bits
+ *
+ * Allocated as one block by gpusched_table_alloc(); all arrays live in it.
+ */
+struct gpusched_table {
+	struct rcu_head rcu;
+	u64 generation;
+	u32 nr_gpus;
+	struct gpusched_gpu_rec *gpus;
+	struct gs_topology engine;
+	struct gs_cpu *cpus;
+	unsigned long *housekeeping;
+};
+
+extern struct mutex gpusched_lock;
+
+/*
+ * gpusched_topology_lock serialises topology updates against each other and
+ * guards the gpus/gpuN sysfs directories.  Order: gpusched_topology_lock,
+ * then gpusched_lock; never the other way, since removing a directory waits
+ * for readers of its files, and those take gpusched_lock.
+ */
+extern struct mutex gpusched_topology_lock;
+extern struct gpusched_table __rcu *gpusched_current_table;
+
+/**
+ * struct gpusched_file - state of one open file of /dev/gpusched
+ * @opener: thread-group pid of the process that opened it (reference held)
+ *
+ * Its workers are the entries of the worker list whose owner it is.
+ */
+struct gpusched_file {
+	struct pid *opener;
+};
+
+/**
+ * struct gpusched_worker - one pin: a set of threads sharing chosen CPUs
+ * @node: entry in the global worker list, under gpusched_lock
+ * @owner: the open file the pin belongs to
+ * @threads: its struct gpusched_thread entries
+ * @gpu: GPU index in the topology it was made under
+ * @policy: policy applied (never GPUSCHED_POLICY_DEFAULT)
+ * @cores: cores per worker asked for (exclusive only)
+ * @flags: GPUSCHED_PIN_* flags asked for
+ * @reservation: engine reservation id, 0 for a shared policy
+ * @cpus: the CPUs the threads are pinned to
+ *
+ * Everything in it is protected by gpusched_lock.
+ */
+struct gpusched_worker {
+	struct list_head node;
+	struct gpusched_file *owner;
+	struct list_head threads;
+	u32 gpu;
+	u32 policy;
+	u32 cores;
+	u32 flags;
+	u32 reservation;
+	cpumask_var_t cpus;
+};
+
+/**
+ * struct gpusched_thread - one pinned thread
+ * @node: entry in its worker's thread list, under gpusched_lock
+ * @worker: the worker it belongs to
+ * @pid: the thread (PIDTYPE_PID), reference held; the task itself is never
+ *	kept, so an exited thread costs nothing but this record until reaped
+ * @original: the CPUs it was allowed before the pin, restored on unpin
+ */
+struct gpusched_thread {
+	struct list_head node;
+	struct gpusched_worker *worker;
+	struct pid *pid;
+	cpumask_var_t original;
+};
+
+/* gpusched_main.c */
+u32 gpusched_default_policy(void);
+int gpusched_set_default_policy(const char *name);
+
+/* gpusched_topology.c */
+int gpusched_set_topology(struct file *file, void *cmd);
+int gpusched_get_topology(struct file *file, void *cmd);
+void gpusched_table_refresh_online(struct gpusched_table *table);
+int gpusched_get_bitmap(u64 uptr, unsigned long *bits);
+int gpusched_put_bitmap(u64 uptr, const unsigned long *bits);
+void gpusched_topology_exit(void);
+
+/* gpusched_pin.c */
+int gpusched_pin_init(void);
+void gpusched_pin_exit(void);
+int gpusched_pin(struct file *file, void *cmd);
+int gpusched_unpin(struct file *file, void *cmd);
+int gpusched_query(struct file *file, void *cmd);
+void gpusched_release_file(struct gpusched_file *gfile);
+unsigned int gpusched_nr_pinned_threads(void);
+unsigned int gpusched_gpu_nr_threads(u32 gpu);
+void gpusched_gpu_reserved_cpus(u32 gpu, struct cpumask *mask);
+
+/* gpusched_sysfs.c */
 int gpusched_sysfs_init(void);
 void gpusched_sysfs_exit(void);
+int gpusched_sysfs_resize_gpus(u32 nr_gpus);
 
 #endif /* _GPUSCHED_H */

@@ -17,16 +17,81 @@
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/moduleparam.h>
 #include <linux/nodemask.h>
+#include <linux/pid.h>
+#include <linux/slab.h>
 #include <linux/stddef.h>
+#include <linux/string.h>
 #include <linux/uaccess.h>
 
 #include <linux/gpusched.h>
 #include "gpusched.h"
 
+/*
+ * The policy GPUSCHED_POLICY_DEFAULT stands for: module parameter
+ * default_policy and /sys/kernel/gpusched/default_policy.  Read and written
+ * whole, so READ_ONCE/WRITE_ONCE are all the locking it needs.
+ */
+static u32 gpusched_default_policy_value = GS_POLICY_NODE;
+
+/**
+ * gpusched_default_policy() - the policy GPUSCHED_POLICY_DEFAULT stands for
+ *
+ * Context: any.
+ * Return: a GPUSCHED_POLICY_* value other than GPUSCHED_POLICY_DEFAULT.
+ */
+u32 gpusched_default_policy(void)
+{
+	return READ_ONCE(gpusched_default_policy_value);
+}
+
+/**
+ * gpusched_set_default_policy() - change the default policy by name
+ * @name: a policy keyword ("node", "socket", "exclusive", "l3", "single"),
+ *	optionally followed by a newline
+ *
+ * Context: any sleepable context.
+ * Return: 0, or -EINVAL for a name that is not a policy.
+ */
+int gpusched_set_default_policy(const char *name)
+{
+	u32 policy;
+
+	for (policy = GS_POLICY_NODE; policy <= GS_POLICY_SINGLE; policy++) {
+		if (sysfs_streq(name, gs_policy_name(policy))) {
+			WRITE_ONCE(gpusched_default_policy_value, policy);
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static int gpusched_param_set_policy(const char *val, const struct kernel_param *kp)
+{
+	return gpusched_set_default_policy(val);
+}
+
+static int gpusched_param_get_policy(char *buffer, const struct kernel_param *kp)
+{
+	return sysfs_emit(buffer, "%s\n", gs_policy_name(gpusched_default_policy()));
+}
+
+static const struct kernel_param_ops gpusched_policy_param_ops = {
+	.set = gpusched_param_set_policy,
+	.get = gpusched_param_get_policy,
+};
+module_param_cb(default_policy, &gpusched_policy_param_ops, NULL, 0644);
+MODULE_PARM_DESC(default_policy,
+		 "Policy of pins that ask for the default: node (default), socket, exclusive, l3 or single");
+
 /* Every command's argument; the dispatcher copies it in here. */
 union gpusched_ucmd_buffer {
 	struct gpusched_get_info get_info;
+	struct gpusched_topology topology;
+	struct gpusched_pin pin;
+	struct gpusched_unpin unpin;
+	struct gpusched_query query;
 };
 
 /* Indexed by _IOC_NR(); every command is _IO(GPUSCHED_TYPE, nr). */
@@ -48,20 +113,36 @@ struct gpusched_ioctl_op {
 static int gpusched_get_info(struct file *file, void *cmd)
 {
 	struct gpusched_get_info *info = cmd;
+	struct gpusched_table *table;
 
-	if (info->flags || info->__reserved)
+	if (info->flags || info->__reserved || info->__reserved2)
 		return -EINVAL;
 
 	info->abi_version = GPUSCHED_ABI_VERSION;
 	info->nr_cpu_ids = nr_cpu_ids;
 	info->nr_node_ids = nr_node_ids;
 	info->features = 0;
+	info->max_gpus = GPUSCHED_MAX_GPUS;
+	info->default_policy = gpusched_default_policy();
+	rcu_read_lock();
+	table = rcu_dereference(gpusched_current_table);
+	info->nr_gpus = table ? table->nr_gpus : 0;
+	info->generation = table ? table->generation : 0;
+	rcu_read_unlock();
 	return 0;
 }
 
 static const struct gpusched_ioctl_op gpusched_ioctl_ops[] = {
 	GPUSCHED_IOCTL_OP(GPUSCHED_CMD_GET_INFO, gpusched_get_info,
 			  struct gpusched_get_info, features),
+	GPUSCHED_IOCTL_OP(GPUSCHED_CMD_SET_TOPOLOGY, gpusched_set_topology,
+			  struct gpusched_topology, generation),
+	GPUSCHED_IOCTL_OP(GPUSCHED_CMD_GET_TOPOLOGY, gpusched_get_topology,
+			  struct gpusched_topology, generation),
+	GPUSCHED_IOCTL_OP(GPUSCHED_CMD_PIN, gpusched_pin, struct gpusched_pin, __reserved),
+	GPUSCHED_IOCTL_OP(GPUSCHED_CMD_UNPIN, gpusched_unpin, struct gpusched_unpin, __reserved),
+	GPUSCHED_IOCTL_OP(GPUSCHED_CMD_QUERY, gpusched_query, struct gpusched_query,
+			  original_cpus),
 };
 
 static long gpusched_fops_ioctl(struct file *file, unsigned int cmd,
@@ -92,17 +173,43 @@ static long gpusched_fops_ioctl(struct file *file, unsigned int cmd,
 	if (ret)
 		return ret;
 
+	/* EMSGSIZE still reports the room needed; other errors write nothing. */
 	ret = op->execute(file, &buf);
-	if (ret)
+	if (ret && ret != -EMSGSIZE)
 		return ret;
 
 	if (copy_to_user(uarg, &buf, min_t(u32, user_size, op->size)))
 		return -EFAULT;
+	return ret;
+}
+
+static int gpusched_fops_open(struct inode *inode, struct file *file)
+{
+	struct gpusched_file *gfile;
+
+	gfile = kzalloc(sizeof(*gfile), GFP_KERNEL);
+	if (!gfile)
+		return -ENOMEM;
+	gfile->opener = get_task_pid(current, PIDTYPE_TGID);
+	file->private_data = gfile;
+	return 0;
+}
+
+/* The last reference to the file is gone: its pins end with it. */
+static int gpusched_fops_release(struct inode *inode, struct file *file)
+{
+	struct gpusched_file *gfile = file->private_data;
+
+	gpusched_release_file(gfile);
+	put_pid(gfile->opener);
+	kfree(gfile);
 	return 0;
 }
 
 static const struct file_operations gpusched_fops = {
 	.owner = THIS_MODULE,
+	.open = gpusched_fops_open,
+	.release = gpusched_fops_release,
 	.unlocked_ioctl = gpusched_fops_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 	.llseek = noop_llseek,
@@ -124,9 +231,12 @@ static int __init gpusched_init(void)
 {
 	int ret;
 
-	ret = gpusched_sysfs_init();
+	ret = gpusched_pin_init();
 	if (ret)
 		return ret;
+	ret = gpusched_sysfs_init();
+	if (ret)
+		goto err_pin;
 
 	/* Last: once the device exists, userspace can call in. */
 	ret = misc_register(&gpusched_miscdev);
@@ -139,13 +249,18 @@ static int __init gpusched_init(void)
 
 err_sysfs:
 	gpusched_sysfs_exit();
+err_pin:
+	gpusched_pin_exit();
 	return ret;
 }
 
+/* No file is open (each holds a module reference), so nothing is pinned. */
 static void __exit gpusched_exit(void)
 {
 	misc_deregister(&gpusched_miscdev);
 	gpusched_sysfs_exit();
+	gpusched_pin_exit();
+	gpusched_topology_exit();
 }
 
 module_init(gpusched_init);

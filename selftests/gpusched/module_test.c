@@ -105,10 +105,59 @@ TEST(sysfs_version_is_the_module_version)
 
 TEST(sysfs_files_are_not_world_writable)
 {
+	static const char * const read_only[] = { "version", "nr_gpus", "nr_pinned_tasks" };
+	char path[128];
 	struct stat st;
 
-	ASSERT_EQ(0, stat(SYSFS_ROOT "/version", &st));
-	EXPECT_EQ(0444, st.st_mode & 0777);
+	for (size_t i = 0; i < sizeof(read_only) / sizeof(read_only[0]); i++) {
+		snprintf(path, sizeof(path), SYSFS_ROOT "/%s", read_only[i]);
+		ASSERT_EQ(0, stat(path, &st)) TH_LOG("%s", path);
+		EXPECT_EQ(0444, st.st_mode & 0777) TH_LOG("%s", path);
+	}
+	ASSERT_EQ(0, stat(SYSFS_ROOT "/default_policy", &st));
+	EXPECT_EQ(0644, st.st_mode & 0777);
+}
+
+static int write_file(const char *path, const char *value)
+{
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, value, strlen(value));
+	close(fd);
+	return n < 0 ? -errno : 0;
+}
+
+TEST(default_policy_takes_keywords_only)
+{
+	static const char * const policies[] = { "socket", "exclusive", "l3", "single", "node" };
+	struct gpusched_get_info info = { .size = sizeof(info) };
+	char buf[32], want[32];
+	int fd;
+
+	fd = open(DEV_PATH, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	for (size_t i = 0; i < sizeof(policies) / sizeof(policies[0]); i++) {
+		ASSERT_EQ(0, write_file(SYSFS_ROOT "/default_policy", policies[i]));
+		ASSERT_EQ(0, read_file(SYSFS_ROOT "/default_policy", buf, sizeof(buf)));
+		snprintf(want, sizeof(want), "%s\n", policies[i]);
+		EXPECT_STREQ(want, buf);
+		ASSERT_EQ(0, read_file("/sys/module/gpusched/parameters/default_policy",
+				       buf, sizeof(buf)));
+		EXPECT_STREQ(want, buf);
+		ASSERT_EQ(0, ioctl(fd, GPUSCHED_IOC_GET_INFO, &info));
+		/* GPUSCHED_POLICY_NODE..SINGLE are 1..5 in the order of the keywords. */
+		EXPECT_EQ(i == 4 ? GPUSCHED_POLICY_NODE : GPUSCHED_POLICY_SOCKET + i,
+			  info.default_policy);
+	}
+	EXPECT_EQ(-EINVAL, write_file(SYSFS_ROOT "/default_policy", "nodes"));
+	EXPECT_EQ(-EINVAL, write_file("/sys/module/gpusched/parameters/default_policy", "numa"));
+	ASSERT_EQ(0, read_file(SYSFS_ROOT "/default_policy", buf, sizeof(buf)));
+	EXPECT_STREQ("node\n", buf);
+	close(fd);
 }
 
 TEST_F(device, get_info_reports_the_running_kernel)
@@ -122,6 +171,9 @@ TEST_F(device, get_info_reports_the_running_kernel)
 	EXPECT_EQ(0, info.flags);
 	EXPECT_EQ(0, info.__reserved);
 	EXPECT_EQ(0, info.features);
+	EXPECT_EQ(GPUSCHED_MAX_GPUS, info.max_gpus);
+	EXPECT_NE(GPUSCHED_POLICY_DEFAULT, info.default_policy);
+	EXPECT_EQ(0, info.__reserved2);
 
 	ASSERT_EQ(0, read_file("/sys/devices/system/cpu/possible", possible, sizeof(possible)));
 	EXPECT_EQ(cpulist_span(possible), info.nr_cpu_ids);
@@ -138,6 +190,9 @@ TEST_F(device, get_info_rejects_nonzero_flags_and_reserved)
 	EXPECT_ERRNO(EINVAL, ioctl(self->fd, GPUSCHED_IOC_GET_INFO, &info));
 	info.flags = 0;
 	info.__reserved = 1;
+	EXPECT_ERRNO(EINVAL, ioctl(self->fd, GPUSCHED_IOC_GET_INFO, &info));
+	info.__reserved = 0;
+	info.__reserved2 = 1;
 	EXPECT_ERRNO(EINVAL, ioctl(self->fd, GPUSCHED_IOC_GET_INFO, &info));
 	/* A rejected call writes nothing back. */
 	EXPECT_EQ(0, info.abi_version);

@@ -49,7 +49,7 @@ gs_apt_update() {
 }
 
 # Packages every stage of the harness relies on.
-GS_HOST_PACKAGES=(make gcc libc6-dev qemu-system-x86 busybox-static cpio
+GS_HOST_PACKAGES=(make gcc libc6-dev clang libclang-rt-dev qemu-system-x86 busybox-static cpio
 	kmod sparse perl xz-utils linux-source-6.12)
 
 # The extracted pieces of Debian's linux-source-6.12 the harness needs:

@@ -1,0 +1,920 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Pins: which threads run where, who holds which cores, and keeping that
+ * true while jobs come and go and CPUs go offline.
+ *
+ * A pin makes one worker: a set of threads (one thread, or every thread of
+ * a process) that share the CPUs the placement engine chose for them.  An
+ * exclusive worker also holds its cores in the one reservation table of the
+ * machine, so no other job gets them.  A worker belongs to the open file it
+ * was pinned through and ends with it: closing the file, or the death of
+ * the process that holds it, unpins and releases everything.  Threads are
+ * remembered by struct pid, never by task pointer; a thread that exits is
+ * reaped (its record freed, its worker's cores released when it was the
+ * last) by a work item that the sched_process_exit tracepoint kicks.
+ *
+ * Every set_cpus_allowed_ptr() call here runs in process context under
+ * gpusched_lock (a mutex) and outside any RCU read section, because it may
+ * sleep until the task has migrated.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/cpu.h>
+#include <linux/cpuhotplug.h>
+#include <linux/cred.h>
+#include <linux/fs.h>
+#include <linux/idr.h>
+#include <linux/pid.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/task.h>
+#include <linux/slab.h>
+#include <linux/tracepoint.h>
+#include <linux/workqueue.h>
+
+#include <linux/gpusched.h>
+#include "gpusched.h"
+
+/* See gpusched.h: every change of pins, reservations and the table. */
+DEFINE_MUTEX(gpusched_lock);
+
+/* Every pinned worker, struct gpusched_worker.node; under gpusched_lock. */
+static LIST_HEAD(gpusched_workers);
+
+/*
+ * The placement engine's state, all under gpusched_lock: the machine's
+ * exclusive reservations (one hold per CPU), the engine's scratch space,
+ * and the output buffers of one placement.  Sized once for nr_cpu_ids and
+ * nr_node_ids, which never change while the module is loaded.
+ */
+static struct gs_reservations gpusched_resv;
+static struct gs_workspace gpusched_ws;
+static unsigned long *gpusched_out_cpus;
+static u32 gpusched_out_node;
+
+/* Reservation ids handed to the engine; never 0. */
+static DEFINE_IDA(gpusched_reservation_ida);
+
+/* Pinned thread records; lets the exit tracepoint do nothing when zero. */
+static atomic_t gpusched_nr_threads = ATOMIC_INIT(0);
+
+static void gpusched_reap_workfn(struct work_struct *work);
+static void gpusched_hotplug_workfn(struct work_struct *work);
+static DECLARE_WORK(gpusched_reap_work, gpusched_reap_workfn);
+static DECLARE_WORK(gpusched_hotplug_work, gpusched_hotplug_workfn);
+
+static enum cpuhp_state gpusched_cpuhp_state;
+static struct tracepoint *gpusched_exit_tp;
+
+/* The threads a pin, unpin or query names, each with a pid reference. */
+struct gpusched_targets {
+	struct pid **pids;
+	unsigned int nr;
+};
+
+static void gpusched_put_targets(struct gpusched_targets *targets)
+{
+	unsigned int i;
+
+	for (i = 0; i < targets->nr; i++)
+		put_pid(targets->pids[i]);
+	kfree(targets->pids);
+	targets->pids = NULL;
+	targets->nr = 0;
+}
+
+/* Every thread of the process led by @leader, which the caller holds. */
+static int gpusched_collect_threads(struct task_struct *leader,
+				    struct gpusched_targets *targets)
+{
+	struct task_struct *task;
+	unsigned int room;
+	bool full;
+
+	do {
+		room = get_nr_threads(leader) + 8;
+		targets->pids = kcalloc(room, sizeof(*targets->pids), GFP_KERNEL);
+		if (!targets->pids)
+			return -ENOMEM;
+		full = false;
+		rcu_read_lock();
+		for_each_thread(leader, task) {
+			if (targets->nr == room) {
+				full = true;
+				break;
+			}
+			targets->pids[targets->nr++] = get_task_pid(task, PIDTYPE_PID);
+		}
+		rcu_read_unlock();
+		/* Threads were created meanwhile: count again. */
+		if (full)
+			gpusched_put_targets(targets);
+	} while (full);
+	return targets->nr ? 0 : -ESRCH;
+}
+
+static int gpusched_resolve_targets(u32 type, u32 id, struct gpusched_targets *targets)
+{
+	struct task_struct *leader;
+	struct pid *pid;
+	int ret;
+
+	switch (type) {
+	case GPUSCHED_TARGET_THREAD:
+		pid = id ? find_get_pid(id) : get_task_pid(current, PIDTYPE_PID);
+		if (!pid)
+			return -ESRCH;
+		targets->pids = kcalloc(1, sizeof(*targets->pids), GFP_KERNEL);
+		if (!targets->pids) {
+			put_pid(pid);
+			return -ENOMEM;
+		}
+		targets->pids[0] = pid;
+		targets->nr = 1;
+		return 0;
+	case GPUSCHED_TARGET_PROCESS:
+		pid = id ? find_get_pid(id) : get_task_pid(current, PIDTYPE_TGID);
+		leader = get_pid_task(pid, PIDTYPE_TGID);
+		put_pid(pid);
+		if (!leader)
+			return -ESRCH;
+		ret = gpusched_collect_threads(leader, targets);
+		put_task_struct(leader);
+		return ret;
+	default:
+		return -EINVAL;
+	}
+}
+
+/* The rule of sched_setaffinity(): same owner, or CAP_SYS_NICE over the task. */
+static bool gpusched_may_pin(struct task_struct *task)
+{
+	const struct cred *cred = current_cred(), *tcred;
+	bool allowed;
+
+	rcu_read_lock();
+	tcred = __task_cred(task);
+	allowed = uid_eq(cred->euid, tcred->euid) || uid_eq(cred->euid, tcred->uid) ||
+		  ns_capable(tcred->user_ns, CAP_SYS_NICE);
+	rcu_read_unlock();
+	return allowed;
+}
+
+/*
+ * set_cpus_allowed_ptr() checks neither of what sched_setaffinity() refuses:
+ * kernel threads and tasks whose affinity the kernel manages.
+ */
+static int gpusched_check_target(struct pid *pid)
+{
+	struct task_struct *task;
+	int ret = 0;
+
+	task = get_pid_task(pid, PIDTYPE_PID);
+	if (!task)
+		return -ESRCH;
+	if (task->flags & (PF_KTHREAD | PF_NO_SETAFFINITY))
+		ret = -EINVAL;
+	else if (!gpusched_may_pin(task))
+		ret = -EPERM;
+	put_task_struct(task);
+	return ret;
+}
+
+static struct gpusched_thread *gpusched_find_thread(struct pid *pid)
+{
+	struct gpusched_worker *worker;
+	struct gpusched_thread *thread;
+
+	lockdep_assert_held(&gpusched_lock);
+	list_for_each_entry(worker, &gpusched_workers, node)
+		list_for_each_entry(thread, &worker->threads, node)
+			if (thread->pid == pid)
+				return thread;
+	return NULL;
+}
+
+static bool gpusched_thread_gone(const struct gpusched_thread *thread)
+{
+	struct task_struct *task;
+	bool gone;
+
+	rcu_read_lock();
+	task = pid_task(thread->pid, PIDTYPE_PID);
+	gone = !task || (task->flags & PF_EXITING);
+	rcu_read_unlock();
+	return gone;
+}
+
+static struct gpusched_thread *gpusched_thread_alloc(struct pid *pid)
+{
+	struct gpusched_thread *thread;
+
+	thread = kzalloc(sizeof(*thread), GFP_KERNEL);
+	if (!thread)
+		return NULL;
+	if (!zalloc_cpumask_var(&thread->original, GFP_KERNEL)) {
+		kfree(thread);
+		return NULL;
+	}
+	INIT_LIST_HEAD(&thread->node);
+	thread->pid = get_pid(pid);
+	return thread;
+}
+
+static void gpusched_thread_free(struct gpusched_thread *thread)
+{
+	list_del(&thread->node);
+	put_pid(thread->pid);
+	free_cpumask_var(thread->original);
+	kfree(thread);
+}
+
+/* Sets @thread's task to @mask; a task that is gone is not an error. */
+static int gpusched_thread_apply(struct gpusched_thread *thread, const struct cpumask *mask)
+{
+	struct task_struct *task;
+	int ret;
+
+	task = get_pid_task(thread->pid, PIDTYPE_PID);
+	if (!task)
+		return 0;
+	ret = set_cpus_allowed_ptr(task, mask);
+	put_task_struct(task);
+	return ret;
+}
+
+/* Unpins one thread: gives it back the CPUs it had before, frees its record. */
+static void gpusched_thread_unpin(struct gpusched_thread *thread)
+{
+	int ret;
+
+	lockdep_assert_held(&gpusched_lock);
+	if (!gpusched_thread_gone(thread)) {
+		ret = gpusched_thread_apply(thread, thread->original);
+		if (ret)
+			pr_warn_ratelimited("cannot restore the CPUs of thread %d (%*pbl): %d\n",
+					    pid_nr(thread->pid), cpumask_pr_args(thread->original),
+					    ret);
+	}
+	atomic_dec(&gpusched_nr_threads);
+	gpusched_thread_free(thread);
+}
+
+static struct gpusched_worker *gpusched_worker_alloc(struct gpusched_file *owner,
+						     const struct gpusched_pin *args,
+						     u32 policy)
+{
+	struct gpusched_worker *worker;
+
+	worker = kzalloc(sizeof(*worker), GFP_KERNEL);
+	if (!worker)
+		return NULL;
+	if (!zalloc_cpumask_var(&worker->cpus, GFP_KERNEL)) {
+		kfree(worker);
+		return NULL;
+	}
+	INIT_LIST_HEAD(&worker->node);
+	INIT_LIST_HEAD(&worker->threads);
+	worker->owner = owner;
+	worker->gpu = args->gpu;
+	worker->policy = policy;
+	worker->cores = args->cores;
+	worker->flags = args->flags;
+	return worker;
+}
+
+/* Gives back the worker's cores and reservation id and frees it; no threads left. */
+static void gpusched_worker_free(struct gpusched_worker *worker)
+{
+	if (worker->reservation) {
+		gs_release(&gpusched_resv, worker->reservation, NULL);
+		ida_free(&gpusched_reservation_ida, worker->reservation);
+	}
+	list_del(&worker->node);
+	free_cpumask_var(worker->cpus);
+	kfree(worker);
+}
+
+/* Frees every record whose thread has exited, and workers left without threads. */
+static void gpusched_reap_locked(void)
+{
+	struct gpusched_worker *worker, *next_worker;
+	struct gpusched_thread *thread, *next_thread;
+
+	lockdep_assert_held(&gpusched_lock);
+	list_for_each_entry_safe(worker, next_worker, &gpusched_workers, node) {
+		list_for_each_entry_safe(thread, next_thread, &worker->threads, node) {
+			if (!gpusched_thread_gone(thread))
+				continue;
+			atomic_dec(&gpusched_nr_threads);
+			gpusched_thread_free(thread);
+		}
+		if (list_empty(&worker->threads))
+			gpusched_worker_free(worker);
+	}
+}
+
+/*
+ * Asks the engine for @worker's CPUs under @policy within @allowed; on
+ * success they are in @worker->cpus and, for an exclusive worker, held
+ * under its reservation id.
+ */
+static int gpusched_place_locked(struct gpusched_table *table, struct gpusched_worker *worker,
+				 u32 policy, const struct cpumask *allowed)
+{
+	struct gs_request req = {
+		.gpu = worker->gpu,
+		.policy = policy,
+		.nr_workers = 1,
+		.cores_per_worker = policy == GS_POLICY_EXCLUSIVE ? worker->cores : 0,
+		.flags = worker->flags & GPUSCHED_PIN_SPILL ? GS_REQUEST_SPILL : 0,
+		.reservation_id = worker->reservation,
+		.allowed_cpus = cpumask_bits(allowed),
+	};
+	struct gs_placement out = {
+		.max_workers = 1,
+		.worker_cpus = gpusched_out_cpus,
+		.worker_node = &gpusched_out_node,
+	};
+	int ret;
+
+	lockdep_assert_held(&gpusched_lock);
+	gpusched_table_refresh_online(table);
+	ret = gs_reserve(&table->engine, &gpusched_resv, &req, &gpusched_ws, &out);
+	if (ret) {
+		pr_debug("GPU %u, policy %s: %s\n", worker->gpu, gs_policy_name(policy),
+			 gs_reason_name(out.error.reason));
+		return ret;
+	}
+	bitmap_copy(cpumask_bits(worker->cpus), gpusched_out_cpus, nr_cpu_ids);
+	return 0;
+}
+
+/* The intersection of the CPUs every thread of @worker had before its pin. */
+static void gpusched_worker_allowed(const struct gpusched_worker *worker, struct cpumask *allowed)
+{
+	const struct gpusched_thread *thread;
+
+	cpumask_setall(allowed);
+	list_for_each_entry(thread, &worker->threads, node)
+		cpumask_and(allowed, allowed, thread->original);
+}
+
+/* The CPUs the task may use now: its own mask, read as sched_getaffinity() does. */
+static int gpusched_read_affinity(struct pid *pid, struct cpumask *mask)
+{
+	struct task_struct *task;
+	unsigned long flags;
+
+	task = get_pid_task(pid, PIDTYPE_PID);
+	if (!task)
+		return -ESRCH;
+	raw_spin_lock_irqsave(&task->pi_lock, flags);
+	cpumask_copy(mask, &task->cpus_mask);
+	raw_spin_unlock_irqrestore(&task->pi_lock, flags);
+	put_task_struct(task);
+	return 0;
+}
+
+/* Gives the threads before @stop (all when NULL) their original CPUs back. */
+static void gpusched_worker_restore(struct gpusched_worker *worker, struct gpusched_thread *stop)
+{
+	struct gpusched_thread *thread;
+
+	list_for_each_entry(thread, &worker->threads, node) {
+		if (thread == stop)
+			break;
+		gpusched_thread_apply(thread, thread->original);
+	}
+}
+
+/*
+ * Applies @worker's CPUs to its threads and tells the caller.  On failure
+ * every thread has its original CPUs back; the caller releases the rest.
+ */
+static int gpusched_worker_apply(struct gpusched_worker *worker, u64 cpus_uptr)
+{
+	struct gpusched_thread *thread;
+	int ret;
+
+	list_for_each_entry(thread, &worker->threads, node) {
+		ret = gpusched_thread_apply(thread, worker->cpus);
+		if (ret) {
+			gpusched_worker_restore(worker, thread);
+			return ret;
+		}
+	}
+	if (cpus_uptr) {
+		ret = gpusched_put_bitmap(cpus_uptr, cpumask_bits(worker->cpus));
+		if (ret) {
+			gpusched_worker_restore(worker, NULL);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+static void gpusched_worker_discard(struct gpusched_worker *worker)
+{
+	struct gpusched_thread *thread, *next;
+
+	list_for_each_entry_safe(thread, next, &worker->threads, node)
+		gpusched_thread_free(thread);
+	if (worker->reservation) {
+		gs_release(&gpusched_resv, worker->reservation, NULL);
+		ida_free(&gpusched_reservation_ida, worker->reservation);
+	}
+	free_cpumask_var(worker->cpus);
+	kfree(worker);
+}
+
+static int gpusched_pin_locked(struct gpusched_worker *worker,
+			       const struct gpusched_targets *targets, u64 cpus_uptr)
+{
+	struct gpusched_thread *thread;
+	struct gpusched_table *table;
+	cpumask_var_t allowed;
+	unsigned int i;
+	int ret;
+
+	lockdep_assert_held(&gpusched_lock);
+	table = rcu_dereference_protected(gpusched_current_table,
+					  lockdep_is_held(&gpusched_lock));
+	if (!table || worker->gpu >= table->nr_gpus)
+		return -ENODEV;
+	for (i = 0; i < targets->nr; i++)
+		if (gpusched_find_thread(targets->pids[i]))
+			return -EBUSY;
+
+	/* Never widen: the pin stays inside what each thread was allowed. */
+	list_for_each_entry(thread, &worker->threads, node) {
+		ret = gpusched_read_affinity(thread->pid, thread->original);
+		if (ret)
+			return ret;
+	}
+	if (!alloc_cpumask_var(&allowed, GFP_KERNEL))
+		return -ENOMEM;
+	gpusched_worker_allowed(worker, allowed);
+
+	if (worker->policy == GS_POLICY_EXCLUSIVE) {
+		ret = ida_alloc_min(&gpusched_reservation_ida, 1, GFP_KERNEL);
+		if (ret < 0)
+			goto out;
+		worker->reservation = ret;
+	}
+	ret = gpusched_place_locked(table, worker, worker->policy, allowed);
+	if (ret)
+		goto out;
+	ret = gpusched_worker_apply(worker, cpus_uptr);
+	if (ret)
+		goto out;
+
+	list_add_tail(&worker->node, &gpusched_workers);
+	atomic_add(targets->nr, &gpusched_nr_threads);
+out:
+	free_cpumask_var(allowed);
+	return ret;
+}
+
+/**
+ * gpusched_pin() - GPUSCHED_IOC_PIN
+ * @file: the caller's open file; the pin belongs to it
+ * @cmd: the struct gpusched_pin, copied in
+ *
+ * Context: process context; takes cpus_read_lock() and gpusched_lock.
+ * Return: 0 with every target thread pinned, or a negative errno with
+ * nothing changed.
+ */
+int gpusched_pin(struct file *file, void *cmd)
+{
+	struct gpusched_targets targets = {};
+	struct gpusched_pin *args = cmd;
+	struct gpusched_worker *worker;
+	struct gpusched_thread *thread;
+	unsigned int i;
+	u32 policy;
+	int ret;
+
+	if (args->flags & ~GPUSCHED_PIN_SPILL || args->__reserved)
+		return -EINVAL;
+	policy = args->policy == GPUSCHED_POLICY_DEFAULT ? gpusched_default_policy() : args->policy;
+	if (!gs_policy_name(policy))
+		return -EINVAL;
+	if (args->cores && policy != GPUSCHED_POLICY_EXCLUSIVE)
+		return -EINVAL;
+	if (args->cpus && args->nr_cpus < nr_cpu_ids) {
+		args->nr_cpus = nr_cpu_ids;
+		return -EMSGSIZE;
+	}
+
+	ret = gpusched_resolve_targets(args->target_type, args->target_id, &targets);
+	if (ret)
+		return ret;
+	for (i = 0; i < targets.nr; i++) {
+		ret = gpusched_check_target(targets.pids[i]);
+		if (ret)
+			goto out_targets;
+	}
+
+	ret = -ENOMEM;
+	worker = gpusched_worker_alloc(file->private_data, args, policy);
+	if (!worker)
+		goto out_targets;
+	for (i = 0; i < targets.nr; i++) {
+		thread = gpusched_thread_alloc(targets.pids[i]);
+		if (!thread)
+			goto out_discard;
+		thread->worker = worker;
+		list_add_tail(&thread->node, &worker->threads);
+	}
+
+	cpus_read_lock();
+	mutex_lock(&gpusched_lock);
+	gpusched_reap_locked();
+	ret = gpusched_pin_locked(worker, &targets, args->cpus);
+	mutex_unlock(&gpusched_lock);
+	cpus_read_unlock();
+	if (ret)
+		goto out_discard;
+
+	args->policy = policy;
+	args->nr_cpus = nr_cpu_ids;
+	args->nr_threads = targets.nr;
+	gpusched_put_targets(&targets);
+	return 0;
+
+out_discard:
+	gpusched_worker_discard(worker);
+out_targets:
+	gpusched_put_targets(&targets);
+	return ret;
+}
+
+/**
+ * gpusched_unpin() - GPUSCHED_IOC_UNPIN
+ * @file: the caller's open file
+ * @cmd: the struct gpusched_unpin, copied in
+ *
+ * Context: process context; takes cpus_read_lock() and gpusched_lock.
+ * Return: 0 with the target's pinned threads restored; -ENOENT when none
+ * was pinned; -EPERM, with nothing changed, when one of them was pinned
+ * through another file and the caller could not have pinned it.
+ */
+int gpusched_unpin(struct file *file, void *cmd)
+{
+	struct gpusched_targets targets = {};
+	struct gpusched_unpin *args = cmd;
+	struct gpusched_thread *thread;
+	struct gpusched_worker *worker;
+	unsigned int i, found = 0;
+	int ret;
+
+	if (args->flags || args->__reserved)
+		return -EINVAL;
+	ret = gpusched_resolve_targets(args->target_type, args->target_id, &targets);
+	if (ret)
+		return ret;
+
+	cpus_read_lock();
+	mutex_lock(&gpusched_lock);
+	gpusched_reap_locked();
+	/* Check every thread before changing any. */
+	for (i = 0; i < targets.nr; i++) {
+		thread = gpusched_find_thread(targets.pids[i]);
+		if (!thread)
+			continue;
+		found++;
+		if (thread->worker->owner != file->private_data &&
+		    gpusched_check_target(thread->pid) == -EPERM) {
+			ret = -EPERM;
+			goto unlock;
+		}
+	}
+	if (!found) {
+		ret = -ENOENT;
+		goto unlock;
+	}
+	for (i = 0; i < targets.nr; i++) {
+		thread = gpusched_find_thread(targets.pids[i]);
+		if (!thread)
+			continue;
+		worker = thread->worker;
+		gpusched_thread_unpin(thread);
+		if (list_empty(&worker->threads))
+			gpusched_worker_free(worker);
+	}
+	args->nr_threads = found;
+unlock:
+	mutex_unlock(&gpusched_lock);
+	cpus_read_unlock();
+	gpusched_put_targets(&targets);
+	return ret;
+}
+
+/**
+ * gpusched_query() - GPUSCHED_IOC_QUERY
+ * @file: the caller's open file
+ * @cmd: the struct gpusched_query, copied in
+ *
+ * Context: process context; takes gpusched_lock.
+ * Return: 0; -ESRCH for a thread that does not exist; -EINVAL; -EMSGSIZE;
+ * -EFAULT.
+ */
+int gpusched_query(struct file *file, void *cmd)
+{
+	struct gpusched_query *args = cmd;
+	struct gpusched_thread *thread;
+	struct gpusched_targets targets = {};
+	int ret;
+
+	if (args->flags || args->__reserved || args->target_type != GPUSCHED_TARGET_THREAD)
+		return -EINVAL;
+	if ((args->cpus || args->original_cpus) && args->nr_cpus < nr_cpu_ids) {
+		args->nr_cpus = nr_cpu_ids;
+		return -EMSGSIZE;
+	}
+	ret = gpusched_resolve_targets(args->target_type, args->target_id, &targets);
+	if (ret)
+		return ret;
+	ret = gpusched_check_target(targets.pids[0]);
+	if (ret == -ESRCH)
+		goto out;
+	ret = 0;
+
+	args->result = 0;
+	args->gpu = 0;
+	args->policy = 0;
+	args->owner_pid = 0;
+	args->nr_cpus = nr_cpu_ids;
+
+	mutex_lock(&gpusched_lock);
+	gpusched_reap_locked();
+	thread = gpusched_find_thread(targets.pids[0]);
+	if (thread) {
+		args->result = GPUSCHED_QUERY_PINNED;
+		if (thread->worker->owner == file->private_data)
+			args->result |= GPUSCHED_QUERY_OWN_FILE;
+		args->gpu = thread->worker->gpu;
+		args->policy = thread->worker->policy;
+		args->owner_pid = pid_vnr(thread->worker->owner->opener);
+		if (args->cpus)
+			ret = gpusched_put_bitmap(args->cpus, cpumask_bits(thread->worker->cpus));
+		if (!ret && args->original_cpus)
+			ret = gpusched_put_bitmap(args->original_cpus,
+						  cpumask_bits(thread->original));
+	}
+	mutex_unlock(&gpusched_lock);
+out:
+	gpusched_put_targets(&targets);
+	return ret;
+}
+
+/**
+ * gpusched_release_file() - unpin everything pinned through a file
+ * @gfile: the file being released
+ *
+ * Context: process context (the file's release); takes cpus_read_lock()
+ * and gpusched_lock.
+ */
+void gpusched_release_file(struct gpusched_file *gfile)
+{
+	struct gpusched_worker *worker, *next_worker;
+	struct gpusched_thread *thread, *next_thread;
+
+	cpus_read_lock();
+	mutex_lock(&gpusched_lock);
+	list_for_each_entry_safe(worker, next_worker, &gpusched_workers, node) {
+		if (worker->owner != gfile)
+			continue;
+		list_for_each_entry_safe(thread, next_thread, &worker->threads, node)
+			gpusched_thread_unpin(thread);
+		gpusched_worker_free(worker);
+	}
+	mutex_unlock(&gpusched_lock);
+	cpus_read_unlock();
+}
+
+/**
+ * gpusched_nr_pinned_threads() - live pinned threads, for sysfs
+ *
+ * Context: process context; takes gpusched_lock.
+ * Return: the count after reaping threads that exited.
+ */
+unsigned int gpusched_nr_pinned_threads(void)
+{
+	unsigned int nr;
+
+	mutex_lock(&gpusched_lock);
+	gpusched_reap_locked();
+	nr = atomic_read(&gpusched_nr_threads);
+	mutex_unlock(&gpusched_lock);
+	return nr;
+}
+
+/**
+ * gpusched_gpu_nr_threads() - live threads pinned for one GPU, for sysfs
+ * @gpu: GPU index
+ *
+ * Context: process context; takes gpusched_lock.
+ * Return: the count.
+ */
+unsigned int gpusched_gpu_nr_threads(u32 gpu)
+{
+	struct gpusched_worker *worker;
+	struct gpusched_thread *thread;
+	unsigned int nr = 0;
+
+	mutex_lock(&gpusched_lock);
+	gpusched_reap_locked();
+	list_for_each_entry(worker, &gpusched_workers, node)
+		if (worker->gpu == gpu)
+			list_for_each_entry(thread, &worker->threads, node)
+				nr++;
+	mutex_unlock(&gpusched_lock);
+	return nr;
+}
+
+/**
+ * gpusched_gpu_reserved_cpus() - CPUs held exclusively for one GPU, for sysfs
+ * @gpu: GPU index
+ * @mask: receives them
+ *
+ * Context: process context; takes gpusched_lock.
+ */
+void gpusched_gpu_reserved_cpus(u32 gpu, struct cpumask *mask)
+{
+	unsigned int cpu;
+
+	cpumask_clear(mask);
+	mutex_lock(&gpusched_lock);
+	gpusched_reap_locked();
+	for (cpu = 0; cpu < nr_cpu_ids; cpu++)
+		if (gpusched_resv.holds[cpu].reservation && gpusched_resv.holds[cpu].gpu == gpu)
+			cpumask_set_cpu(cpu, mask);
+	mutex_unlock(&gpusched_lock);
+}
+
+static void gpusched_reap_workfn(struct work_struct *work)
+{
+	mutex_lock(&gpusched_lock);
+	gpusched_reap_locked();
+	mutex_unlock(&gpusched_lock);
+}
+
+/* Runs for every exiting task on the machine: nothing but a check when idle. */
+static void gpusched_exit_probe(void *data, struct task_struct *task)
+{
+	if (atomic_read(&gpusched_nr_threads))
+		queue_work(system_unbound_wq, &gpusched_reap_work);
+}
+
+/*
+ * Places @worker again after the online CPUs changed.  When its policy no
+ * longer fits (an exclusive worker whose node has no free core left), it
+ * falls back to its GPU's node so that it still runs near the GPU.
+ */
+static void gpusched_worker_replace(struct gpusched_table *table, struct gpusched_worker *worker,
+				    struct cpumask *allowed)
+{
+	struct gpusched_thread *thread;
+	int ret;
+
+	gpusched_worker_allowed(worker, allowed);
+	gs_release(&gpusched_resv, worker->reservation, NULL);
+	ret = gpusched_place_locked(table, worker, worker->policy, allowed);
+	if (ret && worker->policy != GS_POLICY_NODE) {
+		pr_warn_ratelimited("GPU %u: no room for a %s pin after a CPU went offline; using its node\n",
+				    worker->gpu, gs_policy_name(worker->policy));
+		ret = gpusched_place_locked(table, worker, GS_POLICY_NODE, allowed);
+	}
+	if (ret) {
+		pr_warn_ratelimited("GPU %u: no usable CPU left for a pin: %d\n", worker->gpu, ret);
+		return;
+	}
+	list_for_each_entry(thread, &worker->threads, node) {
+		ret = gpusched_thread_apply(thread, worker->cpus);
+		if (ret)
+			pr_warn_ratelimited("cannot move thread %d to %*pbl: %d\n",
+					    pid_nr(thread->pid), cpumask_pr_args(worker->cpus),
+					    ret);
+	}
+}
+
+/*
+ * After CPU hotplug: workers that lost a CPU are placed again from what is
+ * left; shared-policy workers are placed again so that a CPU that came back
+ * is theirs again.  An exclusive worker keeps its cores when none went away.
+ */
+static void gpusched_hotplug_workfn(struct work_struct *work)
+{
+	struct gpusched_worker *worker;
+	struct gpusched_table *table;
+	cpumask_var_t allowed;
+
+	if (!alloc_cpumask_var(&allowed, GFP_KERNEL)) {
+		pr_err("no memory to re-place pins after CPU hotplug\n");
+		return;
+	}
+	cpus_read_lock();
+	mutex_lock(&gpusched_lock);
+	gpusched_reap_locked();
+	table = rcu_dereference_protected(gpusched_current_table,
+					  lockdep_is_held(&gpusched_lock));
+	list_for_each_entry(worker, &gpusched_workers, node) {
+		bool lost = !cpumask_subset(worker->cpus, cpu_online_mask);
+		bool shared = worker->policy != GS_POLICY_EXCLUSIVE &&
+			      worker->policy != GS_POLICY_SINGLE;
+
+		if (!table || worker->gpu >= table->nr_gpus || (!lost && !shared))
+			continue;
+		gpusched_worker_replace(table, worker, allowed);
+	}
+	mutex_unlock(&gpusched_lock);
+	cpus_read_unlock();
+	free_cpumask_var(allowed);
+}
+
+/* Hotplug callbacks run in the hotplug thread: only queue the work. */
+static int gpusched_cpu_changed(unsigned int cpu)
+{
+	queue_work(system_unbound_wq, &gpusched_hotplug_work);
+	return 0;
+}
+
+static void gpusched_find_exit_tp(struct tracepoint *tp, void *priv)
+{
+	if (!strcmp(tp->name, "sched_process_exit"))
+		*(struct tracepoint **)priv = tp;
+}
+
+/**
+ * gpusched_pin_init() - allocate the engine's state, watch hotplug and exits
+ *
+ * Context: module init.
+ * Return: 0 or a negative errno with nothing left behind.
+ */
+int gpusched_pin_init(void)
+{
+	struct gs_hold *holds;
+	u32 *ws_storage;
+	int ret = -ENOMEM;
+
+	holds = kvcalloc(nr_cpu_ids, sizeof(*holds), GFP_KERNEL);
+	if (!holds)
+		return -ENOMEM;
+	ws_storage = kvcalloc(gs_workspace_words(nr_cpu_ids, nr_node_ids), sizeof(u32),
+			      GFP_KERNEL);
+	if (!ws_storage)
+		goto err_holds;
+	gpusched_out_cpus = bitmap_zalloc(nr_cpu_ids, GFP_KERNEL);
+	if (!gpusched_out_cpus)
+		goto err_ws;
+	gs_reservations_init(&gpusched_resv, holds, nr_cpu_ids);
+	gs_workspace_init(&gpusched_ws, ws_storage, nr_cpu_ids, nr_node_ids);
+
+	for_each_kernel_tracepoint(gpusched_find_exit_tp, &gpusched_exit_tp);
+	if (!gpusched_exit_tp) {
+		pr_err("tracepoint sched_process_exit not found\n");
+		ret = -ENOENT;
+		goto err_out;
+	}
+	ret = tracepoint_probe_register(gpusched_exit_tp, gpusched_exit_probe, NULL);
+	if (ret)
+		goto err_out;
+
+	ret = cpuhp_setup_state_nocalls(CPUHP_AP_ONLINE_DYN, "gpusched:online",
+					gpusched_cpu_changed, gpusched_cpu_changed);
+	if (ret < 0)
+		goto err_tp;
+	gpusched_cpuhp_state = ret;
+	return 0;
+
+err_tp:
+	tracepoint_probe_unregister(gpusched_exit_tp, gpusched_exit_probe, NULL);
+	tracepoint_synchronize_unregister();
+err_out:
+	bitmap_free(gpusched_out_cpus);
+err_ws:
+	kvfree(ws_storage);
+err_holds:
+	kvfree(holds);
+	return ret;
+}
+
+/**
+ * gpusched_pin_exit() - undo gpusched_pin_init()
+ *
+ * Context: module exit; no file is open, so no worker exists.
+ */
+void gpusched_pin_exit(void)
+{
+	cpuhp_remove_state_nocalls(gpusched_cpuhp_state);
+	tracepoint_probe_unregister(gpusched_exit_tp, gpusched_exit_probe, NULL);
+	tracepoint_synchronize_unregister();
+	cancel_work_sync(&gpusched_hotplug_work);
+	cancel_work_sync(&gpusched_reap_work);
+	bitmap_free(gpusched_out_cpus);
+	kvfree(gpusched_ws.core_marks);
+	kvfree(gpusched_resv.holds);
+	ida_destroy(&gpusched_reservation_ida);
+}

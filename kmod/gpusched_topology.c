@@ -1,0 +1,484 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The topology table: which GPUs the machine has, on which nodes, and the
+ * CPU facts the placement engine needs.  gpuschedd sends the GPU records,
+ * the last-level-cache groups and the housekeeping CPUs (none of which the
+ * kernel exports to modules); this file checks every record against the
+ * kernel's own view (the PCI function exists, its node matches, the nodes
+ * exist and hold memory), builds a complete new table, has the engine
+ * validate it, and only then publishes it with RCU.  A refused update
+ * changes nothing.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/bitmap.h>
+#include <linux/capability.h>
+#include <linux/fs.h>
+#include <linux/mm.h>
+#include <linux/nodemask.h>
+#include <linux/overflow.h>
+#include <linux/pci.h>
+#include <linux/slab.h>
+#include <linux/topology.h>
+#include <linux/uaccess.h>
+
+#include <linux/gpusched.h>
+#include "gpusched.h"
+
+struct gpusched_table __rcu *gpusched_current_table;
+/* See gpusched.h: serialises updates, guards the gpus/gpuN directories. */
+DEFINE_MUTEX(gpusched_topology_lock);
+
+/* Generation of the last table published; under gpusched_topology_lock. */
+static u64 gpusched_generation;
+
+static struct gpusched_table *gpusched_table_alloc(u32 nr_gpus)
+{
+	size_t words = BITS_TO_LONGS(nr_cpu_ids);
+	struct gpusched_table *topo;
+	size_t size, off_gpus, off_engine_gpus, off_cpus, off_dist, off_hk;
+
+	/* One block: header, GPU records, engine GPUs, CPUs, distances, mask. */
+	off_gpus = ALIGN(sizeof(*topo), 8);
+	off_engine_gpus = off_gpus + array_size(nr_gpus, sizeof(struct gpusched_gpu_rec));
+	off_cpus = ALIGN(off_engine_gpus + array_size(nr_gpus, sizeof(struct gs_gpu)), 8);
+	off_dist = off_cpus + array_size(nr_cpu_ids, sizeof(struct gs_cpu));
+	off_hk = ALIGN(off_dist + array3_size(nr_node_ids, nr_node_ids, sizeof(u32)), 8);
+	size = off_hk + array_size(words, sizeof(unsigned long));
+
+	topo = kvzalloc(size, GFP_KERNEL);
+	if (!topo)
+		return NULL;
+	topo->nr_gpus = nr_gpus;
+	topo->gpus = (void *)topo + off_gpus;
+	topo->cpus = (void *)topo + off_cpus;
+	topo->housekeeping = (void *)topo + off_hk;
+	topo->engine.nr_cpus = nr_cpu_ids;
+	topo->engine.nr_nodes = nr_node_ids;
+	topo->engine.nr_gpus = nr_gpus;
+	topo->engine.cpus = topo->cpus;
+	topo->engine.distance = (void *)topo + off_dist;
+	topo->engine.gpus = nr_gpus ? (void *)topo + off_engine_gpus : NULL;
+	return topo;
+}
+
+/**
+ * gpusched_table_refresh_online() - bring the engine's online flags up to date
+ * @topo: the current table
+ *
+ * Context: gpusched_lock held, and cpus_read_lock() so that the answer stays
+ * true while it is used.
+ */
+void gpusched_table_refresh_online(struct gpusched_table *topo)
+{
+	struct gs_cpu *cpus = topo->cpus;
+	unsigned int cpu;
+
+	lockdep_assert_held(&gpusched_lock);
+	for (cpu = 0; cpu < nr_cpu_ids; cpu++) {
+		if (cpu_online(cpu))
+			cpus[cpu].flags |= GS_CPU_ONLINE;
+		else
+			cpus[cpu].flags &= ~GS_CPU_ONLINE;
+	}
+}
+
+/*
+ * The CPU half of the engine's snapshot, from the kernel's own topology
+ * masks; @llc (may be NULL) and @housekeeping come from userspace.  Groups
+ * are named by their lowest CPU, as the engine expects.
+ */
+static void gpusched_fill_cpus(struct gpusched_table *topo, const u32 *llc)
+{
+	u32 *distance = (u32 *)topo->engine.distance;
+	unsigned int cpu, a, b;
+
+	for (cpu = 0; cpu < nr_cpu_ids; cpu++) {
+		struct gs_cpu *c = &topo->cpus[cpu];
+
+		c->node = cpu_to_node(cpu);
+		if (cpu_possible(cpu) && cpu_online(cpu)) {
+			c->core = cpumask_first(topology_sibling_cpumask(cpu));
+			c->package = cpumask_first(topology_core_cpumask(cpu));
+			c->flags = GS_CPU_ONLINE;
+		} else {
+			c->core = cpu;
+			c->package = cpu;
+		}
+		c->llc = llc ? llc[cpu] : c->package;
+		if (test_bit(cpu, topo->housekeeping))
+			c->flags |= GS_CPU_HOUSEKEEPING;
+	}
+	for (a = 0; a < nr_node_ids; a++)
+		for (b = 0; b < nr_node_ids; b++)
+			distance[a * nr_node_ids + b] = node_distance(a, b);
+}
+
+static bool gpusched_node_ok(u32 node)
+{
+	return node < nr_node_ids && node_online(node);
+}
+
+/* Checks one GPU record against the kernel's view and resolves its node. */
+static int gpusched_resolve_gpu(const struct gpusched_gpu *in, u32 index,
+				struct gpusched_gpu_rec *rec)
+{
+	struct pci_dev *pdev;
+	int dev_node;
+
+	if (in->flags || in->bus > 0xff || in->devfn > 0xff) {
+		pr_err_ratelimited("topology: GPU %u: flags 0x%x, bus %u, devfn %u out of range\n",
+				   index, in->flags, in->bus, in->devfn);
+		return -EINVAL;
+	}
+	pdev = pci_get_domain_bus_and_slot(in->domain, in->bus, in->devfn);
+	if (!pdev) {
+		pr_err_ratelimited("topology: GPU %u: no PCI device %04x:%02x:%02x.%u\n",
+				   index, in->domain, in->bus, PCI_SLOT(in->devfn),
+				   PCI_FUNC(in->devfn));
+		return -ENODEV;
+	}
+	dev_node = dev_to_node(&pdev->dev);
+	pci_dev_put(pdev);
+
+	if (dev_node != NUMA_NO_NODE && in->node != GPUSCHED_NODE_ANY &&
+	    in->node != dev_node) {
+		pr_err_ratelimited("topology: GPU %u (%04x:%02x:%02x.%u): node %u given, the device is on node %d\n",
+				   index, in->domain, in->bus, PCI_SLOT(in->devfn),
+				   PCI_FUNC(in->devfn), in->node, dev_node);
+		return -EINVAL;
+	}
+	if (dev_node != NUMA_NO_NODE) {
+		rec->node = dev_node;
+	} else if (in->node != GPUSCHED_NODE_ANY) {
+		rec->node = in->node;
+	} else if (num_online_nodes() == 1) {
+		rec->node = first_online_node;
+	} else {
+		pr_err_ratelimited("topology: GPU %u (%04x:%02x:%02x.%u) reports no NUMA node; give one\n",
+				   index, in->domain, in->bus, PCI_SLOT(in->devfn),
+				   PCI_FUNC(in->devfn));
+		return -EINVAL;
+	}
+	if (!gpusched_node_ok(rec->node)) {
+		pr_err_ratelimited("topology: GPU %u: node %u is not online\n", index, rec->node);
+		return -EINVAL;
+	}
+
+	rec->mem_node = in->mem_node == GPUSCHED_NODE_ANY ? rec->node : in->mem_node;
+	if (!gpusched_node_ok(rec->mem_node) || !node_state(rec->mem_node, N_MEMORY)) {
+		pr_err_ratelimited("topology: GPU %u: memory node %u is not an online node with memory\n",
+				   index, in->mem_node);
+		return -EINVAL;
+	}
+	rec->domain = in->domain;
+	rec->bus = in->bus;
+	rec->devfn = in->devfn;
+	memcpy(rec->uuid, in->uuid, sizeof(rec->uuid));
+	return 0;
+}
+
+/**
+ * gpusched_get_bitmap() - read a CPU mask of nr_cpu_ids bits from userspace
+ * @uptr: user pointer to DIV_ROUND_UP(nr_cpu_ids, 64) __u64 words
+ * @bits: a bitmap of nr_cpu_ids bits
+ *
+ * Context: process context, may sleep.
+ * Return: 0; -EFAULT; -EINVAL when a bit names a CPU that is not possible.
+ */
+int gpusched_get_bitmap(u64 uptr, unsigned long *bits)
+{
+	unsigned int words = DIV_ROUND_UP(nr_cpu_ids, 64);
+	int ret = 0;
+	u64 *tmp;
+
+	tmp = kcalloc(words, sizeof(u64), GFP_KERNEL);
+	if (!tmp)
+		return -ENOMEM;
+	if (copy_from_user(tmp, u64_to_user_ptr(uptr), words * sizeof(u64))) {
+		ret = -EFAULT;
+		goto out;
+	}
+	if (nr_cpu_ids % 64 && tmp[words - 1] >> (nr_cpu_ids % 64)) {
+		ret = -EINVAL;
+		goto out;
+	}
+	bitmap_from_arr64(bits, tmp, nr_cpu_ids);
+	if (!bitmap_subset(bits, cpumask_bits(cpu_possible_mask), nr_cpu_ids))
+		ret = -EINVAL;
+out:
+	kfree(tmp);
+	return ret;
+}
+
+/**
+ * gpusched_put_bitmap() - write a CPU mask of nr_cpu_ids bits to userspace
+ * @uptr: user pointer to DIV_ROUND_UP(nr_cpu_ids, 64) __u64 words
+ * @bits: a bitmap of nr_cpu_ids bits
+ *
+ * Context: process context, may sleep.
+ * Return: 0, -ENOMEM or -EFAULT.
+ */
+int gpusched_put_bitmap(u64 uptr, const unsigned long *bits)
+{
+	unsigned int words = DIV_ROUND_UP(nr_cpu_ids, 64);
+	int ret = 0;
+	u64 *tmp;
+
+	tmp = kcalloc(words, sizeof(u64), GFP_KERNEL);
+	if (!tmp)
+		return -ENOMEM;
+	bitmap_to_arr64(tmp, bits, nr_cpu_ids);
+	if (copy_to_user(u64_to_user_ptr(uptr), tmp, words * sizeof(u64)))
+		ret = -EFAULT;
+	kfree(tmp);
+	return ret;
+}
+
+/* The GPU array, entry by entry, each one size-checked like a command. */
+static int gpusched_read_gpus(const struct gpusched_topology *args,
+			      struct gpusched_table *topo)
+{
+	void __user *entries = u64_to_user_ptr(args->gpus);
+	struct gs_gpu *engine_gpus = (struct gs_gpu *)topo->engine.gpus;
+	struct gpusched_gpu in;
+	u32 i, j;
+	int ret;
+
+	for (i = 0; i < args->nr_gpus; i++) {
+		ret = copy_struct_from_user(&in, sizeof(in),
+					    entries + (size_t)i * args->gpu_entry_size,
+					    args->gpu_entry_size);
+		if (ret)
+			return ret;
+		ret = gpusched_resolve_gpu(&in, i, &topo->gpus[i]);
+		if (ret)
+			return ret;
+		for (j = 0; j < i; j++) {
+			if (topo->gpus[j].domain == in.domain && topo->gpus[j].bus == in.bus &&
+			    topo->gpus[j].devfn == in.devfn) {
+				pr_err_ratelimited("topology: GPUs %u and %u are the same PCI function\n",
+						   j, i);
+				return -EINVAL;
+			}
+		}
+		engine_gpus[i].cpu_node = topo->gpus[i].node;
+		engine_gpus[i].mem_node = topo->gpus[i].mem_node;
+	}
+	return 0;
+}
+
+static u32 *gpusched_read_llc(const struct gpusched_topology *args)
+{
+	u32 *llc;
+
+	llc = kvmalloc_array(nr_cpu_ids, sizeof(u32), GFP_KERNEL);
+	if (!llc)
+		return ERR_PTR(-ENOMEM);
+	if (copy_from_user(llc, u64_to_user_ptr(args->llc), nr_cpu_ids * sizeof(u32))) {
+		kvfree(llc);
+		return ERR_PTR(-EFAULT);
+	}
+	return llc;
+}
+
+/* Builds a complete table from the command; nothing is published. */
+static struct gpusched_table *gpusched_build_table(const struct gpusched_topology *args)
+{
+	struct gpusched_table *topo;
+	struct gs_error error;
+	u32 *llc = NULL;
+	int ret;
+
+	topo = gpusched_table_alloc(args->nr_gpus);
+	if (!topo)
+		return ERR_PTR(-ENOMEM);
+	ret = gpusched_read_gpus(args, topo);
+	if (ret)
+		goto err_free;
+	if (args->housekeeping) {
+		ret = gpusched_get_bitmap(args->housekeeping, topo->housekeeping);
+		if (ret)
+			goto err_free;
+	}
+	if (args->llc) {
+		llc = gpusched_read_llc(args);
+		if (IS_ERR(llc)) {
+			ret = PTR_ERR(llc);
+			goto err_free;
+		}
+	}
+	gpusched_fill_cpus(topo, llc);
+	kvfree(llc);
+
+	ret = gs_topology_validate(&topo->engine, &error);
+	if (ret) {
+		pr_err_ratelimited("topology: refused, %s (subject %u)\n",
+				   gs_reason_name(error.reason), error.subject);
+		goto err_free;
+	}
+	return topo;
+
+err_free:
+	kvfree(topo);
+	return ERR_PTR(ret);
+}
+
+/**
+ * gpusched_set_topology() - GPUSCHED_IOC_SET_TOPOLOGY
+ * @file: the caller's open file
+ * @cmd: the struct gpusched_topology, copied in
+ *
+ * Context: process context; takes gpusched_topology_lock, then gpusched_lock.
+ * Return: 0 with the new table published, or a negative errno with the
+ * previous table untouched.
+ */
+int gpusched_set_topology(struct file *file, void *cmd)
+{
+	struct gpusched_topology *args = cmd;
+	struct gpusched_table *topo, *old;
+	u32 old_nr_gpus;
+	int ret;
+
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	if (args->flags || args->__reserved)
+		return -EINVAL;
+	if (args->nr_gpus > GPUSCHED_MAX_GPUS || args->nr_cpus != nr_cpu_ids)
+		return -EINVAL;
+	if (args->nr_gpus && args->gpu_entry_size < offsetofend(struct gpusched_gpu, uuid))
+		return -EINVAL;
+
+	topo = gpusched_build_table(args);
+	if (IS_ERR(topo))
+		return PTR_ERR(topo);
+
+	mutex_lock(&gpusched_topology_lock);
+	old = rcu_dereference_protected(gpusched_current_table,
+					lockdep_is_held(&gpusched_topology_lock));
+	old_nr_gpus = old ? old->nr_gpus : 0;
+	/* New sysfs directories first: failing there must leave everything as it was. */
+	if (topo->nr_gpus > old_nr_gpus) {
+		ret = gpusched_sysfs_resize_gpus(topo->nr_gpus);
+		if (ret) {
+			mutex_unlock(&gpusched_topology_lock);
+			kvfree(topo);
+			return ret;
+		}
+	}
+	topo->generation = ++gpusched_generation;
+	mutex_lock(&gpusched_lock);
+	rcu_assign_pointer(gpusched_current_table, topo);
+	mutex_unlock(&gpusched_lock);
+	if (topo->nr_gpus < old_nr_gpus)
+		gpusched_sysfs_resize_gpus(topo->nr_gpus);
+	args->generation = topo->generation;
+	mutex_unlock(&gpusched_topology_lock);
+
+	if (old)
+		kvfree_rcu(old, rcu);
+	pr_info("topology %llu: %u GPUs\n", topo->generation, topo->nr_gpus);
+	return 0;
+}
+
+static int gpusched_put_gpus(const struct gpusched_topology *args,
+			     const struct gpusched_table *topo)
+{
+	void __user *entries = u64_to_user_ptr(args->gpus);
+	size_t len = min_t(size_t, args->gpu_entry_size, sizeof(struct gpusched_gpu));
+	struct gpusched_gpu out;
+	u32 i;
+
+	for (i = 0; i < topo->nr_gpus; i++) {
+		void __user *entry = entries + (size_t)i * args->gpu_entry_size;
+		const struct gpusched_gpu_rec *rec = &topo->gpus[i];
+
+		memset(&out, 0, sizeof(out));
+		out.domain = rec->domain;
+		out.bus = rec->bus;
+		out.devfn = rec->devfn;
+		out.node = rec->node;
+		out.mem_node = rec->mem_node == rec->node ? GPUSCHED_NODE_ANY : rec->mem_node;
+		memcpy(out.uuid, rec->uuid, sizeof(out.uuid));
+		if (copy_to_user(entry, &out, len))
+			return -EFAULT;
+		if (args->gpu_entry_size > len &&
+		    clear_user(entry + len, args->gpu_entry_size - len))
+			return -EFAULT;
+	}
+	return 0;
+}
+
+static int gpusched_put_llc(u64 uptr, const struct gpusched_table *topo)
+{
+	u32 __user *llc = u64_to_user_ptr(uptr);
+	unsigned int cpu;
+
+	for (cpu = 0; cpu < nr_cpu_ids; cpu++)
+		if (put_user(topo->cpus[cpu].llc, llc + cpu))
+			return -EFAULT;
+	return 0;
+}
+
+/**
+ * gpusched_get_topology() - GPUSCHED_IOC_GET_TOPOLOGY
+ * @file: the caller's open file
+ * @cmd: the struct gpusched_topology, copied in
+ *
+ * Context: process context; takes gpusched_lock so the table stays while
+ * it is copied out.
+ * Return: 0; -EMSGSIZE with the needed counts in @cmd; -EINVAL; -EFAULT.
+ */
+int gpusched_get_topology(struct file *file, void *cmd)
+{
+	struct gpusched_topology *args = cmd;
+	const struct gpusched_table *topo;
+	int ret = 0;
+
+	if (args->flags || args->__reserved)
+		return -EINVAL;
+	if (args->nr_gpus && args->gpu_entry_size < offsetofend(struct gpusched_gpu, uuid))
+		return -EINVAL;
+
+	mutex_lock(&gpusched_lock);
+	topo = rcu_dereference_protected(gpusched_current_table,
+					 lockdep_is_held(&gpusched_lock));
+	if (!topo) {
+		args->nr_gpus = 0;
+		args->nr_cpus = nr_cpu_ids;
+		goto unlock;
+	}
+	if (args->nr_gpus < topo->nr_gpus ||
+	    ((args->llc || args->housekeeping) && args->nr_cpus < nr_cpu_ids)) {
+		args->nr_gpus = topo->nr_gpus;
+		args->nr_cpus = nr_cpu_ids;
+		ret = -EMSGSIZE;
+		goto unlock;
+	}
+	args->nr_gpus = topo->nr_gpus;
+	args->nr_cpus = nr_cpu_ids;
+	args->generation = topo->generation;
+	ret = gpusched_put_gpus(args, topo);
+	if (!ret && args->llc)
+		ret = gpusched_put_llc(args->llc, topo);
+	if (!ret && args->housekeeping)
+		ret = gpusched_put_bitmap(args->housekeeping, topo->housekeeping);
+unlock:
+	mutex_unlock(&gpusched_lock);
+	return ret;
+}
+
+/**
+ * gpusched_topology_exit() - free the current table at module exit
+ *
+ * Context: module exit, after the device and sysfs are gone.
+ */
+void gpusched_topology_exit(void)
+{
+	struct gpusched_table *topo;
+
+	topo = rcu_dereference_protected(gpusched_current_table, 1);
+	RCU_INIT_POINTER(gpusched_current_table, NULL);
+	if (topo)
+		kvfree_rcu(topo, rcu);
+}
