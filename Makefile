@@ -83,7 +83,7 @@ bench: $(OUT)/bench/bench_placement
 
 selftests: $(SELFTESTS)
 
-$(OUT)/selftests/%: selftests/gpusched/%.c $(wildcard $(UAPI)/linux/*.h)
+$(OUT)/selftests/%: selftests/gpusched/%.c $(wildcard $(UAPI)/linux/*.h selftests/gpusched/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(SELFTEST_CFLAGS) -I$(KSFT_DIR) -o $@ $<
 

@@ -20,6 +20,8 @@ file_is_static() { ! LC_ALL=C readelf -l "$1" 2>/dev/null | grep -q 'program int
 
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
+# mktemp makes it 0700; the guest's / must be searchable by unprivileged tests.
+chmod 755 "$root"
 mkdir -p "$root"/{bin,dev,proc,sys,tmp,lib/modules,tests,etc/gpusched/topologies}
 cp /bin/busybox "$root/bin/busybox"
 cp "$GS_TOP/selftests/vm/init" "$root/init"

@@ -1,0 +1,1154 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ABI tests of GPUSCHED_IOC_PIN, GPUSCHED_IOC_UNPIN and GPUSCHED_IOC_QUERY:
+ * what a pin does to a task's affinity (NODE and EXCLUSIVE policies, one
+ * thread, a thread of another process, a whole process), that unpin and
+ * the end of the pinning file restore it, that exclusive cores are
+ * disjoint across files and come back when the holder closes or is killed,
+ * that pins stay inside the task's cpuset and off housekeeping CPUs, the
+ * sched_setaffinity()-like permissions, every error path with its errno
+ * and no side effect, and a bounded stress of all of it against topology
+ * replacement.  Expectations come from kmod/include/uapi/linux/gpusched.h
+ * and the guest's own sysfs.  Runs as root in the test guest with
+ * gpusched.ko loaded; the fixture sets every stand-in GPU as the topology,
+ * so GPU 0 is the first stand-in by PCI address.
+ */
+#define _GNU_SOURCE
+#include "gpusched_test_util.h"
+
+#include "kselftest_harness.h"
+
+#define NR_AGENTS 3
+
+FIXTURE(pin) {
+	int fd;
+	struct gs_machine m;
+	struct gs_topo full;		/* every stand-in GPU, as set by the setup */
+	struct gs_mask before;		/* this process's affinity at the start */
+	struct gs_agent agent[NR_AGENTS];	/* helpers; the teardown kills them */
+	char cgroup[128];		/* a cgroup to remove, or "" */
+};
+
+FIXTURE_SETUP(pin)
+{
+	const char *why = "";
+
+	self->fd = gs_open_device();
+	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", GS_DEV_PATH, strerror(errno));
+	ASSERT_EQ(0, gs_discover(self->fd, &self->m, &why)) TH_LOG("%s", why);
+	if (!self->m.nr_gpus)
+		SKIP(return, "no stand-in GPU (PCI class 0x0380) in this machine");
+	gs_topo_full(&self->full, &self->m);
+	ASSERT_EQ(0, gs_set_topology(self->fd, &self->full));
+	ASSERT_EQ(0, gs_affinity(0, &self->before));
+}
+
+FIXTURE_TEARDOWN(pin)
+{
+	unsigned int i;
+
+	for (i = 0; i < NR_AGENTS; i++)
+		gs_agent_kill(&self->agent[i]);
+	if (self->cgroup[0])
+		gs_cgroup_remove(self->cgroup);
+	if (self->fd >= 0)
+		close(self->fd);
+}
+
+/* The CPUs a NODE pin of GPU @gpu gives a task that was allowed every CPU it started with. */
+#define NODE_CPUS(gpu) gs_expected_node_cpus(&self->m, gpu, &self->before, NULL)
+
+/* Thread @tid is not pinned and still has the affinity it started with. */
+#define EXPECT_NOT_PINNED(tid) do {						\
+	EXPECT_EQ(0, gs_query_result(self->fd, &self->m, tid));		\
+	EXPECT_AFFINITY(&self->before, tid);					\
+} while (0)
+
+static int pin_self(FIXTURE_DATA(pin) *self, __u32 gpu, __u32 policy, struct gs_mask *cpus)
+{
+	return gs_pin_thread(self->fd, &self->m, 0, gpu, policy, cpus);
+}
+
+/* Starts agent @i; with @open, it opens its own file of the device. */
+static int start_agent(FIXTURE_DATA(pin) *self, unsigned int i, bool open)
+{
+	int ret = gs_agent_start(&self->agent[i]);
+
+	if (!ret && open)
+		ret = gs_agent_open(&self->agent[i]);
+	return ret;
+}
+
+/* Waits up to two seconds for gpuN/reserved_cpus to become empty. */
+static bool reserved_cpus_drain(unsigned int gpu)
+{
+	long long deadline = gs_now_ms() + 2000;
+	struct gs_mask held;
+
+	do {
+		if (!gs_sysfs_gpu_cpus(gpu, "reserved_cpus", &held) && gs_mask_empty(&held))
+			return true;
+		gs_sleep_ms(10);
+	} while (gs_now_ms() < deadline);
+	return false;
+}
+
+/* ---- PIN: one thread, NODE ---------------------------------------------- */
+
+TEST_F(pin, pin_self_node_gets_the_gpus_local_cpus)
+{
+	struct gs_mask want = NODE_CPUS(0), cpus;
+	struct gpusched_pin pin = gs_pin_arg(&self->m, GPUSCHED_TARGET_THREAD, 0, 0,
+					     GPUSCHED_POLICY_NODE, &cpus);
+
+	ASSERT_EQ(0, ioctl(self->fd, GPUSCHED_IOC_PIN, &pin)) TH_LOG("%s", strerror(errno));
+	EXPECT_EQ(1, pin.nr_threads);
+	EXPECT_EQ(GPUSCHED_POLICY_NODE, pin.policy);
+	EXPECT_EQ(self->m.nr_cpu_ids, pin.nr_cpus);
+	EXPECT_MASK_EQ(&want, &cpus);
+	EXPECT_AFFINITY(&want, 0);
+}
+
+TEST_F(pin, pin_without_a_cpus_buffer_is_accepted)
+{
+	struct gs_mask want = NODE_CPUS(0);
+
+	ASSERT_EQ(0, pin_self(self, 0, GPUSCHED_POLICY_NODE, NULL));
+	EXPECT_AFFINITY(&want, 0);
+}
+
+TEST_F(pin, pin_default_policy_applies_the_modules_default)
+{
+	struct gpusched_get_info info;
+	struct gpusched_pin pin;
+	struct gpusched_query q;
+
+	ASSERT_EQ(0, gs_get_info(self->fd, &info));
+	pin = gs_pin_arg(&self->m, GPUSCHED_TARGET_THREAD, 0, 0, GPUSCHED_POLICY_DEFAULT, NULL);
+	ASSERT_EQ(0, ioctl(self->fd, GPUSCHED_IOC_PIN, &pin)) TH_LOG("%s", strerror(errno));
+	EXPECT_EQ(info.default_policy, pin.policy);
+	EXPECT_NE(GPUSCHED_POLICY_DEFAULT, pin.policy);
+	ASSERT_EQ(0, gs_query(self->fd, &self->m, 0, &q, NULL, NULL));
+	EXPECT_EQ(info.default_policy, q.policy);
+}
+
+TEST_F(pin, pin_never_widens_the_original_affinity)
+{
+	struct gs_mask allowed = self->before, want, cpus, original;
+	struct gpusched_query q;
+
+	if (gs_mask_weight(&self->m.gpus[0].local_cpus) < 2)
+		SKIP(return, "GPU 0 has fewer than two local CPUs");
+	gs_mask_clear(&allowed, gs_mask_first(&self->m.gpus[0].local_cpus));
+	ASSERT_EQ(0, gs_set_affinity(0, &allowed));
+	want = gs_expected_node_cpus(&self->m, 0, &allowed, NULL);
+
+	ASSERT_EQ(0, pin_self(self, 0, GPUSCHED_POLICY_NODE, &cpus));
+	EXPECT_MASK_EQ(&want, &cpus);
+	EXPECT_AFFINITY(&want, 0);
+	ASSERT_EQ(0, gs_query(self->fd, &self->m, 0, &q, NULL, &original));
+	EXPECT_MASK_EQ(&allowed, &original);
+}
+
+/* ---- QUERY -------------------------------------------------------------- */
+
+TEST_F(pin, query_reports_a_pin_made_through_this_file)
+{
+	struct gs_mask cpus, qcpus, original;
+	struct gpusched_query q;
+
+	ASSERT_EQ(0, pin_self(self, 0, GPUSCHED_POLICY_NODE, &cpus));
+	ASSERT_EQ(0, gs_query(self->fd, &self->m, 0, &q, &qcpus, &original));
+	EXPECT_EQ(GPUSCHED_QUERY_PINNED | GPUSCHED_QUERY_OWN_FILE, q.result);
+	EXPECT_EQ(0, q.gpu);
+	EXPECT_EQ(GPUSCHED_POLICY_NODE, q.policy);
+	EXPECT_EQ(getpid(), q.owner_pid);
+	EXPECT_EQ(self->m.nr_cpu_ids, q.nr_cpus);
+	EXPECT_MASK_EQ(&cpus, &qcpus);
+	EXPECT_MASK_EQ(&self->before, &original);
+
+	/* The thread's own id names the same thread as 0. */
+	ASSERT_EQ(0, gs_query(self->fd, &self->m, gs_gettid(), &q, NULL, NULL));
+	EXPECT_EQ(GPUSCHED_QUERY_PINNED | GPUSCHED_QUERY_OWN_FILE, q.result);
+}
+
+TEST_F(pin, query_through_another_file_lacks_own_file)
+{
+	struct gpusched_query q;
+	int fd2 = gs_open_device();
+
+	ASSERT_LE(0, fd2);
+	ASSERT_EQ(0, pin_self(self, 0, GPUSCHED_POLICY_NODE, NULL));
+	ASSERT_EQ(0, gs_query(fd2, &self->m, 0, &q, NULL, NULL));
+	EXPECT_EQ(GPUSCHED_QUERY_PINNED, q.result);
+	EXPECT_EQ(getpid(), q.owner_pid);
+	close(fd2);
+}
+
+TEST_F(pin, query_of_an_unpinned_thread_reports_nothing)
+{
+	struct gs_mask cpus, original, canary;
+	struct gpusched_query q;
+
+	memset(&canary, 0x5a, sizeof(canary));
+	cpus = canary;
+	original = canary;
+	ASSERT_EQ(0, gs_query(self->fd, &self->m, 0, &q, &cpus, &original));
+	EXPECT_EQ(0, q.result);
+	EXPECT_EQ(0, q.gpu);
+	EXPECT_EQ(0, q.policy);
+	EXPECT_EQ(0, q.owner_pid);
+	/* The masks are not written for a thread that is not pinned. */
+	EXPECT_TRUE(gs_mask_equal(&canary, &cpus));
+	EXPECT_TRUE(gs_mask_equal(&canary, &original));
+}
+
+/* ---- UNPIN -------------------------------------------------------------- */
+
+TEST_F(pin, unpin_restores_the_original_affinity_exactly)
+{
+	struct gs_mask original = self->before;
+	struct gs_mask away = gs_mask_andnot(&self->before, &self->m.gpus[0].local_cpus);
+	__u32 nr_threads = 0;
+
+	/* An original mask that is neither "all" nor the pin's, when possible. */
+	if (!gs_mask_empty(&away)) {
+		gs_mask_clear(&original, gs_mask_first(&away));
+		ASSERT_EQ(0, gs_set_affinity(0, &original));
+	}
+	ASSERT_EQ(0, pin_self(self, 0, GPUSCHED_POLICY_NODE, NULL));
+	ASSERT_EQ(0, gs_unpin(self->fd, GPUSCHED_TARGET_THREAD, 0, &nr_threads));
+	EXPECT_EQ(1, nr_threads);
+	EXPECT_AFFINITY(&original, 0);
+	EXPECT_EQ(0, gs_query_result(self->fd, &self->m, 0));
+}
+
+TEST_F(pin, unpin_of_an_unpinned_target_gives_enoent)
+{
+	EXPECT_EQ(ENOENT, gs_unpin(self->fd, GPUSCHED_TARGET_THREAD, 0, NULL));
+	EXPECT_EQ(ENOENT, gs_unpin(self->fd, GPUSCHED_TARGET_PROCESS, 0, NULL));
+	EXPECT_NOT_PINNED(0);
+}
+
+/* ---- other tasks: a child's thread, a whole process --------------------- */
+
+TEST_F(pin, pin_a_thread_of_a_child_by_tid)
+{
+	struct gs_mask want = NODE_CPUS(0);
+	struct gpusched_pin pin;
+	pid_t child;
+
+	ASSERT_EQ(0, start_agent(self, 0, false));
+	child = self->agent[0].pid;
+	pin = gs_pin_arg(&self->m, GPUSCHED_TARGET_THREAD, child, 0, GPUSCHED_POLICY_NODE, NULL);
+	ASSERT_EQ(0, ioctl(self->fd, GPUSCHED_IOC_PIN, &pin)) TH_LOG("%s", strerror(errno));
+	EXPECT_EQ(1, pin.nr_threads);
+	EXPECT_AFFINITY(&want, child);
+	EXPECT_EQ(GPUSCHED_QUERY_PINNED | GPUSCHED_QUERY_OWN_FILE,
+		  gs_query_result(self->fd, &self->m, child));
+	/* The caller itself is left alone. */
+	EXPECT_NOT_PINNED(0);
+}
+
+TEST_F(pin, pin_process_pins_every_thread)
+{
+	struct gs_mask want = NODE_CPUS(0);
+	pid_t tids[4];
+	struct gpusched_pin pin;
+	unsigned int i;
+
+	ASSERT_EQ(0, start_agent(self, 0, false));
+	tids[0] = self->agent[0].pid;
+	ASSERT_EQ(0, gs_agent_threads(&self->agent[0], 3, &tids[1]));
+
+	pin = gs_pin_arg(&self->m, GPUSCHED_TARGET_PROCESS, tids[0], 0, GPUSCHED_POLICY_NODE,
+			 NULL);
+	ASSERT_EQ(0, ioctl(self->fd, GPUSCHED_IOC_PIN, &pin)) TH_LOG("%s", strerror(errno));
+	EXPECT_EQ(4, pin.nr_threads);
+	for (i = 0; i < 4; i++) {
+		EXPECT_AFFINITY(&want, tids[i]);
+		EXPECT_EQ(GPUSCHED_QUERY_PINNED | GPUSCHED_QUERY_OWN_FILE,
+			  gs_query_result(self->fd, &self->m, tids[i]));
+	}
+}
+
+TEST_F(pin, unpin_process_restores_every_thread)
+{
+	__u32 nr_threads = 0;
+	struct gpusched_pin pin;
+	pid_t tids[4];
+	unsigned int i;
+
+	ASSERT_EQ(0, start_agent(self, 0, false));
+	tids[0] = self->agent[0].pid;
+	ASSERT_EQ(0, gs_agent_threads(&self->agent[0], 3, &tids[1]));
+	pin = gs_pin_arg(&self->m, GPUSCHED_TARGET_PROCESS, tids[0], 0, GPUSCHED_POLICY_NODE,
+			 NULL);
+	ASSERT_EQ(0, ioctl(self->fd, GPUSCHED_IOC_PIN, &pin)) TH_LOG("%s", strerror(errno));
+
+	ASSERT_EQ(0, gs_unpin(self->fd, GPUSCHED_TARGET_PROCESS, tids[0], &nr_threads));
+	EXPECT_EQ(4, nr_threads);
+	for (i = 0; i < 4; i++)
+		EXPECT_NOT_PINNED(tids[i]);
+}
+
+TEST_F(pin, pins_survive_a_topology_replacement)
+{
+	struct gs_mask cpus;
+	struct gs_topo reversed;
+	struct gpusched_query q;
+
+	ASSERT_EQ(0, pin_self(self, 0, GPUSCHED_POLICY_NODE, &cpus));
+	gs_topo_reversed(&reversed, &self->m);
+	ASSERT_EQ(0, gs_set_topology(self->fd, &reversed));
+
+	ASSERT_EQ(0, gs_query(self->fd, &self->m, 0, &q, NULL, NULL));
+	EXPECT_EQ(GPUSCHED_QUERY_PINNED | GPUSCHED_QUERY_OWN_FILE, q.result);
+	EXPECT_AFFINITY(&cpus, 0);
+	EXPECT_EQ(0, gs_unpin(self->fd, GPUSCHED_TARGET_THREAD, 0, NULL));
+	EXPECT_NOT_PINNED(0);
+}
+
+/* ---- EXCLUSIVE ----------------------------------------------------------- */
+
+TEST_F(pin, pin_exclusive_gets_whole_cores_near_the_gpu)
+{
+	struct gs_mask cpus;
+	struct gpusched_pin pin = gs_pin_arg(&self->m, GPUSCHED_TARGET_THREAD, 0, 0,
+					     GPUSCHED_POLICY_EXCLUSIVE, &cpus);
+
+	ASSERT_EQ(0, ioctl(self->fd, GPUSCHED_IOC_PIN, &pin)) TH_LOG("%s", strerror(errno));
+	EXPECT_EQ(GPUSCHED_POLICY_EXCLUSIVE, pin.policy);
+	EXPECT_FALSE(gs_mask_empty(&cpus));
+	EXPECT_TRUE(gs_mask_subset(&cpus, &self->m.gpus[0].local_cpus));
+	EXPECT_TRUE(gs_whole_cores(&self->m, &cpus));
+	EXPECT_AFFINITY(&cpus, 0);
+}
+
+TEST_F(pin, pin_exclusive_keeps_smt_siblings_together)
+{
+	struct gs_mask cpus, core;
+	unsigned int cpu;
+
+	if (!self->m.smt)
+		SKIP(return, "no SMT in this machine");
+	ASSERT_EQ(0, pin_self(self, 0, GPUSCHED_POLICY_EXCLUSIVE, &cpus));
+	ASSERT_FALSE(gs_mask_empty(&cpus));
+	for (cpu = 0; cpu < self->m.nr_cpu_ids; cpu++) {
+		if (!gs_mask_test(&cpus, cpu))
+			continue;
+		core = gs_core_of(&self->m, cpu);
+		EXPECT_LE(2, gs_mask_weight(&core));
+		EXPECT_TRUE(gs_mask_subset(&core, &cpus)) TH_LOG("CPU %u without its siblings", cpu);
+	}
+}
+
+TEST_F(pin, pin_exclusive_takes_the_gpus_share_of_its_node)
+{
+	struct gs_mask node = gs_mask_and(&self->m.gpus[0].local_cpus, &self->m.online);
+	unsigned int cores = gs_cores_in(&self->m, &node);
+	unsigned int gpus = gs_gpus_on_node_of(&self->m, 0);
+	struct gs_mask cpus;
+
+	if (cores % gpus)
+		SKIP(return, "%u cores do not split evenly over %u GPUs", cores, gpus);
+	ASSERT_EQ(0, pin_self(self, 0, GPUSCHED_POLICY_EXCLUSIVE, &cpus));
+	EXPECT_EQ(cores / gpus, gs_cores_in(&self->m, &cpus));
+}
+
+TEST_F(pin, pin_exclusive_with_cores_gets_that_many_cores)
+{
+	struct gs_mask cpus;
+	struct gpusched_pin pin = gs_pin_arg(&self->m, GPUSCHED_TARGET_THREAD, 0, 0,
+					     GPUSCHED_POLICY_EXCLUSIVE, &cpus);
+
+	pin.cores = 1;
+	ASSERT_EQ(0, ioctl(self->fd, GPUSCHED_IOC_PIN, &pin)) TH_LOG("%s", strerror(errno));
+	EXPECT_EQ(1, gs_cores_in(&self->m, &cpus));
+	EXPECT_TRUE(gs_whole_cores(&self->m, &cpus));
+}
+
+TEST_F(pin, pin_exclusive_two_files_get_disjoint_cores)
+{
+	int other = gs_gpu_sharing_node_with(&self->m, 0);
+	struct gs_mask mine, theirs, held;
+
+	if (other < 0)
+		SKIP(return, "no second GPU on the node of GPU 0");
+	ASSERT_EQ(0, start_agent(self, 0, true));
+	ASSERT_EQ(0, pin_self(self, 0, GPUSCHED_POLICY_EXCLUSIVE, &mine));
+	ASSERT_EQ(0, gs_agent_pin_self(&self->agent[0], &self->m, other,
+				       GPUSCHED_POLICY_EXCLUSIVE, 0, &theirs));
+
+	EXPECT_FALSE(gs_mask_empty(&mine));
+	EXPECT_FALSE(gs_mask_empty(&theirs));
+	EXPECT_FALSE(gs_mask_intersects(&mine, &theirs));
+	EXPECT_TRUE(gs_mask_subset(&theirs, &self->m.gpus[other].local_cpus));
+	EXPECT_TRUE(gs_whole_cores(&self->m, &mine));
+	EXPECT_TRUE(gs_whole_cores(&self->m, &theirs));
+
+	ASSERT_EQ(0, gs_sysfs_gpu_cpus(0, "reserved_cpus", &held));
+	EXPECT_MASK_EQ(&mine, &held);
+	ASSERT_EQ(0, gs_sysfs_gpu_cpus(other, "reserved_cpus", &held));
+	EXPECT_MASK_EQ(&theirs, &held);
+}
+
+TEST_F(pin, pin_exclusive_on_a_used_up_gpu_share_gets_enospc)
+{
+	struct gs_mask mine, held;
+
+	ASSERT_EQ(0, start_agent(self, 0, true));
+	/* With cores 0 the first worker takes all that is left of the GPU's share. */
+	ASSERT_EQ(0, pin_self(self, 0, GPUSCHED_POLICY_EXCLUSIVE, &mine));
+	EXPECT_EQ(ENOSPC, gs_agent_pin_self(&self->agent[0], &self->m, 0,
+					    GPUSCHED_POLICY_EXCLUSIVE, 0, NULL));
+	EXPECT_NOT_PINNED(self->agent[0].pid);
+	ASSERT_EQ(0, gs_sysfs_gpu_cpus(0, "reserved_cpus", &held));
+	EXPECT_MASK_EQ(&mine, &held);
+}
+
+TEST_F(pin, pin_exclusive_with_spill_goes_beyond_a_used_up_share)
+{
+	struct gs_mask mine, theirs;
+
+	ASSERT_EQ(0, start_agent(self, 0, true));
+	ASSERT_EQ(0, pin_self(self, 0, GPUSCHED_POLICY_EXCLUSIVE, &mine));
+	ASSERT_EQ(0, gs_agent_pin_self(&self->agent[0], &self->m, 0, GPUSCHED_POLICY_EXCLUSIVE,
+				       GPUSCHED_PIN_SPILL, &theirs));
+	EXPECT_FALSE(gs_mask_empty(&theirs));
+	EXPECT_FALSE(gs_mask_intersects(&mine, &theirs));
+	EXPECT_TRUE(gs_whole_cores(&self->m, &theirs));
+}
+
+TEST_F(pin, pin_exclusive_more_cores_than_the_node_has_gets_enospc)
+{
+	struct gs_mask node = gs_mask_and(&self->m.gpus[0].local_cpus, &self->m.online);
+	struct gpusched_pin pin = gs_pin_arg(&self->m, GPUSCHED_TARGET_THREAD, 0, 0,
+					     GPUSCHED_POLICY_EXCLUSIVE, NULL);
+	struct gs_mask held;
+
+	pin.cores = gs_cores_in(&self->m, &node) + 1;
+	EXPECT_ERRNO(ENOSPC, ioctl(self->fd, GPUSCHED_IOC_PIN, &pin));
+	EXPECT_NOT_PINNED(0);
+	ASSERT_EQ(0, gs_sysfs_gpu_cpus(0, "reserved_cpus", &held));
+	EXPECT_TRUE(gs_mask_empty(&held));
+}
+
+/* ---- the end of a file, of a holder, of a pinned task -------------------- */
+
+TEST_F(pin, close_restores_the_affinity_of_the_files_pins)
+{
+	struct gs_mask want = NODE_CPUS(0);
+	int fd2 = gs_open_device();
+	pid_t child;
+
+	ASSERT_LE(0, fd2);
+	ASSERT_EQ(0, start_agent(self, 0, false));
+	child = self->agent[0].pid;
+	ASSERT_EQ(0, gs_pin_thread(fd2, &self->m, child, 0, GPUSCHED_POLICY_NODE, NULL));
+	EXPECT_AFFINITY(&want, child);
+
+	close(fd2);
+	EXPECT_NOT_PINNED(child);
+}
+
+TEST_F(pin, close_releases_exclusive_cores_to_another_file)
+{
+	struct gs_mask mine, theirs;
+	int fd2;
+
+	ASSERT_EQ(0, start_agent(self, 0, true));
+	fd2 = gs_open_device();
+	ASSERT_LE(0, fd2);
+	ASSERT_EQ(0, gs_pin_thread(fd2, &self->m, 0, 0, GPUSCHED_POLICY_EXCLUSIVE, &mine));
+	close(fd2);
+	EXPECT_NOT_PINNED(0);
+	EXPECT_TRUE(reserved_cpus_drain(0));
+
+	ASSERT_EQ(0, gs_agent_pin_self(&self->agent[0], &self->m, 0, GPUSCHED_POLICY_EXCLUSIVE,
+				       0, &theirs));
+	EXPECT_MASK_EQ(&mine, &theirs);
+}
+
+TEST_F(pin, sigkill_of_the_holder_releases_its_cores)
+{
+	struct gs_mask theirs, mine, held;
+
+	ASSERT_EQ(0, start_agent(self, 0, true));
+	ASSERT_EQ(0, gs_agent_pin_self(&self->agent[0], &self->m, 0, GPUSCHED_POLICY_EXCLUSIVE,
+				       0, &theirs));
+	ASSERT_EQ(0, gs_sysfs_gpu_cpus(0, "reserved_cpus", &held));
+	EXPECT_MASK_EQ(&theirs, &held);
+
+	gs_agent_kill(&self->agent[0]);
+	EXPECT_TRUE(reserved_cpus_drain(0));
+	ASSERT_EQ(0, pin_self(self, 0, GPUSCHED_POLICY_EXCLUSIVE, &mine));
+	EXPECT_MASK_EQ(&theirs, &mine);
+}
+
+TEST_F(pin, sysfs_counts_pinned_tasks)
+{
+	long tasks = gs_sysfs_long("nr_pinned_tasks");
+	long gpu_tasks = gs_sysfs_gpu_long(0, "nr_tasks");
+
+	ASSERT_LE(0, tasks);
+	ASSERT_LE(0, gpu_tasks);
+	ASSERT_EQ(0, pin_self(self, 0, GPUSCHED_POLICY_NODE, NULL));
+	EXPECT_EQ(tasks + 1, gs_sysfs_long("nr_pinned_tasks"));
+	EXPECT_EQ(gpu_tasks + 1, gs_sysfs_gpu_long(0, "nr_tasks"));
+	ASSERT_EQ(0, gs_unpin(self->fd, GPUSCHED_TARGET_THREAD, 0, NULL));
+	EXPECT_EQ(tasks, gs_sysfs_long("nr_pinned_tasks"));
+	EXPECT_EQ(gpu_tasks, gs_sysfs_gpu_long(0, "nr_tasks"));
+}
+
+TEST_F(pin, exited_task_record_is_reclaimed)
+{
+	long tasks = gs_sysfs_long("nr_pinned_tasks");
+	long gpu_tasks = gs_sysfs_gpu_long(0, "nr_tasks");
+	long long deadline;
+	pid_t child;
+
+	ASSERT_LE(0, tasks);
+	ASSERT_EQ(0, start_agent(self, 0, false));
+	child = self->agent[0].pid;
+	ASSERT_EQ(0, gs_pin_thread(self->fd, &self->m, child, 0, GPUSCHED_POLICY_NODE, NULL));
+	EXPECT_EQ(tasks + 1, gs_sysfs_long("nr_pinned_tasks"));
+
+	/* The task exits with its pin in place; the file stays open. */
+	EXPECT_EQ(0, gs_agent_stop(&self->agent[0]));
+	deadline = gs_now_ms() + 2000;
+	do {
+		/* Reclaim may wait for the module's next look at its records. */
+		gs_query_result(self->fd, &self->m, 0);
+		if (gs_sysfs_long("nr_pinned_tasks") == tasks)
+			break;
+		gs_sleep_ms(20);
+	} while (gs_now_ms() < deadline);
+	EXPECT_EQ(tasks, gs_sysfs_long("nr_pinned_tasks"));
+	EXPECT_EQ(gpu_tasks, gs_sysfs_gpu_long(0, "nr_tasks"));
+	EXPECT_EQ(ESRCH, gs_unpin(self->fd, GPUSCHED_TARGET_THREAD, child, NULL));
+}
+
+TEST_F(pin, exited_task_releases_its_exclusive_cores)
+{
+	struct gs_mask theirs, mine, held;
+	pid_t child;
+
+	ASSERT_EQ(0, start_agent(self, 0, false));
+	child = self->agent[0].pid;
+	ASSERT_EQ(0, gs_pin_thread(self->fd, &self->m, child, 0, GPUSCHED_POLICY_EXCLUSIVE,
+				   &theirs));
+
+	/* This file stays open; the pinned thread alone goes away. */
+	EXPECT_EQ(0, gs_agent_stop(&self->agent[0]));
+	ASSERT_EQ(0, pin_self(self, 0, GPUSCHED_POLICY_EXCLUSIVE, &mine));
+	EXPECT_MASK_EQ(&theirs, &mine);
+	ASSERT_EQ(0, gs_sysfs_gpu_cpus(0, "reserved_cpus", &held));
+	EXPECT_MASK_EQ(&mine, &held);
+}
+
+/* ---- housekeeping CPUs and cpusets -------------------------------------- */
+
+/* Sets the fixture's topology again with CPU @cpu kept for housekeeping. */
+static int set_housekeeping(FIXTURE_DATA(pin) *self, unsigned int cpu, struct gs_mask *hk)
+{
+	struct gs_topo t;
+
+	gs_topo_copy(&t, &self->full);
+	gs_mask_zero(&t.housekeeping);
+	gs_mask_set(&t.housekeeping, cpu);
+	*hk = t.housekeeping;
+	return gs_set_topology(self->fd, &t);
+}
+
+TEST_F(pin, housekeeping_cpus_are_never_given_to_node_pins)
+{
+	struct gs_mask hk, want, cpus;
+
+	if (gs_mask_weight(&self->m.gpus[0].local_cpus) < 2)
+		SKIP(return, "GPU 0 has fewer than two local CPUs");
+	ASSERT_EQ(0, set_housekeeping(self, gs_mask_first(&self->m.gpus[0].local_cpus), &hk));
+	want = gs_expected_node_cpus(&self->m, 0, &self->before, &hk);
+
+	ASSERT_EQ(0, pin_self(self, 0, GPUSCHED_POLICY_NODE, &cpus));
+	EXPECT_MASK_EQ(&want, &cpus);
+	EXPECT_AFFINITY(&want, 0);
+}
+
+TEST_F(pin, housekeeping_cpus_are_never_given_to_exclusive_pins)
+{
+	struct gs_mask hk, cpus;
+
+	if (gs_cores_in(&self->m, &self->m.gpus[0].local_cpus) < 2)
+		SKIP(return, "GPU 0 has fewer than two local cores");
+	ASSERT_EQ(0, set_housekeeping(self, gs_mask_first(&self->m.gpus[0].local_cpus), &hk));
+
+	/* GPU 0 is the first GPU of its node, so the one core left is its share. */
+	ASSERT_EQ(0, pin_self(self, 0, GPUSCHED_POLICY_EXCLUSIVE, &cpus));
+	EXPECT_FALSE(gs_mask_empty(&cpus));
+	EXPECT_FALSE(gs_mask_intersects(&cpus, &hk));
+	/* Whole cores only: not even the housekeeping CPU's sibling. */
+	EXPECT_TRUE(gs_whole_cores(&self->m, &cpus));
+}
+
+/* Starts agent 0 inside a new cpuset of @cpus; 0, or a reason to skip in @why. */
+static int agent_in_cpuset(FIXTURE_DATA(pin) *self, const struct gs_mask *cpus,
+			   const char **why)
+{
+	int ret;
+
+	snprintf(self->cgroup, sizeof(self->cgroup), GS_CGROUP_ROOT "/gpusched-pin-test-%d",
+		 getpid());
+	ret = gs_cpuset_create(self->cgroup, cpus);
+	if (ret) {
+		*why = "cannot create a cgroup v2 cpuset (no cpuset controller?)";
+		return ret;
+	}
+	ret = start_agent(self, 0, false);
+	if (!ret)
+		ret = gs_cgroup_move(self->cgroup, self->agent[0].pid);
+	if (ret)
+		*why = "cannot move a process into the cpuset";
+	return ret;
+}
+
+TEST_F(pin, pin_in_a_cpuset_gets_only_the_cpuset_cpus)
+{
+	struct gs_mask allowed = self->m.online, want, cpus;
+	const char *why = "";
+	struct gpusched_pin pin;
+
+	if (gs_mask_weight(&self->m.gpus[0].local_cpus) < 2)
+		SKIP(return, "GPU 0 has fewer than two local CPUs");
+	gs_mask_clear(&allowed, gs_mask_first(&self->m.gpus[0].local_cpus));
+	if (agent_in_cpuset(self, &allowed, &why))
+		SKIP(return, "%s", why);
+	ASSERT_EQ(0, gs_affinity(self->agent[0].pid, &cpus));
+	ASSERT_TRUE(gs_mask_equal(&allowed, &cpus)) TH_LOG("the cpuset did not apply");
+	want = gs_expected_node_cpus(&self->m, 0, &allowed, NULL);
+
+	pin = gs_pin_arg(&self->m, GPUSCHED_TARGET_THREAD, self->agent[0].pid, 0,
+			 GPUSCHED_POLICY_NODE, &cpus);
+	ASSERT_EQ(0, ioctl(self->fd, GPUSCHED_IOC_PIN, &pin)) TH_LOG("%s", strerror(errno));
+	EXPECT_MASK_EQ(&want, &cpus);
+	EXPECT_AFFINITY(&want, self->agent[0].pid);
+}
+
+TEST_F(pin, pin_in_a_cpuset_without_local_cpus_gets_enospc)
+{
+	struct gs_mask allowed = gs_mask_andnot(&self->m.online, &self->m.gpus[0].local_cpus);
+	struct gs_mask cpus;
+	const char *why = "";
+	pid_t child;
+
+	if (gs_mask_empty(&allowed))
+		SKIP(return, "every CPU is local to GPU 0");
+	if (agent_in_cpuset(self, &allowed, &why))
+		SKIP(return, "%s", why);
+	child = self->agent[0].pid;
+	ASSERT_EQ(0, gs_affinity(child, &cpus));
+	ASSERT_TRUE(gs_mask_equal(&allowed, &cpus)) TH_LOG("the cpuset did not apply");
+
+	EXPECT_EQ(ENOSPC, gs_pin_thread(self->fd, &self->m, child, 0, GPUSCHED_POLICY_NODE,
+					NULL));
+	EXPECT_EQ(0, gs_query_result(self->fd, &self->m, child));
+	EXPECT_AFFINITY(&allowed, child);
+}
+
+/* ---- permissions --------------------------------------------------------- */
+
+TEST_F(pin, pin_own_task_needs_no_privilege)
+{
+	struct gs_mask want = NODE_CPUS(0), cpus;
+
+	ASSERT_EQ(0, gs_agent_start(&self->agent[0]));
+	ASSERT_EQ(0, gs_agent_drop_privileges(&self->agent[0], GS_NOBODY));
+	ASSERT_EQ(0, gs_agent_open(&self->agent[0]));
+	ASSERT_EQ(0, gs_agent_pin_self(&self->agent[0], &self->m, 0, GPUSCHED_POLICY_NODE, 0,
+				       &cpus));
+	EXPECT_MASK_EQ(&want, &cpus);
+	EXPECT_AFFINITY(&want, self->agent[0].pid);
+}
+
+TEST_F(pin, pin_another_users_task_unprivileged_gives_eperm)
+{
+	struct gpusched_pin pin;
+
+	ASSERT_EQ(0, gs_agent_start(&self->agent[0]));
+	ASSERT_EQ(0, gs_agent_drop_privileges(&self->agent[0], GS_NOBODY));
+	ASSERT_EQ(0, gs_agent_open(&self->agent[0]));
+	/* The target is this (root) test process. */
+	pin = gs_pin_arg(&self->m, GPUSCHED_TARGET_THREAD, gs_gettid(), 0, GPUSCHED_POLICY_NODE,
+			 NULL);
+	EXPECT_EQ(EPERM, gs_agent_pin(&self->agent[0], &pin, NULL));
+	pin.target_type = GPUSCHED_TARGET_PROCESS;
+	pin.target_id = getpid();
+	EXPECT_EQ(EPERM, gs_agent_pin(&self->agent[0], &pin, NULL));
+	EXPECT_NOT_PINNED(0);
+}
+
+TEST_F(pin, pin_another_users_task_with_cap_sys_nice_succeeds)
+{
+	struct gs_mask want = NODE_CPUS(0);
+
+	ASSERT_EQ(0, gs_agent_start(&self->agent[0]));
+	ASSERT_EQ(0, gs_agent_drop_privileges(&self->agent[0], GS_NOBODY));
+	ASSERT_EQ(0, gs_pin_thread(self->fd, &self->m, self->agent[0].pid, 0,
+				   GPUSCHED_POLICY_NODE, NULL));
+	EXPECT_AFFINITY(&want, self->agent[0].pid);
+}
+
+TEST_F(pin, unpin_by_an_unprivileged_other_user_gives_eperm)
+{
+	struct gs_mask cpus;
+
+	ASSERT_EQ(0, gs_agent_start(&self->agent[0]));
+	ASSERT_EQ(0, gs_agent_drop_privileges(&self->agent[0], GS_NOBODY));
+	ASSERT_EQ(0, gs_agent_open(&self->agent[0]));
+	ASSERT_EQ(0, pin_self(self, 0, GPUSCHED_POLICY_NODE, &cpus));
+	EXPECT_EQ(EPERM, gs_agent_unpin(&self->agent[0], GPUSCHED_TARGET_THREAD, gs_gettid()));
+	EXPECT_EQ(GPUSCHED_QUERY_PINNED | GPUSCHED_QUERY_OWN_FILE,
+		  gs_query_result(self->fd, &self->m, 0));
+	EXPECT_AFFINITY(&cpus, 0);
+}
+
+TEST_F(pin, unpin_by_the_targets_owner_through_another_file_is_allowed)
+{
+	pid_t child;
+
+	ASSERT_EQ(0, gs_agent_start(&self->agent[0]));
+	child = self->agent[0].pid;
+	ASSERT_EQ(0, gs_agent_drop_privileges(&self->agent[0], GS_NOBODY));
+	ASSERT_EQ(0, gs_pin_thread(self->fd, &self->m, child, 0, GPUSCHED_POLICY_NODE, NULL));
+	/* The task's owner could have pinned it, so may unpin it. */
+	ASSERT_EQ(0, gs_agent_open(&self->agent[0]));
+	EXPECT_EQ(0, gs_agent_unpin(&self->agent[0], GPUSCHED_TARGET_THREAD, 0));
+	EXPECT_NOT_PINNED(child);
+}
+
+/* ---- PIN: errors ----------------------------------------------------------- */
+
+TEST_F(pin, pin_a_kernel_thread_gives_einval)
+{
+	char comm[64];
+
+	if (gs_read_text("/proc/2/comm", comm, sizeof(comm)) || strcmp(comm, "kthreadd"))
+		SKIP(return, "pid 2 is not kthreadd");
+	EXPECT_EQ(EINVAL, gs_pin_thread(self->fd, &self->m, 2, 0, GPUSCHED_POLICY_NODE, NULL));
+	EXPECT_EQ(0, gs_query_result(self->fd, &self->m, 2));
+}
+
+TEST_F(pin, pin_an_already_pinned_thread_gives_ebusy)
+{
+	struct gs_mask cpus;
+
+	ASSERT_EQ(0, pin_self(self, 0, GPUSCHED_POLICY_NODE, &cpus));
+	EXPECT_EQ(EBUSY, pin_self(self, 0, GPUSCHED_POLICY_NODE, NULL));
+	EXPECT_EQ(EBUSY, pin_self(self, 0, GPUSCHED_POLICY_EXCLUSIVE, NULL));
+	EXPECT_AFFINITY(&cpus, 0);
+}
+
+TEST_F(pin, pin_a_thread_pinned_through_another_file_gives_ebusy)
+{
+	struct gs_mask cpus;
+	struct gpusched_query q;
+	int fd2 = gs_open_device();
+
+	ASSERT_LE(0, fd2);
+	ASSERT_EQ(0, pin_self(self, 0, GPUSCHED_POLICY_NODE, &cpus));
+	EXPECT_EQ(EBUSY, gs_pin_thread(fd2, &self->m, 0, 0, GPUSCHED_POLICY_NODE, NULL));
+	ASSERT_EQ(0, gs_query(self->fd, &self->m, 0, &q, NULL, NULL));
+	EXPECT_EQ(GPUSCHED_QUERY_PINNED | GPUSCHED_QUERY_OWN_FILE, q.result);
+	EXPECT_AFFINITY(&cpus, 0);
+	close(fd2);
+}
+
+/* PIN of the calling thread with one field changed must fail with @err, pinning nothing. */
+#define EXPECT_PIN_REFUSED(err, field, value) do {				\
+	struct gpusched_pin _pin = gs_pin_arg(&self->m, GPUSCHED_TARGET_THREAD,	\
+					      0, 0, GPUSCHED_POLICY_NODE, NULL);	\
+										\
+	_pin.field = (value);							\
+	EXPECT_ERRNO(err, ioctl(self->fd, GPUSCHED_IOC_PIN, &_pin));		\
+	EXPECT_EQ(0, _pin.nr_threads);						\
+	EXPECT_NOT_PINNED(0);							\
+} while (0)
+
+TEST_F(pin, pin_rejects_an_unknown_policy)
+{
+	EXPECT_PIN_REFUSED(EINVAL, policy, GPUSCHED_POLICY_SINGLE + 1);
+	EXPECT_PIN_REFUSED(EINVAL, policy, 0xffffffff);
+}
+
+TEST_F(pin, pin_rejects_unknown_flags)
+{
+	EXPECT_PIN_REFUSED(EINVAL, flags, GPUSCHED_PIN_SPILL << 1);
+	EXPECT_PIN_REFUSED(EINVAL, flags, 0x80000000);
+}
+
+TEST_F(pin, pin_rejects_cores_with_a_shared_policy)
+{
+	static const __u32 shared[] = {
+		GPUSCHED_POLICY_NODE, GPUSCHED_POLICY_SOCKET, GPUSCHED_POLICY_L3,
+		GPUSCHED_POLICY_SINGLE,
+	};
+	unsigned int i;
+
+	for (i = 0; i < sizeof(shared) / sizeof(shared[0]); i++) {
+		struct gpusched_pin pin = gs_pin_arg(&self->m, GPUSCHED_TARGET_THREAD, 0, 0,
+						     shared[i], NULL);
+
+		pin.cores = 1;
+		errno = 0;
+		EXPECT_EQ(-1, ioctl(self->fd, GPUSCHED_IOC_PIN, &pin)) TH_LOG("policy %u", shared[i]);
+		EXPECT_EQ(EINVAL, errno) TH_LOG("policy %u", shared[i]);
+	}
+	EXPECT_NOT_PINNED(0);
+}
+
+TEST_F(pin, pin_rejects_nonzero_reserved)
+{
+	EXPECT_PIN_REFUSED(EINVAL, __reserved, 1);
+}
+
+TEST_F(pin, pin_rejects_an_unknown_target_type)
+{
+	EXPECT_PIN_REFUSED(EINVAL, target_type, 0);
+	EXPECT_PIN_REFUSED(EINVAL, target_type, GPUSCHED_TARGET_PROCESS + 1);
+}
+
+TEST_F(pin, pin_a_gpu_out_of_range_gives_enodev)
+{
+	EXPECT_PIN_REFUSED(ENODEV, gpu, self->m.nr_gpus);
+	EXPECT_PIN_REFUSED(ENODEV, gpu, 0xffffffff);
+}
+
+TEST_F(pin, pin_a_nonexistent_thread_gives_esrch)
+{
+	struct gpusched_pin pin = gs_pin_arg(&self->m, GPUSCHED_TARGET_PROCESS, 0, 0,
+					     GPUSCHED_POLICY_NODE, NULL);
+	pid_t gone = gs_unused_pid();
+
+	ASSERT_LT(0, gone);
+	EXPECT_PIN_REFUSED(ESRCH, target_id, gone);
+	pin.target_id = gone;
+	EXPECT_ERRNO(ESRCH, ioctl(self->fd, GPUSCHED_IOC_PIN, &pin));
+}
+
+TEST_F(pin, pin_with_too_little_cpus_room_gives_emsgsize_and_pins_nothing)
+{
+	struct gs_mask cpus, canary;
+	struct gpusched_pin pin = gs_pin_arg(&self->m, GPUSCHED_TARGET_THREAD, 0, 0,
+					     GPUSCHED_POLICY_NODE, &cpus);
+
+	memset(&canary, 0x5a, sizeof(canary));
+	cpus = canary;
+	pin.nr_cpus = self->m.nr_cpu_ids - 1;
+	EXPECT_ERRNO(EMSGSIZE, ioctl(self->fd, GPUSCHED_IOC_PIN, &pin));
+	/* The one error that writes back: the room needed. */
+	EXPECT_EQ(self->m.nr_cpu_ids, pin.nr_cpus);
+	EXPECT_TRUE(gs_mask_equal(&canary, &cpus));
+	EXPECT_NOT_PINNED(0);
+}
+
+TEST_F(pin, pin_with_no_gpus_in_the_topology_gives_enodev)
+{
+	struct gs_topo none;
+
+	gs_topo_copy(&none, &self->full);
+	none.arg.nr_gpus = 0;
+	none.arg.gpus = 0;
+	ASSERT_EQ(0, gs_set_topology(self->fd, &none));
+	EXPECT_PIN_REFUSED(ENODEV, gpu, 0);
+}
+
+TEST_F(pin, pin_size_sweep)
+{
+	struct {
+		struct gpusched_pin pin;
+		__u64 tail;
+		__u64 canary;
+	} buf;
+
+	memset(&buf, 0, sizeof(buf));
+	buf.pin = gs_pin_arg(&self->m, GPUSCHED_TARGET_THREAD, 0, 0, GPUSCHED_POLICY_NODE, NULL);
+	buf.pin.size = sizeof(buf.pin) - 1;
+	EXPECT_ERRNO(EINVAL, ioctl(self->fd, GPUSCHED_IOC_PIN, &buf));
+	buf.pin.size = 0;
+	EXPECT_ERRNO(EINVAL, ioctl(self->fd, GPUSCHED_IOC_PIN, &buf));
+	EXPECT_NOT_PINNED(0);
+
+	buf.pin.size = sizeof(buf.pin) + sizeof(buf.tail);
+	buf.tail = 1;
+	EXPECT_ERRNO(E2BIG, ioctl(self->fd, GPUSCHED_IOC_PIN, &buf));
+	EXPECT_NOT_PINNED(0);
+
+	buf.tail = 0;
+	buf.canary = 0x5a5a5a5a5a5a5a5aULL;
+	ASSERT_EQ(0, ioctl(self->fd, GPUSCHED_IOC_PIN, &buf));
+	EXPECT_EQ(1, buf.pin.nr_threads);
+	EXPECT_EQ(0, buf.tail);
+	EXPECT_EQ(0x5a5a5a5a5a5a5a5aULL, buf.canary);
+	EXPECT_EQ(GPUSCHED_QUERY_PINNED | GPUSCHED_QUERY_OWN_FILE,
+		  gs_query_result(self->fd, &self->m, 0));
+}
+
+TEST_F(pin, pin_bad_pointers_give_efault)
+{
+	struct gpusched_pin pin = gs_pin_arg(&self->m, GPUSCHED_TARGET_THREAD, 0, 0,
+					     GPUSCHED_POLICY_NODE, NULL);
+
+	EXPECT_ERRNO(EFAULT, ioctl(self->fd, GPUSCHED_IOC_PIN, NULL));
+	EXPECT_ERRNO(EFAULT, ioctl(self->fd, GPUSCHED_IOC_PIN, gs_inaccessible()));
+	EXPECT_NOT_PINNED(0);
+
+	/* A mask the module cannot write: refused, and nothing left pinned. */
+	pin.nr_cpus = self->m.nr_cpu_ids;
+	pin.cpus = (uintptr_t)gs_inaccessible();
+	EXPECT_ERRNO(EFAULT, ioctl(self->fd, GPUSCHED_IOC_PIN, &pin));
+	EXPECT_NOT_PINNED(0);
+}
+
+/* ---- UNPIN and QUERY: errors ---------------------------------------------- */
+
+TEST_F(pin, unpin_rejects_nonzero_flags_reserved_and_unknown_target_types)
+{
+	struct gpusched_unpin unpin = {
+		.size = sizeof(unpin),
+		.target_type = GPUSCHED_TARGET_THREAD,
+	};
+	struct gs_mask cpus;
+
+	ASSERT_EQ(0, pin_self(self, 0, GPUSCHED_POLICY_NODE, &cpus));
+	unpin.flags = 1;
+	EXPECT_ERRNO(EINVAL, ioctl(self->fd, GPUSCHED_IOC_UNPIN, &unpin));
+	unpin.flags = 0;
+	unpin.__reserved = 1;
+	EXPECT_ERRNO(EINVAL, ioctl(self->fd, GPUSCHED_IOC_UNPIN, &unpin));
+	unpin.__reserved = 0;
+	unpin.target_type = 0;
+	EXPECT_ERRNO(EINVAL, ioctl(self->fd, GPUSCHED_IOC_UNPIN, &unpin));
+	unpin.target_type = GPUSCHED_TARGET_PROCESS + 1;
+	EXPECT_ERRNO(EINVAL, ioctl(self->fd, GPUSCHED_IOC_UNPIN, &unpin));
+
+	EXPECT_EQ(GPUSCHED_QUERY_PINNED | GPUSCHED_QUERY_OWN_FILE,
+		  gs_query_result(self->fd, &self->m, 0));
+	EXPECT_AFFINITY(&cpus, 0);
+}
+
+TEST_F(pin, unpin_of_a_nonexistent_thread_gives_esrch)
+{
+	pid_t gone = gs_unused_pid();
+
+	ASSERT_LT(0, gone);
+	EXPECT_EQ(ESRCH, gs_unpin(self->fd, GPUSCHED_TARGET_THREAD, gone, NULL));
+	EXPECT_EQ(ESRCH, gs_unpin(self->fd, GPUSCHED_TARGET_PROCESS, gone, NULL));
+}
+
+TEST_F(pin, unpin_size_sweep)
+{
+	struct {
+		struct gpusched_unpin unpin;
+		__u64 tail;
+		__u64 canary;
+	} buf;
+
+	ASSERT_EQ(0, pin_self(self, 0, GPUSCHED_POLICY_NODE, NULL));
+	memset(&buf, 0, sizeof(buf));
+	buf.unpin.target_type = GPUSCHED_TARGET_THREAD;
+	buf.unpin.size = sizeof(buf.unpin) - 1;
+	EXPECT_ERRNO(EINVAL, ioctl(self->fd, GPUSCHED_IOC_UNPIN, &buf));
+	buf.unpin.size = sizeof(buf.unpin) + sizeof(buf.tail);
+	buf.tail = 1;
+	EXPECT_ERRNO(E2BIG, ioctl(self->fd, GPUSCHED_IOC_UNPIN, &buf));
+	EXPECT_EQ(GPUSCHED_QUERY_PINNED | GPUSCHED_QUERY_OWN_FILE,
+		  gs_query_result(self->fd, &self->m, 0));
+
+	buf.tail = 0;
+	buf.canary = 0x5a5a5a5a5a5a5a5aULL;
+	ASSERT_EQ(0, ioctl(self->fd, GPUSCHED_IOC_UNPIN, &buf));
+	EXPECT_EQ(1, buf.unpin.nr_threads);
+	EXPECT_EQ(0, buf.tail);
+	EXPECT_EQ(0x5a5a5a5a5a5a5a5aULL, buf.canary);
+	EXPECT_NOT_PINNED(0);
+}
+
+TEST_F(pin, query_rejects_everything_but_the_thread_target_type)
+{
+	struct gpusched_query q;
+
+	ASSERT_EQ(0, gs_query(self->fd, &self->m, 0, &q, NULL, NULL));
+	q.target_type = GPUSCHED_TARGET_PROCESS;
+	EXPECT_ERRNO(EINVAL, ioctl(self->fd, GPUSCHED_IOC_QUERY, &q));
+	q.target_type = 0;
+	EXPECT_ERRNO(EINVAL, ioctl(self->fd, GPUSCHED_IOC_QUERY, &q));
+}
+
+TEST_F(pin, query_rejects_nonzero_flags_and_reserved)
+{
+	struct gpusched_query q;
+
+	ASSERT_EQ(0, gs_query(self->fd, &self->m, 0, &q, NULL, NULL));
+	q.flags = 1;
+	EXPECT_ERRNO(EINVAL, ioctl(self->fd, GPUSCHED_IOC_QUERY, &q));
+	q.flags = 0;
+	q.__reserved = 1;
+	EXPECT_ERRNO(EINVAL, ioctl(self->fd, GPUSCHED_IOC_QUERY, &q));
+}
+
+TEST_F(pin, query_of_a_nonexistent_thread_gives_esrch)
+{
+	struct gpusched_query q;
+	pid_t gone = gs_unused_pid();
+
+	ASSERT_LT(0, gone);
+	EXPECT_EQ(ESRCH, gs_query(self->fd, &self->m, gone, &q, NULL, NULL));
+}
+
+TEST_F(pin, query_with_too_little_cpus_room_gives_emsgsize)
+{
+	struct gs_mask cpus, canary;
+	struct gpusched_query q;
+
+	ASSERT_EQ(0, pin_self(self, 0, GPUSCHED_POLICY_NODE, NULL));
+	memset(&canary, 0x5a, sizeof(canary));
+	cpus = canary;
+	memset(&q, 0, sizeof(q));
+	q.size = sizeof(q);
+	q.target_type = GPUSCHED_TARGET_THREAD;
+	q.nr_cpus = self->m.nr_cpu_ids - 1;
+	q.cpus = (uintptr_t)&cpus;
+	EXPECT_ERRNO(EMSGSIZE, ioctl(self->fd, GPUSCHED_IOC_QUERY, &q));
+	EXPECT_EQ(self->m.nr_cpu_ids, q.nr_cpus);
+	EXPECT_TRUE(gs_mask_equal(&canary, &cpus));
+}
+
+TEST_F(pin, query_size_sweep)
+{
+	struct {
+		struct gpusched_query q;
+		__u64 tail;
+		__u64 canary;
+	} buf;
+
+	ASSERT_EQ(0, pin_self(self, 0, GPUSCHED_POLICY_NODE, NULL));
+	memset(&buf, 0, sizeof(buf));
+	buf.q.target_type = GPUSCHED_TARGET_THREAD;
+	buf.q.size = sizeof(buf.q) - 1;
+	EXPECT_ERRNO(EINVAL, ioctl(self->fd, GPUSCHED_IOC_QUERY, &buf));
+	buf.q.size = sizeof(buf.q) + sizeof(buf.tail);
+	buf.tail = 1;
+	EXPECT_ERRNO(E2BIG, ioctl(self->fd, GPUSCHED_IOC_QUERY, &buf));
+	EXPECT_EQ(0, buf.q.result);
+
+	buf.tail = 0;
+	buf.canary = 0x5a5a5a5a5a5a5a5aULL;
+	ASSERT_EQ(0, ioctl(self->fd, GPUSCHED_IOC_QUERY, &buf));
+	EXPECT_EQ(GPUSCHED_QUERY_PINNED | GPUSCHED_QUERY_OWN_FILE, buf.q.result);
+	EXPECT_EQ(0, buf.tail);
+	EXPECT_EQ(0x5a5a5a5a5a5a5a5aULL, buf.canary);
+}
+
+TEST_F(pin, query_and_unpin_bad_pointers_give_efault)
+{
+	struct gpusched_query q;
+
+	EXPECT_ERRNO(EFAULT, ioctl(self->fd, GPUSCHED_IOC_QUERY, NULL));
+	EXPECT_ERRNO(EFAULT, ioctl(self->fd, GPUSCHED_IOC_UNPIN, NULL));
+	EXPECT_ERRNO(EFAULT, ioctl(self->fd, GPUSCHED_IOC_UNPIN, gs_inaccessible()));
+
+	/* Masks are written only for a pinned thread: pin, then ask into bad memory. */
+	ASSERT_EQ(0, pin_self(self, 0, GPUSCHED_POLICY_NODE, NULL));
+	EXPECT_EQ(EFAULT, gs_query(self->fd, &self->m, 0, &q, gs_inaccessible(), NULL));
+	EXPECT_EQ(EFAULT, gs_query(self->fd, &self->m, 0, &q, NULL, gs_inaccessible()));
+}
+
+/* ---- everything at once ------------------------------------------------------ */
+
+#define STRESS_WORKERS	4
+#define STRESS_MS	4000
+
+/*
+ * One worker process: open, pin itself (EXCLUSIVE or NODE, GPUs in turn),
+ * unpin or leave the pin to close(), close, again.  The only acceptable
+ * failures are the ones a changing topology and a full node cause.
+ */
+static int stress_worker(const struct gs_machine *m, unsigned int id, long long deadline)
+{
+	unsigned int round = 0, k;
+	__u32 policy;
+	int fd, err;
+
+	while (gs_now_ms() < deadline) {
+		fd = gs_open_device();
+		if (fd < 0)
+			return 1;
+		for (k = 0; k < 6; k++, round++) {
+			policy = (id + round) % 2 ? GPUSCHED_POLICY_EXCLUSIVE : GPUSCHED_POLICY_NODE;
+			err = gs_pin_thread(fd, m, 0, (id + round) % m->nr_gpus, policy, NULL);
+			if (err == ENOSPC || err == EBUSY || err == ENODEV)
+				continue;
+			if (err) {
+				fprintf(stderr, "# worker %u: PIN: %s\n", id, strerror(err));
+				return 1;
+			}
+			if (round % 3 == 2)
+				break;	/* close() ends this one */
+			err = gs_unpin(fd, GPUSCHED_TARGET_THREAD, 0, NULL);
+			if (err) {
+				fprintf(stderr, "# worker %u: UNPIN: %s\n", id, strerror(err));
+				return 1;
+			}
+		}
+		close(fd);
+	}
+	return 0;
+}
+
+TEST_F_TIMEOUT(pin, concurrent_pins_closes_and_topology_changes_leave_nothing_behind, 60)
+{
+	long long deadline = gs_now_ms() + STRESS_MS;
+	struct gs_topo reversed, fewer, *t;
+	unsigned int i, sets = 0, failed_sets = 0;
+	pid_t workers[STRESS_WORKERS];
+	struct gs_mask held;
+	int status;
+
+	gs_topo_reversed(&reversed, &self->m);
+	gs_topo_copy(&fewer, &self->full);
+	fewer.arg.nr_gpus = self->m.nr_gpus / 2;
+
+	for (i = 0; i < STRESS_WORKERS; i++) {
+		workers[i] = fork();
+		ASSERT_LE(0, workers[i]);
+		if (!workers[i]) {
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			close(self->fd);
+			_exit(stress_worker(&self->m, i, deadline));
+		}
+	}
+	while (gs_now_ms() < deadline) {
+		t = sets % 3 == 0 ? &reversed : sets % 3 == 1 ? &fewer : &self->full;
+		failed_sets += gs_set_topology(self->fd, t) != 0;
+		sets++;
+		gs_sleep_ms(2);
+	}
+	for (i = 0; i < STRESS_WORKERS; i++) {
+		ASSERT_EQ(workers[i], waitpid(workers[i], &status, 0));
+		EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+			TH_LOG("worker %u: status 0x%x", i, status);
+	}
+	EXPECT_EQ(0, failed_sets);
+	TH_LOG("%u topology replacements", sets);
+
+	/* Every file is closed: no reservation and no pinned task is left. */
+	ASSERT_EQ(0, gs_set_topology(self->fd, &self->full));
+	for (i = 0; i < self->m.nr_gpus; i++) {
+		ASSERT_EQ(0, gs_sysfs_gpu_cpus(i, "reserved_cpus", &held));
+		EXPECT_TRUE(gs_mask_empty(&held)) TH_LOG("gpu%u", i);
+		EXPECT_EQ(0, gs_sysfs_gpu_long(i, "nr_tasks"));
+	}
+	EXPECT_EQ(0, gs_sysfs_long("nr_pinned_tasks"));
+}
+
+TEST_HARNESS_MAIN
