@@ -1,0 +1,249 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * CPU hotplug and pins: when a CPU goes offline, pins that used it are
+ * placed again from what is left and their threads move there; when it
+ * returns, shared-policy pins get it back.  Runs as root in the test guest
+ * and brings every CPU it took offline back online in its teardown, so the
+ * suites after it see the whole machine.
+ */
+#define _GNU_SOURCE
+#include "gpusched_test_util.h"
+
+#include "kselftest_harness.h"
+
+/* How long the module's hotplug work may take to re-place pins. */
+#define HOTPLUG_SETTLE_MS 5000
+
+FIXTURE(hotplug) {
+	int fd;
+	struct gs_machine m;
+	struct gs_topo full;
+	struct gs_mask offlined;	/* CPUs this test took offline */
+};
+
+static int set_online(unsigned int cpu, bool online)
+{
+	char path[96];
+
+	snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%u/online", cpu);
+	return gs_write_text(path, online ? "1" : "0");
+}
+
+/* Whether @cpu can be taken offline here (cpu0 usually cannot). */
+static bool hotpluggable(unsigned int cpu)
+{
+	return gs_path_exists("/sys/devices/system/cpu/cpu%u/online", cpu);
+}
+
+FIXTURE_SETUP(hotplug)
+{
+	const char *why = "";
+
+	gs_mask_zero(&self->offlined);
+	self->fd = gs_open_device();
+	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", GS_DEV_PATH, strerror(errno));
+	ASSERT_EQ(0, gs_discover(self->fd, &self->m, &why)) TH_LOG("%s", why);
+	if (!self->m.nr_gpus)
+		SKIP(return, "no stand-in GPU (PCI class 0x0380) in this machine");
+	gs_topo_full(&self->full, &self->m);
+	ASSERT_EQ(0, gs_set_topology(self->fd, &self->full));
+}
+
+FIXTURE_TEARDOWN(hotplug)
+{
+	unsigned int cpu;
+
+	for (cpu = 0; cpu < GS_MAX_CPUS; cpu++)
+		if (gs_mask_test(&self->offlined, cpu) && set_online(cpu, true))
+			TH_LOG("cannot bring cpu%u back online: %s", cpu, strerror(errno));
+	if (self->fd >= 0)
+		close(self->fd);
+}
+
+static int take_offline(FIXTURE_DATA(hotplug) *self, unsigned int cpu)
+{
+	int ret = set_online(cpu, false);
+
+	if (!ret)
+		gs_mask_set(&self->offlined, cpu);
+	return ret;
+}
+
+static int bring_online(FIXTURE_DATA(hotplug) *self, unsigned int cpu)
+{
+	int ret = set_online(cpu, true);
+
+	if (!ret)
+		gs_mask_clear(&self->offlined, cpu);
+	return ret;
+}
+
+/* The pin's CPUs as the module holds them (QUERY), or an empty mask. */
+static struct gs_mask pinned_cpus(const FIXTURE_DATA(hotplug) *self)
+{
+	struct gpusched_query q;
+	struct gs_mask cpus;
+
+	gs_mask_zero(&cpus);
+	if (gs_query(self->fd, &self->m, 0, &q, &cpus, NULL) ||
+	    !(q.result & GPUSCHED_QUERY_PINNED))
+		gs_mask_zero(&cpus);
+	return cpus;
+}
+
+/* Polls QUERY until @done says yes or the settle time is over. */
+static bool wait_for_pin(const FIXTURE_DATA(hotplug) *self,
+			 bool (*done)(const struct gs_mask *cpus, const void *arg), const void *arg)
+{
+	long long deadline = gs_now_ms() + HOTPLUG_SETTLE_MS;
+	struct gs_mask cpus;
+
+	do {
+		cpus = pinned_cpus(self);
+		if (done(&cpus, arg))
+			return true;
+		gs_sleep_ms(50);
+	} while (gs_now_ms() < deadline);
+	return false;
+}
+
+static bool avoids(const struct gs_mask *cpus, const void *arg)
+{
+	return !gs_mask_empty(cpus) && !gs_mask_intersects(cpus, arg);
+}
+
+static bool contains(const struct gs_mask *cpus, const void *arg)
+{
+	return gs_mask_subset(arg, cpus);
+}
+
+/*
+ * A GPU and a hotpluggable CPU of its node that is not the node's only one,
+ * for the shared-policy tests; -1 when the machine has none.
+ */
+static int gpu_with_spare_cpu(const struct gs_machine *m, unsigned int *cpu)
+{
+	unsigned int gpu, c;
+
+	for (gpu = 0; gpu < m->nr_gpus; gpu++) {
+		if (gs_mask_weight(&m->gpus[gpu].local_cpus) < 2)
+			continue;
+		for (c = 0; c < m->nr_cpu_ids; c++) {
+			if (gs_mask_test(&m->gpus[gpu].local_cpus, c) && hotpluggable(c)) {
+				*cpu = c;
+				return gpu;
+			}
+		}
+	}
+	return -1;
+}
+
+TEST_F(hotplug, node_pin_drops_an_offline_cpu_and_gets_it_back)
+{
+	struct gs_mask cpus, gone;
+	unsigned int cpu;
+	int gpu;
+
+	gpu = gpu_with_spare_cpu(&self->m, &cpu);
+	if (gpu < 0)
+		SKIP(return, "no GPU node with a hotpluggable CPU and another one");
+	ASSERT_EQ(0, gs_pin_thread(self->fd, &self->m, 0, gpu, GPUSCHED_POLICY_NODE, &cpus));
+	ASSERT_TRUE(gs_mask_test(&cpus, cpu));
+
+	gs_mask_zero(&gone);
+	gs_mask_set(&gone, cpu);
+	ASSERT_EQ(0, take_offline(self, cpu)) TH_LOG("offline cpu%u: %s", cpu, strerror(errno));
+	EXPECT_TRUE(wait_for_pin(self, avoids, &gone))
+		TH_LOG("the pin still holds cpu%u after it went offline", cpu);
+	cpus = pinned_cpus(self);
+	EXPECT_AFFINITY(&cpus, 0);
+
+	ASSERT_EQ(0, bring_online(self, cpu));
+	EXPECT_TRUE(wait_for_pin(self, contains, &gone))
+		TH_LOG("the node pin did not get cpu%u back", cpu);
+	cpus = pinned_cpus(self);
+	EXPECT_MASK_EQ(&self->m.gpus[gpu].local_cpus, &cpus);
+	EXPECT_AFFINITY(&cpus, 0);
+}
+
+TEST_F(hotplug, exclusive_pin_moves_off_its_offline_cores)
+{
+	struct gs_mask cpus, before, online_now;
+	unsigned int gpu, cpu;
+	bool found = false;
+
+	/*
+	 * Find a GPU whose exclusive cores can all go offline while its node
+	 * keeps another core: then the pin has somewhere to move to.
+	 */
+	for (gpu = 0; gpu < self->m.nr_gpus && !found; gpu++) {
+		if (gs_pin_thread(self->fd, &self->m, 0, gpu, GPUSCHED_POLICY_EXCLUSIVE, &before))
+			continue;
+		found = !gs_mask_subset(&self->m.gpus[gpu].local_cpus, &before);
+		for (cpu = 0; cpu < self->m.nr_cpu_ids && found; cpu++)
+			if (gs_mask_test(&before, cpu) && !hotpluggable(cpu))
+				found = false;
+		if (!found)
+			ASSERT_EQ(0, gs_unpin(self->fd, GPUSCHED_TARGET_THREAD, 0, NULL));
+	}
+	if (!found)
+		SKIP(return, "no GPU whose exclusive cores can all go offline");
+	gpu--;
+
+	for (cpu = 0; cpu < self->m.nr_cpu_ids; cpu++)
+		if (gs_mask_test(&before, cpu))
+			ASSERT_EQ(0, take_offline(self, cpu))
+				TH_LOG("offline cpu%u: %s", cpu, strerror(errno));
+
+	EXPECT_TRUE(wait_for_pin(self, avoids, &before))
+		TH_LOG("the exclusive pin was not moved off its offline cores");
+	cpus = pinned_cpus(self);
+	ASSERT_EQ(0, gs_read_cpulistf(&online_now, "/sys/devices/system/cpu/online"));
+	/* Still near the GPU, on CPUs that exist, and the thread is really there. */
+	EXPECT_TRUE(gs_mask_subset(&cpus, &self->m.gpus[gpu].local_cpus));
+	EXPECT_TRUE(gs_mask_subset(&cpus, &online_now));
+	EXPECT_AFFINITY(&cpus, 0);
+
+	/* Coming back online does not move an exclusive pin that lost nothing. */
+	for (cpu = 0; cpu < self->m.nr_cpu_ids; cpu++)
+		if (gs_mask_test(&before, cpu))
+			ASSERT_EQ(0, bring_online(self, cpu));
+	gs_sleep_ms(500);
+	before = cpus;
+	cpus = pinned_cpus(self);
+	EXPECT_MASK_EQ(&before, &cpus);
+}
+
+TEST_F(hotplug, offline_cpus_are_not_given_to_new_pins)
+{
+	struct gs_mask cpus;
+	unsigned int cpu;
+	int gpu;
+
+	gpu = gpu_with_spare_cpu(&self->m, &cpu);
+	if (gpu < 0)
+		SKIP(return, "no GPU node with a hotpluggable CPU and another one");
+	ASSERT_EQ(0, take_offline(self, cpu)) TH_LOG("offline cpu%u: %s", cpu, strerror(errno));
+	ASSERT_EQ(0, gs_pin_thread(self->fd, &self->m, 0, gpu, GPUSCHED_POLICY_NODE, &cpus));
+	EXPECT_FALSE(gs_mask_test(&cpus, cpu));
+	EXPECT_FALSE(gs_mask_empty(&cpus));
+}
+
+TEST_F(hotplug, unpin_after_hotplug_restores_the_original_affinity)
+{
+	struct gs_mask before, cpus;
+	unsigned int cpu;
+	int gpu;
+
+	gpu = gpu_with_spare_cpu(&self->m, &cpu);
+	if (gpu < 0)
+		SKIP(return, "no GPU node with a hotpluggable CPU and another one");
+	ASSERT_EQ(0, gs_affinity(0, &before));
+	ASSERT_EQ(0, gs_pin_thread(self->fd, &self->m, 0, gpu, GPUSCHED_POLICY_NODE, &cpus));
+	ASSERT_EQ(0, take_offline(self, cpu));
+	ASSERT_EQ(0, bring_online(self, cpu));
+	ASSERT_EQ(0, gs_unpin(self->fd, GPUSCHED_TARGET_THREAD, 0, NULL));
+	EXPECT_AFFINITY(&before, 0);
+}
+
+TEST_HARNESS_MAIN
