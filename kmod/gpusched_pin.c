@@ -22,8 +22,10 @@
 #include <linux/cpu.h>
 #include <linux/cpuhotplug.h>
 #include <linux/cred.h>
+#include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/idr.h>
+#include <linux/magic.h>
 #include <linux/pid.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
@@ -113,34 +115,85 @@ static int gpusched_collect_threads(struct task_struct *leader,
 	return targets->nr ? 0 : -ESRCH;
 }
 
-static int gpusched_resolve_targets(u32 type, u32 id, struct gpusched_targets *targets)
+/* The magic of pidfs (6.9 on), absent from older headers. */
+#ifndef PID_FS_MAGIC
+#define PID_FS_MAGIC 0x50494446
+#endif
+
+/*
+ * The struct pid a pidfd holds.  pidfd_pid() is not exported to modules, so
+ * a pidfd is recognised the way the kernel makes it: from 6.9 a file of
+ * pidfs whose inode carries the pid, before that an anonymous inode file
+ * named "[pidfd]" whose private_data is the pid.  A kernel has only one of
+ * the two kinds.
+ */
+static struct pid *gpusched_pidfd_pid(u32 fd)
+{
+	struct pid *pid = ERR_PTR(-EBADF);
+	unsigned long magic;
+	struct file *file;
+
+	file = fget(fd);
+	if (!file)
+		return ERR_PTR(-EBADF);
+	magic = file_inode(file)->i_sb->s_magic;
+	if (magic == PID_FS_MAGIC)
+		pid = get_pid(file_inode(file)->i_private);
+	else if (magic == ANON_INODE_FS_MAGIC &&
+		 !strcmp(file->f_path.dentry->d_name.name, "[pidfd]"))
+		pid = get_pid(file->private_data);
+	fput(file);
+	return pid;
+}
+
+static int gpusched_one_target(struct pid *pid, struct gpusched_targets *targets)
+{
+	targets->pids = kcalloc(1, sizeof(*targets->pids), GFP_KERNEL);
+	if (!targets->pids) {
+		put_pid(pid);
+		return -ENOMEM;
+	}
+	targets->pids[0] = pid;
+	targets->nr = 1;
+	return 0;
+}
+
+/* Every thread of the process @pid leads; consumes the reference on @pid. */
+static int gpusched_process_targets(struct pid *pid, struct gpusched_targets *targets)
 {
 	struct task_struct *leader;
-	struct pid *pid;
 	int ret;
+
+	leader = get_pid_task(pid, PIDTYPE_TGID);
+	put_pid(pid);
+	if (!leader)
+		return -ESRCH;
+	ret = gpusched_collect_threads(leader, targets);
+	put_task_struct(leader);
+	return ret;
+}
+
+static int gpusched_resolve_targets(u32 type, u32 id, struct gpusched_targets *targets)
+{
+	struct pid *pid;
 
 	switch (type) {
 	case GPUSCHED_TARGET_THREAD:
 		pid = id ? find_get_pid(id) : get_task_pid(current, PIDTYPE_PID);
 		if (!pid)
 			return -ESRCH;
-		targets->pids = kcalloc(1, sizeof(*targets->pids), GFP_KERNEL);
-		if (!targets->pids) {
-			put_pid(pid);
-			return -ENOMEM;
-		}
-		targets->pids[0] = pid;
-		targets->nr = 1;
-		return 0;
+		return gpusched_one_target(pid, targets);
 	case GPUSCHED_TARGET_PROCESS:
 		pid = id ? find_get_pid(id) : get_task_pid(current, PIDTYPE_TGID);
-		leader = get_pid_task(pid, PIDTYPE_TGID);
-		put_pid(pid);
-		if (!leader)
-			return -ESRCH;
-		ret = gpusched_collect_threads(leader, targets);
-		put_task_struct(leader);
-		return ret;
+		return gpusched_process_targets(pid, targets);
+	case GPUSCHED_TARGET_PIDFD:
+		pid = gpusched_pidfd_pid(id);
+		if (IS_ERR(pid))
+			return PTR_ERR(pid);
+		/* A PIDFD_THREAD pidfd names one thread, not a process. */
+		if (!pid_has_task(pid, PIDTYPE_TGID) && pid_has_task(pid, PIDTYPE_PID))
+			return gpusched_one_target(pid, targets);
+		return gpusched_process_targets(pid, targets);
 	default:
 		return -EINVAL;
 	}

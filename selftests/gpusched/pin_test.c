@@ -292,6 +292,78 @@ TEST_F(pin, unpin_process_restores_every_thread)
 		EXPECT_NOT_PINNED(tids[i]);
 }
 
+static int pidfd_open(pid_t pid)
+{
+	return syscall(SYS_pidfd_open, pid, 0);
+}
+
+TEST_F(pin, pin_by_pidfd_pins_every_thread_of_the_process)
+{
+	struct gs_mask want = NODE_CPUS(0);
+	__u32 nr_threads = 0;
+	struct gpusched_pin pin;
+	pid_t tids[3];
+	unsigned int i;
+	int pidfd;
+
+	ASSERT_EQ(0, start_agent(self, 0, false));
+	tids[0] = self->agent[0].pid;
+	ASSERT_EQ(0, gs_agent_threads(&self->agent[0], 2, &tids[1]));
+	pidfd = pidfd_open(tids[0]);
+	ASSERT_LE(0, pidfd) TH_LOG("pidfd_open: %s", strerror(errno));
+
+	pin = gs_pin_arg(&self->m, GPUSCHED_TARGET_PIDFD, pidfd, 0, GPUSCHED_POLICY_NODE, NULL);
+	ASSERT_EQ(0, ioctl(self->fd, GPUSCHED_IOC_PIN, &pin)) TH_LOG("%s", strerror(errno));
+	EXPECT_EQ(3, pin.nr_threads);
+	for (i = 0; i < 3; i++)
+		EXPECT_AFFINITY(&want, tids[i]);
+
+	ASSERT_EQ(0, gs_unpin(self->fd, GPUSCHED_TARGET_PIDFD, pidfd, &nr_threads));
+	EXPECT_EQ(3, nr_threads);
+	for (i = 0; i < 3; i++)
+		EXPECT_NOT_PINNED(tids[i]);
+	close(pidfd);
+}
+
+TEST_F(pin, pin_by_pidfd_of_a_reaped_process_gives_esrch)
+{
+	struct gpusched_pin pin;
+	pid_t child;
+	int pidfd;
+
+	child = fork();
+	ASSERT_LE(0, child);
+	if (!child)
+		_exit(0);
+	pidfd = pidfd_open(child);
+	ASSERT_LE(0, pidfd) TH_LOG("pidfd_open: %s", strerror(errno));
+	ASSERT_EQ(child, waitpid(child, NULL, 0));
+
+	/* Whoever gets the id next, the pidfd still names the dead process. */
+	pin = gs_pin_arg(&self->m, GPUSCHED_TARGET_PIDFD, pidfd, 0, GPUSCHED_POLICY_NODE, NULL);
+	EXPECT_ERRNO(ESRCH, ioctl(self->fd, GPUSCHED_IOC_PIN, &pin));
+	EXPECT_EQ(ESRCH, gs_unpin(self->fd, GPUSCHED_TARGET_PIDFD, pidfd, NULL));
+	close(pidfd);
+}
+
+TEST_F(pin, pin_by_a_descriptor_that_is_not_a_pidfd_gives_ebadf)
+{
+	struct gpusched_pin pin;
+	int fd;
+
+	fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	pin = gs_pin_arg(&self->m, GPUSCHED_TARGET_PIDFD, fd, 0, GPUSCHED_POLICY_NODE, NULL);
+	EXPECT_ERRNO(EBADF, ioctl(self->fd, GPUSCHED_IOC_PIN, &pin));
+	/* The device itself, and a descriptor that is not open. */
+	pin.target_id = self->fd;
+	EXPECT_ERRNO(EBADF, ioctl(self->fd, GPUSCHED_IOC_PIN, &pin));
+	close(fd);
+	pin.target_id = fd;
+	EXPECT_ERRNO(EBADF, ioctl(self->fd, GPUSCHED_IOC_PIN, &pin));
+	EXPECT_EQ(0, gs_query_result(self->fd, &self->m, 0));
+}
+
 TEST_F(pin, pins_survive_a_topology_replacement)
 {
 	struct gs_mask cpus;
@@ -814,7 +886,7 @@ TEST_F(pin, pin_rejects_nonzero_reserved)
 TEST_F(pin, pin_rejects_an_unknown_target_type)
 {
 	EXPECT_PIN_REFUSED(EINVAL, target_type, 0);
-	EXPECT_PIN_REFUSED(EINVAL, target_type, GPUSCHED_TARGET_PROCESS + 1);
+	EXPECT_PIN_REFUSED(EINVAL, target_type, GPUSCHED_TARGET_PIDFD + 1);
 }
 
 TEST_F(pin, pin_a_gpu_out_of_range_gives_enodev)
@@ -928,7 +1000,7 @@ TEST_F(pin, unpin_rejects_nonzero_flags_reserved_and_unknown_target_types)
 	unpin.__reserved = 0;
 	unpin.target_type = 0;
 	EXPECT_ERRNO(EINVAL, ioctl(self->fd, GPUSCHED_IOC_UNPIN, &unpin));
-	unpin.target_type = GPUSCHED_TARGET_PROCESS + 1;
+	unpin.target_type = GPUSCHED_TARGET_PIDFD + 1;
 	EXPECT_ERRNO(EINVAL, ioctl(self->fd, GPUSCHED_IOC_UNPIN, &unpin));
 
 	EXPECT_EQ(GPUSCHED_QUERY_PINNED | GPUSCHED_QUERY_OWN_FILE,
@@ -979,6 +1051,8 @@ TEST_F(pin, query_rejects_everything_but_the_thread_target_type)
 
 	ASSERT_EQ(0, gs_query(self->fd, &self->m, 0, &q, NULL, NULL));
 	q.target_type = GPUSCHED_TARGET_PROCESS;
+	EXPECT_ERRNO(EINVAL, ioctl(self->fd, GPUSCHED_IOC_QUERY, &q));
+	q.target_type = GPUSCHED_TARGET_PIDFD;
 	EXPECT_ERRNO(EINVAL, ioctl(self->fd, GPUSCHED_IOC_QUERY, &q));
 	q.target_type = 0;
 	EXPECT_ERRNO(EINVAL, ioctl(self->fd, GPUSCHED_IOC_QUERY, &q));

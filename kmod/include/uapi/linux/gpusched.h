@@ -170,10 +170,16 @@ struct gpusched_topology {
  *	namespace; 0 is the calling thread
  * @GPUSCHED_TARGET_PROCESS: every thread of a process, by process id;
  *	0 is the calling process
+ * @GPUSCHED_TARGET_PIDFD: by a pidfd (pidfd_open(2), clone(CLONE_PIDFD)):
+ *	every thread of the process it refers to, or the one thread of a
+ *	PIDFD_THREAD pidfd.  Unlike an id, a pidfd can never name a process
+ *	that took over the id of one that exited.  Not for
+ *	GPUSCHED_IOC_QUERY.
  */
 enum gpusched_target_type {
 	GPUSCHED_TARGET_THREAD = 1,
 	GPUSCHED_TARGET_PROCESS = 2,
+	GPUSCHED_TARGET_PIDFD = 3,
 };
 
 /** define GPUSCHED_PIN_SPILL - may use CPUs of farther nodes when the GPU's node has too few. */
@@ -184,7 +190,7 @@ enum gpusched_target_type {
  * @size: sizeof(struct gpusched_pin)
  * @flags: GPUSCHED_PIN_* bits
  * @target_type: a GPUSCHED_TARGET_* value
- * @target_id: thread or process id, see &enum gpusched_target_type
+ * @target_id: thread id, process id or pidfd, see &enum gpusched_target_type
  * @gpu: index of the GPU in the current topology
  * @policy: in, a GPUSCHED_POLICY_* value; out, the policy applied
  * @cores: GPUSCHED_POLICY_EXCLUSIVE only: physical cores wanted, or 0 for
@@ -223,7 +229,7 @@ struct gpusched_pin {
  * @size: sizeof(struct gpusched_unpin)
  * @flags: must be 0
  * @target_type: a GPUSCHED_TARGET_* value
- * @target_id: thread or process id
+ * @target_id: thread id, process id or pidfd
  * @nr_threads: output, threads unpinned
  * @__reserved: must be 0
  *
