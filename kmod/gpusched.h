@@ -105,6 +105,10 @@ struct gpusched_file {
  * @cores: cores per worker asked for (exclusive only)
  * @flags: GPUSCHED_PIN_* flags asked for
  * @reservation: engine reservation id, 0 for a shared policy
+ * @id: unique for the module's lifetime, to find the worker again safely
+ * @generation: generation of the topology @gpu indexes
+ * @fallback: CPU hotplug left no room for @policy; the worker runs on its
+ *	GPU's node until a later hotplug event makes room again
  * @cpus: the CPUs the threads are pinned to
  *
  * Everything in it is protected by gpusched_lock.
@@ -118,6 +122,9 @@ struct gpusched_worker {
 	u32 cores;
 	u32 flags;
 	u32 reservation;
+	u64 id;
+	u64 generation;
+	bool fallback;
 	cpumask_var_t cpus;
 };
 

@@ -172,6 +172,13 @@ static long gpusched_fops_ioctl(struct file *file, unsigned int cmd,
 	ret = copy_struct_from_user(&buf, op->size, uarg, user_size);
 	if (ret)
 		return ret;
+	/*
+	 * Make sure the answer can be written back before anything changes:
+	 * rewriting the caller's own bytes is invisible, and a read-only
+	 * struct fails here with nothing done.
+	 */
+	if (copy_to_user(uarg, &buf, min_t(u32, user_size, op->size)))
+		return -EFAULT;
 
 	/* EMSGSIZE still reports the room needed; other errors write nothing. */
 	ret = op->execute(file, &buf);

@@ -54,6 +54,13 @@ static struct gs_workspace gpusched_ws;
 static unsigned long *gpusched_out_cpus;
 static u32 gpusched_out_node;
 
+/* Next struct gpusched_worker.id; under gpusched_lock. */
+static u64 gpusched_next_worker_id = 1;
+
+/* Scratch masks for work done under gpusched_lock. */
+static cpumask_var_t gpusched_scratch;
+static cpumask_var_t gpusched_hotplug_allowed;
+
 /* Reservation ids handed to the engine; never 0. */
 static DEFINE_IDA(gpusched_reservation_ida);
 
@@ -80,7 +87,7 @@ static void gpusched_put_targets(struct gpusched_targets *targets)
 
 	for (i = 0; i < targets->nr; i++)
 		put_pid(targets->pids[i]);
-	kfree(targets->pids);
+	kvfree(targets->pids);
 	targets->pids = NULL;
 	targets->nr = 0;
 }
@@ -95,17 +102,22 @@ static int gpusched_collect_threads(struct task_struct *leader,
 
 	do {
 		room = get_nr_threads(leader) + 8;
-		targets->pids = kcalloc(room, sizeof(*targets->pids), GFP_KERNEL);
+		targets->pids = kvcalloc(room, sizeof(*targets->pids), GFP_KERNEL);
 		if (!targets->pids)
 			return -ENOMEM;
 		full = false;
 		rcu_read_lock();
 		for_each_thread(leader, task) {
+			struct pid *pid;
+
 			if (targets->nr == room) {
 				full = true;
 				break;
 			}
-			targets->pids[targets->nr++] = get_task_pid(task, PIDTYPE_PID);
+			/* NULL for a thread that is exiting: not a target. */
+			pid = get_task_pid(task, PIDTYPE_PID);
+			if (pid)
+				targets->pids[targets->nr++] = pid;
 		}
 		rcu_read_unlock();
 		/* Threads were created meanwhile: count again. */
@@ -127,7 +139,7 @@ static int gpusched_collect_threads(struct task_struct *leader,
  * named "[pidfd]" whose private_data is the pid.  A kernel has only one of
  * the two kinds.
  */
-static struct pid *gpusched_pidfd_pid(u32 fd)
+static struct pid *gpusched_pidfd_pid(u32 fd, bool *thread)
 {
 	struct pid *pid = ERR_PTR(-EBADF);
 	unsigned long magic;
@@ -137,18 +149,22 @@ static struct pid *gpusched_pidfd_pid(u32 fd)
 	if (!file)
 		return ERR_PTR(-EBADF);
 	magic = file_inode(file)->i_sb->s_magic;
-	if (magic == PID_FS_MAGIC)
+	*thread = false;
+	if (magic == PID_FS_MAGIC) {
 		pid = get_pid(file_inode(file)->i_private);
-	else if (magic == ANON_INODE_FS_MAGIC &&
-		 !strcmp(file->f_path.dentry->d_name.name, "[pidfd]"))
+		/* PIDFD_THREAD is O_EXCL, kept in the file's flags. */
+		*thread = file->f_flags & O_EXCL;
+	} else if (magic == ANON_INODE_FS_MAGIC &&
+		   !strcmp(file->f_path.dentry->d_name.name, "[pidfd]")) {
 		pid = get_pid(file->private_data);
+	}
 	fput(file);
 	return pid;
 }
 
 static int gpusched_one_target(struct pid *pid, struct gpusched_targets *targets)
 {
-	targets->pids = kcalloc(1, sizeof(*targets->pids), GFP_KERNEL);
+	targets->pids = kvcalloc(1, sizeof(*targets->pids), GFP_KERNEL);
 	if (!targets->pids) {
 		put_pid(pid);
 		return -ENOMEM;
@@ -176,6 +192,7 @@ static int gpusched_process_targets(struct pid *pid, struct gpusched_targets *ta
 static int gpusched_resolve_targets(u32 type, u32 id, struct gpusched_targets *targets)
 {
 	struct pid *pid;
+	bool thread;
 
 	switch (type) {
 	case GPUSCHED_TARGET_THREAD:
@@ -187,11 +204,11 @@ static int gpusched_resolve_targets(u32 type, u32 id, struct gpusched_targets *t
 		pid = id ? find_get_pid(id) : get_task_pid(current, PIDTYPE_TGID);
 		return gpusched_process_targets(pid, targets);
 	case GPUSCHED_TARGET_PIDFD:
-		pid = gpusched_pidfd_pid(id);
+		pid = gpusched_pidfd_pid(id, &thread);
 		if (IS_ERR(pid))
 			return PTR_ERR(pid);
 		/* A PIDFD_THREAD pidfd names one thread, not a process. */
-		if (!pid_has_task(pid, PIDTYPE_TGID) && pid_has_task(pid, PIDTYPE_PID))
+		if (thread)
 			return gpusched_one_target(pid, targets);
 		return gpusched_process_targets(pid, targets);
 	default:
@@ -296,13 +313,36 @@ static int gpusched_thread_apply(struct gpusched_thread *thread, const struct cp
 	return ret;
 }
 
-/* Unpins one thread: gives it back the CPUs it had before, frees its record. */
+/* The CPUs the task may use now: its own mask, read as sched_getaffinity() does. */
+static int gpusched_read_affinity(struct pid *pid, struct cpumask *mask)
+{
+	struct task_struct *task;
+	unsigned long flags;
+
+	task = get_pid_task(pid, PIDTYPE_PID);
+	if (!task)
+		return -ESRCH;
+	raw_spin_lock_irqsave(&task->pi_lock, flags);
+	cpumask_copy(mask, &task->cpus_mask);
+	raw_spin_unlock_irqrestore(&task->pi_lock, flags);
+	put_task_struct(task);
+	return 0;
+}
+
+/*
+ * Unpins one thread: gives it back the CPUs it had before and frees its
+ * record.  A thread whose CPUs someone else changed since the pin (its
+ * cpuset was changed, or it called sched_setaffinity() itself) keeps them:
+ * restoring the old mask could move it out of a cpuset that shrank.
+ */
 static void gpusched_thread_unpin(struct gpusched_thread *thread)
 {
 	int ret;
 
 	lockdep_assert_held(&gpusched_lock);
-	if (!gpusched_thread_gone(thread)) {
+	if (!gpusched_thread_gone(thread) &&
+	    !gpusched_read_affinity(thread->pid, gpusched_scratch) &&
+	    cpumask_equal(gpusched_scratch, thread->worker->cpus)) {
 		ret = gpusched_thread_apply(thread, thread->original);
 		if (ret)
 			pr_warn_ratelimited("cannot restore the CPUs of thread %d (%*pbl): %d\n",
@@ -339,6 +379,7 @@ static struct gpusched_worker *gpusched_worker_alloc(struct gpusched_file *owner
 /* Gives back the worker's cores and reservation id and frees it; no threads left. */
 static void gpusched_worker_free(struct gpusched_worker *worker)
 {
+	lockdep_assert_held(&gpusched_lock);
 	if (worker->reservation) {
 		gs_release(&gpusched_resv, worker->reservation, NULL);
 		ida_free(&gpusched_reservation_ida, worker->reservation);
@@ -346,6 +387,16 @@ static void gpusched_worker_free(struct gpusched_worker *worker)
 	list_del(&worker->node);
 	free_cpumask_var(worker->cpus);
 	kfree(worker);
+}
+
+/* Unpins every thread of a listed worker and frees it. */
+static void gpusched_worker_unpin(struct gpusched_worker *worker)
+{
+	struct gpusched_thread *thread, *next;
+
+	list_for_each_entry_safe(thread, next, &worker->threads, node)
+		gpusched_thread_unpin(thread);
+	gpusched_worker_free(worker);
 }
 
 /* Frees every record whose thread has exited, and workers left without threads. */
@@ -413,22 +464,6 @@ static void gpusched_worker_allowed(const struct gpusched_worker *worker, struct
 		cpumask_and(allowed, allowed, thread->original);
 }
 
-/* The CPUs the task may use now: its own mask, read as sched_getaffinity() does. */
-static int gpusched_read_affinity(struct pid *pid, struct cpumask *mask)
-{
-	struct task_struct *task;
-	unsigned long flags;
-
-	task = get_pid_task(pid, PIDTYPE_PID);
-	if (!task)
-		return -ESRCH;
-	raw_spin_lock_irqsave(&task->pi_lock, flags);
-	cpumask_copy(mask, &task->cpus_mask);
-	raw_spin_unlock_irqrestore(&task->pi_lock, flags);
-	put_task_struct(task);
-	return 0;
-}
-
 /* Gives the threads before @stop (all when NULL) their original CPUs back. */
 static void gpusched_worker_restore(struct gpusched_worker *worker, struct gpusched_thread *stop)
 {
@@ -441,11 +476,8 @@ static void gpusched_worker_restore(struct gpusched_worker *worker, struct gpusc
 	}
 }
 
-/*
- * Applies @worker's CPUs to its threads and tells the caller.  On failure
- * every thread has its original CPUs back; the caller releases the rest.
- */
-static int gpusched_worker_apply(struct gpusched_worker *worker, u64 cpus_uptr)
+/* Applies @worker's CPUs to its threads; on failure all have their own back. */
+static int gpusched_worker_apply(struct gpusched_worker *worker)
 {
 	struct gpusched_thread *thread;
 	int ret;
@@ -457,36 +489,43 @@ static int gpusched_worker_apply(struct gpusched_worker *worker, u64 cpus_uptr)
 			return ret;
 		}
 	}
-	if (cpus_uptr) {
-		ret = gpusched_put_bitmap(cpus_uptr, cpumask_bits(worker->cpus));
-		if (ret) {
-			gpusched_worker_restore(worker, NULL);
-			return ret;
-		}
-	}
 	return 0;
 }
 
+/* Frees a worker that was never listed, with its threads and its id. */
 static void gpusched_worker_discard(struct gpusched_worker *worker)
 {
 	struct gpusched_thread *thread, *next;
 
 	list_for_each_entry_safe(thread, next, &worker->threads, node)
 		gpusched_thread_free(thread);
-	if (worker->reservation) {
-		gs_release(&gpusched_resv, worker->reservation, NULL);
+	if (worker->reservation)
 		ida_free(&gpusched_reservation_ida, worker->reservation);
-	}
 	free_cpumask_var(worker->cpus);
 	kfree(worker);
 }
 
+/*
+ * Records each thread's CPUs before the pin.  A thread of a process that
+ * exited meanwhile is dropped; a single thread that did is an error.
+ */
+static int gpusched_read_originals(struct gpusched_worker *worker)
+{
+	struct gpusched_thread *thread, *next;
+
+	list_for_each_entry_safe(thread, next, &worker->threads, node) {
+		if (!gpusched_read_affinity(thread->pid, thread->original))
+			continue;
+		gpusched_thread_free(thread);
+	}
+	return list_empty(&worker->threads) ? -ESRCH : 0;
+}
+
 static int gpusched_pin_locked(struct gpusched_worker *worker,
-			       const struct gpusched_targets *targets, u64 cpus_uptr)
+			       const struct gpusched_targets *targets)
 {
 	struct gpusched_thread *thread;
 	struct gpusched_table *table;
-	cpumask_var_t allowed;
 	unsigned int i;
 	int ret;
 
@@ -500,33 +539,49 @@ static int gpusched_pin_locked(struct gpusched_worker *worker,
 			return -EBUSY;
 
 	/* Never widen: the pin stays inside what each thread was allowed. */
-	list_for_each_entry(thread, &worker->threads, node) {
-		ret = gpusched_read_affinity(thread->pid, thread->original);
-		if (ret)
-			return ret;
-	}
-	if (!alloc_cpumask_var(&allowed, GFP_KERNEL))
-		return -ENOMEM;
-	gpusched_worker_allowed(worker, allowed);
+	ret = gpusched_read_originals(worker);
+	if (ret)
+		return ret;
+	gpusched_worker_allowed(worker, gpusched_scratch);
 
 	if (worker->policy == GS_POLICY_EXCLUSIVE) {
 		ret = ida_alloc_min(&gpusched_reservation_ida, 1, GFP_KERNEL);
 		if (ret < 0)
-			goto out;
+			return ret;
 		worker->reservation = ret;
 	}
-	ret = gpusched_place_locked(table, worker, worker->policy, allowed);
+	ret = gpusched_place_locked(table, worker, worker->policy, gpusched_scratch);
 	if (ret)
-		goto out;
-	ret = gpusched_worker_apply(worker, cpus_uptr);
-	if (ret)
-		goto out;
+		return ret;
+	ret = gpusched_worker_apply(worker);
+	if (ret) {
+		gs_release(&gpusched_resv, worker->reservation, NULL);
+		return ret;
+	}
 
+	worker->id = gpusched_next_worker_id++;
+	worker->generation = table->generation;
 	list_add_tail(&worker->node, &gpusched_workers);
-	atomic_add(targets->nr, &gpusched_nr_threads);
-out:
-	free_cpumask_var(allowed);
-	return ret;
+	list_for_each_entry(thread, &worker->threads, node)
+		atomic_inc(&gpusched_nr_threads);
+	return 0;
+}
+
+/* Undoes a pin whose answer could not be written back, if it still exists. */
+static void gpusched_unpin_worker_id(struct gpusched_file *owner, u64 id)
+{
+	struct gpusched_worker *worker;
+
+	cpus_read_lock();
+	mutex_lock(&gpusched_lock);
+	list_for_each_entry(worker, &gpusched_workers, node) {
+		if (worker->id == id && worker->owner == owner) {
+			gpusched_worker_unpin(worker);
+			break;
+		}
+	}
+	mutex_unlock(&gpusched_lock);
+	cpus_read_unlock();
 }
 
 /**
@@ -534,7 +589,8 @@ out:
  * @file: the caller's open file; the pin belongs to it
  * @cmd: the struct gpusched_pin, copied in
  *
- * Context: process context; takes cpus_read_lock() and gpusched_lock.
+ * Context: process context; takes cpus_read_lock() and gpusched_lock, and
+ * writes to userspace only after dropping them.
  * Return: 0 with every target thread pinned, or a negative errno with
  * nothing changed.
  */
@@ -544,7 +600,9 @@ int gpusched_pin(struct file *file, void *cmd)
 	struct gpusched_pin *args = cmd;
 	struct gpusched_worker *worker;
 	struct gpusched_thread *thread;
-	unsigned int i;
+	unsigned int i, nr_threads = 0;
+	cpumask_var_t chosen;
+	u64 id = 0;
 	u32 policy;
 	int ret;
 
@@ -559,10 +617,16 @@ int gpusched_pin(struct file *file, void *cmd)
 		args->nr_cpus = nr_cpu_ids;
 		return -EMSGSIZE;
 	}
+	/* An unwritable answer fails now, before anything changes. */
+	if (args->cpus &&
+	    clear_user(u64_to_user_ptr(args->cpus), DIV_ROUND_UP(nr_cpu_ids, 64) * sizeof(u64)))
+		return -EFAULT;
+	if (!zalloc_cpumask_var(&chosen, GFP_KERNEL))
+		return -ENOMEM;
 
 	ret = gpusched_resolve_targets(args->target_type, args->target_id, &targets);
 	if (ret)
-		return ret;
+		goto out_mask;
 	for (i = 0; i < targets.nr; i++) {
 		ret = gpusched_check_target(targets.pids[i]);
 		if (ret)
@@ -584,22 +648,36 @@ int gpusched_pin(struct file *file, void *cmd)
 	cpus_read_lock();
 	mutex_lock(&gpusched_lock);
 	gpusched_reap_locked();
-	ret = gpusched_pin_locked(worker, &targets, args->cpus);
+	ret = gpusched_pin_locked(worker, &targets);
+	if (!ret) {
+		id = worker->id;
+		cpumask_copy(chosen, worker->cpus);
+		list_for_each_entry(thread, &worker->threads, node)
+			nr_threads++;
+	}
 	mutex_unlock(&gpusched_lock);
 	cpus_read_unlock();
 	if (ret)
 		goto out_discard;
 
+	if (args->cpus) {
+		ret = gpusched_put_bitmap(args->cpus, cpumask_bits(chosen));
+		if (ret) {
+			gpusched_unpin_worker_id(file->private_data, id);
+			goto out_targets;
+		}
+	}
 	args->policy = policy;
 	args->nr_cpus = nr_cpu_ids;
-	args->nr_threads = targets.nr;
-	gpusched_put_targets(&targets);
-	return 0;
+	args->nr_threads = nr_threads;
+	goto out_targets;
 
 out_discard:
 	gpusched_worker_discard(worker);
 out_targets:
 	gpusched_put_targets(&targets);
+out_mask:
+	free_cpumask_var(chosen);
 	return ret;
 }
 
@@ -669,15 +747,17 @@ unlock:
  * @file: the caller's open file
  * @cmd: the struct gpusched_query, copied in
  *
- * Context: process context; takes gpusched_lock.
+ * Context: process context; reads under gpusched_lock, writes to userspace
+ * after dropping it.
  * Return: 0; -ESRCH for a thread that does not exist; -EINVAL; -EMSGSIZE;
- * -EFAULT.
+ * -EFAULT; -ENOMEM.
  */
 int gpusched_query(struct file *file, void *cmd)
 {
+	struct gpusched_targets targets = {};
 	struct gpusched_query *args = cmd;
 	struct gpusched_thread *thread;
-	struct gpusched_targets targets = {};
+	cpumask_var_t cpus, original;
 	int ret;
 
 	if (args->flags || args->__reserved || args->target_type != GPUSCHED_TARGET_THREAD)
@@ -686,13 +766,19 @@ int gpusched_query(struct file *file, void *cmd)
 		args->nr_cpus = nr_cpu_ids;
 		return -EMSGSIZE;
 	}
+	if (!zalloc_cpumask_var(&cpus, GFP_KERNEL))
+		return -ENOMEM;
+	if (!zalloc_cpumask_var(&original, GFP_KERNEL)) {
+		ret = -ENOMEM;
+		goto out_cpus;
+	}
 	ret = gpusched_resolve_targets(args->target_type, args->target_id, &targets);
 	if (ret)
-		return ret;
-	ret = gpusched_check_target(targets.pids[0]);
-	if (ret == -ESRCH)
-		goto out;
-	ret = 0;
+		goto out_original;
+	if (gpusched_check_target(targets.pids[0]) == -ESRCH) {
+		ret = -ESRCH;
+		goto out_targets;
+	}
 
 	args->result = 0;
 	args->gpu = 0;
@@ -710,15 +796,21 @@ int gpusched_query(struct file *file, void *cmd)
 		args->gpu = thread->worker->gpu;
 		args->policy = thread->worker->policy;
 		args->owner_pid = pid_vnr(thread->worker->owner->opener);
-		if (args->cpus)
-			ret = gpusched_put_bitmap(args->cpus, cpumask_bits(thread->worker->cpus));
-		if (!ret && args->original_cpus)
-			ret = gpusched_put_bitmap(args->original_cpus,
-						  cpumask_bits(thread->original));
+		cpumask_copy(cpus, thread->worker->cpus);
+		cpumask_copy(original, thread->original);
 	}
 	mutex_unlock(&gpusched_lock);
-out:
+
+	if (thread && args->cpus)
+		ret = gpusched_put_bitmap(args->cpus, cpumask_bits(cpus));
+	if (!ret && thread && args->original_cpus)
+		ret = gpusched_put_bitmap(args->original_cpus, cpumask_bits(original));
+out_targets:
 	gpusched_put_targets(&targets);
+out_original:
+	free_cpumask_var(original);
+out_cpus:
+	free_cpumask_var(cpus);
 	return ret;
 }
 
@@ -731,18 +823,13 @@ out:
  */
 void gpusched_release_file(struct gpusched_file *gfile)
 {
-	struct gpusched_worker *worker, *next_worker;
-	struct gpusched_thread *thread, *next_thread;
+	struct gpusched_worker *worker, *next;
 
 	cpus_read_lock();
 	mutex_lock(&gpusched_lock);
-	list_for_each_entry_safe(worker, next_worker, &gpusched_workers, node) {
-		if (worker->owner != gfile)
-			continue;
-		list_for_each_entry_safe(thread, next_thread, &worker->threads, node)
-			gpusched_thread_unpin(thread);
-		gpusched_worker_free(worker);
-	}
+	list_for_each_entry_safe(worker, next, &gpusched_workers, node)
+		if (worker->owner == gfile)
+			gpusched_worker_unpin(worker);
 	mutex_unlock(&gpusched_lock);
 	cpus_read_unlock();
 }
@@ -764,9 +851,19 @@ unsigned int gpusched_nr_pinned_threads(void)
 	return nr;
 }
 
+/* Whether @worker was pinned for GPU @gpu of the current topology. */
+static bool gpusched_worker_of_gpu(const struct gpusched_worker *worker, u32 gpu)
+{
+	const struct gpusched_table *table;
+
+	table = rcu_dereference_protected(gpusched_current_table,
+					  lockdep_is_held(&gpusched_lock));
+	return table && worker->generation == table->generation && worker->gpu == gpu;
+}
+
 /**
  * gpusched_gpu_nr_threads() - live threads pinned for one GPU, for sysfs
- * @gpu: GPU index
+ * @gpu: GPU index in the current topology
  *
  * Context: process context; takes gpusched_lock.
  * Return: the count.
@@ -780,7 +877,7 @@ unsigned int gpusched_gpu_nr_threads(u32 gpu)
 	mutex_lock(&gpusched_lock);
 	gpusched_reap_locked();
 	list_for_each_entry(worker, &gpusched_workers, node)
-		if (worker->gpu == gpu)
+		if (gpusched_worker_of_gpu(worker, gpu))
 			list_for_each_entry(thread, &worker->threads, node)
 				nr++;
 	mutex_unlock(&gpusched_lock);
@@ -789,21 +886,26 @@ unsigned int gpusched_gpu_nr_threads(u32 gpu)
 
 /**
  * gpusched_gpu_reserved_cpus() - CPUs held exclusively for one GPU, for sysfs
- * @gpu: GPU index
+ * @gpu: GPU index in the current topology
  * @mask: receives them
  *
  * Context: process context; takes gpusched_lock.
  */
 void gpusched_gpu_reserved_cpus(u32 gpu, struct cpumask *mask)
 {
+	struct gpusched_worker *worker;
 	unsigned int cpu;
 
 	cpumask_clear(mask);
 	mutex_lock(&gpusched_lock);
 	gpusched_reap_locked();
-	for (cpu = 0; cpu < nr_cpu_ids; cpu++)
-		if (gpusched_resv.holds[cpu].reservation && gpusched_resv.holds[cpu].gpu == gpu)
-			cpumask_set_cpu(cpu, mask);
+	list_for_each_entry(worker, &gpusched_workers, node) {
+		if (!worker->reservation || !gpusched_worker_of_gpu(worker, gpu))
+			continue;
+		for (cpu = 0; cpu < nr_cpu_ids; cpu++)
+			if (gpusched_resv.holds[cpu].reservation == worker->reservation)
+				cpumask_set_cpu(cpu, mask);
+	}
 	mutex_unlock(&gpusched_lock);
 }
 
@@ -821,29 +923,11 @@ static void gpusched_exit_probe(void *data, struct task_struct *task)
 		queue_work(system_unbound_wq, &gpusched_reap_work);
 }
 
-/*
- * Places @worker again after the online CPUs changed.  When its policy no
- * longer fits (an exclusive worker whose node has no free core left), it
- * falls back to its GPU's node so that it still runs near the GPU.
- */
-static void gpusched_worker_replace(struct gpusched_table *table, struct gpusched_worker *worker,
-				    struct cpumask *allowed)
+static void gpusched_worker_move(struct gpusched_worker *worker)
 {
 	struct gpusched_thread *thread;
 	int ret;
 
-	gpusched_worker_allowed(worker, allowed);
-	gs_release(&gpusched_resv, worker->reservation, NULL);
-	ret = gpusched_place_locked(table, worker, worker->policy, allowed);
-	if (ret && worker->policy != GS_POLICY_NODE) {
-		pr_warn_ratelimited("GPU %u: no room for a %s pin after a CPU went offline; using its node\n",
-				    worker->gpu, gs_policy_name(worker->policy));
-		ret = gpusched_place_locked(table, worker, GS_POLICY_NODE, allowed);
-	}
-	if (ret) {
-		pr_warn_ratelimited("GPU %u: no usable CPU left for a pin: %d\n", worker->gpu, ret);
-		return;
-	}
 	list_for_each_entry(thread, &worker->threads, node) {
 		ret = gpusched_thread_apply(thread, worker->cpus);
 		if (ret)
@@ -854,20 +938,62 @@ static void gpusched_worker_replace(struct gpusched_table *table, struct gpusche
 }
 
 /*
+ * Places @worker again after the online CPUs changed.  When its policy no
+ * longer fits (an exclusive worker whose node has no free core left), it
+ * runs on its GPU's node, marked as a fallback, until a later hotplug event
+ * makes room.  When nothing fits at all, it keeps what it had.
+ */
+static void gpusched_worker_replace(struct gpusched_table *table, struct gpusched_worker *worker)
+{
+	struct cpumask *before = gpusched_scratch;
+	int ret;
+
+	gpusched_worker_allowed(worker, gpusched_hotplug_allowed);
+	cpumask_copy(before, worker->cpus);
+	gs_release(&gpusched_resv, worker->reservation, NULL);
+	ret = gpusched_place_locked(table, worker, worker->policy, gpusched_hotplug_allowed);
+	if (!ret) {
+		worker->fallback = false;
+	} else if (worker->policy != GS_POLICY_NODE) {
+		ret = gpusched_place_locked(table, worker, GS_POLICY_NODE,
+					    gpusched_hotplug_allowed);
+		if (!ret && !worker->fallback)
+			pr_warn_ratelimited("GPU %u: no room for a %s pin after CPU hotplug; it uses the GPU's node until there is\n",
+					    worker->gpu, gs_policy_name(worker->policy));
+		worker->fallback = !ret;
+	}
+	if (ret) {
+		pr_warn_ratelimited("GPU %u: no usable CPU left near the GPU for a pin: %d\n",
+				    worker->gpu, ret);
+		return;
+	}
+	if (!cpumask_equal(before, worker->cpus))
+		gpusched_worker_move(worker);
+}
+
+/*
+ * Workers pinned under an older topology: their GPU index means nothing to
+ * the engine now, so they only lose the CPUs that went offline.
+ */
+static void gpusched_worker_shrink(struct gpusched_worker *worker)
+{
+	if (!cpumask_intersects(worker->cpus, cpu_online_mask))
+		return;
+	cpumask_and(worker->cpus, worker->cpus, cpu_online_mask);
+	gpusched_worker_move(worker);
+}
+
+/*
  * After CPU hotplug: workers that lost a CPU are placed again from what is
- * left; shared-policy workers are placed again so that a CPU that came back
- * is theirs again.  An exclusive worker keeps its cores when none went away.
+ * left; shared-policy workers and fallbacks are placed again so that a CPU
+ * that came back is theirs again.  An exclusive worker keeps its cores
+ * when none went away.
  */
 static void gpusched_hotplug_workfn(struct work_struct *work)
 {
 	struct gpusched_worker *worker;
 	struct gpusched_table *table;
-	cpumask_var_t allowed;
 
-	if (!alloc_cpumask_var(&allowed, GFP_KERNEL)) {
-		pr_err("no memory to re-place pins after CPU hotplug\n");
-		return;
-	}
 	cpus_read_lock();
 	mutex_lock(&gpusched_lock);
 	gpusched_reap_locked();
@@ -878,13 +1004,16 @@ static void gpusched_hotplug_workfn(struct work_struct *work)
 		bool shared = worker->policy != GS_POLICY_EXCLUSIVE &&
 			      worker->policy != GS_POLICY_SINGLE;
 
-		if (!table || worker->gpu >= table->nr_gpus || (!lost && !shared))
+		if (!table || worker->generation != table->generation) {
+			if (lost)
+				gpusched_worker_shrink(worker);
 			continue;
-		gpusched_worker_replace(table, worker, allowed);
+		}
+		if (lost || shared || worker->fallback)
+			gpusched_worker_replace(table, worker);
 	}
 	mutex_unlock(&gpusched_lock);
 	cpus_read_unlock();
-	free_cpumask_var(allowed);
 }
 
 /* Hotplug callbacks run in the hotplug thread: only queue the work. */
@@ -922,6 +1051,10 @@ int gpusched_pin_init(void)
 	gpusched_out_cpus = bitmap_zalloc(nr_cpu_ids, GFP_KERNEL);
 	if (!gpusched_out_cpus)
 		goto err_ws;
+	if (!zalloc_cpumask_var(&gpusched_scratch, GFP_KERNEL))
+		goto err_out;
+	if (!zalloc_cpumask_var(&gpusched_hotplug_allowed, GFP_KERNEL))
+		goto err_scratch;
 	gs_reservations_init(&gpusched_resv, holds, nr_cpu_ids);
 	gs_workspace_init(&gpusched_ws, ws_storage, nr_cpu_ids, nr_node_ids);
 
@@ -929,11 +1062,11 @@ int gpusched_pin_init(void)
 	if (!gpusched_exit_tp) {
 		pr_err("tracepoint sched_process_exit not found\n");
 		ret = -ENOENT;
-		goto err_out;
+		goto err_allowed;
 	}
 	ret = tracepoint_probe_register(gpusched_exit_tp, gpusched_exit_probe, NULL);
 	if (ret)
-		goto err_out;
+		goto err_allowed;
 
 	ret = cpuhp_setup_state_nocalls(CPUHP_AP_ONLINE_DYN, "gpusched:online",
 					gpusched_cpu_changed, gpusched_cpu_changed);
@@ -945,6 +1078,10 @@ int gpusched_pin_init(void)
 err_tp:
 	tracepoint_probe_unregister(gpusched_exit_tp, gpusched_exit_probe, NULL);
 	tracepoint_synchronize_unregister();
+err_allowed:
+	free_cpumask_var(gpusched_hotplug_allowed);
+err_scratch:
+	free_cpumask_var(gpusched_scratch);
 err_out:
 	bitmap_free(gpusched_out_cpus);
 err_ws:
@@ -966,6 +1103,8 @@ void gpusched_pin_exit(void)
 	tracepoint_synchronize_unregister();
 	cancel_work_sync(&gpusched_hotplug_work);
 	cancel_work_sync(&gpusched_reap_work);
+	free_cpumask_var(gpusched_hotplug_allowed);
+	free_cpumask_var(gpusched_scratch);
 	bitmap_free(gpusched_out_cpus);
 	kvfree(gpusched_ws.core_marks);
 	kvfree(gpusched_resv.holds);

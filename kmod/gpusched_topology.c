@@ -13,6 +13,7 @@
 
 #include <linux/bitmap.h>
 #include <linux/capability.h>
+#include <linux/cpu.h>
 #include <linux/fs.h>
 #include <linux/mm.h>
 #include <linux/nodemask.h>
@@ -235,6 +236,15 @@ int gpusched_put_bitmap(u64 uptr, const unsigned long *bits)
 	return ret;
 }
 
+/*
+ * A GPU record may grow like a command struct, but never past a page: the
+ * bound keeps every offset of the array far inside size_t.
+ */
+static bool gpusched_entry_size_ok(u32 entry_size)
+{
+	return entry_size >= offsetofend(struct gpusched_gpu, uuid) && entry_size <= PAGE_SIZE;
+}
+
 /* The GPU array, entry by entry, each one size-checked like a command. */
 static int gpusched_read_gpus(const struct gpusched_topology *args,
 			      struct gpusched_table *topo)
@@ -308,10 +318,12 @@ static struct gpusched_table *gpusched_build_table(const struct gpusched_topolog
 			goto err_free;
 		}
 	}
+	/* The kernel's core and package masks must not change while read. */
+	cpus_read_lock();
 	gpusched_fill_cpus(topo, llc);
-	kvfree(llc);
-
 	ret = gs_topology_validate(&topo->engine, &error);
+	cpus_read_unlock();
+	kvfree(llc);
 	if (ret) {
 		pr_err_ratelimited("topology: refused, %s (subject %u)\n",
 				   gs_reason_name(error.reason), error.subject);
@@ -346,7 +358,7 @@ int gpusched_set_topology(struct file *file, void *cmd)
 		return -EINVAL;
 	if (args->nr_gpus > GPUSCHED_MAX_GPUS || args->nr_cpus != nr_cpu_ids)
 		return -EINVAL;
-	if (args->nr_gpus && args->gpu_entry_size < offsetofend(struct gpusched_gpu, uuid))
+	if (args->nr_gpus && !gpusched_entry_size_ok(args->gpu_entry_size))
 		return -EINVAL;
 
 	topo = gpusched_build_table(args);
@@ -381,26 +393,64 @@ int gpusched_set_topology(struct file *file, void *cmd)
 	return 0;
 }
 
+/* What GET_TOPOLOGY copies out, taken under gpusched_lock, written after. */
+struct gpusched_topology_copy {
+	u64 generation;
+	u32 nr_gpus;
+	struct gpusched_gpu *gpus;
+	u32 *llc;
+	unsigned long *housekeeping;
+};
+
+static void gpusched_copy_free(struct gpusched_topology_copy *copy)
+{
+	kvfree(copy->gpus);
+	kvfree(copy->llc);
+	bitmap_free(copy->housekeeping);
+}
+
+static int gpusched_copy_table(const struct gpusched_table *topo,
+			       struct gpusched_topology_copy *copy)
+{
+	unsigned int cpu;
+	u32 i;
+
+	copy->generation = topo->generation;
+	copy->nr_gpus = topo->nr_gpus;
+	copy->gpus = kvcalloc(topo->nr_gpus, sizeof(*copy->gpus), GFP_KERNEL);
+	copy->llc = kvcalloc(nr_cpu_ids, sizeof(*copy->llc), GFP_KERNEL);
+	copy->housekeeping = bitmap_zalloc(nr_cpu_ids, GFP_KERNEL);
+	if ((topo->nr_gpus && !copy->gpus) || !copy->llc || !copy->housekeeping)
+		return -ENOMEM;
+
+	for (i = 0; i < topo->nr_gpus; i++) {
+		const struct gpusched_gpu_rec *rec = &topo->gpus[i];
+		struct gpusched_gpu *out = &copy->gpus[i];
+
+		out->domain = rec->domain;
+		out->bus = rec->bus;
+		out->devfn = rec->devfn;
+		out->node = rec->node;
+		out->mem_node = rec->mem_node == rec->node ? GPUSCHED_NODE_ANY : rec->mem_node;
+		memcpy(out->uuid, rec->uuid, sizeof(out->uuid));
+	}
+	for (cpu = 0; cpu < nr_cpu_ids; cpu++)
+		copy->llc[cpu] = topo->cpus[cpu].llc;
+	bitmap_copy(copy->housekeeping, topo->housekeeping, nr_cpu_ids);
+	return 0;
+}
+
 static int gpusched_put_gpus(const struct gpusched_topology *args,
-			     const struct gpusched_table *topo)
+			     const struct gpusched_topology_copy *copy)
 {
 	void __user *entries = u64_to_user_ptr(args->gpus);
 	size_t len = min_t(size_t, args->gpu_entry_size, sizeof(struct gpusched_gpu));
-	struct gpusched_gpu out;
 	u32 i;
 
-	for (i = 0; i < topo->nr_gpus; i++) {
+	for (i = 0; i < copy->nr_gpus; i++) {
 		void __user *entry = entries + (size_t)i * args->gpu_entry_size;
-		const struct gpusched_gpu_rec *rec = &topo->gpus[i];
 
-		memset(&out, 0, sizeof(out));
-		out.domain = rec->domain;
-		out.bus = rec->bus;
-		out.devfn = rec->devfn;
-		out.node = rec->node;
-		out.mem_node = rec->mem_node == rec->node ? GPUSCHED_NODE_ANY : rec->mem_node;
-		memcpy(out.uuid, rec->uuid, sizeof(out.uuid));
-		if (copy_to_user(entry, &out, len))
+		if (copy_to_user(entry, &copy->gpus[i], len))
 			return -EFAULT;
 		if (args->gpu_entry_size > len &&
 		    clear_user(entry + len, args->gpu_entry_size - len))
@@ -409,62 +459,58 @@ static int gpusched_put_gpus(const struct gpusched_topology *args,
 	return 0;
 }
 
-static int gpusched_put_llc(u64 uptr, const struct gpusched_table *topo)
-{
-	u32 __user *llc = u64_to_user_ptr(uptr);
-	unsigned int cpu;
-
-	for (cpu = 0; cpu < nr_cpu_ids; cpu++)
-		if (put_user(topo->cpus[cpu].llc, llc + cpu))
-			return -EFAULT;
-	return 0;
-}
-
 /**
  * gpusched_get_topology() - GPUSCHED_IOC_GET_TOPOLOGY
  * @file: the caller's open file
  * @cmd: the struct gpusched_topology, copied in
  *
- * Context: process context; takes gpusched_lock so the table stays while
- * it is copied out.
- * Return: 0; -EMSGSIZE with the needed counts in @cmd; -EINVAL; -EFAULT.
+ * Context: process context; copies the table under gpusched_lock and
+ * writes it to userspace after dropping it, so that a caller whose buffer
+ * faults slowly holds up nobody.
+ * Return: 0; -EMSGSIZE with the needed counts in @cmd; -EINVAL; -EFAULT;
+ * -ENOMEM.
  */
 int gpusched_get_topology(struct file *file, void *cmd)
 {
+	struct gpusched_topology_copy copy = {};
 	struct gpusched_topology *args = cmd;
 	const struct gpusched_table *topo;
 	int ret = 0;
 
 	if (args->flags || args->__reserved)
 		return -EINVAL;
-	if (args->nr_gpus && args->gpu_entry_size < offsetofend(struct gpusched_gpu, uuid))
+	if (args->nr_gpus && !gpusched_entry_size_ok(args->gpu_entry_size))
 		return -EINVAL;
 
 	mutex_lock(&gpusched_lock);
 	topo = rcu_dereference_protected(gpusched_current_table,
 					 lockdep_is_held(&gpusched_lock));
-	if (!topo) {
-		args->nr_gpus = 0;
-		args->nr_cpus = nr_cpu_ids;
-		goto unlock;
-	}
-	if (args->nr_gpus < topo->nr_gpus ||
+	if (topo)
+		ret = gpusched_copy_table(topo, &copy);
+	mutex_unlock(&gpusched_lock);
+	if (ret)
+		goto out;
+
+	if (args->nr_gpus < copy.nr_gpus ||
 	    ((args->llc || args->housekeeping) && args->nr_cpus < nr_cpu_ids)) {
-		args->nr_gpus = topo->nr_gpus;
+		args->nr_gpus = copy.nr_gpus;
 		args->nr_cpus = nr_cpu_ids;
 		ret = -EMSGSIZE;
-		goto unlock;
+		goto out;
 	}
-	args->nr_gpus = topo->nr_gpus;
+	args->nr_gpus = copy.nr_gpus;
 	args->nr_cpus = nr_cpu_ids;
-	args->generation = topo->generation;
-	ret = gpusched_put_gpus(args, topo);
-	if (!ret && args->llc)
-		ret = gpusched_put_llc(args->llc, topo);
+	args->generation = copy.generation;
+	if (!topo)
+		goto out;
+	ret = gpusched_put_gpus(args, &copy);
+	if (!ret && args->llc &&
+	    copy_to_user(u64_to_user_ptr(args->llc), copy.llc, nr_cpu_ids * sizeof(u32)))
+		ret = -EFAULT;
 	if (!ret && args->housekeeping)
-		ret = gpusched_put_bitmap(args->housekeeping, topo->housekeeping);
-unlock:
-	mutex_unlock(&gpusched_lock);
+		ret = gpusched_put_bitmap(args->housekeeping, copy.housekeeping);
+out:
+	gpusched_copy_free(&copy);
 	return ret;
 }
 

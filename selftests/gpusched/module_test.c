@@ -6,59 +6,20 @@
  * for the reload test.
  */
 #define _GNU_SOURCE
-#include <errno.h>
-#include <fcntl.h>
-#include <stddef.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/ioctl.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/sysmacros.h>
-#include <unistd.h>
 
-#include <linux/gpusched.h>
+#include "gpusched_test_util.h"
 
 #include "kselftest_harness.h"
 
-#define DEV_PATH "/dev/gpusched"
-#define SYSFS_ROOT "/sys/kernel/gpusched"
-
-/* Expect @call to fail with @err. */
-#define EXPECT_ERRNO(err, call)			\
-	({					\
-		errno = 0;			\
-		EXPECT_EQ(-1, call);		\
-		EXPECT_EQ(err, errno);		\
-	})
-
-static int read_file(const char *path, char *buf, size_t len)
+/* The highest CPU or node id in a cpulist such as "0-7" or "0,2-5", plus one. */
+static unsigned int cpulist_span(const char *path)
 {
-	ssize_t n;
-	int fd;
+	struct gs_mask mask;
 
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	buf[n] = '\0';
-	return 0;
-}
-
-/* The highest CPU id in a cpulist such as "0-7" or "0,2-5", plus one. */
-static unsigned int cpulist_span(const char *list)
-{
-	const char *p = list + strlen(list);
-
-	while (p > list && (p[-1] < '0' || p[-1] > '9'))
-		p--;
-	while (p > list && p[-1] >= '0' && p[-1] <= '9')
-		p--;
-	return strtoul(p, NULL, 10) + 1;
+	if (gs_read_cpulistf(&mask, "%s", path))
+		return 0;
+	return gs_mask_last(&mask) + 1;
 }
 
 FIXTURE(device) {
@@ -67,8 +28,8 @@ FIXTURE(device) {
 
 FIXTURE_SETUP(device)
 {
-	self->fd = open(DEV_PATH, O_RDWR | O_CLOEXEC);
-	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", DEV_PATH, strerror(errno));
+	self->fd = open(GS_DEV_PATH, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", GS_DEV_PATH, strerror(errno));
 }
 
 FIXTURE_TEARDOWN(device)
@@ -82,11 +43,11 @@ TEST(device_node_is_the_registered_misc_device)
 	char buf[64];
 	struct stat st;
 
-	ASSERT_EQ(0, stat(DEV_PATH, &st));
+	ASSERT_EQ(0, stat(GS_DEV_PATH, &st));
 	ASSERT_TRUE(S_ISCHR(st.st_mode));
 	/* World read/write: each command checks its caller's rights itself. */
 	EXPECT_EQ(0666, st.st_mode & 0777);
-	ASSERT_EQ(0, read_file("/sys/class/misc/gpusched/dev", buf, sizeof(buf)));
+	ASSERT_EQ(0, gs_read_text("/sys/class/misc/gpusched/dev", buf, sizeof(buf)));
 	ASSERT_EQ(2, sscanf(buf, "%u:%u", &major, &minor));
 	EXPECT_EQ(10, major);	/* MISC_MAJOR */
 	EXPECT_EQ(major, major(st.st_rdev));
@@ -97,8 +58,8 @@ TEST(sysfs_version_is_the_module_version)
 {
 	char sysfs[64], module[64];
 
-	ASSERT_EQ(0, read_file(SYSFS_ROOT "/version", sysfs, sizeof(sysfs)));
-	ASSERT_EQ(0, read_file("/sys/module/gpusched/version", module, sizeof(module)));
+	ASSERT_EQ(0, gs_read_text(GS_SYSFS "/version", sysfs, sizeof(sysfs)));
+	ASSERT_EQ(0, gs_read_text("/sys/module/gpusched/version", module, sizeof(module)));
 	EXPECT_STREQ(module, sysfs);
 	EXPECT_NE(0, strlen(sysfs));
 }
@@ -110,60 +71,45 @@ TEST(sysfs_files_are_not_world_writable)
 	struct stat st;
 
 	for (size_t i = 0; i < sizeof(read_only) / sizeof(read_only[0]); i++) {
-		snprintf(path, sizeof(path), SYSFS_ROOT "/%s", read_only[i]);
+		snprintf(path, sizeof(path), GS_SYSFS "/%s", read_only[i]);
 		ASSERT_EQ(0, stat(path, &st)) TH_LOG("%s", path);
 		EXPECT_EQ(0444, st.st_mode & 0777) TH_LOG("%s", path);
 	}
-	ASSERT_EQ(0, stat(SYSFS_ROOT "/default_policy", &st));
+	ASSERT_EQ(0, stat(GS_SYSFS "/default_policy", &st));
 	EXPECT_EQ(0644, st.st_mode & 0777);
-}
-
-static int write_file(const char *path, const char *value)
-{
-	ssize_t n;
-	int fd;
-
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return -errno;
-	n = write(fd, value, strlen(value));
-	close(fd);
-	return n < 0 ? -errno : 0;
 }
 
 TEST(default_policy_takes_keywords_only)
 {
 	static const char * const policies[] = { "socket", "exclusive", "l3", "single", "node" };
 	struct gpusched_get_info info = { .size = sizeof(info) };
-	char buf[32], want[32];
+	char buf[32];
 	int fd;
 
-	fd = open(DEV_PATH, O_RDWR | O_CLOEXEC);
+	fd = open(GS_DEV_PATH, O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, fd);
 	for (size_t i = 0; i < sizeof(policies) / sizeof(policies[0]); i++) {
-		ASSERT_EQ(0, write_file(SYSFS_ROOT "/default_policy", policies[i]));
-		ASSERT_EQ(0, read_file(SYSFS_ROOT "/default_policy", buf, sizeof(buf)));
-		snprintf(want, sizeof(want), "%s\n", policies[i]);
-		EXPECT_STREQ(want, buf);
-		ASSERT_EQ(0, read_file("/sys/module/gpusched/parameters/default_policy",
+		ASSERT_EQ(0, gs_write_text(GS_SYSFS "/default_policy", policies[i]));
+		ASSERT_EQ(0, gs_read_text(GS_SYSFS "/default_policy", buf, sizeof(buf)));
+		EXPECT_STREQ(policies[i], buf);
+		ASSERT_EQ(0, gs_read_text("/sys/module/gpusched/parameters/default_policy",
 				       buf, sizeof(buf)));
-		EXPECT_STREQ(want, buf);
+		EXPECT_STREQ(policies[i], buf);
 		ASSERT_EQ(0, ioctl(fd, GPUSCHED_IOC_GET_INFO, &info));
 		/* GPUSCHED_POLICY_NODE..SINGLE are 1..5 in the order of the keywords. */
 		EXPECT_EQ(i == 4 ? GPUSCHED_POLICY_NODE : GPUSCHED_POLICY_SOCKET + i,
 			  info.default_policy);
 	}
-	EXPECT_EQ(-EINVAL, write_file(SYSFS_ROOT "/default_policy", "nodes"));
-	EXPECT_EQ(-EINVAL, write_file("/sys/module/gpusched/parameters/default_policy", "numa"));
-	ASSERT_EQ(0, read_file(SYSFS_ROOT "/default_policy", buf, sizeof(buf)));
-	EXPECT_STREQ("node\n", buf);
+	EXPECT_EQ(-EINVAL, gs_write_text(GS_SYSFS "/default_policy", "nodes"));
+	EXPECT_EQ(-EINVAL, gs_write_text("/sys/module/gpusched/parameters/default_policy", "numa"));
+	ASSERT_EQ(0, gs_read_text(GS_SYSFS "/default_policy", buf, sizeof(buf)));
+	EXPECT_STREQ("node", buf);
 	close(fd);
 }
 
 TEST_F(device, get_info_reports_the_running_kernel)
 {
 	struct gpusched_get_info info = { .size = sizeof(info) };
-	char possible[256];
 
 	ASSERT_EQ(0, ioctl(self->fd, GPUSCHED_IOC_GET_INFO, &info));
 	EXPECT_EQ(GPUSCHED_ABI_VERSION, info.abi_version);
@@ -175,10 +121,8 @@ TEST_F(device, get_info_reports_the_running_kernel)
 	EXPECT_NE(GPUSCHED_POLICY_DEFAULT, info.default_policy);
 	EXPECT_EQ(0, info.__reserved2);
 
-	ASSERT_EQ(0, read_file("/sys/devices/system/cpu/possible", possible, sizeof(possible)));
-	EXPECT_EQ(cpulist_span(possible), info.nr_cpu_ids);
-	ASSERT_EQ(0, read_file("/sys/devices/system/node/possible", possible, sizeof(possible)));
-	EXPECT_EQ(cpulist_span(possible), info.nr_node_ids);
+	EXPECT_EQ(cpulist_span("/sys/devices/system/cpu/possible"), info.nr_cpu_ids);
+	EXPECT_EQ(cpulist_span("/sys/devices/system/node/possible"), info.nr_node_ids);
 }
 
 TEST_F(device, get_info_rejects_nonzero_flags_and_reserved)
@@ -265,7 +209,7 @@ TEST_F(device, unknown_commands_give_enotty)
 
 TEST(module_is_pinned_while_a_file_is_open)
 {
-	int fd = open(DEV_PATH, O_RDWR | O_CLOEXEC);
+	int fd = open(GS_DEV_PATH, O_RDWR | O_CLOEXEC);
 
 	ASSERT_LE(0, fd);
 	EXPECT_ERRNO(EWOULDBLOCK, syscall(SYS_delete_module, "gpusched", O_NONBLOCK));
@@ -283,8 +227,8 @@ TEST(unload_removes_everything_and_reload_restores_it)
 
 	ASSERT_EQ(0, syscall(SYS_delete_module, "gpusched", O_NONBLOCK))
 		TH_LOG("delete_module: %s", strerror(errno));
-	EXPECT_ERRNO(ENOENT, stat(DEV_PATH, &st));
-	EXPECT_ERRNO(ENOENT, stat(SYSFS_ROOT, &st));
+	EXPECT_ERRNO(ENOENT, stat(GS_DEV_PATH, &st));
+	EXPECT_ERRNO(ENOENT, stat(GS_SYSFS, &st));
 	EXPECT_ERRNO(ENOENT, stat("/sys/class/misc/gpusched", &st));
 
 	fd = open(ko, O_RDONLY | O_CLOEXEC);
@@ -292,8 +236,8 @@ TEST(unload_removes_everything_and_reload_restores_it)
 	ASSERT_EQ(0, syscall(SYS_finit_module, fd, "", 0))
 		TH_LOG("finit_module %s: %s", ko, strerror(errno));
 	close(fd);
-	EXPECT_EQ(0, stat(DEV_PATH, &st));
-	EXPECT_EQ(0, stat(SYSFS_ROOT "/version", &st));
+	EXPECT_EQ(0, stat(GS_DEV_PATH, &st));
+	EXPECT_EQ(0, stat(GS_SYSFS "/version", &st));
 }
 
 TEST_HARNESS_MAIN

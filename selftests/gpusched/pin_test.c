@@ -223,6 +223,25 @@ TEST_F(pin, unpin_restores_the_original_affinity_exactly)
 	EXPECT_EQ(0, gs_query_result(self->fd, &self->m, 0));
 }
 
+TEST_F(pin, unpin_leaves_a_thread_whose_cpus_were_changed_since)
+{
+	struct gs_mask cpus, narrowed;
+	int first;
+
+	ASSERT_EQ(0, pin_self(self, 0, GPUSCHED_POLICY_NODE, &cpus));
+	first = gs_mask_first(&cpus);
+	ASSERT_LE(0, first);
+	/* The thread narrows its own CPUs, as a cpuset change would. */
+	gs_mask_zero(&narrowed);
+	gs_mask_set(&narrowed, first);
+	ASSERT_EQ(0, gs_set_affinity(0, &narrowed));
+
+	ASSERT_EQ(0, gs_unpin(self->fd, GPUSCHED_TARGET_THREAD, 0, NULL));
+	EXPECT_EQ(0, gs_query_result(self->fd, &self->m, 0));
+	/* Restoring the pre-pin mask would widen what someone else decided. */
+	EXPECT_AFFINITY(&narrowed, 0);
+}
+
 TEST_F(pin, unpin_of_an_unpinned_target_gives_enoent)
 {
 	EXPECT_EQ(ENOENT, gs_unpin(self->fd, GPUSCHED_TARGET_THREAD, 0, NULL));
@@ -979,6 +998,60 @@ TEST_F(pin, pin_bad_pointers_give_efault)
 	pin.cpus = (uintptr_t)gs_inaccessible();
 	EXPECT_ERRNO(EFAULT, ioctl(self->fd, GPUSCHED_IOC_PIN, &pin));
 	EXPECT_NOT_PINNED(0);
+}
+
+/* A page the test can fill and then make read-only, or NULL. */
+static void *read_only_page(const void *content, size_t len)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	void *p;
+
+	p = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	memcpy(p, content, len);
+	if (mprotect(p, page, PROT_READ)) {
+		munmap(p, page);
+		return NULL;
+	}
+	return p;
+}
+
+TEST_F(pin, pin_with_a_read_only_argument_gives_efault_and_pins_nothing)
+{
+	struct gpusched_pin pin = gs_pin_arg(&self->m, GPUSCHED_TARGET_THREAD, 0, 0,
+					     GPUSCHED_POLICY_NODE, NULL);
+	void *ro = read_only_page(&pin, sizeof(pin));
+
+	ASSERT_NE(NULL, ro);
+	/* The module can read the request but not write the answer back. */
+	EXPECT_ERRNO(EFAULT, ioctl(self->fd, GPUSCHED_IOC_PIN, ro));
+	EXPECT_NOT_PINNED(0);
+	EXPECT_AFFINITY(&self->before, 0);
+	munmap(ro, sysconf(_SC_PAGESIZE));
+}
+
+TEST_F(pin, exclusive_pin_with_a_read_only_mask_holds_no_cores)
+{
+	struct gs_mask zero, first, again;
+	struct gpusched_pin pin = gs_pin_arg(&self->m, GPUSCHED_TARGET_THREAD, 0, 0,
+					     GPUSCHED_POLICY_EXCLUSIVE, NULL);
+	void *ro;
+
+	gs_mask_zero(&zero);
+	ro = read_only_page(&zero, sizeof(zero));
+	ASSERT_NE(NULL, ro);
+	pin.nr_cpus = self->m.nr_cpu_ids;
+	pin.cpus = (uintptr_t)ro;
+	EXPECT_ERRNO(EFAULT, ioctl(self->fd, GPUSCHED_IOC_PIN, &pin));
+	EXPECT_NOT_PINNED(0);
+	EXPECT_EQ(0, gs_sysfs_gpu_cpus(0, "reserved_cpus", &first));
+	EXPECT_TRUE(gs_mask_empty(&first));
+
+	/* The cores were not left held: the same pin gets them now. */
+	ASSERT_EQ(0, gs_pin_thread(self->fd, &self->m, 0, 0, GPUSCHED_POLICY_EXCLUSIVE, &again));
+	EXPECT_FALSE(gs_mask_empty(&again));
+	munmap(ro, sysconf(_SC_PAGESIZE));
 }
 
 /* ---- UNPIN and QUERY: errors ---------------------------------------------- */

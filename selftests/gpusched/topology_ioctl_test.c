@@ -281,6 +281,26 @@ TEST_F(topology, set_topology_rejects_a_short_gpu_entry_size)
 	EXPECT_SET_REFUSED(EINVAL);
 }
 
+TEST_F(topology, gpu_entry_size_above_a_page_is_refused)
+{
+	struct gs_topo got;
+
+	self->req.arg.gpu_entry_size = sysconf(_SC_PAGESIZE) + 8;
+	EXPECT_SET_REFUSED(EINVAL);
+	self->req.arg.gpu_entry_size = 0xffffffff;
+	EXPECT_SET_REFUSED(EINVAL);
+
+	/* GET is unprivileged: a huge stride must not make it clear gigabytes. */
+	memset(&got, 0, sizeof(got));
+	got.arg.size = sizeof(got.arg);
+	got.arg.nr_gpus = GS_MAX_TEST_GPUS;
+	got.arg.gpu_entry_size = 0xffffffff;
+	gs_topo_point(&got);
+	got.arg.llc = 0;
+	got.arg.housekeeping = 0;
+	EXPECT_ERRNO(EINVAL, ioctl(self->fd, GPUSCHED_IOC_GET_TOPOLOGY, &got.arg));
+}
+
 /* Copies the fixture's records into entries of @stride bytes, tails set to @tail. */
 static void *long_gpu_entries(const struct gs_topo *t, unsigned int nr, size_t stride, __u8 tail)
 {

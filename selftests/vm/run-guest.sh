@@ -98,7 +98,7 @@ rc=0
 timeout --kill-after=10 "$timeout" qemu-system-x86_64 "${args[@]}" \
 	-chardev "file,id=console,path=$outdir/console.log" -serial chardev:console \
 	-chardev "file,id=results,path=$outdir/results.txt" -serial chardev:results \
-	-append "$append loglevel=5" </dev/null >"$outdir/qemu.log" 2>&1 || rc=$?
+	-append "$append loglevel=7" </dev/null >"$outdir/qemu.log" 2>&1 || rc=$?
 # The guest writes 0 to isa-debug-exit once it has reported everything.
 case $rc in
 1) grep -q '^=== done' "$outdir/results.txt" 2>/dev/null && exit 0
