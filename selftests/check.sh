@@ -19,8 +19,10 @@
 set -uo pipefail
 . "$(dirname "$0")/vm/common.sh"
 
-kernels=${GPUSCHED_KERNELS:-6.1 6.12}
+kernels=${GPUSCHED_KERNELS:-6.1 6.12 debug}
 topologies=${GPUSCHED_TOPOLOGIES:-2s-smt 4n memnode}
+# The debug kernel is slow under KASAN and lockdep: one topology by default.
+debug_topologies=${GPUSCHED_DEBUG_TOPOLOGIES:-2s-smt}
 logs=$GS_OUT/check
 rm -rf "$logs" && mkdir -p "$logs"
 
@@ -54,10 +56,16 @@ verdict() {
 
 # Counts one TAP stream (top-level lines only); a plan that promised more
 # results than arrived, or a non-zero exit with no failure reported, counts
-# as failed.  tap_record NAME FILE EXIT-STATUS
+# as failed.  For a KUnit suite (NAME ends in kunit.SUITE) the cases are the
+# lines one level in, and a failed suite line fails too.
+# tap_record NAME FILE EXIT-STATUS
 tap_record() {
-	local counts
-	counts=$(tr -d '\r' <"$2" | awk -v rc="$3" '
+	local counts kunit=0
+	case $1 in *kunit.*) kunit=1 ;; esac
+	counts=$(tr -d '\r' <"$2" | awk -v rc="$3" -v kunit=$kunit '
+		kunit && /^not ok / { rc = 1 }
+		kunit && !/^    [^ ]/ { next }
+		kunit { $0 = substr($0, 5) }
 		/^1\.\.[0-9]+/ { plan = substr($1, 4) + 0 }
 		/^not ok [0-9]+/ { fail++; n++; next }
 		/^ok [0-9]+/ { if (tolower($0) ~ /# skip/) skip++; else pass++; n++ }
@@ -83,7 +91,7 @@ finish() {
 }
 
 # Messages that mean the kernel is broken even if every test passed.
-kernel_problems='(^|\] )(BUG:|WARNING:|UBSAN:|Oops|kernel BUG at|general protection fault|Kernel panic|watchdog: BUG: soft lockup|Watchdog detected hard LOCKUP|INFO: task .* blocked for more than|INFO: rcu_.*stall|rcu: INFO: .*stall|INFO: possible .*locking|possible circular locking|inconsistent lock state|kmemleak: [0-9]+ new suspected|KASAN:|Unable to handle kernel)'
+kernel_problems='(^|\] )(BUG:|WARNING:|UBSAN:|Oops|kernel BUG at|general protection fault|Kernel panic|watchdog: BUG: soft lockup|Watchdog detected hard LOCKUP|INFO: task .* blocked for more than|INFO: rcu_.*stall|rcu: INFO: .*stall|INFO: possible .*locking|possible circular locking|inconsistent lock state|KASAN:|Unable to handle kernel)'
 # Taint bits that mean the same: B bad page (5), D died (7), W warned (9),
 # L soft lockup (14).  O and E (out-of-tree, unsigned) are expected.
 bad_taint=$(((1 << 5) | (1 << 7) | (1 << 9) | (1 << 14)))
@@ -95,8 +103,14 @@ tools=$("$GS_TOP/selftests/vm/tools.sh") || { record "kernel source tools" 0 1 0
 stage "kernels"
 declare -A KREL KDIR VMLINUZ
 for k in $kernels; do
-	if ! out=$("$GS_TOP/selftests/vm/kernels.sh" "$k"); then
-		record "kernel $k: fetch" 0 1 0
+	if [ "$k" = debug ]; then
+		stage "debug kernel (built once, then cached)"
+		getter=$GS_TOP/selftests/vm/debug-kernel.sh
+	else
+		getter="$GS_TOP/selftests/vm/kernels.sh $k"
+	fi
+	if ! out=$($getter); then
+		record "kernel $k: fetch or build" 0 1 0
 		continue
 	fi
 	eval "$out"
@@ -163,7 +177,9 @@ done
 
 for k in $kernels; do
 	initramfs=$GS_OUT/initramfs-${KREL[$k]:-none}.cpio.gz
-	for t in $topologies; do
+	guest_topologies=$topologies
+	[ "$k" = debug ] && guest_topologies=$debug_topologies
+	for t in $guest_topologies; do
 		name="$k/$t"
 		stage "guest $name"
 		if [ ! -f "$initramfs" ]; then
@@ -214,10 +230,18 @@ for k in $kernels; do
 		done
 
 		sed -n '/^=== dmesg/,/^=== done/p' "$dir/results.clean" >"$dir/dmesg.txt"
+		# kmemleak reports of objects the module allocated: its symbols,
+		# or raw module addresses once an instance was unloaded.
+		sed -n '/^=== kmemleak/,/^=== taint-after/p' "$dir/results.clean" |
+			awk '/^unreferenced object/ { if (block ~ /gpusched|\[<ffffffff[a-f][0-9a-f]*>\] 0x/) print block; block = "" }
+			     { block = block $0 "\n" }
+			     END { if (block ~ /gpusched|\[<ffffffff[a-f][0-9a-f]*>\] 0x/) print block }' \
+			>"$dir/kmemleak.txt"
 		taint=$(sed -n 's/^=== taint-after //p' "$dir/results.clean")
 		{
 			grep -nE "$kernel_problems" "$dir/dmesg.txt" "$dir/console.log" 2>/dev/null |
 				head -n 20
+			[ -s "$dir/kmemleak.txt" ] && head -n 40 "$dir/kmemleak.txt"
 			if [ -z "$taint" ]; then
 				echo "no taint value reported"
 			elif ((taint & bad_taint)); then
