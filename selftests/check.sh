@@ -33,7 +33,7 @@ stage_name= stage_began=
 stage() {
 	local now
 	now=$(gs_now)
-	[ -n "$stage_name" ] && stage_rows+=("$(printf '%-34s %5ss' "$stage_name" $((now - stage_began)))")
+	[ -n "$stage_name" ] && stage_rows+=("$(printf '%-40s %5ss' "$stage_name" $((now - stage_began)))")
 	stage_name=$1 stage_began=$now
 	[ -n "$stage_name" ] && gs_log "== $stage_name"
 }
