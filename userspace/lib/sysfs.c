@@ -255,8 +255,12 @@ int gs_sysfs_read_hex(struct gs_sysfs *sysfs, const char *path,
 	return err;
 }
 
-int gs_sysfs_read_cpulist(struct gs_sysfs *sysfs, const char *path,
-			  struct gs_bitmap *cpus)
+/*
+ * Reads @path and hands its text to @parse; a NUL inside the file is
+ * malformed.  Returns 0, a negative errno from the read, or @parse's.
+ */
+static int sysfs_read_bitmap(struct gs_sysfs *sysfs, const char *path, struct gs_bitmap *cpus,
+			     int (*parse)(struct gs_bitmap *, const char *))
 {
 	char *text;
 	int len, err;
@@ -264,25 +268,21 @@ int gs_sysfs_read_cpulist(struct gs_sysfs *sysfs, const char *path,
 	len = gs_sysfs_read_text(sysfs, path, &text);
 	if (len < 0)
 		return len;
-	err = strlen(text) == (size_t)len ? gs_bitmap_parse_list(cpus, text) :
-					    -EINVAL;
+	err = strlen(text) == (size_t)len ? parse(cpus, text) : -EINVAL;
 	free(text);
 	return err;
+}
+
+int gs_sysfs_read_cpulist(struct gs_sysfs *sysfs, const char *path,
+			  struct gs_bitmap *cpus)
+{
+	return sysfs_read_bitmap(sysfs, path, cpus, gs_bitmap_parse_list);
 }
 
 int gs_sysfs_read_cpumask(struct gs_sysfs *sysfs, const char *path,
 			  struct gs_bitmap *cpus)
 {
-	char *text;
-	int len, err;
-
-	len = gs_sysfs_read_text(sysfs, path, &text);
-	if (len < 0)
-		return len;
-	err = strlen(text) == (size_t)len ? gs_bitmap_parse_mask(cpus, text) :
-					    -EINVAL;
-	free(text);
-	return err;
+	return sysfs_read_bitmap(sysfs, path, cpus, gs_bitmap_parse_mask);
 }
 
 /* Opens directory @dir below the root; returns a stream or NULL with errno. */
