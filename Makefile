@@ -46,6 +46,10 @@ KSFT_DIR ?= $(shell selftests/vm/tools.sh)/tools/testing/selftests
 SELFTEST_CFLAGS := -std=gnu11 -static -O2 -Wall -Wextra -Werror -Wno-unused-parameter \
 	-Wno-sign-compare -Wno-clobbered -I$(UAPI)
 SELFTESTS := $(patsubst selftests/gpusched/%.c,$(OUT)/selftests/%,$(wildcard selftests/gpusched/*.c))
+# Userspace unit tests that need no fixture files also run in every guest,
+# statically linked, so the engine is tested on each kernel's machine too.
+GUEST_UNIT_TESTS := $(addprefix $(OUT)/selftests/unit-,$(filter test_placement test_cpulist,\
+	$(patsubst userspace/tests/%.c,%,$(wildcard userspace/tests/test_*.c))))
 
 # The placement engine's libFuzzer target (clang only) and benchmark.
 FUZZ_CFLAGS := -std=c11 -g -O1 -Wall -Wextra -Werror -fsanitize=fuzzer,address,undefined -Ikmod
@@ -81,7 +85,11 @@ $(OUT)/bench/bench_placement: userspace/bench/bench_placement.c kmod/placement.c
 bench: $(OUT)/bench/bench_placement
 	$(OUT)/bench/bench_placement
 
-selftests: $(SELFTESTS)
+selftests: $(SELFTESTS) $(GUEST_UNIT_TESTS)
+
+$(OUT)/selftests/unit-%: userspace/tests/%.c $(USER_LIB_SRCS) $(wildcard userspace/lib/*.h kmod/*.h userspace/tests/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) -static -o $@ $< $(USER_LIB_SRCS)
 
 $(OUT)/selftests/%: selftests/gpusched/%.c $(wildcard $(UAPI)/linux/*.h selftests/gpusched/*.h)
 	@mkdir -p $(@D)
