@@ -528,3 +528,8 @@ void gpusched_topology_exit(void)
 	if (topo)
 		kvfree_rcu(topo, rcu);
 }
+
+/* The KUnit suite reaches the static checks above when the kernel has KUnit. */
+#if IS_ENABLED(CONFIG_KUNIT)
+#include "gpusched_topology_kunit.c"
+#endif
