@@ -225,7 +225,9 @@ for k in $kernels; do
 			[ -f "$tap" ] || continue
 			suite=${tap##*/suite-}
 			suite=${suite%.tap}
-			rc=$(cat "$dir/suite-$suite.rc" 2>/dev/null || echo 255)
+			rc=$(cat "$dir/suite-$suite.rc" 2>/dev/null ||
+				sed -n "s/^=== suite-status.* $suite=\([0-9]*\).*/\1/p" "$dir/results.clean")
+			rc=${rc:-255}
 			tap_record "guest $name: $suite" "$tap" "$rc"
 		done
 
