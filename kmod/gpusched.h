@@ -151,7 +151,6 @@ int gpusched_set_default_policy(const char *name);
 int gpusched_set_topology(struct file *file, void *cmd);
 int gpusched_get_topology(struct file *file, void *cmd);
 void gpusched_table_refresh_online(struct gpusched_table *table);
-int gpusched_get_bitmap(u64 uptr, unsigned long *bits);
 int gpusched_put_bitmap(u64 uptr, const unsigned long *bits);
 void gpusched_topology_exit(void);
 

@@ -187,7 +187,7 @@ static int gpusched_resolve_gpu(const struct gpusched_gpu *in, u32 index,
  * Context: process context, may sleep.
  * Return: 0; -EFAULT; -EINVAL when a bit names a CPU that is not possible.
  */
-int gpusched_get_bitmap(u64 uptr, unsigned long *bits)
+static int gpusched_get_bitmap(u64 uptr, unsigned long *bits)
 {
 	unsigned int words = DIV_ROUND_UP(nr_cpu_ids, 64);
 	int ret = 0;
