@@ -640,8 +640,8 @@ static void gs_repeat_workers(struct gs_placer *placer, u32 units)
 	u32 worker;
 
 	for (worker = units; worker < placer->req->nr_workers; worker++) {
-		gs_bitmap_copy(gs_worker_cpus(placer->out, nr_cpus, worker),
-			       gs_worker_cpus(placer->out, nr_cpus, worker % units), nr_cpus);
+		gs_map_copy(gs_worker_cpus(placer->out, nr_cpus, worker),
+			    gs_worker_cpus(placer->out, nr_cpus, worker % units), nr_cpus);
 		placer->out->worker_node[worker] = placer->out->worker_node[worker % units];
 	}
 }
@@ -840,7 +840,7 @@ static int gs_run(struct gs_placer *placer, bool reserving)
 
 	topo = placer->topo;
 	for (worker = 0; worker < placer->req->nr_workers; worker++)
-		gs_bitmap_zero(gs_worker_cpus(placer->out, topo->nr_cpus, worker), topo->nr_cpus);
+		gs_map_zero(gs_worker_cpus(placer->out, topo->nr_cpus, worker), topo->nr_cpus);
 	gs_count_node_cpus(topo, placer->ws);
 	placer->origin = topo->gpus[placer->req->gpu].cpu_node;
 	placer->home = gs_home_node(topo, placer->ws, placer->req->gpu);
@@ -938,7 +938,7 @@ u32 gs_release(struct gs_reservations *resv, u32 reservation_id, unsigned long *
 	u32 cpu, count = 0;
 
 	if (released)
-		gs_bitmap_zero(released, resv->nr_cpus);
+		gs_map_zero(released, resv->nr_cpus);
 	if (!reservation_id)
 		return 0;
 	for (cpu = 0; cpu < resv->nr_cpus; cpu++) {

@@ -306,7 +306,7 @@ static inline bool gs_bit_test(const unsigned long *map, u32 bit)
 	return (map[bit / GS_BITS_PER_WORD] >> (bit % GS_BITS_PER_WORD)) & 1UL;
 }
 
-static inline void gs_bitmap_zero(unsigned long *map, u32 nr_bits)
+static inline void gs_map_zero(unsigned long *map, u32 nr_bits)
 {
 	u32 i, words = gs_bitmap_words(nr_bits);
 
@@ -314,7 +314,7 @@ static inline void gs_bitmap_zero(unsigned long *map, u32 nr_bits)
 		map[i] = 0;
 }
 
-static inline void gs_bitmap_copy(unsigned long *dst, const unsigned long *src, u32 nr_bits)
+static inline void gs_map_copy(unsigned long *dst, const unsigned long *src, u32 nr_bits)
 {
 	u32 i, words = gs_bitmap_words(nr_bits);
 

@@ -4,7 +4,7 @@
  * directories (online state, core, package, SMT siblings, caches), the
  * isolated and nohz_full lists, the NUMA node directories (enumerated,
  * never assumed to be 0..N-1) and the PCI functions, and turns them into
- * one struct gs_topology.  Real machines and kernels disagree on details:
+ * one struct gs_machine.  Real machines and kernels disagree on details:
  * old kernels print masks where new ones print lists, offline CPUs lose
  * their topology, firmware leaves numa_node at -1, BMCs bring a display
  * adapter.  Each such case has one documented answer here (see
@@ -30,10 +30,10 @@
 /* Quoted values are cut here, visibly, so a corrupt file cannot flood a log. */
 #define SHOWN_VALUE_SIZE	64
 
-struct gs_topology {
-	struct gs_cpu *cpus;		/* ascending id */
+struct gs_machine {
+	struct gs_machine_cpu *cpus;		/* ascending id */
 	unsigned int nr_cpus;
-	struct gs_node *nodes;		/* ascending id */
+	struct gs_machine_node *nodes;		/* ascending id */
 	unsigned int nr_nodes;
 	struct gs_pci_device *gpus;	/* PCI address order */
 	unsigned int nr_gpus;
@@ -53,7 +53,7 @@ struct gs_topology {
 struct discovery {
 	const struct gs_discover_opts *opts;
 	struct gs_sysfs *sysfs;
-	struct gs_topology *topo;
+	struct gs_machine *topo;
 	struct gs_gpu_match *matches;
 	unsigned int nr_matches;
 	/* Per node index: neither cpulist nor cpumap could be read. */
@@ -242,7 +242,7 @@ static void warn(struct discovery *d, const char *fmt, ...)
  */
 static void warn(struct discovery *d, const char *fmt, ...)
 {
-	struct gs_topology *topo = d->topo;
+	struct gs_machine *topo = d->topo;
 	char *message, **bigger;
 	va_list ap;
 	int len;
@@ -463,13 +463,13 @@ static int read_cpus(struct discovery *d, const char *dir,
 static int compare_cpu_id(const void *key, const void *element)
 {
 	unsigned int id = *(const unsigned int *)key;
-	const struct gs_cpu *cpu = element;
+	const struct gs_machine_cpu *cpu = element;
 
 	return id < cpu->id ? -1 : id > cpu->id;
 }
 
 /* Returns the CPU with id @id, or NULL. */
-static struct gs_cpu *find_cpu(const struct gs_topology *topo, unsigned int id)
+static struct gs_machine_cpu *find_cpu(const struct gs_machine *topo, unsigned int id)
 {
 	return bsearch(&id, topo->cpus, topo->nr_cpus, sizeof(*topo->cpus),
 		       compare_cpu_id);
@@ -479,15 +479,15 @@ static struct gs_cpu *find_cpu(const struct gs_topology *topo, unsigned int id)
 static int compare_node_id(const void *key, const void *element)
 {
 	unsigned int id = *(const unsigned int *)key;
-	const struct gs_node *node = element;
+	const struct gs_machine_node *node = element;
 
 	return id < node->id ? -1 : id > node->id;
 }
 
 /* Returns the index of node @id in topo->nodes, or -1. */
-static int find_node_index(const struct gs_topology *topo, unsigned int id)
+static int find_node_index(const struct gs_machine *topo, unsigned int id)
 {
-	const struct gs_node *node;
+	const struct gs_machine_node *node;
 
 	node = bsearch(&id, topo->nodes, topo->nr_nodes, sizeof(*topo->nodes),
 		       compare_node_id);
@@ -556,7 +556,7 @@ static char *cpulist_text(struct discovery *d, const struct gs_bitmap *cpus)
  */
 static void read_online(struct discovery *d)
 {
-	struct gs_topology *topo = d->topo;
+	struct gs_machine *topo = d->topo;
 	struct gs_bitmap online = GS_BITMAP_INIT;
 	unsigned int i;
 	int err, value = 1;
@@ -566,7 +566,7 @@ static void read_online(struct discovery *d)
 		warn_file(d, CPU_DIR "/online", err, "a CPU list",
 			  "each CPU's own online file is used instead");
 	for (i = 0; i < topo->nr_cpus; i++) {
-		struct gs_cpu *cpu = &topo->cpus[i];
+		struct gs_machine_cpu *cpu = &topo->cpus[i];
 		char *path;
 
 		if (!err) {
@@ -592,7 +592,7 @@ static void read_online(struct discovery *d)
  * key that numbers cores), and adds the CPU to @no_siblings when no
  * sibling file exists.
  */
-static int read_cpu_topology(struct discovery *d, struct gs_cpu *cpu,
+static int read_cpu_topology(struct discovery *d, struct gs_machine_cpu *cpu,
 			     const char *dir, struct gs_bitmap *no_siblings)
 {
 	char *path;
@@ -624,7 +624,7 @@ static int read_cpu_topology(struct discovery *d, struct gs_cpu *cpu,
  * numbers LLC groups), -ENOENT when the CPU has no such cache, or another
  * error it warned about.
  */
-static int read_cpu_llc(struct discovery *d, struct gs_cpu *cpu,
+static int read_cpu_llc(struct discovery *d, struct gs_machine_cpu *cpu,
 			const char *dir)
 {
 	struct gs_bitmap shared = GS_BITMAP_INIT;
@@ -710,7 +710,7 @@ static void warn_cpus(struct discovery *d, const struct gs_bitmap *cpus,
 static int number_cpu_groups(struct discovery *d, int *core_keys,
 			     int *llc_keys)
 {
-	struct gs_topology *topo = d->topo;
+	struct gs_machine *topo = d->topo;
 	unsigned int i;
 	int nr;
 
@@ -743,7 +743,7 @@ static int number_cpu_groups(struct discovery *d, int *core_keys,
 static int discover_cpus(struct discovery *d)
 {
 	struct gs_bitmap no_siblings = GS_BITMAP_INIT, no_llc = GS_BITMAP_INIT;
-	struct gs_topology *topo = d->topo;
+	struct gs_machine *topo = d->topo;
 	int *core_keys = NULL, *llc_keys = NULL;
 	unsigned int *ids = NULL, i;
 	int nr_ids, err = 0;
@@ -765,7 +765,7 @@ static int discover_cpus(struct discovery *d)
 		goto out;
 	}
 	for (i = 0; i < (unsigned int)nr_ids; i++) {
-		struct gs_cpu *cpu = &topo->cpus[topo->nr_cpus];
+		struct gs_machine_cpu *cpu = &topo->cpus[topo->nr_cpus];
 
 		if (ids[i] >= GS_BITMAP_MAX_BITS) {
 			warn(d, "%s/" CPU_DIR "/cpu%u: CPU id beyond %u; ignored",
@@ -780,7 +780,7 @@ static int discover_cpus(struct discovery *d)
 	}
 	read_online(d);
 	for (i = 0; i < topo->nr_cpus && !d->error; i++) {
-		struct gs_cpu *cpu = &topo->cpus[i];
+		struct gs_machine_cpu *cpu = &topo->cpus[i];
 		char *dir;
 
 		core_keys[i] = llc_keys[i] = -1;
@@ -846,7 +846,7 @@ static void read_cpu_set_file(struct discovery *d, const char *path,
 /* Reads isolated and nohz_full and flags each CPU. */
 static void discover_isolation(struct discovery *d)
 {
-	struct gs_topology *topo = d->topo;
+	struct gs_machine *topo = d->topo;
 	unsigned int i;
 
 	read_cpu_set_file(d, CPU_DIR "/isolated", &topo->isolated_cpus,
@@ -854,7 +854,7 @@ static void discover_isolation(struct discovery *d)
 	read_cpu_set_file(d, CPU_DIR "/nohz_full", &topo->nohz_full_cpus,
 			  "no CPU is taken as nohz_full");
 	for (i = 0; i < topo->nr_cpus; i++) {
-		struct gs_cpu *cpu = &topo->cpus[i];
+		struct gs_machine_cpu *cpu = &topo->cpus[i];
 
 		cpu->isolated = gs_bitmap_test(&topo->isolated_cpus, cpu->id);
 		cpu->nohz_full = gs_bitmap_test(&topo->nohz_full_cpus, cpu->id);
@@ -906,7 +906,7 @@ static bool node_meminfo_has_memory(struct discovery *d, const char *dir)
  * online node, in ascending node id order, which is the order of
  * topo->nodes.  A row of any other length is not trusted.
  */
-static void read_node_distances(struct discovery *d, struct gs_node *node,
+static void read_node_distances(struct discovery *d, struct gs_machine_node *node,
 				const char *dir)
 {
 	const char *consequence = "distances from this node are unknown";
@@ -963,8 +963,8 @@ out:
  */
 static int single_node_fallback(struct discovery *d, int err)
 {
-	struct gs_topology *topo = d->topo;
-	struct gs_node *node;
+	struct gs_machine *topo = d->topo;
+	struct gs_machine_node *node;
 	unsigned int i;
 
 	warn(d, "%s/" NODE_DIR ": %s; the machine is taken as one node 0 with every CPU and all memory",
@@ -997,16 +997,16 @@ static int single_node_fallback(struct discovery *d, int err)
  */
 static void assign_cpu_nodes(struct discovery *d)
 {
-	struct gs_topology *topo = d->topo;
+	struct gs_machine *topo = d->topo;
 	struct gs_bitmap unplaced = GS_BITMAP_INIT;
 	unsigned int i, j, *links;
 	int cpu_id, nr_links, index;
 
 	for (i = 0; i < topo->nr_nodes; i++) {
-		struct gs_node *node = &topo->nodes[i];
+		struct gs_machine_node *node = &topo->nodes[i];
 
 		gs_bitmap_for_each(cpu_id, &node->cpus) {
-			struct gs_cpu *cpu = find_cpu(topo, (unsigned int)cpu_id);
+			struct gs_machine_cpu *cpu = find_cpu(topo, (unsigned int)cpu_id);
 
 			if (!cpu)
 				continue;
@@ -1019,7 +1019,7 @@ static void assign_cpu_nodes(struct discovery *d)
 		}
 	}
 	for (i = 0; i < topo->nr_cpus && !d->error; i++) {
-		struct gs_cpu *cpu = &topo->cpus[i];
+		struct gs_machine_cpu *cpu = &topo->cpus[i];
 		char *dir;
 
 		if (cpu->node >= 0)
@@ -1057,7 +1057,7 @@ static void assign_cpu_nodes(struct discovery *d)
 static int discover_nodes(struct discovery *d)
 {
 	struct gs_bitmap with_memory = GS_BITMAP_INIT;
-	struct gs_topology *topo = d->topo;
+	struct gs_machine *topo = d->topo;
 	unsigned int *ids = NULL, i;
 	int nr_ids, memory_err;
 
@@ -1086,7 +1086,7 @@ static int discover_nodes(struct discovery *d)
 			  "each node's meminfo is used instead");
 
 	for (i = 0; i < topo->nr_nodes && !d->error; i++) {
-		struct gs_node *node = &topo->nodes[i];
+		struct gs_machine_node *node = &topo->nodes[i];
 		char *dir;
 		int err;
 
@@ -1137,7 +1137,7 @@ static bool parse_pci_address(const char *name, struct gs_pci_device *dev)
  */
 static int node_with_cpus(struct discovery *d, const struct gs_bitmap *local)
 {
-	struct gs_topology *topo = d->topo;
+	struct gs_machine *topo = d->topo;
 	struct gs_bitmap want = GS_BITMAP_INIT, have = GS_BITMAP_INIT;
 	int found = -1;
 	unsigned int i;
@@ -1167,7 +1167,7 @@ static int node_with_cpus(struct discovery *d, const struct gs_bitmap *local)
 }
 
 /* Returns how many nodes have at least one online CPU. */
-static unsigned int nr_cpu_nodes(const struct gs_topology *topo)
+static unsigned int nr_cpu_nodes(const struct gs_machine *topo)
 {
 	unsigned int i, count = 0;
 
@@ -1186,7 +1186,7 @@ static unsigned int nr_cpu_nodes(const struct gs_topology *topo)
 static void resolve_pci_node(struct discovery *d, struct gs_pci_device *dev,
 			     const char *dir, int local_err)
 {
-	struct gs_topology *topo = d->topo;
+	struct gs_machine *topo = d->topo;
 	char *list;
 	int index;
 
@@ -1306,7 +1306,7 @@ static int compare_pci_address(const void *a, const void *b)
  */
 static void discover_pci_device(struct discovery *d, const char *name)
 {
-	struct gs_topology *topo = d->topo;
+	struct gs_machine *topo = d->topo;
 	struct gs_pci_device dev;
 	char *dir, *path;
 	int err;
@@ -1365,7 +1365,7 @@ out:
  */
 static int discover_pci(struct discovery *d)
 {
-	struct gs_topology *topo = d->topo;
+	struct gs_machine *topo = d->topo;
 	char **names = NULL;
 	int nr_names, i;
 
@@ -1413,7 +1413,7 @@ static int parse_gpu_matches(struct discovery *d)
 	return 0;
 }
 
-int gs_discover(const struct gs_discover_opts *opts, struct gs_topology **topo)
+int gs_discover(const struct gs_discover_opts *opts, struct gs_machine **topo)
 {
 	static const struct gs_discover_opts defaults;
 	struct discovery d = { .opts = opts ? opts : &defaults };
@@ -1458,11 +1458,11 @@ fail:
 	gs_sysfs_close(d.sysfs);
 	free(d.matches);
 	free(d.node_cpus_unread);
-	gs_topology_free(d.topo);
+	gs_machine_free(d.topo);
 	return err;
 }
 
-void gs_topology_free(struct gs_topology *topo)
+void gs_machine_free(struct gs_machine *topo)
 {
 	unsigned int i;
 
@@ -1491,65 +1491,65 @@ void gs_topology_free(struct gs_topology *topo)
 	free(topo);
 }
 
-unsigned int gs_topo_nr_cpus(const struct gs_topology *topo)
+unsigned int gs_topo_nr_cpus(const struct gs_machine *topo)
 {
 	return topo->nr_cpus;
 }
 
-const struct gs_cpu *gs_topo_cpu(const struct gs_topology *topo,
+const struct gs_machine_cpu *gs_topo_cpu(const struct gs_machine *topo,
 				 unsigned int index)
 {
 	return index < topo->nr_cpus ? &topo->cpus[index] : NULL;
 }
 
-const struct gs_cpu *gs_topo_cpu_by_id(const struct gs_topology *topo,
+const struct gs_machine_cpu *gs_topo_cpu_by_id(const struct gs_machine *topo,
 				       unsigned int id)
 {
 	return find_cpu(topo, id);
 }
 
-const struct gs_bitmap *gs_topo_online_cpus(const struct gs_topology *topo)
+const struct gs_bitmap *gs_topo_online_cpus(const struct gs_machine *topo)
 {
 	return &topo->online_cpus;
 }
 
-const struct gs_bitmap *gs_topo_isolated_cpus(const struct gs_topology *topo)
+const struct gs_bitmap *gs_topo_isolated_cpus(const struct gs_machine *topo)
 {
 	return &topo->isolated_cpus;
 }
 
-const struct gs_bitmap *gs_topo_nohz_full_cpus(const struct gs_topology *topo)
+const struct gs_bitmap *gs_topo_nohz_full_cpus(const struct gs_machine *topo)
 {
 	return &topo->nohz_full_cpus;
 }
 
-unsigned int gs_topo_nr_cores(const struct gs_topology *topo)
+unsigned int gs_topo_nr_cores(const struct gs_machine *topo)
 {
 	return topo->nr_cores;
 }
 
-unsigned int gs_topo_nr_llcs(const struct gs_topology *topo)
+unsigned int gs_topo_nr_llcs(const struct gs_machine *topo)
 {
 	return topo->nr_llcs;
 }
 
-unsigned int gs_topo_nr_packages(const struct gs_topology *topo)
+unsigned int gs_topo_nr_packages(const struct gs_machine *topo)
 {
 	return topo->nr_packages;
 }
 
-unsigned int gs_topo_nr_nodes(const struct gs_topology *topo)
+unsigned int gs_topo_nr_nodes(const struct gs_machine *topo)
 {
 	return topo->nr_nodes;
 }
 
-const struct gs_node *gs_topo_node(const struct gs_topology *topo,
+const struct gs_machine_node *gs_topo_node(const struct gs_machine *topo,
 				   unsigned int index)
 {
 	return index < topo->nr_nodes ? &topo->nodes[index] : NULL;
 }
 
-const struct gs_node *gs_topo_node_by_id(const struct gs_topology *topo,
+const struct gs_machine_node *gs_topo_node_by_id(const struct gs_machine *topo,
 					 unsigned int id)
 {
 	int index = find_node_index(topo, id);
@@ -1557,12 +1557,12 @@ const struct gs_node *gs_topo_node_by_id(const struct gs_topology *topo,
 	return index < 0 ? NULL : &topo->nodes[index];
 }
 
-int gs_topo_node_distance(const struct gs_topology *topo, unsigned int from,
+int gs_topo_node_distance(const struct gs_machine *topo, unsigned int from,
 			  unsigned int to)
 {
 	int from_index = find_node_index(topo, from);
 	int to_index = find_node_index(topo, to);
-	const struct gs_node *node;
+	const struct gs_machine_node *node;
 
 	if (from_index < 0 || to_index < 0)
 		return -1;
@@ -1572,39 +1572,39 @@ int gs_topo_node_distance(const struct gs_topology *topo, unsigned int from,
 	return node->distances[to_index];
 }
 
-bool gs_node_is_memory_only(const struct gs_node *node)
+bool gs_node_is_memory_only(const struct gs_machine_node *node)
 {
 	return node->has_memory && gs_bitmap_empty(&node->cpus);
 }
 
-unsigned int gs_topo_nr_gpus(const struct gs_topology *topo)
+unsigned int gs_topo_nr_gpus(const struct gs_machine *topo)
 {
 	return topo->nr_gpus;
 }
 
-const struct gs_pci_device *gs_topo_gpu(const struct gs_topology *topo,
+const struct gs_pci_device *gs_topo_gpu(const struct gs_machine *topo,
 					unsigned int index)
 {
 	return index < topo->nr_gpus ? &topo->gpus[index] : NULL;
 }
 
-unsigned int gs_topo_nr_ignored_devices(const struct gs_topology *topo)
+unsigned int gs_topo_nr_ignored_devices(const struct gs_machine *topo)
 {
 	return topo->nr_ignored;
 }
 
 const struct gs_pci_device *
-gs_topo_ignored_device(const struct gs_topology *topo, unsigned int index)
+gs_topo_ignored_device(const struct gs_machine *topo, unsigned int index)
 {
 	return index < topo->nr_ignored ? &topo->ignored[index] : NULL;
 }
 
-unsigned int gs_topo_nr_warnings(const struct gs_topology *topo)
+unsigned int gs_topo_nr_warnings(const struct gs_machine *topo)
 {
 	return topo->nr_warnings;
 }
 
-const char *gs_topo_warning(const struct gs_topology *topo, unsigned int index)
+const char *gs_topo_warning(const struct gs_machine *topo, unsigned int index)
 {
 	return index < topo->nr_warnings ? topo->warnings[index] : NULL;
 }

@@ -18,9 +18,9 @@
 
 #include "cpulist.h"
 
-struct gs_topology;
+struct gs_machine;
 
-struct gs_cpu {
+struct gs_machine_cpu {
 	unsigned int id;	/* the N of /sys/devices/system/cpu/cpuN */
 	bool online;
 	bool isolated;		/* in /sys/devices/system/cpu/isolated */
@@ -43,7 +43,7 @@ struct gs_cpu {
 	struct gs_bitmap siblings;	/* SMT siblings including this CPU */
 };
 
-struct gs_node {
+struct gs_machine_node {
 	unsigned int id;	/* the N of /sys/devices/system/node/nodeN */
 	bool has_memory;
 	struct gs_bitmap cpus;	/* empty for a memory-only node */
@@ -139,63 +139,63 @@ enum gs_pci_verdict gs_pci_classify(unsigned int vendor_id,
  * sys/devices/system/cpu/cpuN directories, or -ENOMEM.  Missing or
  * malformed files elsewhere are warnings, never failures.
  */
-int gs_discover(const struct gs_discover_opts *opts, struct gs_topology **topo);
+int gs_discover(const struct gs_discover_opts *opts, struct gs_machine **topo);
 
 /* Frees everything gs_discover() returned (NULL is allowed). */
-void gs_topology_free(struct gs_topology *topo);
+void gs_machine_free(struct gs_machine *topo);
 
 /* Returns the number of CPUs with a cpuN directory (online or not). */
-unsigned int gs_topo_nr_cpus(const struct gs_topology *topo);
+unsigned int gs_topo_nr_cpus(const struct gs_machine *topo);
 
 /* Returns CPU number @index in ascending id order, or NULL. */
-const struct gs_cpu *gs_topo_cpu(const struct gs_topology *topo,
+const struct gs_machine_cpu *gs_topo_cpu(const struct gs_machine *topo,
 				 unsigned int index);
 
 /* Returns the CPU with id @id, or NULL when there is no cpu@id directory. */
-const struct gs_cpu *gs_topo_cpu_by_id(const struct gs_topology *topo,
+const struct gs_machine_cpu *gs_topo_cpu_by_id(const struct gs_machine *topo,
 				       unsigned int id);
 
 /* Returns the set of online CPUs. */
-const struct gs_bitmap *gs_topo_online_cpus(const struct gs_topology *topo);
+const struct gs_bitmap *gs_topo_online_cpus(const struct gs_machine *topo);
 
 /* Returns the set of isolated CPUs (isolcpus=, empty when none). */
-const struct gs_bitmap *gs_topo_isolated_cpus(const struct gs_topology *topo);
+const struct gs_bitmap *gs_topo_isolated_cpus(const struct gs_machine *topo);
 
 /* Returns the set of nohz_full CPUs (empty when none). */
-const struct gs_bitmap *gs_topo_nohz_full_cpus(const struct gs_topology *topo);
+const struct gs_bitmap *gs_topo_nohz_full_cpus(const struct gs_machine *topo);
 
 /* Returns the number of physical cores with an online CPU. */
-unsigned int gs_topo_nr_cores(const struct gs_topology *topo);
+unsigned int gs_topo_nr_cores(const struct gs_machine *topo);
 
 /* Returns the number of distinct last-level cache groups. */
-unsigned int gs_topo_nr_llcs(const struct gs_topology *topo);
+unsigned int gs_topo_nr_llcs(const struct gs_machine *topo);
 
 /* Returns the number of distinct packages of online CPUs. */
-unsigned int gs_topo_nr_packages(const struct gs_topology *topo);
+unsigned int gs_topo_nr_packages(const struct gs_machine *topo);
 
 /* Returns the number of NUMA nodes. */
-unsigned int gs_topo_nr_nodes(const struct gs_topology *topo);
+unsigned int gs_topo_nr_nodes(const struct gs_machine *topo);
 
 /* Returns node number @index in ascending id order, or NULL. */
-const struct gs_node *gs_topo_node(const struct gs_topology *topo,
+const struct gs_machine_node *gs_topo_node(const struct gs_machine *topo,
 				   unsigned int index);
 
 /* Returns the node with id @id, or NULL. */
-const struct gs_node *gs_topo_node_by_id(const struct gs_topology *topo,
+const struct gs_machine_node *gs_topo_node_by_id(const struct gs_machine *topo,
 					 unsigned int id);
 
 /* Returns the distance from node id @from to node id @to, or -1 if unknown. */
-int gs_topo_node_distance(const struct gs_topology *topo, unsigned int from,
+int gs_topo_node_distance(const struct gs_machine *topo, unsigned int from,
 			  unsigned int to);
 
 /* Returns whether @node has memory but no CPUs (Grace Hopper GPU memory). */
-bool gs_node_is_memory_only(const struct gs_node *node);
+bool gs_node_is_memory_only(const struct gs_machine_node *node);
 
 /* Returns the number of GPUs. */
-unsigned int gs_topo_nr_gpus(const struct gs_topology *topo);
+unsigned int gs_topo_nr_gpus(const struct gs_machine *topo);
 
 /* Returns GPU number @index in PCI address order, or NULL. */
-const struct gs_pci_device *gs_topo_gpu(const struct gs_topology *topo,
+const struct gs_pci_device *gs_topo_gpu(const struct gs_machine *topo,
 					unsigned int index);
 
 /*
@@ -203,16 +203,16 @@ const struct gs_pci_device *gs_topo_gpu(const struct gs_topology *topo,
  * are not GPUs (BMC displays, unmatched vendors), kept so that a user can
  * be told why a device was not counted.
  */
-unsigned int gs_topo_nr_ignored_devices(const struct gs_topology *topo);
+unsigned int gs_topo_nr_ignored_devices(const struct gs_machine *topo);
 
 /* Returns ignored device number @index in PCI address order, or NULL. */
 const struct gs_pci_device *
-gs_topo_ignored_device(const struct gs_topology *topo, unsigned int index);
+gs_topo_ignored_device(const struct gs_machine *topo, unsigned int index);
 
 /* Returns the number of warnings discovery produced. */
-unsigned int gs_topo_nr_warnings(const struct gs_topology *topo);
+unsigned int gs_topo_nr_warnings(const struct gs_machine *topo);
 
 /* Returns warning number @index, or NULL. */
-const char *gs_topo_warning(const struct gs_topology *topo, unsigned int index);
+const char *gs_topo_warning(const struct gs_machine *topo, unsigned int index);
 
 #endif /* GPUSCHED_DISCOVER_H */

@@ -316,7 +316,7 @@ static void random_allowed(struct bytes *in)
 {
 	uint32_t cpu, mode = take(in, 4), node = take(in, fz.topo.nr_nodes);
 
-	gs_bitmap_zero(fz.allowed, fz.topo.nr_cpus);
+	gs_map_zero(fz.allowed, fz.topo.nr_cpus);
 	for (cpu = 0; cpu < fz.topo.nr_cpus; cpu++) {
 		if (mode < 2 || (mode == 2 && fz.cpus[cpu].node == node) ||
 		    (mode == 3 && take(in, 4)))

@@ -241,10 +241,10 @@ struct cpu_expect {
 };
 
 /* One TAP line per CPU: every field, with all of them shown on failure. */
-static void check_cpu(const struct gs_topology *topo, const char *machine,
+static void check_cpu(const struct gs_machine *topo, const char *machine,
 		      const struct cpu_expect *want)
 {
-	const struct gs_cpu *cpu = gs_topo_cpu_by_id(topo, want->id);
+	const struct gs_machine_cpu *cpu = gs_topo_cpu_by_id(topo, want->id);
 	char *siblings;
 	int pass;
 
@@ -273,10 +273,10 @@ struct node_expect {
 	const char *cpus;
 };
 
-static void check_node(const struct gs_topology *topo, const char *machine,
+static void check_node(const struct gs_machine *topo, const char *machine,
 		       unsigned int index, const struct node_expect *want)
 {
-	const struct gs_node *node = gs_topo_node(topo, index);
+	const struct gs_machine_node *node = gs_topo_node(topo, index);
 	char *cpus;
 	int pass;
 
@@ -341,7 +341,7 @@ static void check_pci(const struct gs_pci_device *dev, const char *what,
 }
 
 /* Returns how many warnings contain @needle. */
-static unsigned int count_warnings(const struct gs_topology *topo,
+static unsigned int count_warnings(const struct gs_machine *topo,
 				   const char *needle)
 {
 	unsigned int i, count = 0;
@@ -353,7 +353,7 @@ static unsigned int count_warnings(const struct gs_topology *topo,
 	return count;
 }
 
-static void show_warnings(const struct gs_topology *topo)
+static void show_warnings(const struct gs_machine *topo)
 {
 	unsigned int i;
 
@@ -361,7 +361,7 @@ static void show_warnings(const struct gs_topology *topo)
 		tap_diag("warning: %s", gs_topo_warning(topo, i));
 }
 
-static int expect_no_warnings(const struct gs_topology *topo,
+static int expect_no_warnings(const struct gs_machine *topo,
 			      const char *machine)
 {
 	int pass = expect_int(gs_topo_nr_warnings(topo), 0,
@@ -402,7 +402,7 @@ static void free_log(struct warning_log *log)
 }
 
 /* Runs discovery on @root; reports failure as a TAP line and returns NULL. */
-static struct gs_topology *discover(const char *root, const char *machine,
+static struct gs_machine *discover(const char *root, const char *machine,
 				    const char *const *matches,
 				    unsigned int nr_matches)
 {
@@ -411,7 +411,7 @@ static struct gs_topology *discover(const char *root, const char *machine,
 		.gpu_matches = matches,
 		.nr_gpu_matches = nr_matches,
 	};
-	struct gs_topology *topo = NULL;
+	struct gs_machine *topo = NULL;
 	int err = gs_discover(&opts, &topo);
 
 	if (!expect_int(err, 0, "%s: gs_discover() result", machine))
@@ -687,7 +687,7 @@ static void test_discover_errors(void)
 	static const char *const bmc_match[] = { "1a03" };
 	struct warning_log log = { NULL, 0 };
 	struct gs_discover_opts opts = { .warn = log_warning, .warn_arg = &log };
-	struct gs_topology *topo = NULL;
+	struct gs_machine *topo = NULL;
 	char *empty = scratch_subdir("empty-root");
 
 	opts.root = "/nonexistent-gpusched-root";
@@ -738,7 +738,7 @@ static void test_hgx(void)
 		0, 0, GS_PCI_NODE_FROM_NUMA_NODE, false, "0-3,8-11",
 	};
 	char *root = fixtures_root(machine), siblings[16];
-	struct gs_topology *topo = discover(root, machine, NULL, 0);
+	struct gs_machine *topo = discover(root, machine, NULL, 0);
 	unsigned int i;
 
 	if (!topo)
@@ -779,7 +779,7 @@ static void test_hgx(void)
 	expect_int(gs_topo_nr_ignored_devices(topo), 1, "%s: ignored devices", machine);
 	check_pci(gs_topo_ignored_device(topo, 0), "hgx: ignored", &aspeed);
 	expect_no_warnings(topo, machine);
-	gs_topology_free(topo);
+	gs_machine_free(topo);
 out:
 	free(root);
 }
@@ -797,7 +797,7 @@ static void test_epyc(void)
 		0, 0, GS_PCI_NODE_FROM_NUMA_NODE, false, "0-1,16-17",
 	};
 	char *root = fixtures_root(machine), siblings[16], cpus[64];
-	struct gs_topology *topo = discover(root, machine, NULL, 0);
+	struct gs_machine *topo = discover(root, machine, NULL, 0);
 	unsigned int i;
 
 	if (!topo)
@@ -848,7 +848,7 @@ static void test_epyc(void)
 	expect_int(gs_topo_nr_ignored_devices(topo), 1, "%s: ignored devices", machine);
 	check_pci(gs_topo_ignored_device(topo, 0), "epyc: ignored", &aspeed);
 	expect_no_warnings(topo, machine);
-	gs_topology_free(topo);
+	gs_machine_free(topo);
 out:
 	free(root);
 }
@@ -879,7 +879,7 @@ static void test_grace(void)
 		  GS_PCI_NODE_FROM_NUMA_NODE, false, "4-7" },
 	};
 	char *root = fixtures_root(machine);
-	struct gs_topology *topo = discover(root, machine, NULL, 0);
+	struct gs_machine *topo = discover(root, machine, NULL, 0);
 	unsigned int i;
 
 	if (!topo)
@@ -905,7 +905,7 @@ static void test_grace(void)
 	for (i = 0; i < 4; i++)
 		check_pci(gs_topo_gpu(topo, i), "grace: GPU", &gpus[i]);
 	expect_no_warnings(topo, machine);
-	gs_topology_free(topo);
+	gs_machine_free(topo);
 out:
 	free(root);
 }
@@ -929,7 +929,7 @@ static void test_workstation(void)
 	static const struct cpu_expect cpu6 = { 6, true, 2, 2, 0, 0, 0, "2,6" };
 	static const struct node_expect node0 = { 0, true, false, "0-7" };
 	char *root = fixtures_root(machine);
-	struct gs_topology *topo = discover(root, machine, NULL, 0);
+	struct gs_machine *topo = discover(root, machine, NULL, 0);
 	unsigned int i, wrong = 0;
 
 	if (!topo)
@@ -937,7 +937,7 @@ static void test_workstation(void)
 	expect_list(gs_topo_isolated_cpus(topo), "2-3,6-7", "%s: isolated CPUs", machine);
 	expect_list(gs_topo_nohz_full_cpus(topo), "3,7", "%s: nohz_full CPUs", machine);
 	for (i = 0; i < 8; i++) {
-		const struct gs_cpu *cpu = gs_topo_cpu(topo, i);
+		const struct gs_machine_cpu *cpu = gs_topo_cpu(topo, i);
 
 		if (cpu->isolated != (i % 4 >= 2) || cpu->nohz_full != (i % 4 == 3))
 			wrong++;
@@ -959,7 +959,7 @@ static void test_workstation(void)
 	expect_int(gs_topo_nr_ignored_devices(topo), 2, "%s: ignored devices", machine);
 	check_pci(gs_topo_ignored_device(topo, 0), "workstation: ignored", &igpu);
 	check_pci(gs_topo_ignored_device(topo, 1), "workstation: ignored", &radeon);
-	gs_topology_free(topo);
+	gs_machine_free(topo);
 
 	topo = discover(root, "workstation with 1002:0300", radeon_match, 1);
 	if (!topo)
@@ -970,7 +970,7 @@ static void test_workstation(void)
 	check_pci(gs_topo_gpu(topo, 1), "workstation with 1002:0300: GPU", &radeon);
 	expect_int(gs_topo_nr_ignored_devices(topo), 1, "%s with 1002:0300: ignored devices", machine);
 	check_pci(gs_topo_ignored_device(topo, 0), "workstation with 1002:0300: ignored", &igpu);
-	gs_topology_free(topo);
+	gs_machine_free(topo);
 out:
 	free(root);
 }
@@ -1031,7 +1031,7 @@ static void test_malformed(void)
 	struct gs_discover_opts opts = {
 		.root = root, .warn = log_warning, .warn_arg = &log,
 	};
-	struct gs_topology *topo = NULL;
+	struct gs_machine *topo = NULL;
 	unsigned int i, same, named;
 
 	if (!expect_int(gs_discover(&opts, &topo), 0, "%s: gs_discover() result", machine))
@@ -1070,7 +1070,7 @@ static void test_malformed(void)
 		check_pci(gs_topo_gpu(topo, i), "malformed: GPU", &gpus[i]);
 	expect_int(gs_topo_nr_ignored_devices(topo), 1, "%s: ignored devices", machine);
 	check_pci(gs_topo_ignored_device(topo, 0), "malformed: ignored", &aspeed);
-	gs_topology_free(topo);
+	gs_machine_free(topo);
 out:
 	free_log(&log);
 	free(prefix);
@@ -1161,7 +1161,7 @@ static void test_big_machine(void)
 		{ "10000:01:00.0", 0x10000, 7 },
 	};
 	char *root = scratch_subdir("big-machine");
-	struct gs_topology *topo;
+	struct gs_machine *topo;
 	unsigned int i;
 
 	build_big_machine(root);
@@ -1197,7 +1197,7 @@ static void test_big_machine(void)
 		       "%s: one warning covers every CPU without cache information", machine);
 	else
 		show_warnings(topo);
-	gs_topology_free(topo);
+	gs_machine_free(topo);
 out:
 	free(root);
 }
@@ -1358,7 +1358,7 @@ static void test_real_4s2c2t(const char *root)
 		{ 15, true, 5, 1, 3, 0, 2, "7,15" },
 	};
 	static const struct node_expect node0 = { 0, true, false, "0-15" };
-	struct gs_topology *topo;
+	struct gs_machine *topo;
 	unsigned int i;
 
 	if (!root) {
@@ -1381,7 +1381,7 @@ static void test_real_4s2c2t(const char *root)
 	expect_int(gs_topo_node_distance(topo, 0, 0), 10, "%s: distance 0->0", machine);
 	expect_int(gs_topo_nr_gpus(topo), 0, "%s: GPUs (no PCI directory)", machine);
 	expect_no_warnings(topo, machine);
-	gs_topology_free(topo);
+	gs_machine_free(topo);
 }
 
 /* 32em64t-2n8c+dax+nvme+mic+dimms: 2 nodes x 8 cores, ASPEED BMC, Xeon Phi on node 1. */
@@ -1404,7 +1404,7 @@ static void test_real_32em64t(const char *root)
 		"0000:83:00.0", 0x8086, 0x225c, 0x0b4000, GS_PCI_UNMATCHED,
 		1, 1, GS_PCI_NODE_FROM_NUMA_NODE, false, "8-15",
 	};
-	struct gs_topology *topo;
+	struct gs_machine *topo;
 	char siblings[8];
 	unsigned int i;
 
@@ -1438,7 +1438,7 @@ static void test_real_32em64t(const char *root)
 	check_pci(gs_topo_ignored_device(topo, 0), "2n8c+mic: ignored", &aspeed);
 	check_pci(gs_topo_ignored_device(topo, 1), "2n8c+mic: ignored", &phi);
 	expect_no_warnings(topo, machine);
-	gs_topology_free(topo);
+	gs_machine_free(topo);
 
 	phi.verdict = GS_PCI_GPU_EXTRA;
 	topo = discover(root, "2n8c+mic with 8086:0b40", phi_match, 1);
@@ -1446,14 +1446,14 @@ static void test_real_32em64t(const char *root)
 		expect_int(gs_topo_nr_gpus(topo), 1, "%s with 8086:0b40: GPUs", machine);
 		check_pci(gs_topo_gpu(topo, 0), "2n8c+mic with 8086:0b40: GPU", &phi);
 		expect_int(gs_topo_nr_ignored_devices(topo), 1, "%s with 8086:0b40: ignored", machine);
-		gs_topology_free(topo);
+		gs_machine_free(topo);
 	}
 	/* Vendor alone: Intel's 100+ bridges and NICs must not become GPUs. */
 	topo = discover(root, "2n8c+mic with 8086", intel_match, 1);
 	if (topo) {
 		expect_int(gs_topo_nr_gpus(topo), 1, "%s with 8086: GPUs", machine);
 		check_pci(gs_topo_gpu(topo, 0), "2n8c+mic with 8086: GPU", &phi);
-		gs_topology_free(topo);
+		gs_machine_free(topo);
 	}
 }
 
@@ -1471,7 +1471,7 @@ static void test_real_40intel64(const char *root)
 		"0000:09:03.0", 0x102b, 0x0532, 0x030000, GS_PCI_BMC_DISPLAY,
 		-1, -1, GS_PCI_NODE_UNKNOWN, true, "0-39",
 	};
-	struct gs_topology *topo;
+	struct gs_machine *topo;
 	char siblings[8], cpus[64];
 	unsigned int i;
 
@@ -1514,7 +1514,7 @@ static void test_real_40intel64(const char *root)
 	check_pci(gs_topo_ignored_device(topo, 0), "40intel64: ignored", &matrox);
 	/* The Matrox is no GPU, so its missing locality is no warning either. */
 	expect_no_warnings(topo, machine);
-	gs_topology_free(topo);
+	gs_machine_free(topo);
 }
 
 static void test_real_dumps(const char *tarball_dir)
@@ -1540,7 +1540,7 @@ static void test_real_dumps(const char *tarball_dir)
 
 static void test_live_root(void)
 {
-	struct gs_topology *topo = NULL;
+	struct gs_machine *topo = NULL;
 	unsigned int i, without_core = 0;
 	int cpu_id;
 
@@ -1554,7 +1554,7 @@ static void test_live_root(void)
 	       gs_topo_nr_nodes(topo) >= 1,
 	       "live: at least one CPU, one online CPU and one node");
 	gs_bitmap_for_each(cpu_id, gs_topo_online_cpus(topo)) {
-		const struct gs_cpu *cpu = gs_topo_cpu_by_id(topo, (unsigned int)cpu_id);
+		const struct gs_machine_cpu *cpu = gs_topo_cpu_by_id(topo, (unsigned int)cpu_id);
 
 		if (!cpu || cpu->core < 0 || cpu->node < 0)
 			without_core++;
@@ -1562,7 +1562,7 @@ static void test_live_root(void)
 	expect_int(without_core, 0, "live: online CPUs without a core or node");
 	for (i = 0; i < gs_topo_nr_warnings(topo); i++)
 		tap_diag("live warning: %s", gs_topo_warning(topo, i));
-	gs_topology_free(topo);
+	gs_machine_free(topo);
 }
 
 /* Returns the fixtures folder beside this source file, as the compiler named it. */

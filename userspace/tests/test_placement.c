@@ -100,7 +100,7 @@ static void bitmap_from_list(unsigned long *map, uint32_t nr_bits, const char *l
 	unsigned long first, last;
 	char *end;
 
-	gs_bitmap_zero(map, nr_bits);
+	gs_map_zero(map, nr_bits);
 	while (*list) {
 		first = strtoul(list, &end, 10);
 		last = first;
@@ -658,9 +658,9 @@ static void test_bitmap_helpers(void)
 	gs_bit_clear(map, GS_BITS_PER_WORD - 1);
 	tap_ok(!gs_bit_test(map, GS_BITS_PER_WORD - 1) && bitmap_weight(map, bits) == 2,
 	       "bitmap: clear drops one bit");
-	gs_bitmap_copy(copy, map, bits);
+	gs_map_copy(copy, map, bits);
 	tap_ok(bitmap_equal(copy, map, bits), "bitmap: copy");
-	gs_bitmap_zero(map, bits);
+	gs_map_zero(map, bits);
 	tap_ok(bitmap_weight(map, bits) == 0, "bitmap: zero");
 }
 
@@ -1528,7 +1528,7 @@ static void random_allowed(const struct machine *m, unsigned long *allowed)
 {
 	uint32_t cpu, kind = rng_below(10), node = rng_below(m->topo.nr_nodes);
 
-	gs_bitmap_zero(allowed, m->topo.nr_cpus);
+	gs_map_zero(allowed, m->topo.nr_cpus);
 	for (cpu = 0; cpu < m->topo.nr_cpus; cpu++) {
 		if (kind < 6 || (kind < 8 && rng_below(4)) ||
 		    (kind == 8 && m->cpus[cpu].node == node) || (kind == 9 && is_leader(m, cpu)))
@@ -1593,7 +1593,7 @@ static const char *random_release(struct random_run *run)
 	if (!bitmap_equal(run->released, run->taken[id], m->topo.nr_cpus) ||
 	    count != bitmap_weight(run->taken[id], m->topo.nr_cpus))
 		return "release did not return exactly what was taken";
-	gs_bitmap_zero(run->taken[id], m->topo.nr_cpus);
+	gs_map_zero(run->taken[id], m->topo.nr_cpus);
 	return NULL;
 }
 
