@@ -2,7 +2,7 @@
 #
 # gpusched top-level Makefile.
 #
-#   make                 build kmod/gpusched.ko and the userspace programs
+#   make                 build kmod/gpusched.ko and libgpusched
 #   make check           the whole test suite: static checks, unit tests, and
 #                        the selftests inside QEMU guests on every kernel of
 #                        the matrix (see selftests/check.sh)
@@ -37,7 +37,19 @@ UAPI := kmod/include/uapi
 USER_CFLAGS := -std=c11 -O1 -g -Wall -Wextra -Werror -I$(UAPI) -Iuserspace/lib -Ikmod
 SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 USER_LIB_SRCS := $(wildcard userspace/lib/*.c) $(wildcard kmod/placement.c)
+USER_HDRS := $(wildcard userspace/lib/*.h kmod/*.h $(UAPI)/linux/*.h)
+USER_LIBS := -ljson-c -ldl
 UNIT_TESTS := $(patsubst userspace/tests/%.c,$(OUT)/unit/%,$(wildcard userspace/tests/test_*.c))
+
+# The library; the shared one exports only the gpusched_* API.
+PROG_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -I$(UAPI) -Iuserspace/lib -Ikmod
+LIB_VERSION := 0
+LIBRARY := $(OUT)/lib/libgpusched.so.$(LIB_VERSION) $(OUT)/lib/libgpusched.a $(OUT)/lib/libgpusched.pc
+PREFIX ?= /usr/local
+# One version for the module and the programs: kmod/gpusched.h holds it.
+GPUSCHED_VERSION := $(shell sed -n 's/^\#define GPUSCHED_VERSION "\(.*\)"/\1/p' kmod/gpusched.h)
+PROG_CFLAGS += -DGPUSCHED_VERSION='"$(GPUSCHED_VERSION)"'
+USER_CFLAGS += -DGPUSCHED_VERSION='"$(GPUSCHED_VERSION)"'
 
 # Selftests run inside the guest, which has no libc: link them statically.
 # The kselftest harness macros trip -Wextra's unused-parameter, sign-compare
@@ -55,20 +67,43 @@ GUEST_UNIT_TESTS := $(addprefix $(OUT)/selftests/unit-,$(filter test_placement t
 FUZZ_CFLAGS := -std=c11 -g -O1 -Wall -Wextra -Werror -fsanitize=fuzzer,address,undefined -Ikmod
 FUZZ_SECONDS ?= 20
 
-.PHONY: all module userspace unit-tests selftests check vm clean fuzz bench
+.PHONY: all module userspace library unit-tests selftests check vm clean fuzz bench
 
 all: module userspace
 
 module:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
 
-userspace: unit-tests
+userspace: library
 
-unit-tests: $(UNIT_TESTS)
+library: $(LIBRARY)
 
-$(OUT)/unit/%: userspace/tests/%.c $(USER_LIB_SRCS) $(wildcard userspace/lib/*.h kmod/*.h userspace/tests/*.h)
+$(OUT)/lib/libgpusched.so.$(LIB_VERSION): $(USER_LIB_SRCS) $(USER_HDRS) userspace/lib/libgpusched.map
 	@mkdir -p $(@D)
-	$(CC) $(USER_CFLAGS) $(SANITIZE) -o $@ $< $(USER_LIB_SRCS)
+	$(CC) $(PROG_CFLAGS) -fPIC -shared -Wl,-soname,libgpusched.so.$(LIB_VERSION) \
+		-Wl,--version-script=userspace/lib/libgpusched.map -o $@ $(USER_LIB_SRCS) -ldl
+	ln -sf libgpusched.so.$(LIB_VERSION) $(OUT)/lib/libgpusched.so
+
+$(OUT)/lib/libgpusched.a: $(USER_LIB_SRCS) $(USER_HDRS)
+	@mkdir -p $(OUT)/lib/obj
+	cd $(OUT)/lib/obj && rm -f *.o && $(CC) $(PROG_CFLAGS:-I%=-I$(CURDIR)/%) -c \
+		$(addprefix $(CURDIR)/,$(USER_LIB_SRCS))
+	rm -f $@ && ar rcs $@ $(OUT)/lib/obj/*.o
+
+$(OUT)/lib/libgpusched.pc: userspace/lib/libgpusched.pc.in
+	@mkdir -p $(@D)
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(GPUSCHED_VERSION)|' $< >$@
+
+unit-tests: $(UNIT_TESTS) $(OUT)/unit/libnvidia-ml.so.1
+
+$(OUT)/unit/%: userspace/tests/%.c $(USER_LIB_SRCS) $(USER_HDRS) $(wildcard userspace/tests/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) $(SANITIZE) -o $@ $< $(USER_LIB_SRCS) $(USER_LIBS)
+
+# A stand-in for NVML that the NVML tests load instead of the real one.
+$(OUT)/unit/libnvidia-ml.so.1: userspace/tests/fake_nvml.c
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -O1 -g -Wall -Wextra -Werror -fPIC -shared -o $@ $<
 
 $(OUT)/fuzz/fuzz_placement: userspace/tests/fuzz_placement.c kmod/placement.c kmod/placement.h
 	@mkdir -p $(@D)
@@ -87,9 +122,9 @@ bench: $(OUT)/bench/bench_placement
 
 selftests: $(SELFTESTS) $(GUEST_UNIT_TESTS)
 
-$(OUT)/selftests/unit-%: userspace/tests/%.c $(USER_LIB_SRCS) $(wildcard userspace/lib/*.h kmod/*.h userspace/tests/*.h)
+$(OUT)/selftests/unit-%: userspace/tests/%.c $(USER_LIB_SRCS) $(USER_HDRS) $(wildcard userspace/tests/*.h)
 	@mkdir -p $(@D)
-	$(CC) $(USER_CFLAGS) -static -o $@ $< $(USER_LIB_SRCS)
+	$(CC) $(USER_CFLAGS) -DGPUSCHED_STATIC -static -o $@ $< $(USER_LIB_SRCS) $(USER_LIBS)
 
 $(OUT)/selftests/%: selftests/gpusched/%.c $(wildcard $(UAPI)/linux/*.h selftests/gpusched/*.h)
 	@mkdir -p $(@D)
@@ -100,6 +135,7 @@ check:
 
 vm:
 	@bash selftests/vm/vm.sh $(KERNEL) $(TOPOLOGY)
+
 
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null || true

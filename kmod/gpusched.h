@@ -28,7 +28,7 @@
 
 #include "placement.h"
 
-#define GPUSCHED_VERSION "0.2.0"
+#define GPUSCHED_VERSION "0.3.0"
 
 struct pid;
 struct file;

@@ -1,0 +1,357 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * libgpusched without a module, and the snapshot that feeds both the
+ * engine in userspace and the module: opening the device's error paths,
+ * the name tables, the memory policy, the PCI address format, the engine
+ * snapshot and SET_TOPOLOGY request of fixture machines (groups named by
+ * their lowest CPU, offline CPUs naming themselves, isolated CPUs kept
+ * from workers, unknown GPU nodes refused), and the fallback placement.
+ *
+ * Usage: test_libgpusched [FIXTURES_DIR] (default $GS_FIXTURES_DIR, then
+ * "fixtures" beside this program's source).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "libgpusched.h"
+#include "snapshot.h"
+#include "tap.h"
+
+static const char *fixtures;
+
+static struct gs_machine *discover(const char *root)
+{
+	struct gs_discover_opts opts = { .root = root };
+	struct gs_machine *machine = NULL;
+
+	if (gs_discover(&opts, &machine))
+		return NULL;
+	return machine;
+}
+
+static char *fixture(const char *name)
+{
+	char *path;
+
+	if (asprintf(&path, "%s/%s", fixtures, name) < 0)
+		exit(1);
+	return path;
+}
+
+static void test_open(void)
+{
+	struct gpusched *gs = NULL;
+
+	tap_ok(gpusched_open("/nonexistent/gpusched", 0, &gs) == -ENOENT && !gs,
+	       "gpusched_open of a missing device gives -ENOENT");
+	tap_ok(gpusched_open("/dev/null", 0, &gs) == -EPROTO && !gs,
+	       "gpusched_open of a device that is not gpusched gives -EPROTO");
+	tap_ok(gpusched_open("/dev/null", 0x80, &gs) == -EINVAL,
+	       "gpusched_open with an unknown flag gives -EINVAL");
+}
+
+static void test_names(void)
+{
+	static const char *const policies[] = {
+		"default", "node", "socket", "exclusive", "l3", "single"
+	};
+	unsigned int i;
+	bool round_trip = true;
+
+	for (i = 0; i < 6; i++)
+		round_trip &= gpusched_policy_parse(policies[i]) == (int)i &&
+			      !strcmp(gpusched_policy_name(i), policies[i]);
+	tap_ok(round_trip, "every policy name parses to its uapi value and back");
+	tap_ok(i == GPUSCHED_POLICY_SINGLE + 1 && GPUSCHED_POLICY_EXCLUSIVE == 3,
+	       "the names cover exactly the uapi policies");
+	tap_ok(gpusched_policy_parse("Exclusive") == -EINVAL &&
+	       gpusched_policy_parse("") == -EINVAL, "unknown policy names are -EINVAL");
+	tap_ok(!strcmp(gpusched_policy_name(99), "unknown"), "an unknown policy value names itself unknown");
+	tap_ok(gpusched_mem_policy_parse("none") == GPUSCHED_MEM_NONE &&
+	       gpusched_mem_policy_parse("bind") == GPUSCHED_MEM_BIND &&
+	       gpusched_mem_policy_parse("preferred") == GPUSCHED_MEM_PREFERRED &&
+	       gpusched_mem_policy_parse("interleave") == GPUSCHED_MEM_INTERLEAVE &&
+	       gpusched_mem_policy_parse("local") == -EINVAL, "memory policy names parse");
+}
+
+static void test_mem_policy(void)
+{
+	int status, mode = -1;
+	unsigned long mask[16] = { 0 };
+	pid_t child;
+
+	tap_ok(gpusched_set_mem_policy(GPUSCHED_MEM_NONE, 0) == 0, "mem policy none changes nothing");
+	tap_ok(gpusched_set_mem_policy(GPUSCHED_MEM_BIND, 5000) == -EINVAL,
+	       "a node beyond any kernel's limit is -EINVAL");
+	/* In a child: the policy sticks to the thread that set it. */
+	child = fork();
+	if (child == 0) {
+		if (gpusched_set_mem_policy(GPUSCHED_MEM_BIND, 0))
+			_exit(2);
+		if (syscall(SYS_get_mempolicy, &mode, mask, 8 * sizeof(mask), NULL, 0))
+			_exit(3);
+		_exit(mode == 2 /* MPOL_BIND */ && mask[0] == 1 ? 0 : 4);
+	}
+	waitpid(child, &status, 0);
+	tap_ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	       "bind on node 0 sets MPOL_BIND with node 0 alone (child status %d)", status);
+}
+
+static void test_address(void)
+{
+	struct gpusched_gpu gpu = { .domain = 0x18, .bus = 0x3b, .devfn = (0x1f << 3) | 7 };
+	char text[GPUSCHED_PCI_ADDRESS_SIZE];
+
+	gpusched_format_pci_address(&gpu, text);
+	tap_ok(!strcmp(text, "0018:3b:1f.7"), "PCI address formats as sysfs names it (%s)", text);
+}
+
+static void test_snapshot_hgx(void)
+{
+	char *root = fixture("hgx-2s-smt-8gpu"), message[GS_SNAPSHOT_MESSAGE_SIZE];
+	struct gs_machine *machine = discover(root);
+	struct gs_snapshot snap;
+	struct gs_feed feed;
+	uint8_t uuids[8][16] = { { 0 } };
+	int mem_nodes[8] = { -1, -1, -1, -1, 0, -1, -1, -1 };
+
+	if (!tap_ok(machine != NULL, "discover %s", root))
+		goto out;
+	if (!tap_ok(gs_snapshot_build(machine, NULL, &snap, message) == 0, "snapshot of hgx builds"))
+		goto out_machine;
+	tap_ok(snap.topo.nr_cpus == 16 && snap.topo.nr_nodes == 2 && snap.topo.nr_gpus == 8,
+	       "16 CPUs, 2 nodes, 8 GPUs");
+	tap_ok(snap.cpus[8].core == 0 && snap.cpus[0].core == 0 && snap.cpus[15].core == 7,
+	       "SMT siblings name their core by its lowest CPU (8 -> 0, 15 -> 7)");
+	tap_ok(snap.cpus[12].package == 4 && snap.cpus[3].package == 0,
+	       "packages are named by their lowest CPU (12 -> 4)");
+	tap_ok(snap.cpus[9].llc == 0 && snap.cpus[13].llc == 4, "caches are named by their lowest CPU");
+	tap_ok(snap.gpus[3].cpu_node == 0 && snap.gpus[4].cpu_node == 1 &&
+	       snap.gpus[4].mem_node == 1, "GPU 3 is on node 0, GPU 4 on node 1");
+	tap_ok(snap.distance[1] == 21 && snap.distance[3] == 10, "the distance table is the machine's");
+	gs_snapshot_free(&snap);
+
+	memcpy(uuids[2], "0123456789abcdef", 16);
+	if (tap_ok(gs_feed_build(machine, 32, NULL, mem_nodes, uuids, &feed) == 0,
+		   "SET_TOPOLOGY request for nr_cpu_ids 32")) {
+		tap_ok(feed.request.nr_gpus == 8 && feed.request.nr_cpus == 32 &&
+		       feed.request.gpu_entry_size == sizeof(struct gpusched_gpu),
+		       "request counts and entry size");
+		tap_ok(feed.gpus[0].domain == 0 && feed.gpus[0].bus == 0x18 && feed.gpus[0].devfn == 0 &&
+		       feed.gpus[7].bus == 0xdb && feed.gpus[7].node == 1,
+		       "GPU records carry address and node");
+		tap_ok(feed.gpus[4].mem_node == 0 && feed.gpus[5].mem_node == GPUSCHED_NODE_ANY,
+		       "mem_node given for GPU 4 only");
+		tap_ok(!memcmp(feed.gpus[2].uuid, "0123456789abcdef", 16), "UUIDs are copied");
+		tap_ok(feed.llc && feed.llc[11] == 0 && feed.llc[15] == 4 && feed.llc[20] == 20,
+		       "llc per CPU, absent CPUs naming themselves");
+		tap_ok(feed.housekeeping[0] == 0, "no housekeeping CPUs by default on hgx");
+		gs_feed_free(&feed);
+	}
+	tap_ok(gs_feed_build(machine, 8, NULL, NULL, NULL, &feed) == -ERANGE,
+	       "a module with fewer CPU ids than the machine is -ERANGE");
+out_machine:
+	gs_machine_free(machine);
+out:
+	free(root);
+}
+
+static void test_isolated(void)
+{
+	char *root = fixture("workstation-isolated"), message[GS_SNAPSHOT_MESSAGE_SIZE];
+	struct gs_bitmap housekeeping = GS_BITMAP_INIT;
+	struct gs_machine *machine = discover(root);
+	struct gs_snapshot snap;
+	struct gs_feed feed;
+
+	if (!tap_ok(machine != NULL, "discover %s", root))
+		goto out;
+	tap_ok(gs_default_housekeeping(machine, &housekeeping) == 0 &&
+	       gs_bitmap_weight(&housekeeping) == 4 && gs_bitmap_test(&housekeeping, 2) &&
+	       gs_bitmap_test(&housekeeping, 7) && !gs_bitmap_test(&housekeeping, 4),
+	       "the isolated CPUs 2-3,6-7 are kept from workers by default");
+	if (tap_ok(gs_snapshot_build(machine, &housekeeping, &snap, message) == 0,
+		   "snapshot with housekeeping builds: %s", message)) {
+		tap_ok((snap.cpus[6].flags & GS_CPU_HOUSEKEEPING) &&
+		       !(snap.cpus[5].flags & GS_CPU_HOUSEKEEPING) &&
+		       (snap.cpus[5].flags & GS_CPU_ONLINE), "housekeeping flags set on 2-3,6-7 only");
+		gs_snapshot_free(&snap);
+	}
+	if (tap_ok(gs_feed_build(machine, 8, &housekeeping, NULL, NULL, &feed) == 0,
+		   "request with housekeeping builds")) {
+		tap_ok(feed.housekeeping[0] == 0xcc, "housekeeping mask is 0xcc (%#llx)",
+		       (unsigned long long)feed.housekeeping[0]);
+		gs_feed_free(&feed);
+	}
+	gs_machine_free(machine);
+out:
+	gs_bitmap_free(&housekeeping);
+	free(root);
+}
+
+/* A copy of @name in a temporary directory, for a test to change. */
+static char *copy_fixture(const char *name)
+{
+	char *dir = strdup("/tmp/gpusched-test-XXXXXX"), *cmd;
+	int ret;
+
+	if (!dir || !mkdtemp(dir))
+		return NULL;
+	if (asprintf(&cmd, "cp -a '%s/%s/.' '%s'", fixtures, name, dir) < 0)
+		return NULL;
+	ret = system(cmd);
+	free(cmd);
+	return ret ? NULL : dir;
+}
+
+static void write_file(const char *dir, const char *path, const char *text)
+{
+	char *full;
+	FILE *f;
+
+	if (asprintf(&full, "%s/%s", dir, path) < 0)
+		exit(1);
+	f = fopen(full, "w");
+	if (f) {
+		fputs(text, f);
+		fclose(f);
+	}
+	free(full);
+}
+
+static void remove_tree(char *dir)
+{
+	char *cmd;
+
+	if (dir && asprintf(&cmd, "rm -rf '%s'", dir) >= 0) {
+		if (system(cmd))
+			tap_diag("could not remove %s", dir);
+		free(cmd);
+	}
+	free(dir);
+}
+
+static void test_offline_and_unknown_node(void)
+{
+	char *dir = copy_fixture("hgx-2s-smt-8gpu"), message[GS_SNAPSHOT_MESSAGE_SIZE];
+	struct gs_machine *machine;
+	struct gs_snapshot snap;
+
+	if (!tap_ok(dir != NULL, "temporary copy of the hgx fixture"))
+		return;
+	/* CPU 15 offline: the kernel leaves it out of the lists and drops its topology. */
+	write_file(dir, "sys/devices/system/cpu/online", "0-14\n");
+	write_file(dir, "sys/devices/system/cpu/cpu7/topology/core_cpus_list", "7\n");
+	write_file(dir, "sys/devices/system/node/node1/cpulist", "4-7,12-14\n");
+	machine = discover(dir);
+	if (tap_ok(machine && gs_snapshot_build(machine, NULL, &snap, message) == 0,
+		   "snapshot with CPU 15 offline builds")) {
+		tap_ok(snap.cpus[15].core == 15 && snap.cpus[15].llc == 15 &&
+		       snap.cpus[15].package == 15 && !(snap.cpus[15].flags & GS_CPU_ONLINE),
+		       "the offline CPU names itself and is not online");
+		tap_ok(snap.cpus[7].core == 7 && (snap.cpus[7].flags & GS_CPU_ONLINE),
+		       "its sibling is a core of its own");
+		gs_snapshot_free(&snap);
+	}
+	gs_machine_free(machine);
+
+	/* GPU 4's firmware gives no node and its local CPUs are the whole machine. */
+	write_file(dir, "sys/bus/pci/devices/0000:9a:00.0/numa_node", "-1\n");
+	write_file(dir, "sys/bus/pci/devices/0000:9a:00.0/local_cpulist", "0-14\n");
+	machine = discover(dir);
+	tap_ok(machine && gs_snapshot_build(machine, NULL, &snap, message) == -ENODEV &&
+	       strstr(message, "0000:9a:00.0"),
+	       "a GPU of unknown node on a two-node machine is refused, naming it: %s", message);
+	gs_machine_free(machine);
+	remove_tree(dir);
+}
+
+static void test_fallback(void)
+{
+	char *root = fixture("workstation-isolated");
+	int status;
+	pid_t child;
+
+	/*
+	 * In a child, whose affinity may change: the workstation is one node
+	 * of CPUs 0-7 (2-3,6-7 isolated); this machine runs on some of 0-1.
+	 */
+	child = fork();
+	if (child == 0) {
+		char message[GPUSCHED_MESSAGE_SIZE];
+		struct gpusched_fallback placed;
+		cpu_set_t *before = CPU_ALLOC(1024), *now = CPU_ALLOC(1024);
+		size_t size = CPU_ALLOC_SIZE(1024);
+		unsigned int cpu;
+
+		if (!before || !now || sched_getaffinity(0, size, before))
+			_exit(10);
+		if (gpusched_fallback_pin(root, NULL, 0, 0, GPUSCHED_POLICY_NODE, &placed, message)) {
+			fprintf(stderr, "%s\n", message);
+			_exit(11);
+		}
+		if (sched_getaffinity(0, size, now))
+			_exit(12);
+		for (cpu = 0; cpu < 1024; cpu++) {
+			bool placed_here = cpu < placed.cpus_size * 8 &&
+					   CPU_ISSET_S(cpu, placed.cpus_size, placed.cpus);
+
+			if (CPU_ISSET_S(cpu, size, now) != placed_here)
+				_exit(13);	/* affinity is not what was reported */
+			if (placed_here && (!CPU_ISSET_S(cpu, size, before) ||
+					    cpu == 2 || cpu == 3 || cpu >= 6))
+				_exit(14);	/* widened, or an isolated CPU */
+		}
+		_exit(placed.node == 0 && CPU_COUNT_S(size, now) > 0 ? 0 : 15);
+	}
+	waitpid(child, &status, 0);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 11)
+		tap_skip("no CPU of this machine's affinity is usable in the fixture",
+			 "fallback placement within the caller's affinity");
+	else
+		tap_ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		       "fallback placement sets exactly the reported CPUs, inside the old affinity, off isolated CPUs (status %d)",
+		       status);
+
+	child = fork();
+	if (child == 0) {
+		char message[GPUSCHED_MESSAGE_SIZE];
+		struct gpusched_fallback placed;
+
+		_exit(gpusched_fallback_pin(root, NULL, 0, 9, 0, &placed, message) == -ERANGE &&
+		      strstr(message, "GPU 9") ? 0 : 1);
+	}
+	waitpid(child, &status, 0);
+	tap_ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	       "fallback for a GPU that does not exist is -ERANGE, naming it");
+	free(root);
+}
+
+int main(int argc, char **argv)
+{
+	static char beside[4096];
+
+	fixtures = argc > 1 ? argv[1] : getenv("GS_FIXTURES_DIR");
+	if (!fixtures) {
+		snprintf(beside, sizeof(beside), "%s", __FILE__);
+		*strrchr(beside, '/') = '\0';
+		strncat(beside, "/fixtures", sizeof(beside) - strlen(beside) - 1);
+		fixtures = beside;
+	}
+	tap_start();
+	test_open();
+	test_names();
+	test_mem_policy();
+	test_address();
+	test_snapshot_hgx();
+	test_isolated();
+	test_offline_and_unknown_node();
+	test_fallback();
+	return tap_done();
+}
