@@ -2,7 +2,8 @@
 #
 # gpusched top-level Makefile.
 #
-#   make                 build kmod/gpusched.ko and libgpusched
+#   make                 build kmod/gpusched.ko, the userspace programs and
+#                        libgpusched
 #   make check           the whole test suite: static checks, unit tests, and
 #                        the selftests inside QEMU guests on every kernel of
 #                        the matrix (see selftests/check.sh)
@@ -41,8 +42,12 @@ USER_HDRS := $(wildcard userspace/lib/*.h kmod/*.h $(UAPI)/linux/*.h)
 USER_LIBS := -ljson-c -ldl
 UNIT_TESTS := $(patsubst userspace/tests/%.c,$(OUT)/unit/%,$(wildcard userspace/tests/test_*.c))
 
-# The library; the shared one exports only the gpusched_* API.
+# The programs and the library.  The programs link the library's objects
+# statically; the shared library exports only the gpusched_* API.
 PROG_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -I$(UAPI) -Iuserspace/lib -Ikmod
+CLI_SRCS := $(wildcard userspace/cli/*.c)
+DAEMON_SRCS := $(wildcard userspace/daemon/*.c)
+PROGRAMS := $(OUT)/bin/gpusched $(OUT)/bin/gpuschedd $(OUT)/bin/gpusched-standin-worker
 LIB_VERSION := 0
 LIBRARY := $(OUT)/lib/libgpusched.so.$(LIB_VERSION) $(OUT)/lib/libgpusched.a $(OUT)/lib/libgpusched.pc
 PREFIX ?= /usr/local
@@ -67,16 +72,30 @@ GUEST_UNIT_TESTS := $(addprefix $(OUT)/selftests/unit-,$(filter test_placement t
 FUZZ_CFLAGS := -std=c11 -g -O1 -Wall -Wextra -Werror -fsanitize=fuzzer,address,undefined -Ikmod
 FUZZ_SECONDS ?= 20
 
-.PHONY: all module userspace library unit-tests selftests check vm clean fuzz bench
+.PHONY: all module userspace programs library unit-tests selftests check vm clean fuzz bench
 
 all: module userspace
 
 module:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
 
-userspace: library
+userspace: programs library
+
+programs: $(PROGRAMS)
 
 library: $(LIBRARY)
+
+$(OUT)/bin/gpusched: $(CLI_SRCS) $(USER_LIB_SRCS) $(USER_HDRS) $(wildcard userspace/cli/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(PROG_CFLAGS) -o $@ $(CLI_SRCS) $(USER_LIB_SRCS) $(USER_LIBS)
+
+$(OUT)/bin/gpuschedd: $(DAEMON_SRCS) $(USER_LIB_SRCS) $(USER_HDRS) $(wildcard userspace/daemon/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(PROG_CFLAGS) -o $@ $(DAEMON_SRCS) $(USER_LIB_SRCS) $(USER_LIBS)
+
+$(OUT)/bin/gpusched-standin-worker: userspace/bench/standin_worker.c
+	@mkdir -p $(@D)
+	$(CC) $(PROG_CFLAGS) -pthread -o $@ $<
 
 $(OUT)/lib/libgpusched.so.$(LIB_VERSION): $(USER_LIB_SRCS) $(USER_HDRS) userspace/lib/libgpusched.map
 	@mkdir -p $(@D)
@@ -94,7 +113,7 @@ $(OUT)/lib/libgpusched.pc: userspace/lib/libgpusched.pc.in
 	@mkdir -p $(@D)
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(GPUSCHED_VERSION)|' $< >$@
 
-unit-tests: $(UNIT_TESTS) $(OUT)/unit/libnvidia-ml.so.1
+unit-tests: $(UNIT_TESTS) $(PROGRAMS) $(OUT)/unit/libnvidia-ml.so.1
 
 $(OUT)/unit/%: userspace/tests/%.c $(USER_LIB_SRCS) $(USER_HDRS) $(wildcard userspace/tests/*.h)
 	@mkdir -p $(@D)

@@ -351,17 +351,10 @@ static int fallback_fail(char *message, int err, const char *fmt, ...)
  * Runs the engine for one worker of @gpu within @allowed and leaves its
  * CPUs in @out_cpus (a bitmap of the snapshot's nr_cpus bits).
  */
-static int fallback_place(const struct gs_snapshot *snapshot, unsigned int gpu,
-			  unsigned int policy, const unsigned long *allowed,
+static int fallback_place(const struct gs_snapshot *snapshot, const struct gs_request *request,
 			  unsigned long *out_cpus, unsigned int *node, char *message)
 {
 	const struct gs_topology *topo = &snapshot->topo;
-	struct gs_request request = {
-		.gpu = gpu,
-		.policy = policy,
-		.nr_workers = 1,
-		.allowed_cpus = allowed,
-	};
 	struct gs_placement placement = { .max_workers = 1, .worker_cpus = out_cpus };
 	struct gs_reservations resv;
 	struct gs_workspace ws;
@@ -378,10 +371,10 @@ static int fallback_place(const struct gs_snapshot *snapshot, unsigned int gpu,
 	}
 	gs_reservations_init(&resv, holds, topo->nr_cpus);
 	gs_workspace_init(&ws, storage, topo->nr_cpus, topo->nr_nodes);
-	err = gs_place(topo, &resv, &request, &ws, &placement);
+	err = gs_place(topo, &resv, request, &ws, &placement);
 	if (err) {
 		fallback_fail(message, err, "no placement for GPU %u with policy %s: %s",
-			      gpu, gpusched_policy_name(policy),
+			      request->gpu, gpusched_policy_name(request->policy),
 			      gs_reason_name(placement.error.reason));
 		goto out;
 	}
@@ -395,8 +388,8 @@ out:
 int gpusched_fallback_pin(const char *sysfs_root,
 			  const char *const *gpu_matches,
 			  unsigned int nr_gpu_matches, unsigned int gpu,
-			  unsigned int policy, struct gpusched_fallback *out,
-			  char *message)
+			  unsigned int policy, unsigned int cores, unsigned int flags,
+			  struct gpusched_fallback *out, char *message)
 {
 	struct gs_discover_opts opts = {
 		.root = sysfs_root,
@@ -407,6 +400,7 @@ int gpusched_fallback_pin(const char *sysfs_root,
 	char snapshot_message[GS_SNAPSHOT_MESSAGE_SIZE];
 	unsigned long *allowed = NULL, *placed = NULL;
 	struct gs_snapshot snapshot;
+	struct gs_request request;
 	struct gs_machine *machine;
 	cpu_set_t *current = NULL;
 	size_t current_size;
@@ -416,6 +410,10 @@ int gpusched_fallback_pin(const char *sysfs_root,
 	memset(out, 0, sizeof(*out));
 	if (policy == GPUSCHED_POLICY_DEFAULT)
 		policy = GPUSCHED_POLICY_NODE;
+	if (flags & ~GPUSCHED_PIN_SPILL)
+		return fallback_fail(message, -EINVAL, "unknown flags %#x", flags);
+	if (cores && policy != GPUSCHED_POLICY_EXCLUSIVE)
+		return fallback_fail(message, -EINVAL, "cores apply to the exclusive policy only");
 	err = gs_discover(&opts, &machine);
 	if (err)
 		return fallback_fail(message, err, "cannot discover the topology below %s: %s",
@@ -453,7 +451,16 @@ int gpusched_fallback_pin(const char *sysfs_root,
 		if (CPU_ISSET_S(cpu, current_size, current))
 			gs_bit_set(allowed, cpu);
 
-	err = fallback_place(&snapshot, gpu, policy, allowed, placed, &out->node, message);
+	request = (struct gs_request){
+		.gpu = gpu,
+		.policy = policy,
+		.nr_workers = 1,
+		.cores_per_worker = cores,
+		/* The uapi's GPUSCHED_PIN_SPILL is the engine's GS_REQUEST_SPILL. */
+		.flags = flags & GPUSCHED_PIN_SPILL ? GS_REQUEST_SPILL : 0,
+		.allowed_cpus = allowed,
+	};
+	err = fallback_place(&snapshot, &request, placed, &out->node, message);
 	if (err)
 		goto out_snapshot;
 

@@ -298,6 +298,9 @@ struct gpusched_fallback {
  * @nr_gpu_matches: entries in @gpu_matches
  * @gpu: GPU index in discovery's (PCI address) order
  * @policy: a GPUSCHED_POLICY_* value (DEFAULT means node)
+ * @cores: GPUSCHED_POLICY_EXCLUSIVE only: physical cores, 0 for the
+ *	GPU's even share, as in &struct gpusched_pin
+ * @flags: GPUSCHED_PIN_SPILL or 0
  * @out: receives the result; free out->cpus with CPU_FREE()
  * @message: receives why it failed; GPUSCHED_MESSAGE_SIZE bytes
  *
@@ -307,13 +310,14 @@ struct gpusched_fallback {
  * Nothing arbitrates between jobs: two exclusive workers placed this way
  * may get the same cores.
  *
- * Return: 0, or -errno with @message saying what was wrong.
+ * Return: 0, or -errno with @message saying what was wrong (-EINVAL for
+ * unknown @flags or @cores with another policy).
  */
 int gpusched_fallback_pin(const char *sysfs_root,
 			  const char *const *gpu_matches,
 			  unsigned int nr_gpu_matches, unsigned int gpu,
-			  unsigned int policy, struct gpusched_fallback *out,
-			  char *message);
+			  unsigned int policy, unsigned int cores, unsigned int flags,
+			  struct gpusched_fallback *out, char *message);
 
 #ifdef __cplusplus
 }

@@ -292,7 +292,8 @@ static void test_fallback(void)
 
 		if (!before || !now || sched_getaffinity(0, size, before))
 			_exit(10);
-		if (gpusched_fallback_pin(root, NULL, 0, 0, GPUSCHED_POLICY_NODE, &placed, message)) {
+		if (gpusched_fallback_pin(root, NULL, 0, 0, GPUSCHED_POLICY_NODE, 0, 0, &placed,
+					  message)) {
 			fprintf(stderr, "%s\n", message);
 			_exit(11);
 		}
@@ -324,7 +325,7 @@ static void test_fallback(void)
 		char message[GPUSCHED_MESSAGE_SIZE];
 		struct gpusched_fallback placed;
 
-		_exit(gpusched_fallback_pin(root, NULL, 0, 9, 0, &placed, message) == -ERANGE &&
+		_exit(gpusched_fallback_pin(root, NULL, 0, 9, 0, 0, 0, &placed, message) == -ERANGE &&
 		      strstr(message, "GPU 9") ? 0 : 1);
 	}
 	waitpid(child, &status, 0);

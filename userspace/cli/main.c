@@ -1,0 +1,322 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * gpusched: the command-line face of gpusched.  `topo` shows what the GPUs
+ * are near, `status` what the module holds, `plan` what the placement
+ * engine would do, `exec` binds a worker before its program starts, and
+ * `pin`/`unpin` act on running tasks.  This file dispatches the
+ * subcommands and holds what they share: the common options, discovery
+ * with its warnings, opening the device, tables and JSON.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "libgpusched.h"
+
+struct cli_table {
+	unsigned int nr_columns, nr_rows, room;
+	char **cells;		/* (nr_rows + 1) x nr_columns, the header first */
+};
+
+static const struct {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+} commands[] = {
+	{ "topo", cmd_topo, "GPUs, their NUMA nodes and local CPUs, node distances" },
+	{ "status", cmd_status, "pins the module holds, by GPU, and free local cores" },
+	{ "plan", cmd_plan, "the placement the engine would make for a job" },
+	{ "exec", cmd_exec, "pin this worker near its GPU, then run a program" },
+	{ "pin", cmd_pin, "pin a running process or thread near a GPU" },
+	{ "unpin", cmd_unpin, "end the pin of a process or thread" },
+};
+
+void cli_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("gpusched: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void cli_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("gpusched: warning: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int cli_common_option(struct cli_common *common, int opt, const char *arg)
+{
+	struct gs_gpu_match match;
+
+	switch (opt) {
+	case CLI_OPT_SYSFS_ROOT:
+		common->sysfs_root = arg;
+		return 1;
+	case CLI_OPT_DEVICE:
+		common->device = arg;
+		return 1;
+	case CLI_OPT_MATCH:
+		if (gs_gpu_match_parse(arg, &match)) {
+			cli_error("--match %s: expected VENDOR[:CLASS] in hex, e.g. 10de or 1234:0380 (ASPEED and Matrox displays are never GPUs)",
+				  arg);
+			return -1;
+		}
+		if (common->nr_matches == CLI_MAX_MATCHES) {
+			cli_error("--match: at most %d matches", CLI_MAX_MATCHES);
+			return -1;
+		}
+		common->matches[common->nr_matches++] = arg;
+		return 1;
+	case CLI_OPT_JSON:
+		common->json = true;
+		return 1;
+	case 'v':
+		common->verbose = true;
+		return 1;
+	}
+	return 0;
+}
+
+static void print_discovery_warning(void *arg, const char *message)
+{
+	(void)arg;
+	cli_warn("%s", message);
+}
+
+int cli_discover(const struct cli_common *common, bool quiet, struct gs_machine **machine)
+{
+	struct gs_discover_opts opts = {
+		.root = common->sysfs_root,
+		.gpu_matches = common->matches,
+		.nr_gpu_matches = common->nr_matches,
+		.warn = quiet ? NULL : print_discovery_warning,
+	};
+	int err = gs_discover(&opts, machine);
+
+	if (err) {
+		cli_error("%s: cannot read the topology: %s%s",
+			  common->sysfs_root ? common->sysfs_root : "/sys", strerror(-err),
+			  common->sysfs_root ? " (--sysfs-root must hold sys/devices/system/cpu)" : "");
+		return EXIT_FAILURE_RUNTIME;
+	}
+	return 0;
+}
+
+int cli_open(const struct cli_common *common, unsigned int flags, bool quiet,
+	     struct gpusched **gs)
+{
+	const char *path = common->device ? common->device : GPUSCHED_DEVICE;
+	int err = gpusched_open(path, flags, gs);
+
+	if (!err)
+		return 0;
+	if (err == -ENOENT || err == -ENODEV || err == -ENXIO) {
+		if (!quiet)
+			cli_error("%s: %s: the gpusched module is not loaded (run `modprobe gpusched`, then start gpuschedd)",
+				  path, strerror(-err));
+		return EXIT_NO_MODULE;
+	}
+	if (err == -EPROTO)
+		cli_error("%s: not a gpusched device of ABI version %d; is the module older or newer than this program?",
+			  path, GPUSCHED_ABI_VERSION);
+	else if (err == -EACCES)
+		cli_error("%s: permission denied; the device is normally 0666, check its mode and any LSM policy",
+			  path);
+	else
+		cli_error("%s: %s", path, strerror(-err));
+	return EXIT_FAILURE_RUNTIME;
+}
+
+char *cli_cpulist(const struct gs_bitmap *bitmap)
+{
+	size_t size = 64;
+	char *text;
+
+	for (;;) {
+		int len;
+
+		text = malloc(size);
+		if (!text)
+			break;
+		len = gs_bitmap_format_list(bitmap, text, size);
+		if (len >= 0 && (size_t)len < size)
+			return text;
+		free(text);
+		size *= 4;
+	}
+	cli_error("out of memory");
+	exit(EXIT_FAILURE_RUNTIME);
+}
+
+void cli_print_json(struct json_object *object)
+{
+	puts(json_object_to_json_string_ext(object, JSON_C_TO_STRING_PRETTY |
+					    JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(object);
+}
+
+static void *cli_alloc(size_t size)
+{
+	void *p = calloc(1, size);
+
+	if (!p) {
+		cli_error("out of memory");
+		exit(EXIT_FAILURE_RUNTIME);
+	}
+	return p;
+}
+
+static char *cli_strdup(const char *s)
+{
+	char *copy = strdup(s ? s : "");
+
+	if (!copy) {
+		cli_error("out of memory");
+		exit(EXIT_FAILURE_RUNTIME);
+	}
+	return copy;
+}
+
+struct cli_table *cli_table_new(unsigned int nr_columns, const char *const *headers)
+{
+	struct cli_table *table = cli_alloc(sizeof(*table));
+	unsigned int i;
+
+	table->nr_columns = nr_columns;
+	table->room = 16;
+	table->cells = cli_alloc(table->room * nr_columns * sizeof(*table->cells));
+	for (i = 0; i < nr_columns; i++)
+		table->cells[i] = cli_strdup(headers[i]);
+	return table;
+}
+
+static char **table_new_row(struct cli_table *table)
+{
+	unsigned int row = table->nr_rows + 1;
+
+	if (row == table->room) {
+		char **cells = realloc(table->cells,
+				       2 * table->room * table->nr_columns * sizeof(*cells));
+
+		if (!cells) {
+			cli_error("out of memory");
+			exit(EXIT_FAILURE_RUNTIME);
+		}
+		table->cells = cells;
+		table->room *= 2;
+	}
+	table->nr_rows++;
+	return &table->cells[row * table->nr_columns];
+}
+
+void cli_table_row(struct cli_table *table, ...)
+{
+	char **cells = table_new_row(table);
+	unsigned int i;
+	va_list ap;
+
+	va_start(ap, table);
+	for (i = 0; i < table->nr_columns; i++)
+		cells[i] = cli_strdup(va_arg(ap, const char *));
+	va_end(ap);
+}
+
+void cli_table_row_cells(struct cli_table *table, const char *const *cells)
+{
+	char **row = table_new_row(table);
+	unsigned int i;
+
+	for (i = 0; i < table->nr_columns; i++)
+		row[i] = cli_strdup(cells[i]);
+}
+
+void cli_table_discard(struct cli_table *table)
+{
+	unsigned int i;
+
+	for (i = 0; i < (table->nr_rows + 1) * table->nr_columns; i++)
+		free(table->cells[i]);
+	free(table->cells);
+	free(table);
+}
+
+void cli_table_print(struct cli_table *table, FILE *out)
+{
+	unsigned int row, column, n = table->nr_columns;
+	size_t *width = cli_alloc(n * sizeof(*width));
+
+	for (row = 0; row <= table->nr_rows; row++)
+		for (column = 0; column < n; column++) {
+			size_t len = strlen(table->cells[row * n + column]);
+
+			if (len > width[column])
+				width[column] = len;
+		}
+	for (row = 0; row <= table->nr_rows; row++) {
+		for (column = 0; column < n; column++) {
+			const char *cell = table->cells[row * n + column];
+
+			if (column + 1 < n)
+				fprintf(out, "%-*s  ", (int)width[column], cell);
+			else
+				fprintf(out, "%s\n", cell);
+			free(table->cells[row * n + column]);
+		}
+	}
+	free(width);
+	free(table->cells);
+	free(table);
+}
+
+static void usage(FILE *out)
+{
+	size_t i;
+
+	fprintf(out, "Usage: gpusched COMMAND [OPTIONS]\n\n"
+		"GPU-aware CPU placement for training workers.\n\nCommands:\n");
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+	fprintf(out, "\n`gpusched COMMAND --help` describes a command; gpusched(1) has the details.\n");
+}
+
+int main(int argc, char **argv)
+{
+	size_t i;
+
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("gpusched %s\n", GPUSCHED_VERSION);
+		return EXIT_OK;
+	}
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		static char program[32];
+
+		if (strcmp(argv[1], commands[i].name))
+			continue;
+		/* getopt names argv[0] in its messages: "gpusched topo: unrecognized..." */
+		snprintf(program, sizeof(program), "gpusched %s", commands[i].name);
+		argv[1] = program;
+		return commands[i].run(argc - 1, argv + 1);
+	}
+	cli_error("unknown command '%s'; `gpusched --help` lists the commands", argv[1]);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,412 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * gpusched status: what the module holds, by GPU: its local and reserved
+ * CPUs, how many whole local cores are still free for exclusive workers,
+ * and every pinned process with its command, threads, policy and CPUs.
+ * The module keeps no list a user could read in one call, so the pins are
+ * found the way ps finds processes: every thread of /proc is queried
+ * (GPUSCHED_IOC_QUERY answers anyone about any thread they can see).
+ */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "libgpusched.h"
+#include "sysfs.h"
+
+/* One pinned process's threads on one GPU. */
+struct pinned {
+	unsigned int gpu, policy;
+	pid_t pid, owner;
+	char comm[64];
+	char *cpus;
+	unsigned int nr_threads;
+	pid_t first_tid;
+};
+
+struct pin_list {
+	struct pinned *items;
+	size_t nr, room;
+};
+
+static struct pinned *pin_list_find(struct pin_list *list, unsigned int gpu, pid_t pid,
+				    const char *cpus)
+{
+	size_t i;
+
+	for (i = 0; i < list->nr; i++) {
+		struct pinned *p = &list->items[i];
+
+		if (p->gpu == gpu && p->pid == pid && !strcmp(p->cpus, cpus))
+			return p;
+	}
+	if (list->nr == list->room) {
+		size_t room = list->room ? 2 * list->room : 16;
+		struct pinned *items = realloc(list->items, room * sizeof(*items));
+
+		if (!items)
+			return NULL;
+		list->items = items;
+		list->room = room;
+	}
+	memset(&list->items[list->nr], 0, sizeof(list->items[0]));
+	return &list->items[list->nr++];
+}
+
+/*
+ * The process's command: the name it was started as (argv[0] without its
+ * directory), which stays meaningful when the main thread renames itself,
+ * else its comm.
+ */
+static void read_command(pid_t pid, char *command, size_t size)
+{
+	char path[64], argv0[256];
+	const char *base;
+	size_t len = 0;
+	FILE *file;
+
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+	file = fopen(path, "re");
+	if (file) {
+		len = fread(argv0, 1, sizeof(argv0) - 1, file);
+		fclose(file);
+	}
+	argv0[len] = '\0';
+	if (len && argv0[0]) {
+		base = strrchr(argv0, '/');
+		snprintf(command, size, "%s", base ? base + 1 : argv0);
+		return;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	file = fopen(path, "re");
+	if (!file || !fgets(command, size, file))
+		snprintf(command, size, "?");
+	else
+		command[strcspn(command, "\n")] = '\0';
+	if (file)
+		fclose(file);
+}
+
+static bool all_digits(const char *name)
+{
+	if (!*name)
+		return false;
+	for (; *name; name++)
+		if (!isdigit((unsigned char)*name))
+			return false;
+	return true;
+}
+
+/* Queries every thread of process @pid; adds the pinned ones to @list. */
+static int scan_process(struct gpusched *gs, pid_t pid, cpu_set_t *cpus, size_t size,
+			struct pin_list *list)
+{
+	struct gs_bitmap bitmap = GS_BITMAP_INIT;
+	struct dirent *entry;
+	char path[64];
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	dir = opendir(path);
+	if (!dir)
+		return 0;	/* exited meanwhile */
+	while ((entry = readdir(dir))) {
+		struct gpusched_query query;
+		struct pinned *p;
+		unsigned int cpu;
+		pid_t tid;
+		char *text;
+
+		if (!all_digits(entry->d_name))
+			continue;
+		tid = atoi(entry->d_name);
+		if (gpusched_query_thread(gs, tid, &query, cpus, NULL, size) ||
+		    !(query.result & GPUSCHED_QUERY_PINNED))
+			continue;
+		gs_bitmap_zero(&bitmap);
+		for (cpu = 0; cpu < size * 8; cpu++)
+			if (CPU_ISSET_S(cpu, size, cpus) && gs_bitmap_set(&bitmap, cpu))
+				goto out_nomem;
+		text = cli_cpulist(&bitmap);
+		p = pin_list_find(list, query.gpu, pid, text);
+		if (!p) {
+			free(text);
+			goto out_nomem;
+		}
+		if (p->cpus) {
+			free(text);
+		} else {
+			p->cpus = text;
+			p->gpu = query.gpu;
+			p->pid = pid;
+			p->policy = query.policy;
+			p->owner = query.owner_pid;
+			p->first_tid = tid;
+			read_command(pid, p->comm, sizeof(p->comm));
+		}
+		p->nr_threads++;
+	}
+	closedir(dir);
+	gs_bitmap_free(&bitmap);
+	return 0;
+
+out_nomem:
+	closedir(dir);
+	gs_bitmap_free(&bitmap);
+	return -ENOMEM;
+}
+
+static int scan_pins(struct gpusched *gs, uint32_t nr_cpus, struct pin_list *list)
+{
+	size_t size = CPU_ALLOC_SIZE(nr_cpus);
+	cpu_set_t *cpus = CPU_ALLOC(nr_cpus);
+	struct dirent *entry;
+	DIR *proc;
+	int err = 0;
+
+	if (!cpus)
+		return -ENOMEM;
+	proc = opendir("/proc");
+	if (!proc) {
+		err = -errno;
+		goto out;
+	}
+	while (!err && (entry = readdir(proc)))
+		if (all_digits(entry->d_name))
+			err = scan_process(gs, atoi(entry->d_name), cpus, size, list);
+	closedir(proc);
+out:
+	CPU_FREE(cpus);
+	return err;
+}
+
+static int compare_pinned(const void *a, const void *b)
+{
+	const struct pinned *x = a, *y = b;
+
+	if (x->gpu != y->gpu)
+		return x->gpu < y->gpu ? -1 : 1;
+	return x->pid < y->pid ? -1 : x->pid > y->pid;
+}
+
+/*
+ * Whole cores of @local none of whose CPUs is reserved by anyone or kept
+ * for housekeeping: what a new exclusive worker of this GPU could get.
+ */
+static unsigned int free_cores(const struct gs_machine *machine, const struct gs_bitmap *local,
+			       const struct gs_bitmap *unavailable)
+{
+	unsigned int count = 0;
+	int cpu;
+
+	gs_bitmap_for_each(cpu, local) {
+		const struct gs_machine_cpu *c = gs_topo_cpu_by_id(machine, cpu);
+		int sibling;
+		bool whole = true;
+
+		if (!c || !c->online || gs_bitmap_next(&c->siblings, -1) != cpu)
+			continue;	/* count each core once, at its first CPU */
+		gs_bitmap_for_each(sibling, &c->siblings)
+			if (!gs_bitmap_test(local, sibling) || gs_bitmap_test(unavailable, sibling))
+				whole = false;
+		count += whole;
+	}
+	return count;
+}
+
+static void status_usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: gpusched status [--device PATH] [--json]\n\n"
+		"Shows, for every GPU of the module's topology, its local and reserved CPUs,\n"
+		"the whole local cores still free, and every pinned process.\n");
+}
+
+int cmd_status(int argc, char **argv)
+{
+	static const struct option options[] = { CLI_COMMON_LONG_OPTIONS, { 0 } };
+	static const char *const gpu_headers[] = {
+		"GPU", "PCI ADDRESS", "NODE", "LOCAL CPUS", "RESERVED", "FREE CORES", "TASKS"
+	};
+	static const char *const pin_headers[] = {
+		"GPU", "PID", "COMMAND", "THREADS", "POLICY", "CPUS", "HELD BY"
+	};
+	struct gs_bitmap *local = NULL, reserved_all = GS_BITMAP_INIT;
+	struct cli_table *gpu_table, *pin_table;
+	struct gpusched_topology_copy topo;
+	struct gpusched_get_info info;
+	struct cli_common common = { 0 };
+	struct pin_list pins = { 0 };
+	struct json_object *root, *gpus;
+	struct gs_machine *machine = NULL;
+	struct gs_sysfs *sysfs = NULL;
+	struct gpusched *gs;
+	unsigned int i;
+	size_t p;
+	int opt, ret, err;
+
+	while ((opt = getopt_long(argc, argv, "vh", options, NULL)) != -1) {
+		ret = cli_common_option(&common, opt, optarg);
+		if (ret < 0)
+			return EXIT_USAGE;
+		if (ret)
+			continue;
+		status_usage(opt == 'h' ? stdout : stderr);
+		return opt == 'h' ? EXIT_OK : EXIT_USAGE;
+	}
+	if (optind != argc) {
+		cli_error("status: unexpected argument '%s'", argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (common.sysfs_root) {
+		cli_error("status: --sysfs-root does not apply: status shows the live module");
+		return EXIT_USAGE;
+	}
+	ret = cli_open(&common, 0, false, &gs);
+	if (ret)
+		return ret;
+	err = gpusched_get_info(gs, &info);
+	if (!err)
+		err = gpusched_get_topology(gs, &topo);
+	if (err) {
+		cli_error("%s: %s", common.device ? common.device : GPUSCHED_DEVICE, strerror(-err));
+		gpusched_close(gs);
+		return EXIT_FAILURE_RUNTIME;
+	}
+	ret = cli_discover(&common, true, &machine);
+	if (ret)
+		goto out_topo;
+	ret = EXIT_FAILURE_RUNTIME;
+	if (gs_sysfs_open(&sysfs, "/"))
+		goto out_machine;
+	local = calloc(topo.nr_gpus ? topo.nr_gpus : 1, sizeof(*local));
+	if (!local || scan_pins(gs, topo.nr_cpus, &pins)) {
+		cli_error("out of memory");
+		goto out_lists;
+	}
+	qsort(pins.items, pins.nr, sizeof(*pins.items), compare_pinned);
+
+	/* Reservations of every GPU count: a core another GPU holds is not free. */
+	for (i = 0; i < topo.nr_gpus; i++) {
+		struct gs_bitmap reserved = GS_BITMAP_INIT;
+		char path[96];
+
+		snprintf(path, sizeof(path), "sys/kernel/gpusched/gpus/gpu%u/local_cpus", i);
+		gs_sysfs_read_cpulist(sysfs, path, &local[i]);
+		snprintf(path, sizeof(path), "sys/kernel/gpusched/gpus/gpu%u/reserved_cpus", i);
+		if (!gs_sysfs_read_cpulist(sysfs, path, &reserved))
+			gs_bitmap_or(&reserved_all, &reserved);
+		gs_bitmap_free(&reserved);
+	}
+	for (i = 0; i < topo.nr_cpus; i++)
+		if (topo.housekeeping[i / 64] & (1ULL << (i % 64)))
+			gs_bitmap_set(&reserved_all, i);
+
+	root = json_object_new_object();
+	gpus = json_object_new_array();
+	json_object_object_add(root, "generation", json_object_new_int64(info.generation));
+	json_object_object_add(root, "default_policy",
+			       json_object_new_string(gpusched_policy_name(info.default_policy)));
+	gpu_table = cli_table_new(7, gpu_headers);
+	pin_table = cli_table_new(7, pin_headers);
+	for (i = 0, p = 0; i < topo.nr_gpus; i++) {
+		struct gs_bitmap reserved = GS_BITMAP_INIT;
+		struct json_object *gpu = json_object_new_object(), *list = json_object_new_array();
+		char index[16], node[16], cores[16], tasks[16], path[96], address[GPUSCHED_PCI_ADDRESS_SIZE];
+		char *local_text = cli_cpulist(&local[i]), *reserved_text;
+		unsigned int nr_free = free_cores(machine, &local[i], &reserved_all), nr_tasks = 0;
+
+		snprintf(path, sizeof(path), "sys/kernel/gpusched/gpus/gpu%u/reserved_cpus", i);
+		gs_sysfs_read_cpulist(sysfs, path, &reserved);
+		reserved_text = cli_cpulist(&reserved);
+		gs_bitmap_free(&reserved);
+		gpusched_format_pci_address(&topo.gpus[i], address);
+		for (; p < pins.nr && pins.items[p].gpu == i; p++) {
+			struct pinned *pin = &pins.items[p];
+			struct json_object *entry = json_object_new_object();
+			char pid[16], threads[16], owner[16];
+
+			snprintf(pid, sizeof(pid), "%d", pin->pid);
+			snprintf(threads, sizeof(threads), "%u", pin->nr_threads);
+			snprintf(owner, sizeof(owner), "%d", pin->owner);
+			snprintf(index, sizeof(index), "%u", i);
+			cli_table_row(pin_table, index, pid, pin->comm, threads,
+				      gpusched_policy_name(pin->policy), pin->cpus,
+				      pin->owner ? owner : "-");
+			json_object_object_add(entry, "pid", json_object_new_int(pin->pid));
+			json_object_object_add(entry, "command", json_object_new_string(pin->comm));
+			json_object_object_add(entry, "nr_threads",
+					       json_object_new_int(pin->nr_threads));
+			json_object_object_add(entry, "policy",
+					       json_object_new_string(gpusched_policy_name(pin->policy)));
+			json_object_object_add(entry, "cpus", json_object_new_string(pin->cpus));
+			json_object_object_add(entry, "owner_pid",
+					       pin->owner ? json_object_new_int(pin->owner) : NULL);
+			json_object_array_add(list, entry);
+			nr_tasks += pin->nr_threads;
+		}
+		snprintf(index, sizeof(index), "%u", i);
+		snprintf(node, sizeof(node), "%u", topo.gpus[i].node);
+		snprintf(cores, sizeof(cores), "%u", nr_free);
+		snprintf(tasks, sizeof(tasks), "%u", nr_tasks);
+		cli_table_row(gpu_table, index, address, node, local_text,
+			      reserved_text[0] ? reserved_text : "-", cores, tasks);
+		json_object_object_add(gpu, "gpu", json_object_new_int(i));
+		json_object_object_add(gpu, "pci_address", json_object_new_string(address));
+		json_object_object_add(gpu, "node", json_object_new_int(topo.gpus[i].node));
+		json_object_object_add(gpu, "local_cpus", json_object_new_string(local_text));
+		json_object_object_add(gpu, "reserved_cpus", json_object_new_string(reserved_text));
+		json_object_object_add(gpu, "free_cores", json_object_new_int(nr_free));
+		json_object_object_add(gpu, "nr_pinned_threads", json_object_new_int(nr_tasks));
+		json_object_object_add(gpu, "pins", list);
+		json_object_array_add(gpus, gpu);
+		free(local_text);
+		free(reserved_text);
+	}
+	json_object_object_add(root, "gpus", gpus);
+	if (common.json) {
+		cli_table_discard(gpu_table);
+		cli_table_discard(pin_table);
+		cli_print_json(root);
+	} else {
+		printf("Topology generation %llu, %u GPU%s, default policy %s\n\n",
+		       (unsigned long long)info.generation, topo.nr_gpus, topo.nr_gpus == 1 ? "" : "s",
+		       gpusched_policy_name(info.default_policy));
+		if (topo.nr_gpus)
+			cli_table_print(gpu_table, stdout);
+		else
+			cli_table_discard(gpu_table);
+		if (pins.nr) {
+			printf("\n");
+			cli_table_print(pin_table, stdout);
+		} else {
+			cli_table_discard(pin_table);
+			printf("\nNo pinned tasks.\n");
+		}
+		if (!topo.nr_gpus)
+			printf("The module holds no topology: start gpuschedd.\n");
+		json_object_put(root);
+	}
+	ret = EXIT_OK;
+
+out_lists:
+	for (p = 0; p < pins.nr; p++)
+		free(pins.items[p].cpus);
+	free(pins.items);
+	for (i = 0; local && i < topo.nr_gpus; i++)
+		gs_bitmap_free(&local[i]);
+	free(local);
+	gs_bitmap_free(&reserved_all);
+	gs_sysfs_close(sysfs);
+out_machine:
+	gs_machine_free(machine);
+out_topo:
+	gpusched_topology_copy_free(&topo);
+	gpusched_close(gs);
+	return ret;
+}

@@ -1,0 +1,1078 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Tests of the built gpusched CLI as a user and a launcher run it: `topo`
+ * and `plan` on the committed sysfs snapshots, the usage errors and exit
+ * codes gpusched(1) documents, and `exec` without the module (its
+ * unarbitrated fallback, the GPU it resolves from the launcher's
+ * variables, and the env(1)-style 126/127).  Expected values come from the
+ * fixture files themselves (node cpulists, SMT siblings, L3 groups,
+ * isolated CPUs), read here with the library's one cpulist parser, never
+ * from the program's own output.
+ *
+ * Usage: test_cli [FIXTURES_DIR]
+ *   The CLI is $GPUSCHED, else ../bin/gpusched beside this program.
+ *   FIXTURES_DIR defaults to $GS_FIXTURES_DIR, then to "fixtures" beside
+ *   this source file.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <libgen.h>
+#include <sched.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cpulist.h"
+#include "tap.h"
+
+extern char **environ;
+
+static const char *cli_path;
+static const char *fixtures_dir;
+
+#define HGX		"hgx-2s-smt-8gpu"
+#define EPYC		"epyc-nps4-8gpu"
+#define GRACE		"grace-blackwell-memnodes"
+#define WORKSTATION	"workstation-isolated"
+#define MISSING_ROOT	"/nonexistent-gpusched-test/sysroot"
+#define MISSING_DEVICE	"/nonexistent-gpusched"
+
+/* The GPUs' nodes, worked out by hand from each fixture's numa_node/local_cpulist. */
+static const int hgx_nodes[] = { 0, 0, 0, 0, 1, 1, 1, 1 };
+static const int epyc_nodes[] = { 7, 7, 5, 5, 3, 3, 1, 1 };
+static const int grace_nodes[] = { 0, 0, 1, 1 };
+static const int workstation_nodes[] = { 0 };
+
+/* What one run of the CLI gave. */
+struct run {
+	int status;		/* exit code, or 128 + signal */
+	char *out;
+	char *err;
+};
+
+static char *xprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static char *xprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *text;
+
+	va_start(ap, fmt);
+	if (vasprintf(&text, fmt, ap) < 0) {
+		printf("Bail out! out of memory\n");
+		exit(1);
+	}
+	va_end(ap);
+	return text;
+}
+
+/* Reads all of the open file @fd from its start; returns a malloc'ed string. */
+static char *slurp(int fd)
+{
+	size_t used = 0, size = 4096;
+	char *text = malloc(size);
+	ssize_t got;
+
+	if (!text || lseek(fd, 0, SEEK_SET) < 0)
+		goto fail;
+	while ((got = read(fd, text + used, size - used - 1)) > 0) {
+		used += (size_t)got;
+		if (size - used < 2) {
+			char *bigger = realloc(text, size * 2);
+
+			if (!bigger)
+				goto fail;
+			text = bigger;
+			size *= 2;
+		}
+	}
+	text[used] = '\0';
+	return text;
+fail:
+	printf("Bail out! reading output: %s\n", strerror(errno));
+	exit(1);
+}
+
+static int scratch_file(void)
+{
+	char path[] = "/tmp/test_cli.XXXXXX";
+	int fd = mkstemp(path);
+
+	if (fd < 0) {
+		printf("Bail out! mkstemp: %s\n", strerror(errno));
+		exit(1);
+	}
+	unlink(path);
+	return fd;
+}
+
+/* Runs the CLI with @args (NULL-terminated) and @envp (NULL: ours), output captured. */
+static struct run run_cli(char *const *envp, const char *const *args)
+{
+	int out = scratch_file(), err = scratch_file(), status, nr = 0;
+	posix_spawn_file_actions_t actions;
+	struct run run = { .status = -1 };
+	char *argv[40];
+	pid_t pid;
+
+	argv[nr++] = (char *)cli_path;
+	while (*args && nr < 39)
+		argv[nr++] = (char *)*args++;
+	argv[nr] = NULL;
+	posix_spawn_file_actions_init(&actions);
+	posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&actions, out, STDOUT_FILENO);
+	posix_spawn_file_actions_adddup2(&actions, err, STDERR_FILENO);
+	errno = posix_spawn(&pid, cli_path, &actions, NULL, argv, envp ? envp : environ);
+	posix_spawn_file_actions_destroy(&actions);
+	if (errno) {
+		printf("Bail out! %s: %s\n", cli_path, strerror(errno));
+		exit(1);
+	}
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	run.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	run.out = slurp(out);
+	run.err = slurp(err);
+	close(out);
+	close(err);
+	return run;
+}
+
+#define CLI(...)		run_cli(NULL, (const char *const[]){ __VA_ARGS__, NULL })
+#define CLI_ENV(envp, ...)	run_cli(envp, (const char *const[]){ __VA_ARGS__, NULL })
+
+static void run_free(struct run *run)
+{
+	free(run->out);
+	free(run->err);
+}
+
+static char *fixture(const char *machine)
+{
+	return xprintf("%s/%s", fixtures_dir, machine);
+}
+
+/* Parses the cpulist in fixture file @machine/sys/@path; returns 0 or -1 (missing). */
+static int fixture_cpulist(const char *machine, const char *path, struct gs_bitmap *bitmap)
+{
+	char *name = xprintf("%s/%s/sys/%s", fixtures_dir, machine, path);
+	char text[256] = "";
+	FILE *file = fopen(name, "re");
+	int ret = -1;
+
+	if (file) {
+		if (!fgets(text, sizeof(text), file))
+			text[0] = '\0';
+		fclose(file);
+		text[strcspn(text, "\n")] = '\0';
+		ret = gs_bitmap_parse_list(bitmap, text) ? -1 : 0;
+	}
+	free(name);
+	return ret;
+}
+
+/* A node's CPUs; a fixture without node directories is one node 0 of every online CPU. */
+static void node_cpus(const char *machine, int node, struct gs_bitmap *cpus)
+{
+	char *path = xprintf("devices/system/node/node%d/cpulist", node);
+
+	if (fixture_cpulist(machine, path, cpus) &&
+	    (node || fixture_cpulist(machine, "devices/system/cpu/online", cpus)))
+		gs_bitmap_zero(cpus);
+	free(path);
+}
+
+/* The CPUs of @cpu's physical core, from thread_siblings_list or core_cpus_list. */
+static void core_cpus(const char *machine, int cpu, struct gs_bitmap *core)
+{
+	char *path = xprintf("devices/system/cpu/cpu%d/topology/thread_siblings_list", cpu);
+	char *alt = xprintf("devices/system/cpu/cpu%d/topology/core_cpus_list", cpu);
+
+	if (fixture_cpulist(machine, path, core) && fixture_cpulist(machine, alt, core)) {
+		gs_bitmap_zero(core);
+		gs_bitmap_set(core, cpu);
+	}
+	free(path);
+	free(alt);
+}
+
+static void l3_cpus(const char *machine, int cpu, struct gs_bitmap *l3)
+{
+	char *path = xprintf("devices/system/cpu/cpu%d/cache/index3/shared_cpu_list", cpu);
+
+	if (fixture_cpulist(machine, path, l3))
+		gs_bitmap_zero(l3);
+	free(path);
+}
+
+static char *format_cpus(const struct gs_bitmap *cpus)
+{
+	char text[256];
+
+	if (gs_bitmap_format_list(cpus, text, sizeof(text)) < 0)
+		snprintf(text, sizeof(text), "(too long)");
+	return xprintf("%s", text);
+}
+
+static json_object *field(json_object *object, const char *name)
+{
+	json_object *value = NULL;
+
+	json_object_object_get_ex(object, name, &value);
+	return value;
+}
+
+static json_object *item(json_object *array, size_t index)
+{
+	if (!array || !json_object_is_type(array, json_type_array) ||
+	    index >= json_object_array_length(array))
+		return NULL;
+	return json_object_array_get_idx(array, index);
+}
+
+static size_t length(json_object *array)
+{
+	return array && json_object_is_type(array, json_type_array) ?
+	       json_object_array_length(array) : 0;
+}
+
+static const char *string_of(json_object *value)
+{
+	return value && json_object_is_type(value, json_type_string) ?
+	       json_object_get_string(value) : "(not a string)";
+}
+
+static int int_of(json_object *value)
+{
+	return value && json_object_is_type(value, json_type_int) ? json_object_get_int(value) :
+	       -1000;
+}
+
+/* Runs @args, which must print JSON; returns it or NULL (after a failed check). */
+static json_object *run_json(struct run *run, const char *what, const char *const *args)
+{
+	json_object *parsed;
+
+	*run = run_cli(NULL, args);
+	parsed = json_tokener_parse(run->out);
+	if (!tap_ok(parsed != NULL, "%s: stdout is JSON", what))
+		tap_diag("exit %d, stderr: %s", run->status, run->err);
+	return parsed;
+}
+
+/* ---- topo ---- */
+
+static void check_topo_gpu(json_object *topo, const char *machine, unsigned int index,
+			   const char *address, int node, const char *local_cpus)
+{
+	json_object *gpu = item(field(topo, "gpus"), index);
+
+	if (!tap_ok(gpu && !strcmp(string_of(field(gpu, "pci_address")), address) &&
+		    int_of(field(gpu, "node")) == node &&
+		    !strcmp(string_of(field(gpu, "local_cpus")), local_cpus),
+		    "topo %s: GPU %u is %s on node %d, local CPUs %s", machine, index, address,
+		    node, local_cpus))
+		tap_diag("got %s", gpu ? json_object_to_json_string(gpu) : "(missing)");
+}
+
+static void check_ignored(json_object *topo, const char *machine, const char *address)
+{
+	json_object *ignored = field(topo, "ignored_devices"), *entry = NULL;
+	size_t i;
+
+	for (i = 0; i < length(ignored); i++)
+		if (!strcmp(string_of(field(item(ignored, i), "pci_address")), address))
+			entry = item(ignored, i);
+	if (!tap_ok(entry && int_of(field(entry, "vendor_id")) == 0x1a03 &&
+		    strstr(string_of(field(entry, "reason")), "BMC"),
+		    "topo %s: the ASPEED display %s is an ignored device, reason naming a BMC",
+		    machine, address))
+		tap_diag("ignored_devices: %s", json_object_to_json_string(ignored));
+}
+
+static void check_distances(json_object *topo, const char *machine, const int *row,
+			    unsigned int nr)
+{
+	json_object *distances = field(item(field(topo, "nodes"), 0), "distances");
+	bool same = length(distances) == nr;
+	unsigned int i;
+
+	for (i = 0; same && i < nr; i++)
+		same = int_of(item(distances, i)) == row[i];
+	if (!tap_ok(same && int_of(field(item(field(topo, "nodes"), 0), "node")) == 0,
+		    "topo %s: node 0's distances are its fixture's distance row", machine))
+		tap_diag("got %s", distances ? json_object_to_json_string(distances) : "(missing)");
+}
+
+static void test_topo_json(void)
+{
+	static const char *const hgx_addresses[] = {
+		"0000:18:00.0", "0000:2a:00.0", "0000:3a:00.0", "0000:5d:00.0",
+		"0000:9a:00.0", "0000:ab:00.0", "0000:ba:00.0", "0000:db:00.0",
+	};
+	static const char *const epyc_addresses[] = {
+		"0000:05:00.0", "0000:15:00.0", "0000:65:00.0", "0000:75:00.0",
+		"0000:85:00.0", "0000:95:00.0", "0000:e5:00.0", "0000:f5:00.0",
+	};
+	static const char *const epyc_cpus[] = {
+		[1] = "2-3,18-19", [3] = "6-7,22-23", [5] = "10-11,26-27", [7] = "14-15,30-31",
+	};
+	static const int hgx_row[] = { 10, 21 };
+	static const int epyc_row[] = { 10, 12, 12, 12, 32, 32, 32, 32 };
+	char *hgx = fixture(HGX), *epyc = fixture(EPYC), *grace = fixture(GRACE);
+	json_object *topo, *nodes;
+	struct run run;
+	unsigned int i;
+
+	topo = run_json(&run, "topo --json " HGX,
+			(const char *const[]){ "topo", "--json", "--sysfs-root", hgx, NULL });
+	if (topo) {
+		tap_ok(run.status == 0, "topo %s exits 0 (got %d)", HGX, run.status);
+		tap_ok(!strcmp(string_of(field(topo, "source")), "sysfs"),
+		       "topo %s: source is \"sysfs\"", HGX);
+		/* 0000:03:00.0 is the BMC display, 0000:05:00.0 an NVSwitch (class 0680). */
+		tap_ok(length(field(topo, "gpus")) == 8, "topo %s: 8 GPUs (got %zu)", HGX,
+		       length(field(topo, "gpus")));
+		for (i = 0; i < 8; i++)
+			check_topo_gpu(topo, HGX, i, hgx_addresses[i], hgx_nodes[i],
+				       hgx_nodes[i] ? "4-7,12-15" : "0-3,8-11");
+		check_ignored(topo, HGX, "0000:03:00.0");
+		check_distances(topo, HGX, hgx_row, 2);
+		json_object_put(topo);
+	}
+	run_free(&run);
+
+	topo = run_json(&run, "topo --json " EPYC,
+			(const char *const[]){ "topo", "--json", "--sysfs-root", epyc, NULL });
+	if (topo) {
+		tap_ok(length(field(topo, "gpus")) == 8, "topo %s: 8 GPUs (got %zu)", EPYC,
+		       length(field(topo, "gpus")));
+		/* 0000:85:00.0 has numa_node -1: node 3 comes from its local_cpulist. */
+		for (i = 0; i < 8; i++)
+			check_topo_gpu(topo, EPYC, i, epyc_addresses[i], epyc_nodes[i],
+				       epyc_cpus[epyc_nodes[i]]);
+		check_ignored(topo, EPYC, "0000:c2:00.0");
+		check_distances(topo, EPYC, epyc_row, 8);
+		json_object_put(topo);
+	}
+	run_free(&run);
+
+	topo = run_json(&run, "topo --json " GRACE,
+			(const char *const[]){ "topo", "--json", "--sysfs-root", grace, NULL });
+	if (topo) {
+		nodes = field(topo, "nodes");
+		tap_ok(length(field(topo, "gpus")) == 4, "topo %s: 4 GPUs", GRACE);
+		check_topo_gpu(topo, GRACE, 0, "0008:01:00.0", 0, "0-3");
+		check_topo_gpu(topo, GRACE, 2, "0018:01:00.0", 1, "4-7");
+		/* Nodes 0,1,2,10,18,26 in that order; has_memory is 0-2,10,18. */
+		for (i = 0; i < length(nodes); i++) {
+			json_object *node = item(nodes, i);
+			int id = int_of(field(node, "node"));
+			bool memory_only = id == 2 || id == 10 || id == 18;
+
+			tap_ok(json_object_get_boolean(field(node, "memory_only")) == memory_only &&
+			       json_object_get_boolean(field(node, "has_memory")) == (id != 26),
+			       "topo %s: node %d has_memory %s, memory_only %s", GRACE, id,
+			       id != 26 ? "true" : "false", memory_only ? "true" : "false");
+		}
+		tap_ok(length(nodes) == 6, "topo %s: 6 nodes (got %zu)", GRACE, length(nodes));
+		json_object_put(topo);
+	}
+	run_free(&run);
+	free(hgx);
+	free(epyc);
+	free(grace);
+}
+
+/* The human table: a header starting "GPU", and each row's PCI address under its title. */
+static void test_topo_table(void)
+{
+	char *hgx = fixture(HGX), *line, *next, *header;
+	struct run run = CLI("topo", "--sysfs-root", hgx);
+	long column = -1;
+	unsigned int rows = 0, misaligned = 0;
+
+	header = run.out;
+	tap_ok(run.status == 0 && !strncmp(header, "GPU ", 4),
+	       "topo %s: the table's header line starts with \"GPU\"", HGX);
+	if (strstr(header, "PCI ADDRESS"))
+		column = strstr(header, "PCI ADDRESS") - header;
+	for (line = strchr(header, '\n'); line && line[1] && line[1] != '\n'; line = next) {
+		char *address = strstr(++line, "0000:");
+
+		next = strchr(line, '\n');
+		rows++;
+		if (!address || address - line != column || (next && address > next))
+			misaligned++;
+	}
+	if (!tap_ok(column > 0 && rows == 8 && !misaligned,
+		    "topo %s: 8 rows, every PCI address at column %ld of the header", HGX, column))
+		tap_diag("%u rows, %u misaligned; stdout:\n%s", rows, misaligned, run.out);
+	run_free(&run);
+	free(hgx);
+}
+
+/* ---- plan ---- */
+
+#define MAX_WORKERS 64
+
+struct worker {
+	int gpu, node;
+	struct gs_bitmap cpus;
+	const char *text;
+};
+
+struct plan {
+	const char *machine;
+	const int *gpu_nodes;
+	char *what;
+	struct run run;
+	json_object *json;
+	struct worker workers[MAX_WORKERS];
+	unsigned int nr_workers;
+};
+
+/* Runs plan --json on @machine with @extra arguments and collects every worker. */
+static bool plan_run(struct plan *plan, const char *machine, const int *gpu_nodes,
+		     const char *const *extra)
+{
+	const char *args[24] = { "plan", "--json", "--sysfs-root" };
+	unsigned int nr = 4, g, w;
+	char *root = fixture(machine);
+	json_object *gpus;
+
+	memset(plan, 0, sizeof(*plan));
+	plan->machine = machine;
+	plan->gpu_nodes = gpu_nodes;
+	plan->what = xprintf("plan %s", machine);
+	args[3] = root;
+	while (*extra && nr < 23) {
+		char *what = xprintf("%s %s", plan->what, *extra);
+
+		free(plan->what);
+		plan->what = what;
+		args[nr++] = *extra++;
+	}
+	args[nr] = NULL;
+	plan->json = run_json(&plan->run, plan->what, args);
+	free(root);
+	gpus = field(plan->json, "gpus");
+	for (g = 0; g < length(gpus); g++) {
+		json_object *workers = field(item(gpus, g), "workers");
+
+		for (w = 0; w < length(workers) && plan->nr_workers < MAX_WORKERS; w++) {
+			struct worker *worker = &plan->workers[plan->nr_workers++];
+
+			worker->gpu = int_of(field(item(gpus, g), "gpu"));
+			worker->node = int_of(field(item(workers, w), "node"));
+			worker->text = string_of(field(item(workers, w), "cpus"));
+			gs_bitmap_init(&worker->cpus);
+			if (gs_bitmap_parse_list(&worker->cpus, worker->text))
+				worker->node = -1000;
+		}
+	}
+	return plan->json != NULL;
+}
+
+static void plan_free(struct plan *plan)
+{
+	unsigned int i;
+
+	for (i = 0; i < plan->nr_workers; i++)
+		gs_bitmap_free(&plan->workers[i].cpus);
+	json_object_put(plan->json);
+	run_free(&plan->run);
+	free(plan->what);
+}
+
+/* Exit 0, @nr_gpus GPUs without error, @per_gpu workers each. */
+static void check_plan_shape(struct plan *plan, unsigned int nr_gpus, unsigned int per_gpu)
+{
+	json_object *gpus = field(plan->json, "gpus");
+	unsigned int g, errors = 0;
+
+	for (g = 0; g < length(gpus); g++)
+		errors += !json_object_is_type(field(item(gpus, g), "error"), json_type_null);
+	if (!tap_ok(plan->run.status == 0 && length(gpus) == nr_gpus && !errors &&
+		    plan->nr_workers == nr_gpus * per_gpu,
+		    "%s: exits 0 with %u GPUs of %u workers each", plan->what, nr_gpus, per_gpu))
+		tap_diag("exit %d, %zu GPUs, %u errors, %u workers; stderr: %s",
+			 plan->run.status, length(gpus), errors, plan->nr_workers, plan->run.err);
+}
+
+static bool worker_in_node(const struct plan *plan, const struct worker *worker)
+{
+	struct gs_bitmap node = GS_BITMAP_INIT;
+	int expected = plan->gpu_nodes[worker->gpu];
+	bool inside;
+
+	node_cpus(plan->machine, expected, &node);
+	inside = worker->node == expected && !gs_bitmap_empty(&worker->cpus) &&
+		 gs_bitmap_subset(&worker->cpus, &node);
+	gs_bitmap_free(&node);
+	return inside;
+}
+
+static void check_in_node(struct plan *plan)
+{
+	unsigned int i;
+
+	for (i = 0; i < plan->nr_workers; i++)
+		if (!worker_in_node(plan, &plan->workers[i]))
+			break;
+	if (!tap_ok(plan->nr_workers && i == plan->nr_workers,
+		    "%s: every worker's CPUs are in its GPU's node", plan->what))
+		tap_diag("GPU %d's worker on node %d has CPUs %s", plan->workers[i].gpu,
+			 plan->workers[i].node, plan->workers[i].text);
+}
+
+static void check_disjoint(struct plan *plan)
+{
+	unsigned int i, j;
+
+	for (i = 0; i < plan->nr_workers; i++)
+		for (j = 0; j < i; j++)
+			if (gs_bitmap_intersects(&plan->workers[i].cpus, &plan->workers[j].cpus)) {
+				tap_ok(0, "%s: no CPU is in two workers", plan->what);
+				tap_diag("%s (GPU %d) and %s (GPU %d) overlap",
+					 plan->workers[i].text, plan->workers[i].gpu,
+					 plan->workers[j].text, plan->workers[j].gpu);
+				return;
+			}
+	tap_ok(plan->nr_workers > 0, "%s: no CPU is in two workers", plan->what);
+}
+
+/* Each worker holds whole cores: every CPU's SMT siblings are in the same worker. */
+static void check_siblings(struct plan *plan)
+{
+	struct gs_bitmap core = GS_BITMAP_INIT;
+	unsigned int i;
+	int cpu, bad = -1;
+
+	for (i = 0; i < plan->nr_workers && bad < 0; i++)
+		gs_bitmap_for_each(cpu, &plan->workers[i].cpus) {
+			core_cpus(plan->machine, cpu, &core);
+			if (!gs_bitmap_subset(&core, &plan->workers[i].cpus)) {
+				bad = cpu;
+				break;
+			}
+		}
+	if (!tap_ok(plan->nr_workers && bad < 0, "%s: SMT siblings stay together", plan->what))
+		tap_diag("CPU %d's core is split; worker %s", bad, plan->workers[i - 1].text);
+	gs_bitmap_free(&core);
+}
+
+/* Whole cores each GPU got, over all its workers; GPUs of one node differ by at most one. */
+static void check_balance(struct plan *plan, unsigned int nr_gpus)
+{
+	struct gs_bitmap core = GS_BITMAP_INIT;
+	unsigned int cores[16] = { 0 }, i, g, h;
+	bool balanced = true;
+	int cpu;
+
+	for (i = 0; i < plan->nr_workers; i++)
+		gs_bitmap_for_each(cpu, &plan->workers[i].cpus) {
+			core_cpus(plan->machine, cpu, &core);
+			if (gs_bitmap_next(&core, -1) == cpu && plan->workers[i].gpu < 16)
+				cores[plan->workers[i].gpu]++;
+		}
+	for (g = 0; g < nr_gpus; g++)
+		for (h = 0; h < nr_gpus; h++)
+			if (plan->gpu_nodes[g] == plan->gpu_nodes[h] && cores[g] > cores[h] + 1)
+				balanced = false;
+	if (!tap_ok(plan->nr_workers && balanced,
+		    "%s: GPUs of one node get shares within one core of each other", plan->what))
+		for (g = 0; g < nr_gpus; g++)
+			tap_diag("GPU %u (node %d): %u cores", g, plan->gpu_nodes[g], cores[g]);
+	gs_bitmap_free(&core);
+}
+
+static void test_plan_exclusive(void)
+{
+	struct plan plan;
+
+	/* 4 cores and 4 GPUs per node: one core (two siblings) each. */
+	if (plan_run(&plan, HGX, hgx_nodes, (const char *const[]){
+		     "--policy", "exclusive", "--workers-per-gpu", "1", NULL })) {
+		check_plan_shape(&plan, 8, 1);
+		check_in_node(&plan);
+		check_disjoint(&plan);
+		check_siblings(&plan);
+		check_balance(&plan, 8);
+	}
+	plan_free(&plan);
+
+	/*
+	 * 8 workers on each node's 4 physical cores cannot each hold whole
+	 * cores of their own: every GPU must fail, and say why.
+	 */
+	if (plan_run(&plan, HGX, hgx_nodes, (const char *const[]){
+		     "--policy", "exclusive", "--workers-per-gpu", "2", NULL })) {
+		json_object *gpus = field(plan.json, "gpus");
+		unsigned int g, errors = 0;
+
+		for (g = 0; g < length(gpus); g++)
+			errors += json_object_is_type(field(item(gpus, g), "error"),
+						      json_type_string);
+		tap_ok(plan.run.status == 1 && errors == 8 && !plan.nr_workers,
+		       "%s: 4 cores per node: exit 1, an error for each GPU (exit %d, %u errors)",
+		       plan.what, plan.run.status, errors);
+	}
+	plan_free(&plan);
+
+	/* Two workers per GPU where they fit: SMT on the workstation, none on Grace. */
+	if (plan_run(&plan, WORKSTATION, workstation_nodes, (const char *const[]){
+		     "--policy", "exclusive", "--workers-per-gpu", "2", NULL })) {
+		check_plan_shape(&plan, 1, 2);
+		check_in_node(&plan);
+		check_disjoint(&plan);
+		check_siblings(&plan);
+	}
+	plan_free(&plan);
+	if (plan_run(&plan, GRACE, grace_nodes, (const char *const[]){
+		     "--policy", "exclusive", "--workers-per-gpu", "2", NULL })) {
+		check_plan_shape(&plan, 4, 2);
+		check_in_node(&plan);
+		check_disjoint(&plan);
+		check_balance(&plan, 4);
+	}
+	plan_free(&plan);
+	if (plan_run(&plan, EPYC, epyc_nodes, (const char *const[]){
+		     "--policy", "exclusive", NULL })) {
+		check_plan_shape(&plan, 8, 1);
+		check_in_node(&plan);
+		check_disjoint(&plan);
+		check_siblings(&plan);
+		check_balance(&plan, 8);
+	}
+	plan_free(&plan);
+}
+
+/* policy node: every worker gets exactly its GPU's node's CPUs. */
+static void check_whole_node(struct plan *plan)
+{
+	struct gs_bitmap node = GS_BITMAP_INIT;
+	unsigned int i;
+
+	for (i = 0; i < plan->nr_workers; i++) {
+		node_cpus(plan->machine, plan->gpu_nodes[plan->workers[i].gpu], &node);
+		if (!gs_bitmap_equal(&node, &plan->workers[i].cpus))
+			break;
+	}
+	if (!tap_ok(plan->nr_workers && i == plan->nr_workers,
+		    "%s: every worker gets exactly its GPU's node's CPUs", plan->what))
+		tap_diag("GPU %d's worker has %s", plan->workers[i].gpu, plan->workers[i].text);
+	gs_bitmap_free(&node);
+}
+
+static void check_one_l3(struct plan *plan)
+{
+	struct gs_bitmap l3 = GS_BITMAP_INIT;
+	unsigned int i;
+
+	for (i = 0; i < plan->nr_workers; i++) {
+		l3_cpus(plan->machine, gs_bitmap_next(&plan->workers[i].cpus, -1), &l3);
+		if (gs_bitmap_empty(&l3) || !gs_bitmap_subset(&plan->workers[i].cpus, &l3))
+			break;
+	}
+	if (!tap_ok(plan->nr_workers && i == plan->nr_workers,
+		    "%s: each worker's CPUs share one L3 (index3/shared_cpu_list)", plan->what))
+		tap_diag("GPU %d's worker has %s", plan->workers[i].gpu, plan->workers[i].text);
+	gs_bitmap_free(&l3);
+}
+
+static void check_one_core(struct plan *plan)
+{
+	struct gs_bitmap core = GS_BITMAP_INIT;
+	unsigned int i;
+
+	for (i = 0; i < plan->nr_workers; i++) {
+		core_cpus(plan->machine, gs_bitmap_next(&plan->workers[i].cpus, -1), &core);
+		if (!gs_bitmap_equal(&core, &plan->workers[i].cpus))
+			break;
+	}
+	if (!tap_ok(plan->nr_workers && i == plan->nr_workers,
+		    "%s: each worker gets exactly one core with its SMT siblings", plan->what))
+		tap_diag("GPU %d's worker has %s", plan->workers[i].gpu, plan->workers[i].text);
+	gs_bitmap_free(&core);
+}
+
+static void test_plan_policies(void)
+{
+	struct plan plan;
+	json_object *gpus;
+
+	if (plan_run(&plan, HGX, hgx_nodes, (const char *const[]){
+		     "--policy", "node", "--workers-per-gpu", "2", NULL })) {
+		check_plan_shape(&plan, 8, 2);
+		check_whole_node(&plan);
+	}
+	plan_free(&plan);
+	if (plan_run(&plan, EPYC, epyc_nodes, (const char *const[]){ "--policy", "node", NULL })) {
+		check_plan_shape(&plan, 8, 1);
+		check_whole_node(&plan);
+	}
+	plan_free(&plan);
+	if (plan_run(&plan, EPYC, epyc_nodes, (const char *const[]){
+		     "--policy", "l3", "--workers-per-gpu", "2", NULL })) {
+		check_plan_shape(&plan, 8, 2);
+		check_in_node(&plan);
+		check_one_l3(&plan);
+	}
+	plan_free(&plan);
+	if (plan_run(&plan, HGX, hgx_nodes, (const char *const[]){ "--policy", "single", NULL })) {
+		check_plan_shape(&plan, 8, 1);
+		check_in_node(&plan);
+		check_one_core(&plan);
+	}
+	plan_free(&plan);
+
+	if (plan_run(&plan, HGX, hgx_nodes, (const char *const[]){
+		     "--policy", "single", "--gpus", "0,7", NULL })) {
+		gpus = field(plan.json, "gpus");
+		if (!tap_ok(plan.run.status == 0 && length(gpus) == 2 &&
+			    int_of(field(item(gpus, 0), "gpu")) == 0 &&
+			    !strcmp(string_of(field(item(gpus, 0), "pci_address")),
+				    "0000:18:00.0") &&
+			    int_of(field(item(gpus, 1), "gpu")) == 7 &&
+			    !strcmp(string_of(field(item(gpus, 1), "pci_address")),
+				    "0000:db:00.0"),
+			    "%s: only GPUs 0 (0000:18:00.0) and 7 (0000:db:00.0)", plan.what))
+			tap_diag("gpus: %s", json_object_to_json_string(gpus));
+		check_in_node(&plan);
+	}
+	plan_free(&plan);
+
+	if (plan_run(&plan, HGX, hgx_nodes, (const char *const[]){
+		     "--policy", "exclusive", "--workers-per-gpu", "64", NULL })) {
+		unsigned int g, errors = 0;
+
+		gpus = field(plan.json, "gpus");
+		for (g = 0; g < length(gpus); g++)
+			errors += json_object_is_type(field(item(gpus, g), "error"),
+						      json_type_string) &&
+				  *string_of(field(item(gpus, g), "error"));
+		tap_ok(plan.run.status == 1 && length(gpus) == 8 && errors == 8,
+		       "%s: exit 1, an \"error\" string for each GPU (exit %d, %u errors)",
+		       plan.what, plan.run.status, errors);
+	}
+	plan_free(&plan);
+}
+
+/* No plan on the workstation uses its isolated CPUs (2-3,6-7 in cpu/isolated). */
+static void test_plan_isolated(void)
+{
+	static const char *const policies[] = { "node", "socket", "exclusive", "l3", "single" };
+	struct gs_bitmap isolated = GS_BITMAP_INIT;
+	struct plan plan;
+	unsigned int p, i;
+
+	if (fixture_cpulist(WORKSTATION, "devices/system/cpu/isolated", &isolated) ||
+	    gs_bitmap_empty(&isolated)) {
+		tap_skip("the fixture lists no isolated CPUs", "%s: isolated CPUs", WORKSTATION);
+		return;
+	}
+	for (p = 0; p < sizeof(policies) / sizeof(policies[0]); p++) {
+		if (!plan_run(&plan, WORKSTATION, workstation_nodes, (const char *const[]){
+			      "--policy", policies[p], NULL })) {
+			plan_free(&plan);
+			continue;
+		}
+		for (i = 0; i < plan.nr_workers; i++)
+			if (gs_bitmap_intersects(&plan.workers[i].cpus, &isolated))
+				break;
+		if (!tap_ok(plan.run.status == 0 && plan.nr_workers == 1 && i == plan.nr_workers,
+			    "%s: places its worker, on no isolated CPU", plan.what))
+			tap_diag("exit %d, worker CPUs %s", plan.run.status,
+				 plan.nr_workers ? plan.workers[0].text : "(none)");
+		/* node 0 is CPUs 0-7 (no node directories), less the isolated 2-3,6-7 */
+		if (p == 0)
+			tap_ok(plan.nr_workers == 1 && !strcmp(plan.workers[0].text, "0-1,4-5"),
+			       "%s: the worker gets 0-1,4-5", plan.what);
+		plan_free(&plan);
+	}
+	gs_bitmap_free(&isolated);
+}
+
+/* ---- usage, exit codes, messages ---- */
+
+static void expect_exit(struct run run, int status, const char *needle, const char *what)
+{
+	if (!tap_ok(run.status == status && (!needle || strstr(run.err, needle)),
+		    "%s exits %d%s%s%s", what, status, needle ? ", stderr names \"" : "",
+		    needle ? needle : "", needle ? "\"" : ""))
+		tap_diag("exit %d, stderr: %s", run.status, run.err);
+	run_free(&run);
+}
+
+static void test_usage(void)
+{
+	static const char *const commands[] = { "topo", "status", "plan", "exec", "pin", "unpin" };
+	char *hgx = fixture(HGX);
+	struct run run;
+	unsigned int i;
+
+	expect_exit(CLI("frobnicate"), 2, "frobnicate", "an unknown subcommand");
+	expect_exit(CLI("topo", "--frobnicate"), 2, "--frobnicate", "topo --frobnicate");
+	expect_exit(CLI("plan", "--sysfs-root", hgx, "--policy", "bogus"), 2, "bogus",
+		    "plan --policy bogus");
+	expect_exit(CLI("plan", "--sysfs-root", hgx, "--workers-per-gpu", "0"), 2,
+		    "--workers-per-gpu 0", "plan --workers-per-gpu 0");
+	expect_exit(CLI("plan", "--sysfs-root", hgx, "--policy", "node", "--cores", "2"), 2,
+		    "--cores", "plan --policy node --cores 2");
+	expect_exit(CLI("plan", "--sysfs-root", hgx, "--gpus", "99"), 2, "99",
+		    "plan --gpus 99 on 8 GPUs");
+	expect_exit(CLI("exec", "--device", MISSING_DEVICE, "--gpu", "0"), 2, "no program",
+		    "exec without a program");
+	expect_exit(CLI("exec", "--policy", "bogus", "--", "/bin/true"), 2, "bogus",
+		    "exec --policy bogus");
+	expect_exit(CLI("pin", "--gpu", "0"), 2, "--pid", "pin without --pid/--tid");
+	expect_exit(CLI("unpin"), 2, "--pid", "unpin without --pid/--tid");
+	expect_exit(CLI("status", "--sysfs-root", "X"), 2, "--sysfs-root", "status --sysfs-root X");
+	expect_exit(CLI(NULL), 2, "Usage:", "gpusched without a subcommand");
+
+	run = CLI("--version");
+#ifdef GPUSCHED_VERSION
+	tap_ok(run.status == 0 && !strcmp(run.out, "gpusched " GPUSCHED_VERSION "\n"),
+	       "--version prints \"gpusched %s\" (got \"%.*s\")", GPUSCHED_VERSION,
+	       (int)strcspn(run.out, "\n"), run.out);
+#else
+	tap_ok(run.status == 0 && !strncmp(run.out, "gpusched ", 9) && run.out[9] > ' ',
+	       "--version prints \"gpusched VERSION\" (got \"%.*s\")",
+	       (int)strcspn(run.out, "\n"), run.out);
+#endif
+	run_free(&run);
+	run = CLI("--help");
+	tap_ok(run.status == 0 && strstr(run.out, "Usage:"), "--help exits 0 and prints Usage:");
+	run_free(&run);
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		run = CLI(commands[i], "--help");
+		tap_ok(run.status == 0 && strstr(run.out, "Usage:"),
+		       "%s --help exits 0 and prints Usage: (exit %d)", commands[i], run.status);
+		run_free(&run);
+	}
+
+	expect_exit(CLI("topo", "--sysfs-root", MISSING_ROOT), 1, MISSING_ROOT,
+		    "topo --sysfs-root of a missing directory");
+	expect_exit(CLI("plan", "--sysfs-root", MISSING_ROOT), 1, MISSING_ROOT,
+		    "plan --sysfs-root of a missing directory");
+	expect_exit(CLI("exec", "--device", MISSING_DEVICE, "--no-fallback", "--gpu", "0", "--",
+			"/bin/true"), 3, "modprobe", "exec --no-fallback without the module");
+	expect_exit(CLI("status", "--device", MISSING_DEVICE), 3, "modprobe",
+		    "status without the module");
+	free(hgx);
+}
+
+/* ---- exec without the module ---- */
+
+/*
+ * What the fallback should give GPU @gpu of @machine here: its node's CPUs,
+ * less isolated ones, within our own affinity (which the child inherits).
+ * Empty when the fixture's node shares no CPU with this machine.
+ */
+static void expected_fallback(const char *machine, int node, struct gs_bitmap *cpus)
+{
+	struct gs_bitmap isolated = GS_BITMAP_INIT, here = GS_BITMAP_INIT;
+	cpu_set_t set;
+	int cpu;
+
+	node_cpus(machine, node, cpus);
+	if (!fixture_cpulist(machine, "devices/system/cpu/isolated", &isolated))
+		gs_bitmap_for_each(cpu, &isolated)
+			gs_bitmap_clear(cpus, cpu);
+	CPU_ZERO(&set);
+	if (!sched_getaffinity(0, sizeof(set), &set))
+		for (cpu = 0; cpu < CPU_SETSIZE; cpu++)
+			if (CPU_ISSET(cpu, &set))
+				gs_bitmap_set(&here, cpu);
+	gs_bitmap_and(cpus, &here);
+	gs_bitmap_free(&isolated);
+	gs_bitmap_free(&here);
+}
+
+static void test_exec_fallback(void)
+{
+	char *root = fixture(WORKSTATION), *want, *line;
+	struct gs_bitmap cpus = GS_BITMAP_INIT;
+	struct run run;
+
+	expected_fallback(WORKSTATION, 0, &cpus);
+	if (gs_bitmap_empty(&cpus)) {
+		tap_skip("the fixture's GPU node has no CPU of this machine",
+			 "exec fallback on %s", WORKSTATION);
+		tap_skip("cannot place here", "exec -- /nonexistent-program exits 127");
+		tap_skip("cannot place here", "exec -- /etc/passwd exits 126");
+		goto out;
+	}
+	want = format_cpus(&cpus);
+	run = CLI("exec", "--device", MISSING_DEVICE, "--sysfs-root", root, "--gpu", "0", "--",
+		  "/bin/sh", "-c", "grep Cpus_allowed_list /proc/self/status");
+	line = strstr(run.out, "Cpus_allowed_list:");
+	tap_ok(run.status == 0, "exec fallback on %s exits 0 (got %d)", WORKSTATION, run.status);
+	if (!tap_ok(line && !strncmp(line + 18 + strspn(line + 18, " \t"), want, strlen(want)) &&
+		    line[18 + strspn(line + 18, " \t") + strlen(want)] == '\n',
+		    "exec fallback: the program runs on CPUs %s", want))
+		tap_diag("stdout: %s", run.out);
+	if (!tap_ok(strstr(run.err, "NOT arbitrated") != NULL,
+		    "exec fallback warns that the placement is NOT arbitrated"))
+		tap_diag("stderr: %s", run.err);
+	run_free(&run);
+	free(want);
+
+	expect_exit(CLI("exec", "--device", MISSING_DEVICE, "--sysfs-root", root, "--gpu", "0",
+			"--", "/nonexistent-program"), 127, "/nonexistent-program",
+		    "exec -- /nonexistent-program");
+	expect_exit(CLI("exec", "--device", MISSING_DEVICE, "--sysfs-root", root, "--gpu", "0",
+			"--", "/etc/passwd"), 126, "/etc/passwd", "exec -- /etc/passwd");
+out:
+	gs_bitmap_free(&cpus);
+	free(root);
+}
+
+/*
+ * --spill without the module: GPU 4 of hgx is on node 1 (CPUs 4-7,12-15).
+ * Where none of those is ours but some of node 0 (0-3,8-11) are, the
+ * worker must spill to node 0's CPUs that are ours, as the module would.
+ */
+static void test_exec_fallback_spill(void)
+{
+	struct gs_bitmap home = GS_BITMAP_INIT, near = GS_BITMAP_INIT;
+	char *root = fixture(HGX), *want, *line;
+	struct run run;
+
+	expected_fallback(HGX, hgx_nodes[4], &home);
+	expected_fallback(HGX, hgx_nodes[0], &near);
+	if (!gs_bitmap_empty(&home) || gs_bitmap_empty(&near)) {
+		tap_skip("needs CPUs of hgx node 0 and none of node 1 here",
+			 "exec fallback --spill on %s", HGX);
+		goto out;
+	}
+	want = format_cpus(&near);
+	run = CLI("exec", "--device", MISSING_DEVICE, "--sysfs-root", root, "--gpu", "4",
+		  "--spill", "--", "/bin/sh", "-c", "grep Cpus_allowed_list /proc/self/status");
+	line = strstr(run.out, "Cpus_allowed_list:");
+	if (!tap_ok(run.status == 0 && line &&
+		    !strncmp(line + 18 + strspn(line + 18, " \t"), want, strlen(want)),
+		    "exec fallback --gpu 4 --spill on %s spills to node 0's CPUs %s", HGX, want))
+		tap_diag("exit %d, stdout: %s, stderr: %s", run.status, run.out, run.err);
+	run_free(&run);
+	free(want);
+out:
+	gs_bitmap_free(&home);
+	gs_bitmap_free(&near);
+	free(root);
+}
+
+/* The GPU from LOCAL_RANK and CUDA_VISIBLE_DEVICES, with the environment given explicitly. */
+static void test_exec_environment(void)
+{
+	char *const rank_env[] = {
+		"PATH=/usr/bin:/bin", "LOCAL_RANK=1", "CUDA_VISIBLE_DEVICES=5,3", NULL
+	};
+	char *const pci_order_env[] = {
+		"PATH=/usr/bin:/bin", "LOCAL_RANK=1", "CUDA_VISIBLE_DEVICES=5,3",
+		"CUDA_DEVICE_ORDER=PCI_BUS_ID", NULL
+	};
+	char *const fastest_env[] = {
+		"PATH=/usr/bin:/bin", "LOCAL_RANK=1", "CUDA_VISIBLE_DEVICES=5,3",
+		"CUDA_DEVICE_ORDER=FASTEST_FIRST", NULL
+	};
+	char *const slurm_env[] = { "PATH=/usr/bin:/bin", "SLURM_LOCALID=2", NULL };
+	struct gs_bitmap cpus = GS_BITMAP_INIT;
+	char *root = fixture(HGX);
+	struct run run;
+
+	/* Refused before any placement, so this runs wherever the test does. */
+	expect_exit(CLI_ENV(fastest_env, "exec", "--device", MISSING_DEVICE, "--sysfs-root", root,
+			    "--", "/bin/true"), 1, "PCI_BUS_ID",
+		    "exec with CUDA_DEVICE_ORDER=FASTEST_FIRST and an index list");
+
+	/* LOCAL_RANK=1 -> entry [1] = 3 -> GPU 3, 0000:5d:00.0 on node 0. */
+	expected_fallback(HGX, hgx_nodes[3], &cpus);
+	if (gs_bitmap_empty(&cpus)) {
+		tap_skip("hgx node 0 has no CPU of this machine", "exec resolves LOCAL_RANK=1");
+		goto out;
+	}
+	run = CLI_ENV(rank_env, "exec", "--verbose", "--device", MISSING_DEVICE, "--sysfs-root",
+		      root, "--", "/bin/true");
+	if (!tap_ok(run.status == 0 && strstr(run.err, "GPU 3 (0000:5d:00.0)"),
+		    "exec --verbose, LOCAL_RANK=1 CUDA_VISIBLE_DEVICES=5,3: GPU 3 (0000:5d:00.0)"))
+		tap_diag("exit %d, stderr: %s", run.status, run.err);
+	run_free(&run);
+	run = CLI_ENV(pci_order_env, "exec", "--verbose", "--device", MISSING_DEVICE,
+		      "--sysfs-root", root, "--", "/bin/true");
+	if (!tap_ok(run.status == 0 && strstr(run.err, "GPU 3 (0000:5d:00.0)"),
+		    "exec with CUDA_DEVICE_ORDER=PCI_BUS_ID takes the index: GPU 3"))
+		tap_diag("exit %d, stderr: %s", run.status, run.err);
+	run_free(&run);
+	run = CLI_ENV(slurm_env, "exec", "--verbose", "--device", MISSING_DEVICE, "--sysfs-root",
+		      root, "--", "/bin/true");
+	if (!tap_ok(run.status == 0 && strstr(run.err, "GPU 2 (0000:3a:00.0)"),
+		    "exec --verbose, SLURM_LOCALID=2 and no list: GPU 2 (0000:3a:00.0)"))
+		tap_diag("exit %d, stderr: %s", run.status, run.err);
+	run_free(&run);
+out:
+	gs_bitmap_free(&cpus);
+	free(root);
+}
+
+/* Returns the fixtures folder beside this source file, as the compiler named it. */
+static char *fixtures_beside_source(void)
+{
+	const char *slash = strrchr(__FILE__, '/');
+
+	if (!slash)
+		return xprintf("fixtures");
+	return xprintf("%.*s/fixtures", (int)(slash - __FILE__), __FILE__);
+}
+
+int main(int argc, char **argv)
+{
+	char *self = xprintf("%s", argv[0]), *default_fixtures = NULL, *default_cli = NULL;
+	const char *dir = dirname(self);
+
+	tap_start();
+	fixtures_dir = argc > 1 ? argv[1] : getenv("GS_FIXTURES_DIR");
+	if (!fixtures_dir || !*fixtures_dir)
+		fixtures_dir = default_fixtures = fixtures_beside_source();
+	cli_path = getenv("GPUSCHED");
+	if (!cli_path || !*cli_path)
+		cli_path = default_cli = xprintf("%s/../bin/gpusched", dir);
+	if (access(cli_path, X_OK)) {
+		printf("Bail out! %s: %s (build it first: make)\n", cli_path, strerror(errno));
+		return 1;
+	}
+	tap_diag("cli %s, fixtures %s", cli_path, fixtures_dir);
+	/* Runs must not depend on the launcher variables of whoever runs the tests. */
+	unsetenv("LOCAL_RANK");
+	unsetenv("SLURM_LOCALID");
+	unsetenv("OMPI_COMM_WORLD_LOCAL_RANK");
+	unsetenv("MPI_LOCALRANKID");
+	unsetenv("CUDA_VISIBLE_DEVICES");
+	unsetenv("CUDA_DEVICE_ORDER");
+	unsetenv("HIP_VISIBLE_DEVICES");
+	unsetenv("ROCR_VISIBLE_DEVICES");
+
+	test_topo_json();
+	test_topo_table();
+	test_plan_exclusive();
+	test_plan_policies();
+	test_plan_isolated();
+	test_usage();
+	test_exec_fallback();
+	test_exec_fallback_spill();
+	test_exec_environment();
+
+	free(default_cli);
+	free(default_fixtures);
+	free(self);
+	return tap_done();
+}

@@ -1,0 +1,463 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Tests of the built gpuschedd as a user runs it: --dry-run on the
+ * committed sysfs snapshots (what the module would be sent: GPUs with
+ * their addresses, nodes, memory nodes and NVML UUIDs, the per-CPU cache
+ * groups and the housekeeping CPUs), and the exit codes and messages of
+ * the failures an administrator meets first (a bad option, a wrong
+ * --sysfs-root, the module not loaded).  The daemon's output is read
+ * with json-c, the way a script would read it.
+ *
+ * Usage: test_gpuschedd [FIXTURES_DIR]
+ *   The daemon is $GPUSCHEDD, else ../bin/gpuschedd beside this program;
+ *   the fake NVML is libnvidia-ml.so.1 beside this program.
+ *   FIXTURES_DIR defaults to $GS_FIXTURES_DIR, then to "fixtures" beside
+ *   this source file.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <libgen.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tap.h"
+
+extern char **environ;
+
+static const char *daemon_path;
+static const char *fixtures_dir;
+static char *fake_nvml;
+
+/* What one run of the daemon gave. */
+struct run {
+	int status;		/* exit code, or 128 + signal */
+	char *out;
+	char *err;
+};
+
+static char *xprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static char *xprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *text;
+
+	va_start(ap, fmt);
+	if (vasprintf(&text, fmt, ap) < 0) {
+		printf("Bail out! out of memory\n");
+		exit(1);
+	}
+	va_end(ap);
+	return text;
+}
+
+/* Reads all of the open file @fd from its start; returns a malloc'ed string. */
+static char *slurp(int fd)
+{
+	size_t used = 0, size = 4096;
+	char *text = malloc(size);
+	ssize_t got;
+
+	if (!text || lseek(fd, 0, SEEK_SET) < 0)
+		goto fail;
+	while ((got = read(fd, text + used, size - used - 1)) > 0) {
+		used += (size_t)got;
+		if (size - used < 2) {
+			char *bigger = realloc(text, size * 2);
+
+			if (!bigger)
+				goto fail;
+			text = bigger;
+			size *= 2;
+		}
+	}
+	text[used] = '\0';
+	return text;
+fail:
+	printf("Bail out! reading the daemon's output: %s\n", strerror(errno));
+	exit(1);
+}
+
+static int scratch_file(void)
+{
+	char path[] = "/tmp/test_gpuschedd.XXXXXX";
+	int fd = mkstemp(path);
+
+	if (fd < 0) {
+		printf("Bail out! mkstemp: %s\n", strerror(errno));
+		exit(1);
+	}
+	unlink(path);
+	return fd;
+}
+
+/* Runs the daemon with the NULL-terminated @args, stdout and stderr captured. */
+static struct run run_daemon(const char *const *args)
+{
+	int out = scratch_file(), err = scratch_file(), status, nr = 0;
+	posix_spawn_file_actions_t actions;
+	struct run run = { .status = -1 };
+	char *argv[32];
+	pid_t pid;
+
+	argv[nr++] = (char *)daemon_path;
+	while (*args && nr < 31)
+		argv[nr++] = (char *)*args++;
+	argv[nr] = NULL;
+	posix_spawn_file_actions_init(&actions);
+	posix_spawn_file_actions_adddup2(&actions, out, STDOUT_FILENO);
+	posix_spawn_file_actions_adddup2(&actions, err, STDERR_FILENO);
+	errno = posix_spawn(&pid, daemon_path, &actions, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&actions);
+	if (errno) {
+		printf("Bail out! %s: %s\n", daemon_path, strerror(errno));
+		exit(1);
+	}
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	run.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	run.out = slurp(out);
+	run.err = slurp(err);
+	close(out);
+	close(err);
+	return run;
+}
+
+static void run_free(struct run *run)
+{
+	free(run->out);
+	free(run->err);
+}
+
+/*
+ * Runs --dry-run --no-nvml (unless @nvml) on fixture @machine with the
+ * extra @args and returns the parsed request, or NULL after a failed
+ * check that says why.
+ */
+static json_object *dry_run(const char *machine, bool nvml, const char *const *extra)
+{
+	char *root = xprintf("%s/%s", fixtures_dir, machine);
+	const char *args[24] = { "--dry-run", "--sysfs-root", root };
+	unsigned int nr = 3;
+	json_object *request = NULL;
+	struct run run;
+
+	if (!nvml)
+		args[nr++] = "--no-nvml";
+	while (extra && *extra && nr < 23)
+		args[nr++] = *extra++;
+	args[nr] = NULL;
+	run = run_daemon(args);
+	if (tap_ok(run.status == 0, "%s: --dry-run exits 0", machine))
+		request = json_tokener_parse(run.out);
+	else
+		tap_diag("exit %d, stderr: %s", run.status, run.err);
+	if (run.status == 0 && !tap_ok(request != NULL, "%s: stdout is JSON", machine))
+		tap_diag("stdout: %s", run.out);
+	run_free(&run);
+	free(root);
+	return request;
+}
+
+static json_object *field(json_object *object, const char *name)
+{
+	json_object *value = NULL;
+
+	json_object_object_get_ex(object, name, &value);
+	return value;
+}
+
+static json_object *gpu_field(json_object *request, size_t index, const char *name)
+{
+	json_object *gpus = field(request, "gpus");
+
+	if (!gpus || index >= json_object_array_length(gpus))
+		return NULL;
+	return field(json_object_array_get_idx(gpus, index), name);
+}
+
+static const char *string_or_null(json_object *value)
+{
+	return value && json_object_is_type(value, json_type_string) ?
+	       json_object_get_string(value) : "(not a string)";
+}
+
+/* Checks GPU count, and each GPU's address and node, in one result each. */
+static void check_gpus(json_object *request, const char *machine, unsigned int nr,
+		       const char *const *addresses, const int *nodes)
+{
+	json_object *gpus = field(request, "gpus");
+	unsigned int i;
+
+	if (!tap_ok(gpus && json_object_get_type(gpus) == json_type_array &&
+		    json_object_array_length(gpus) == nr, "%s: %u GPUs", machine, nr)) {
+		tap_diag("gpus: %s", gpus ? json_object_to_json_string(gpus) : "(missing)");
+		return;
+	}
+	for (i = 0; i < nr; i++) {
+		const char *address = string_or_null(gpu_field(request, i, "pci_address"));
+		json_object *node = gpu_field(request, i, "node");
+
+		tap_ok(!strcmp(address, addresses[i]) && node &&
+		       json_object_is_type(node, json_type_int) &&
+		       json_object_get_int(node) == nodes[i],
+		       "%s: GPU %u is %s on node %d (got %s on %s)", machine, i, addresses[i],
+		       nodes[i], address, node ? json_object_to_json_string(node) : "(missing)");
+	}
+}
+
+static void check_int(json_object *value, int expected, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void check_int(json_object *value, int expected, const char *fmt, ...)
+{
+	char *what;
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(&what, fmt, ap) < 0)
+		what = NULL;
+	va_end(ap);
+	if (!tap_ok(value && json_object_is_type(value, json_type_int) &&
+		    json_object_get_int(value) == expected, "%s is %d", what ? what : fmt,
+		    expected))
+		tap_diag("got %s", value ? json_object_to_json_string(value) : "(missing)");
+	free(what);
+}
+
+static void check_llc(json_object *request, const char *machine, unsigned int cpu, int expected)
+{
+	json_object *llc = field(request, "llc");
+
+	check_int(llc && json_object_is_type(llc, json_type_array) ?
+		  json_object_array_get_idx(llc, cpu) : NULL, expected,
+		  "%s: llc of CPU %u", machine, cpu);
+}
+
+static void check_string(json_object *value, const char *expected, const char *what)
+{
+	const char *got = string_or_null(value);
+
+	if (!tap_ok(!strcmp(got, expected), "%s is \"%s\"", what, expected))
+		tap_diag("got \"%s\"", got);
+}
+
+static void test_hgx(void)
+{
+	static const char *const machine = "hgx-2s-smt-8gpu";
+	static const char *const addresses[] = {
+		"0000:18:00.0", "0000:2a:00.0", "0000:3a:00.0", "0000:5d:00.0",
+		"0000:9a:00.0", "0000:ab:00.0", "0000:ba:00.0", "0000:db:00.0",
+	};
+	static const int nodes[] = { 0, 0, 0, 0, 1, 1, 1, 1 };
+	json_object *request = dry_run(machine, false, NULL);
+
+	if (!request)
+		return;
+	check_int(field(request, "nr_cpus"), 16, "%s: nr_cpus", machine);
+	check_gpus(request, machine, 8, addresses, nodes);
+	/* One L3 per socket: CPUs 0-3,8-11 and 4-7,12-15, named by their lowest CPU. */
+	check_llc(request, machine, 0, 0);
+	check_llc(request, machine, 5, 4);
+	check_llc(request, machine, 11, 0);
+	check_llc(request, machine, 15, 4);
+	check_string(field(request, "housekeeping"), "", "hgx-2s-smt-8gpu: housekeeping");
+	tap_ok(json_object_is_type(gpu_field(request, 3, "mem_node"), json_type_null) &&
+	       json_object_is_type(gpu_field(request, 3, "uuid"), json_type_null),
+	       "%s: no mem_node and no UUID without --mem-node and NVML", machine);
+	json_object_put(request);
+}
+
+static void test_epyc(void)
+{
+	static const char *const machine = "epyc-nps4-8gpu";
+	static const char *const addresses[] = {
+		"0000:05:00.0", "0000:15:00.0", "0000:65:00.0", "0000:75:00.0",
+		"0000:85:00.0", "0000:95:00.0", "0000:e5:00.0", "0000:f5:00.0",
+	};
+	/* Not linear: and 0000:85:00.0 has numa_node -1, its node comes from local_cpulist. */
+	static const int nodes[] = { 7, 7, 5, 5, 3, 3, 1, 1 };
+	json_object *request = dry_run(machine, false, NULL);
+
+	if (!request)
+		return;
+	check_int(field(request, "nr_cpus"), 32, "%s: nr_cpus", machine);
+	check_gpus(request, machine, 8, addresses, nodes);
+	/* One L3 per core pair: CPU c shares it with c +/- 16. */
+	check_llc(request, machine, 0, 0);
+	check_llc(request, machine, 7, 7);
+	check_llc(request, machine, 17, 1);
+	check_llc(request, machine, 31, 15);
+	check_string(field(request, "housekeeping"), "", "epyc-nps4-8gpu: housekeeping");
+	json_object_put(request);
+}
+
+static void test_workstation(void)
+{
+	static const char *const machine = "workstation-isolated";
+	static const char *const match[] = { "--match", "1002:0300", "--housekeeping", "0", NULL };
+	static const char *const addresses[] = { "0000:01:00.0", "0000:03:00.0" };
+	static const int nodes[] = { 0, 0 };
+	json_object *request = dry_run(machine, false, NULL);
+
+	if (request) {
+		check_gpus(request, machine, 1, addresses, nodes);
+		check_string(field(request, "housekeeping"), "2-3,6-7",
+			     "workstation-isolated: housekeeping (the isolated CPUs)");
+		json_object_put(request);
+	}
+	request = dry_run(machine, false, match);
+	if (request) {
+		check_gpus(request, "workstation-isolated --match 1002:0300", 2, addresses, nodes);
+		check_string(field(request, "housekeeping"), "0,2-3,6-7",
+			     "workstation-isolated --housekeeping 0: housekeeping");
+		json_object_put(request);
+	}
+}
+
+static void test_grace_mem_nodes(void)
+{
+	static const char *const machine = "grace-blackwell-memnodes";
+	static const char *const args[] = {
+		"--mem-node", "0008:01:00.0=2", "--mem-node", "3=26", NULL,
+	};
+	json_object *request = dry_run(machine, false, args);
+
+	if (!request)
+		return;
+	check_int(gpu_field(request, 0, "mem_node"), 2,
+		  "%s: mem_node of 0008:01:00.0 (--mem-node by address)", machine);
+	tap_ok(json_object_is_type(gpu_field(request, 1, "mem_node"), json_type_null),
+	       "%s: mem_node of 0009:01:00.0 is null", machine);
+	check_int(gpu_field(request, 3, "mem_node"), 26,
+		  "%s: mem_node of GPU 3 (--mem-node by index)", machine);
+	json_object_put(request);
+}
+
+static void test_nvml_uuids(void)
+{
+	static const char *const machine = "hgx-2s-smt-8gpu";
+	json_object *request;
+
+	if (access(fake_nvml, R_OK)) {
+		tap_skip("no fake NVML", "%s: UUIDs from NVML (%s)", machine, fake_nvml);
+		return;
+	}
+	setenv("GPUSCHED_NVML_LIBRARY", fake_nvml, 1);
+	setenv("FAKE_NVML_DEVICES", "0000:18:00.0=GPU-5b6f3a1c-0d2e-4f7a-8b9c-0123456789ab;"
+	       "0000:db:00.0=GPU-ffeeddcc-bbaa-9988-7766-554433221100", 1);
+	request = dry_run(machine, true, NULL);
+	unsetenv("FAKE_NVML_DEVICES");
+	unsetenv("GPUSCHED_NVML_LIBRARY");
+	if (!request)
+		return;
+	check_string(gpu_field(request, 0, "uuid"), "GPU-5b6f3a1c-0d2e-4f7a-8b9c-0123456789ab",
+		     "hgx-2s-smt-8gpu with NVML: UUID of 0000:18:00.0");
+	check_string(gpu_field(request, 7, "uuid"), "GPU-ffeeddcc-bbaa-9988-7766-554433221100",
+		     "hgx-2s-smt-8gpu with NVML: UUID of 0000:db:00.0");
+	tap_ok(json_object_is_type(gpu_field(request, 1, "uuid"), json_type_null),
+	       "%s with NVML: 0000:2a:00.0, unknown to NVML, has no UUID", machine);
+	json_object_put(request);
+}
+
+static void test_failures(void)
+{
+	char *hgx = xprintf("%s/hgx-2s-smt-8gpu", fixtures_dir);
+	const char *missing_root = "/nonexistent-gpusched-test/sysroot";
+	const char *missing_device = "/nonexistent-gpusched-test/gpusched";
+	struct run run;
+
+	run = run_daemon((const char *const[]){ "--bogus-option", NULL });
+	tap_ok(run.status == 2, "an unknown option exits 2 (got %d)", run.status);
+	run_free(&run);
+
+	run = run_daemon((const char *const[]){ "--housekeeping", "3-", "--dry-run", NULL });
+	tap_ok(run.status == 2 && strstr(run.err, "\"3-\""),
+	       "--housekeeping 3- exits 2 and quotes the list (got %d)", run.status);
+	run_free(&run);
+
+	run = run_daemon((const char *const[]){ "--dry-run", "--no-nvml", "--sysfs-root",
+						missing_root, NULL });
+	if (!tap_ok(run.status != 0 && strstr(run.err, missing_root),
+		    "--sysfs-root of a missing directory fails and names it (exit %d)", run.status))
+		tap_diag("stderr: %s", run.err);
+	run_free(&run);
+
+	run = run_daemon((const char *const[]){ "--dry-run", "--no-nvml", "--sysfs-root", hgx,
+						"--mem-node", "0000:99:00.0=1", NULL });
+	if (!tap_ok(run.status == 1 && strstr(run.err, "0000:99:00.0=1"),
+		    "--mem-node of a GPU the machine lacks exits 1 and names it (exit %d)",
+		    run.status))
+		tap_diag("stderr: %s", run.err);
+	run_free(&run);
+
+	run = run_daemon((const char *const[]){ "--once", "--no-nvml", "--sysfs-root", hgx,
+						"--device", missing_device, NULL });
+	if (!tap_ok(run.status == 3 && strstr(run.err, missing_device) &&
+		    strstr(run.err, "modprobe gpusched"),
+		    "a missing --device exits 3 and says to modprobe (exit %d)", run.status))
+		tap_diag("stderr: %s", run.err);
+	run_free(&run);
+
+	run = run_daemon((const char *const[]){ "--version", NULL });
+	tap_ok(run.status == 0 && !strncmp(run.out, "gpuschedd ", 10),
+	       "--version prints \"gpuschedd VERSION\" (%.*s)", (int)strcspn(run.out, "\n"),
+	       run.out);
+	run_free(&run);
+	free(hgx);
+}
+
+/* Returns the fixtures folder beside this source file, as the compiler named it. */
+static char *fixtures_beside_source(void)
+{
+	const char *slash = strrchr(__FILE__, '/');
+
+	if (!slash)
+		return xprintf("fixtures");
+	return xprintf("%.*s/fixtures", (int)(slash - __FILE__), __FILE__);
+}
+
+int main(int argc, char **argv)
+{
+	char *self = xprintf("%s", argv[0]), *default_fixtures = NULL, *default_daemon = NULL;
+	const char *dir = dirname(self);
+
+	tap_start();
+	fixtures_dir = argc > 1 ? argv[1] : getenv("GS_FIXTURES_DIR");
+	if (!fixtures_dir || !*fixtures_dir)
+		fixtures_dir = default_fixtures = fixtures_beside_source();
+	daemon_path = getenv("GPUSCHEDD");
+	if (!daemon_path || !*daemon_path)
+		daemon_path = default_daemon = xprintf("%s/../bin/gpuschedd", dir);
+	fake_nvml = xprintf("%s/libnvidia-ml.so.1", dir);
+	if (access(daemon_path, X_OK)) {
+		printf("Bail out! %s: %s (build it first: make)\n", daemon_path, strerror(errno));
+		return 1;
+	}
+	tap_diag("daemon %s, fixtures %s", daemon_path, fixtures_dir);
+	/* Runs must not depend on an NVML that happens to be installed here. */
+	unsetenv("GPUSCHED_NVML_LIBRARY");
+	unsetenv("JOURNAL_STREAM");
+	unsetenv("NOTIFY_SOCKET");
+
+	test_hgx();
+	test_epyc();
+	test_workstation();
+	test_grace_mem_nodes();
+	test_nvml_uuids();
+	test_failures();
+
+	free(fake_nvml);
+	free(default_daemon);
+	free(default_fixtures);
+	free(self);
+	return tap_done();
+}
