@@ -11,6 +11,10 @@
 #   make fuzz            the placement engine's fuzzer for FUZZ_SECONDS (20)
 #   make vm              an interactive guest with the module loaded
 #                        (KERNEL=6.1|6.12, TOPOLOGY=2s-smt|4n|memnode)
+#   make demo            the guest runs gpuschedd and a four-worker stand-in
+#                        job through `gpusched exec` and shows where it runs
+#   make install         programs, library, headers, man pages, systemd unit
+#                        (PREFIX=/usr/local, DESTDIR)
 #   make clean
 #
 # The module is built against KDIR: /lib/modules/$(uname -r)/build when this
@@ -72,7 +76,8 @@ GUEST_UNIT_TESTS := $(addprefix $(OUT)/selftests/unit-,$(filter test_placement t
 FUZZ_CFLAGS := -std=c11 -g -O1 -Wall -Wextra -Werror -fsanitize=fuzzer,address,undefined -Ikmod
 FUZZ_SECONDS ?= 20
 
-.PHONY: all module userspace programs library unit-tests selftests check vm clean fuzz bench
+.PHONY: all module userspace programs library unit-tests selftests check vm clean fuzz bench \
+	demo install
 
 all: module userspace
 
@@ -139,11 +144,32 @@ $(OUT)/bench/bench_placement: userspace/bench/bench_placement.c kmod/placement.c
 bench: $(OUT)/bench/bench_placement
 	$(OUT)/bench/bench_placement
 
-selftests: $(SELFTESTS) $(GUEST_UNIT_TESTS)
+# Shell-script suites (end to end through the programs) run in the guest too.
+SCRIPT_SELFTESTS := $(patsubst selftests/e2e/%.sh,$(OUT)/selftests/%,$(wildcard selftests/e2e/*.sh))
+
+selftests: $(SELFTESTS) $(GUEST_UNIT_TESTS) $(SCRIPT_SELFTESTS) $(OUT)/guest-bin/gpusched \
+	$(OUT)/guest-bin/gpuschedd $(OUT)/guest-bin/gpusched-standin-worker
+
+$(OUT)/selftests/%: selftests/e2e/%.sh
+	@mkdir -p $(@D)
+	install -m 755 $< $@
 
 $(OUT)/selftests/unit-%: userspace/tests/%.c $(USER_LIB_SRCS) $(USER_HDRS) $(wildcard userspace/tests/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) -DGPUSCHED_STATIC -static -o $@ $< $(USER_LIB_SRCS) $(USER_LIBS)
+
+# The programs again, statically linked for the guest, which has no libc.
+$(OUT)/guest-bin/gpusched: $(CLI_SRCS) $(USER_LIB_SRCS) $(USER_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(PROG_CFLAGS) -DGPUSCHED_STATIC -static -o $@ $(CLI_SRCS) $(USER_LIB_SRCS) $(USER_LIBS)
+
+$(OUT)/guest-bin/gpuschedd: $(DAEMON_SRCS) $(USER_LIB_SRCS) $(USER_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(PROG_CFLAGS) -DGPUSCHED_STATIC -static -o $@ $(DAEMON_SRCS) $(USER_LIB_SRCS) $(USER_LIBS)
+
+$(OUT)/guest-bin/gpusched-standin-worker: userspace/bench/standin_worker.c
+	@mkdir -p $(@D)
+	$(CC) $(PROG_CFLAGS) -static -pthread -o $@ $<
 
 $(OUT)/selftests/%: selftests/gpusched/%.c $(wildcard $(UAPI)/linux/*.h selftests/gpusched/*.h)
 	@mkdir -p $(@D)
@@ -155,6 +181,30 @@ check:
 vm:
 	@bash selftests/vm/vm.sh $(KERNEL) $(TOPOLOGY)
 
+demo:
+	@bash selftests/vm/demo.sh $(KERNEL) $(TOPOLOGY)
+
+# Installs the programs, the library, its headers and pkg-config file, the
+# man pages and the systemd unit below DESTDIR/PREFIX (the module goes
+# through DKMS or `make module` + modules_install, not here).
+install: programs library
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+		$(DESTDIR)$(PREFIX)/include/linux $(DESTDIR)$(PREFIX)/share/man/man1 \
+		$(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)/lib/systemd/system $(DESTDIR)/etc/default
+	install -m 755 $(OUT)/bin/gpusched $(OUT)/bin/gpusched-standin-worker $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 $(OUT)/bin/gpuschedd $(DESTDIR)$(PREFIX)/sbin/
+	install -m 644 $(OUT)/lib/libgpusched.so.$(LIB_VERSION) $(OUT)/lib/libgpusched.a \
+		$(DESTDIR)$(PREFIX)/lib/
+	ln -sf libgpusched.so.$(LIB_VERSION) $(DESTDIR)$(PREFIX)/lib/libgpusched.so
+	install -m 644 $(OUT)/lib/libgpusched.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	install -m 644 userspace/lib/libgpusched.h $(DESTDIR)$(PREFIX)/include/
+	install -m 644 $(UAPI)/linux/gpusched.h $(DESTDIR)$(PREFIX)/include/linux/
+	install -m 644 userspace/cli/gpusched.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 644 userspace/daemon/gpuschedd.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	sed 's|/usr/sbin/gpuschedd|$(PREFIX)/sbin/gpuschedd|' userspace/daemon/gpuschedd.service \
+		>$(DESTDIR)/lib/systemd/system/gpuschedd.service
+	[ -e $(DESTDIR)/etc/default/gpuschedd ] || \
+		install -m 644 userspace/daemon/gpuschedd.default $(DESTDIR)/etc/default/gpuschedd
 
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null || true

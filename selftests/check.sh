@@ -171,7 +171,7 @@ for k in $kernels; do
 	ko=$GS_OUT/kmod-${KREL[$k]:-none}/kmod/gpusched.ko
 	[ -f "$ko" ] || continue
 	"$GS_TOP/selftests/vm/mkinitramfs.sh" "$GS_OUT/initramfs-${KREL[$k]}.cpio.gz" \
-		"$ko" "$GS_OUT/selftests" 2>"$logs/initramfs-$k.log"
+		"$ko" "$GS_OUT/selftests" "$GS_OUT/guest-bin" 2>"$logs/initramfs-$k.log"
 	verdict "initramfs for ${KREL[$k]}" $? "$logs/initramfs-$k.log"
 done
 

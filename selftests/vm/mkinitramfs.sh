@@ -2,18 +2,20 @@
 # SPDX-License-Identifier: GPL-2.0
 # Build the test guest's initramfs.
 #
-#   mkinitramfs.sh OUTPUT MODULE.ko TESTDIR
+#   mkinitramfs.sh OUTPUT MODULE.ko TESTDIR [BINDIR]
 #
 # It holds static busybox, /init (selftests/vm/init), the module as
-# /lib/modules/gpusched.ko, every executable of TESTDIR under /tests (they
-# must be statically linked: the guest has no libc) and every topology file
-# under /etc/gpusched/topologies.
+# /lib/modules/gpusched.ko, every executable of TESTDIR under /tests and of
+# BINDIR (gpusched, gpuschedd) under /usr/bin (binaries must be statically
+# linked: the guest has no libc) and every topology file under
+# /etc/gpusched/topologies.
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
 out=${1:?usage: mkinitramfs.sh OUTPUT MODULE.ko TESTDIR}
 module=${2:?usage: mkinitramfs.sh OUTPUT MODULE.ko TESTDIR}
 testdir=${3:?usage: mkinitramfs.sh OUTPUT MODULE.ko TESTDIR}
+bindir=${4:-}
 
 # A static binary has no PT_INTERP program header.
 file_is_static() { ! LC_ALL=C readelf -l "$1" 2>/dev/null | grep -q 'program interpreter'; }
@@ -22,10 +24,11 @@ root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
 # mktemp makes it 0700; the guest's / must be searchable by unprivileged tests.
 chmod 755 "$root"
-mkdir -p "$root"/{bin,dev,proc,sys,tmp,lib/modules,tests,etc/gpusched/topologies}
+mkdir -p "$root"/{bin,usr/bin,dev,proc,sys,tmp,lib/modules,tests,etc/gpusched/topologies}
 cp /bin/busybox "$root/bin/busybox"
 cp "$GS_TOP/selftests/vm/init" "$root/init"
 chmod 755 "$root/init"
+install -m 755 "$GS_TOP/selftests/vm/demo-guest.sh" "$root/etc/gpusched/demo.sh"
 cp "$module" "$root/lib/modules/gpusched.ko"
 for test in "$testdir"/*; do
 	[ -f "$test" ] && [ -x "$test" ] || continue
@@ -33,6 +36,11 @@ for test in "$testdir"/*; do
 		gs_die "$test is dynamically linked; the guest has no libc"
 	fi
 	cp "$test" "$root/tests/"
+done
+for program in ${bindir:+"$bindir"/*}; do
+	[ -f "$program" ] && [ -x "$program" ] || continue
+	file_is_static "$program" || gs_die "$program is dynamically linked; the guest has no libc"
+	cp "$program" "$root/usr/bin/"
 done
 for topo in "$GS_TOPOLOGIES"/*; do
 	[ "${topo##*/}" = README ] || cp "$topo" "$root/etc/gpusched/topologies/"

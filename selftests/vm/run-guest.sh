@@ -2,14 +2,15 @@
 # SPDX-License-Identifier: GPL-2.0
 # Boot one guest under QEMU (software emulation) in a named topology.
 #
-#   run-guest.sh [--shell] [--timeout SECONDS] VMLINUZ INITRAMFS TOPOLOGY OUTDIR
+#   run-guest.sh [--shell | --demo] [--timeout SECONDS] VMLINUZ INITRAMFS TOPOLOGY OUTDIR
 #
 # TOPOLOGY names a file in selftests/vm/topologies; this script turns it into
 # the QEMU machine (sockets, cores, threads, NUMA nodes with their memory and
 # distances, stand-in GPUs behind PCI expander bridges on their nodes).
 # The guest's console goes to OUTDIR/console.log and its test results, sent
 # over a second serial port, to OUTDIR/results.txt.  --shell instead gives an
-# interactive shell on this terminal (Ctrl-A X leaves QEMU).
+# interactive shell on this terminal (Ctrl-A X leaves QEMU); --demo runs the
+# demo (selftests/vm/demo-guest.sh) instead of the tests.
 #
 # Exit status: 0 when the guest reported completion, 2 when it died, hung
 # past the timeout or exited without reporting, 1 on usage errors.
@@ -17,15 +18,17 @@ set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
 shell=0
+mode=test
 timeout=${GPUSCHED_VM_TIMEOUT:-300}
 while [ $# -gt 0 ]; do
 	case $1 in
 	--shell) shell=1; shift ;;
+	--demo) mode=demo; shift ;;
 	--timeout) timeout=$2; shift 2 ;;
 	*) break ;;
 	esac
 done
-[ $# -eq 4 ] || gs_die "usage: run-guest.sh [--shell] [--timeout S] VMLINUZ INITRAMFS TOPOLOGY OUTDIR"
+[ $# -eq 4 ] || gs_die "usage: run-guest.sh [--shell | --demo] [--timeout S] VMLINUZ INITRAMFS TOPOLOGY OUTDIR"
 vmlinuz=$1 initramfs=$2 topology=$3 outdir=$4
 topo_file=$GS_TOPOLOGIES/$topology
 [ -f "$topo_file" ] || gs_die "no topology '$topology' in $GS_TOPOLOGIES ($(ls "$GS_TOPOLOGIES" | grep -v README | tr '\n' ' '))"
@@ -98,7 +101,7 @@ rc=0
 timeout --kill-after=10 "$timeout" qemu-system-x86_64 "${args[@]}" \
 	-chardev "file,id=console,path=$outdir/console.log" -serial chardev:console \
 	-chardev "file,id=results,path=$outdir/results.txt" -serial chardev:results \
-	-append "$append loglevel=7" </dev/null >"$outdir/qemu.log" 2>&1 || rc=$?
+	-append "$append loglevel=7 gpusched_test.mode=$mode" </dev/null >"$outdir/qemu.log" 2>&1 || rc=$?
 # The guest writes 0 to isa-debug-exit once it has reported everything.
 case $rc in
 1) grep -q '^=== done' "$outdir/results.txt" 2>/dev/null && exit 0
