@@ -109,6 +109,8 @@ struct gpusched_file {
  * @generation: generation of the topology @gpu indexes
  * @fallback: CPU hotplug left no room for @policy; the worker runs on its
  *	GPU's node until a later hotplug event makes room again
+ * @process: the thread group of a whole-process pin (reference held), whose
+ *	threads created after the pin join the worker; NULL for a thread pin
  * @cpus: the CPUs the threads are pinned to
  *
  * Everything in it is protected by gpusched_lock.
@@ -125,6 +127,7 @@ struct gpusched_worker {
 	u64 id;
 	u64 generation;
 	bool fallback;
+	struct pid *process;
 	cpumask_var_t cpus;
 };
 

@@ -11,7 +11,11 @@
  * the process that holds it, unpins and releases everything.  Threads are
  * remembered by struct pid, never by task pointer; a thread that exits is
  * reaped (its record freed, its worker's cores released when it was the
- * last) by a work item that the sched_process_exit tracepoint kicks.
+ * last) by a work item that the sched_process_exit tracepoint kicks.  The
+ * threads a pinned process creates later inherit its CPUs from the start;
+ * a work item that the sched_process_fork tracepoint kicks then adds them
+ * to the worker, so that they move with it on hotplug and get their CPUs
+ * back on unpin like the threads that were there at the pin.
  *
  * Every set_cpus_allowed_ptr() call here runs in process context under
  * gpusched_lock (a mutex) and outside any RCU read section, because it may
@@ -64,21 +68,31 @@ static cpumask_var_t gpusched_hotplug_allowed;
 /* Reservation ids handed to the engine; never 0. */
 static DEFINE_IDA(gpusched_reservation_ida);
 
+/* Workers of whole processes; lets the fork tracepoint do nothing when zero. */
+static atomic_t gpusched_nr_process_workers = ATOMIC_INIT(0);
+
 /* Pinned thread records; lets the exit tracepoint do nothing when zero. */
 static atomic_t gpusched_nr_threads = ATOMIC_INIT(0);
 
 static void gpusched_reap_workfn(struct work_struct *work);
 static void gpusched_hotplug_workfn(struct work_struct *work);
+static void gpusched_adopt_workfn(struct work_struct *work);
 static DECLARE_WORK(gpusched_reap_work, gpusched_reap_workfn);
 static DECLARE_WORK(gpusched_hotplug_work, gpusched_hotplug_workfn);
+static DECLARE_WORK(gpusched_adopt_work, gpusched_adopt_workfn);
 
 static enum cpuhp_state gpusched_cpuhp_state;
 static struct tracepoint *gpusched_exit_tp;
+static struct tracepoint *gpusched_fork_tp;
 
-/* The threads a pin, unpin or query names, each with a pid reference. */
+/*
+ * The threads a pin, unpin or query names, each with a pid reference, and
+ * the thread group too (with a reference) when it named a whole process.
+ */
 struct gpusched_targets {
 	struct pid **pids;
 	unsigned int nr;
+	struct pid *process;
 };
 
 static void gpusched_put_targets(struct gpusched_targets *targets)
@@ -90,6 +104,8 @@ static void gpusched_put_targets(struct gpusched_targets *targets)
 	kvfree(targets->pids);
 	targets->pids = NULL;
 	targets->nr = 0;
+	put_pid(targets->process);
+	targets->process = NULL;
 }
 
 /* Every thread of the process led by @leader, which the caller holds. */
@@ -174,14 +190,17 @@ static int gpusched_one_target(struct pid *pid, struct gpusched_targets *targets
 	return 0;
 }
 
-/* Every thread of the process @pid leads; consumes the reference on @pid. */
+/*
+ * Every thread of the process @pid leads; the reference on @pid moves to
+ * @targets->process.
+ */
 static int gpusched_process_targets(struct pid *pid, struct gpusched_targets *targets)
 {
 	struct task_struct *leader;
 	int ret;
 
+	targets->process = pid;
 	leader = get_pid_task(pid, PIDTYPE_TGID);
-	put_pid(pid);
 	if (!leader)
 		return -ESRCH;
 	ret = gpusched_collect_threads(leader, targets);
@@ -384,6 +403,10 @@ static void gpusched_worker_free(struct gpusched_worker *worker)
 		gs_release(&gpusched_resv, worker->reservation, NULL);
 		ida_free(&gpusched_reservation_ida, worker->reservation);
 	}
+	if (worker->process) {
+		atomic_dec(&gpusched_nr_process_workers);
+		put_pid(worker->process);
+	}
 	list_del(&worker->node);
 	free_cpumask_var(worker->cpus);
 	kfree(worker);
@@ -501,6 +524,7 @@ static void gpusched_worker_discard(struct gpusched_worker *worker)
 		gpusched_thread_free(thread);
 	if (worker->reservation)
 		ida_free(&gpusched_reservation_ida, worker->reservation);
+	put_pid(worker->process);
 	free_cpumask_var(worker->cpus);
 	kfree(worker);
 }
@@ -561,6 +585,8 @@ static int gpusched_pin_locked(struct gpusched_worker *worker,
 
 	worker->id = gpusched_next_worker_id++;
 	worker->generation = table->generation;
+	if (worker->process)
+		atomic_inc(&gpusched_nr_process_workers);
 	list_add_tail(&worker->node, &gpusched_workers);
 	list_for_each_entry(thread, &worker->threads, node)
 		atomic_inc(&gpusched_nr_threads);
@@ -637,6 +663,7 @@ int gpusched_pin(struct file *file, void *cmd)
 	worker = gpusched_worker_alloc(file->private_data, args, policy);
 	if (!worker)
 		goto out_targets;
+	worker->process = get_pid(targets.process);
 	for (i = 0; i < targets.nr; i++) {
 		thread = gpusched_thread_alloc(targets.pids[i]);
 		if (!thread)
@@ -923,6 +950,78 @@ static void gpusched_exit_probe(void *data, struct task_struct *task)
 		queue_work(system_unbound_wq, &gpusched_reap_work);
 }
 
+/*
+ * Takes into @worker the threads of its process that no pin holds yet.  A
+ * thread created after the pin has inherited the pin's CPUs; one created
+ * while the pin was being made may still have the CPUs from before it, and
+ * is moved.  A thread whose CPUs are neither was given its own by the
+ * program, and is left alone, as unpin would leave it.
+ */
+static void gpusched_worker_adopt(struct gpusched_worker *worker)
+{
+	struct gpusched_targets targets = {};
+	struct gpusched_thread *first, *thread;
+	struct task_struct *leader;
+	unsigned int i;
+	bool moved;
+
+	lockdep_assert_held(&gpusched_lock);
+	first = list_first_entry_or_null(&worker->threads, struct gpusched_thread, node);
+	leader = get_pid_task(worker->process, PIDTYPE_TGID);
+	if (!first || !leader)
+		goto out;
+	if (gpusched_collect_threads(leader, &targets))
+		goto out;
+	for (i = 0; i < targets.nr; i++) {
+		if (gpusched_find_thread(targets.pids[i]) ||
+		    gpusched_read_affinity(targets.pids[i], gpusched_scratch))
+			continue;
+		moved = cpumask_equal(gpusched_scratch, first->original);
+		if (!moved && !cpumask_equal(gpusched_scratch, worker->cpus))
+			continue;
+		thread = gpusched_thread_alloc(targets.pids[i]);
+		if (!thread) {
+			pr_warn_ratelimited("out of memory: thread %d of a pinned process stays untracked\n",
+					    pid_nr(targets.pids[i]));
+			break;
+		}
+		thread->worker = worker;
+		cpumask_copy(thread->original, first->original);
+		list_add_tail(&thread->node, &worker->threads);
+		atomic_inc(&gpusched_nr_threads);
+		if (moved)
+			gpusched_thread_apply(thread, worker->cpus);
+	}
+out:
+	gpusched_put_targets(&targets);
+	if (leader)
+		put_task_struct(leader);
+}
+
+static void gpusched_adopt_workfn(struct work_struct *work)
+{
+	struct gpusched_worker *worker;
+
+	cpus_read_lock();
+	mutex_lock(&gpusched_lock);
+	list_for_each_entry(worker, &gpusched_workers, node)
+		if (worker->process)
+			gpusched_worker_adopt(worker);
+	mutex_unlock(&gpusched_lock);
+	cpus_read_unlock();
+}
+
+/*
+ * Runs for every fork and thread creation on the machine: nothing but a
+ * check when no process is pinned.  A new thread of any process kicks the
+ * work, which looks at pinned processes only; pending work absorbs bursts.
+ */
+static void gpusched_fork_probe(void *data, struct task_struct *parent, struct task_struct *child)
+{
+	if (atomic_read(&gpusched_nr_process_workers) && same_thread_group(parent, child))
+		queue_work(system_unbound_wq, &gpusched_adopt_work);
+}
+
 static void gpusched_worker_move(struct gpusched_worker *worker)
 {
 	struct gpusched_thread *thread;
@@ -1023,10 +1122,12 @@ static int gpusched_cpu_changed(unsigned int cpu)
 	return 0;
 }
 
-static void gpusched_find_exit_tp(struct tracepoint *tp, void *priv)
+static void gpusched_find_tps(struct tracepoint *tp, void *priv)
 {
 	if (!strcmp(tp->name, "sched_process_exit"))
-		*(struct tracepoint **)priv = tp;
+		gpusched_exit_tp = tp;
+	else if (!strcmp(tp->name, "sched_process_fork"))
+		gpusched_fork_tp = tp;
 }
 
 /**
@@ -1058,24 +1159,29 @@ int gpusched_pin_init(void)
 	gs_reservations_init(&gpusched_resv, holds, nr_cpu_ids);
 	gs_workspace_init(&gpusched_ws, ws_storage, nr_cpu_ids, nr_node_ids);
 
-	for_each_kernel_tracepoint(gpusched_find_exit_tp, &gpusched_exit_tp);
-	if (!gpusched_exit_tp) {
-		pr_err("tracepoint sched_process_exit not found\n");
+	for_each_kernel_tracepoint(gpusched_find_tps, NULL);
+	if (!gpusched_exit_tp || !gpusched_fork_tp) {
+		pr_err("tracepoint sched_process_exit or sched_process_fork not found\n");
 		ret = -ENOENT;
 		goto err_allowed;
 	}
 	ret = tracepoint_probe_register(gpusched_exit_tp, gpusched_exit_probe, NULL);
 	if (ret)
 		goto err_allowed;
+	ret = tracepoint_probe_register(gpusched_fork_tp, gpusched_fork_probe, NULL);
+	if (ret)
+		goto err_exit_tp;
 
 	ret = cpuhp_setup_state_nocalls(CPUHP_AP_ONLINE_DYN, "gpusched:online",
 					gpusched_cpu_changed, gpusched_cpu_changed);
 	if (ret < 0)
-		goto err_tp;
+		goto err_fork_tp;
 	gpusched_cpuhp_state = ret;
 	return 0;
 
-err_tp:
+err_fork_tp:
+	tracepoint_probe_unregister(gpusched_fork_tp, gpusched_fork_probe, NULL);
+err_exit_tp:
 	tracepoint_probe_unregister(gpusched_exit_tp, gpusched_exit_probe, NULL);
 	tracepoint_synchronize_unregister();
 err_allowed:
@@ -1099,10 +1205,12 @@ err_holds:
 void gpusched_pin_exit(void)
 {
 	cpuhp_remove_state_nocalls(gpusched_cpuhp_state);
+	tracepoint_probe_unregister(gpusched_fork_tp, gpusched_fork_probe, NULL);
 	tracepoint_probe_unregister(gpusched_exit_tp, gpusched_exit_probe, NULL);
 	tracepoint_synchronize_unregister();
 	cancel_work_sync(&gpusched_hotplug_work);
 	cancel_work_sync(&gpusched_reap_work);
+	cancel_work_sync(&gpusched_adopt_work);
 	free_cpumask_var(gpusched_hotplug_allowed);
 	free_cpumask_var(gpusched_scratch);
 	bitmap_free(gpusched_out_cpus);

@@ -311,6 +311,70 @@ TEST_F(pin, unpin_process_restores_every_thread)
 		EXPECT_NOT_PINNED(tids[i]);
 }
 
+/* How long the module's work item may take to take in a new thread. */
+#define ADOPT_SETTLE_MS 5000
+
+/* Waits up to @ms until @tid is pinned through this file; returns whether it was. */
+static bool wait_pinned(FIXTURE_DATA(pin) *self, pid_t tid, int ms)
+{
+	long long deadline = gs_now_ms() + ms;
+
+	do {
+		if (gs_query_result(self->fd, &self->m, tid) ==
+		    (GPUSCHED_QUERY_PINNED | GPUSCHED_QUERY_OWN_FILE))
+			return true;
+		usleep(10000);
+	} while (gs_now_ms() < deadline);
+	return false;
+}
+
+TEST_F(pin, threads_created_after_a_process_pin_join_it)
+{
+	struct gs_mask want = NODE_CPUS(0);
+	__u32 nr_threads = 0;
+	struct gpusched_pin pin;
+	pid_t tids[3];
+	unsigned int i;
+
+	ASSERT_EQ(0, start_agent(self, 0, false));
+	tids[0] = self->agent[0].pid;
+	pin = gs_pin_arg(&self->m, GPUSCHED_TARGET_PROCESS, tids[0], 0, GPUSCHED_POLICY_NODE,
+			 NULL);
+	ASSERT_EQ(0, ioctl(self->fd, GPUSCHED_IOC_PIN, &pin)) TH_LOG("%s", strerror(errno));
+	EXPECT_EQ(1, pin.nr_threads);
+
+	/* As a training program starts its loaders after `gpusched exec`. */
+	ASSERT_EQ(0, gs_agent_threads(&self->agent[0], 2, &tids[1]));
+	for (i = 1; i < 3; i++) {
+		EXPECT_AFFINITY(&want, tids[i]);
+		EXPECT_TRUE(wait_pinned(self, tids[i], ADOPT_SETTLE_MS)) TH_LOG("thread %d never joined the pin",
+							      tids[i]);
+	}
+
+	/* They are the pin's now: unpin gives them their CPUs from before it. */
+	ASSERT_EQ(0, gs_unpin(self->fd, GPUSCHED_TARGET_PROCESS, tids[0], &nr_threads));
+	EXPECT_EQ(3, nr_threads);
+	for (i = 0; i < 3; i++)
+		EXPECT_NOT_PINNED(tids[i]);
+}
+
+TEST_F(pin, threads_created_after_a_thread_pin_stay_out_of_it)
+{
+	struct gs_mask want = NODE_CPUS(0);
+	struct gpusched_pin pin;
+	pid_t tids[2];
+
+	ASSERT_EQ(0, start_agent(self, 0, false));
+	tids[0] = self->agent[0].pid;
+	pin = gs_pin_arg(&self->m, GPUSCHED_TARGET_THREAD, tids[0], 0, GPUSCHED_POLICY_NODE,
+			 NULL);
+	ASSERT_EQ(0, ioctl(self->fd, GPUSCHED_IOC_PIN, &pin)) TH_LOG("%s", strerror(errno));
+	ASSERT_EQ(0, gs_agent_threads(&self->agent[0], 1, &tids[1]));
+	/* It inherits the CPUs, as any thread does, but a thread pin is one thread. */
+	EXPECT_AFFINITY(&want, tids[1]);
+	EXPECT_FALSE(wait_pinned(self, tids[1], 500));
+}
+
 static int pidfd_open(pid_t pid)
 {
 	return syscall(SYS_pidfd_open, pid, 0);

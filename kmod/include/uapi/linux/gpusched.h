@@ -204,7 +204,8 @@ enum gpusched_target_type {
  * @__reserved: must be 0
  *
  * The target is pinned as one worker: all its threads share the CPUs
- * chosen.  The CPUs never include ones the target was not allowed to use
+ * chosen.  Threads a whole-process target creates later inherit them and
+ * join the worker.  The CPUs never include ones the target was not allowed to use
  * when it was first pinned (its cpuset), nor housekeeping or offline CPUs.
  * The pin belongs to the open file it was made through and ends with it.
  * Pinning a task of another user needs CAP_SYS_NICE in that task's user
