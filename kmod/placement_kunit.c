@@ -184,6 +184,37 @@ static void placement_epyc_gpu_nodes_are_not_linear(struct kunit *test)
 	}
 }
 
+static void placement_workstation_single_node_every_policy(struct kunit *test)
+{
+	static const u32 gpu_nodes[] = { 0, 0 };
+	struct gs_test_machine *m;
+	u32 gpu;
+
+	/* One socket, one node, 8 cores x 2 threads, siblings adjacent: 2 GPUs. */
+	m = gs_test_machine(test, 1, 1, 8, 2, false, 2, gpu_nodes);
+	KUNIT_ASSERT_EQ(test, gs_topology_validate(&m->topo, &m->out.error), 0);
+	KUNIT_ASSERT_EQ(test, gs_test_reserve(m, 1, GS_POLICY_NODE, 0), 0);
+	KUNIT_EXPECT_EQ(test, gs_test_weight(m), 16u);
+	KUNIT_ASSERT_EQ(test, gs_test_reserve(m, 1, GS_POLICY_SOCKET, 0), 0);
+	KUNIT_EXPECT_EQ(test, gs_test_weight(m), 16u);
+	KUNIT_ASSERT_EQ(test, gs_test_reserve(m, 1, GS_POLICY_L3, 0), 0);
+	KUNIT_EXPECT_EQ(test, gs_test_weight(m), 16u);
+	KUNIT_ASSERT_EQ(test, gs_test_reserve(m, 1, GS_POLICY_SINGLE, 0), 0);
+	KUNIT_EXPECT_EQ(test, gs_test_weight(m), 2u);
+	gs_expect_local_whole_cores(test, m, 0);
+	/* The two GPUs split the node's 8 cores evenly, then it is full. */
+	for (gpu = 0; gpu < 2; gpu++) {
+		KUNIT_ASSERT_EQ(test, gs_test_reserve(m, gpu, GS_POLICY_EXCLUSIVE, gpu + 1), 0);
+		KUNIT_EXPECT_EQ(test, gs_test_weight(m), 8u);
+		gs_expect_local_whole_cores(test, m, 0);
+	}
+	KUNIT_EXPECT_EQ(test, gs_test_reserve(m, 0, GS_POLICY_EXCLUSIVE, 3), -ENOSPC);
+	/* Shared policies stay off exclusive cores: with all held, none is left. */
+	KUNIT_EXPECT_EQ(test, gs_test_reserve(m, 0, GS_POLICY_NODE, 0), -ENOSPC);
+	KUNIT_EXPECT_EQ(test, gs_release(&m->resv, 1, NULL), 8u);
+	KUNIT_EXPECT_EQ(test, gs_release(&m->resv, 2, NULL), 8u);
+}
+
 static void placement_memory_only_gpu_node_uses_the_nearest(struct kunit *test)
 {
 	static const u32 gpu_nodes[] = { 0 };
@@ -291,6 +322,7 @@ static void placement_inconsistent_snapshots_are_refused(struct kunit *test)
 static struct kunit_case gpusched_placement_cases[] = {
 	KUNIT_CASE(placement_dgx_exclusive_shares_are_balanced_and_disjoint),
 	KUNIT_CASE(placement_epyc_gpu_nodes_are_not_linear),
+	KUNIT_CASE(placement_workstation_single_node_every_policy),
 	KUNIT_CASE(placement_memory_only_gpu_node_uses_the_nearest),
 	KUNIT_CASE(placement_offline_and_housekeeping_cpus_are_never_given),
 	KUNIT_CASE(placement_random_requests_keep_reservations_consistent),
