@@ -86,15 +86,22 @@ module:
 
 userspace: programs library
 
+# The programs and tests need json-c's headers and static library: installed
+# on demand (as root) like every other package the build needs.
+USER_DEPS := $(OUT)/.userspace-deps
+$(USER_DEPS):
+	@bash -c '. selftests/vm/common.sh && gs_need_packages libjson-c-dev'
+	@mkdir -p $(@D) && touch $@
+
 programs: $(PROGRAMS)
 
 library: $(LIBRARY)
 
-$(OUT)/bin/gpusched: $(CLI_SRCS) $(USER_LIB_SRCS) $(USER_HDRS) $(wildcard userspace/cli/*.h)
+$(OUT)/bin/gpusched: $(CLI_SRCS) $(USER_LIB_SRCS) $(USER_HDRS) $(wildcard userspace/cli/*.h) | $(USER_DEPS)
 	@mkdir -p $(@D)
 	$(CC) $(PROG_CFLAGS) -o $@ $(CLI_SRCS) $(USER_LIB_SRCS) $(USER_LIBS)
 
-$(OUT)/bin/gpuschedd: $(DAEMON_SRCS) $(USER_LIB_SRCS) $(USER_HDRS) $(wildcard userspace/daemon/*.h)
+$(OUT)/bin/gpuschedd: $(DAEMON_SRCS) $(USER_LIB_SRCS) $(USER_HDRS) $(wildcard userspace/daemon/*.h) | $(USER_DEPS)
 	@mkdir -p $(@D)
 	$(CC) $(PROG_CFLAGS) -o $@ $(DAEMON_SRCS) $(USER_LIB_SRCS) $(USER_LIBS)
 
@@ -120,7 +127,7 @@ $(OUT)/lib/libgpusched.pc: userspace/lib/libgpusched.pc.in
 
 unit-tests: $(UNIT_TESTS) $(PROGRAMS) $(OUT)/unit/libnvidia-ml.so.1
 
-$(OUT)/unit/%: userspace/tests/%.c $(USER_LIB_SRCS) $(USER_HDRS) $(wildcard userspace/tests/*.h)
+$(OUT)/unit/%: userspace/tests/%.c $(USER_LIB_SRCS) $(USER_HDRS) $(wildcard userspace/tests/*.h) | $(USER_DEPS)
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) $(SANITIZE) -o $@ $< $(USER_LIB_SRCS) $(USER_LIBS)
 
@@ -154,16 +161,16 @@ $(OUT)/selftests/%: selftests/e2e/%.sh
 	@mkdir -p $(@D)
 	install -m 755 $< $@
 
-$(OUT)/selftests/unit-%: userspace/tests/%.c $(USER_LIB_SRCS) $(USER_HDRS) $(wildcard userspace/tests/*.h)
+$(OUT)/selftests/unit-%: userspace/tests/%.c $(USER_LIB_SRCS) $(USER_HDRS) $(wildcard userspace/tests/*.h) | $(USER_DEPS)
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) -DGPUSCHED_STATIC -static -o $@ $< $(USER_LIB_SRCS) $(USER_LIBS)
 
 # The programs again, statically linked for the guest, which has no libc.
-$(OUT)/guest-bin/gpusched: $(CLI_SRCS) $(USER_LIB_SRCS) $(USER_HDRS)
+$(OUT)/guest-bin/gpusched: $(CLI_SRCS) $(USER_LIB_SRCS) $(USER_HDRS) | $(USER_DEPS)
 	@mkdir -p $(@D)
 	$(CC) $(PROG_CFLAGS) -DGPUSCHED_STATIC -static -o $@ $(CLI_SRCS) $(USER_LIB_SRCS) $(USER_LIBS)
 
-$(OUT)/guest-bin/gpuschedd: $(DAEMON_SRCS) $(USER_LIB_SRCS) $(USER_HDRS)
+$(OUT)/guest-bin/gpuschedd: $(DAEMON_SRCS) $(USER_LIB_SRCS) $(USER_HDRS) | $(USER_DEPS)
 	@mkdir -p $(@D)
 	$(CC) $(PROG_CFLAGS) -DGPUSCHED_STATIC -static -o $@ $(DAEMON_SRCS) $(USER_LIB_SRCS) $(USER_LIBS)
 
