@@ -44,7 +44,8 @@ SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-fra
 USER_LIB_SRCS := $(wildcard userspace/lib/*.c) $(wildcard kmod/placement.c)
 USER_HDRS := $(wildcard userspace/lib/*.h kmod/*.h $(UAPI)/linux/*.h)
 USER_LIBS := -ljson-c -ldl
-UNIT_TESTS := $(patsubst userspace/tests/%.c,$(OUT)/unit/%,$(wildcard userspace/tests/test_*.c))
+UNIT_TESTS := $(patsubst userspace/tests/%.c,$(OUT)/unit/%,$(wildcard userspace/tests/test_*.c)) \
+	$(patsubst userspace/tests/%.sh,$(OUT)/unit/%,$(wildcard userspace/tests/test_*.sh))
 
 # The programs and the library.  The programs link the library's objects
 # statically; the shared library exports only the gpusched_* API.
@@ -130,6 +131,11 @@ unit-tests: $(UNIT_TESTS) $(PROGRAMS) $(OUT)/unit/libnvidia-ml.so.1
 $(OUT)/unit/%: userspace/tests/%.c $(USER_LIB_SRCS) $(USER_HDRS) $(wildcard userspace/tests/*.h) | $(USER_DEPS)
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) $(SANITIZE) -o $@ $< $(USER_LIB_SRCS) $(USER_LIBS)
+
+# Tests that are shell scripts (the launchers under mpirun).
+$(OUT)/unit/%: userspace/tests/%.sh
+	@mkdir -p $(@D)
+	install -m 755 $< $@
 
 # A stand-in for NVML that the NVML tests load instead of the real one.
 $(OUT)/unit/libnvidia-ml.so.1: userspace/tests/fake_nvml.c
