@@ -14,7 +14,9 @@
 #
 # Ends with "N passed, N failed, N skipped" over everything, and exits
 # non-zero on any failure.  Environment: GPUSCHED_KERNELS ("6.1 6.12"),
-# GPUSCHED_TOPOLOGIES ("2s-smt 4n memnode"), GPUSCHED_VM_TIMEOUT (300 s per
+# GPUSCHED_TOPOLOGIES ("2s-smt 4n memnode"), GPUSCHED_SUITE_TIMEOUT (120 s per
+# suite), GPUSCHED_DEBUG_SUITE_TIMEOUT (480 s on the debug kernel),
+# GPUSCHED_DEBUG_VM_TIMEOUT (1800 s per debug boot), GPUSCHED_VM_TIMEOUT (300 s per
 # boot), GPUSCHED_CACHE, GPUSCHED_OUT.
 set -uo pipefail
 . "$(dirname "$0")/vm/common.sh"
@@ -187,6 +189,15 @@ for k in $kernels; do
 			continue
 		fi
 		dir=$GS_OUT/vm/$k-$t
+		# KASAN and lockdep under emulation make the debug guest several
+		# times slower: its suites and the whole boot get longer limits.
+		if [ "$k" = debug ]; then
+			export GPUSCHED_SUITE_TIMEOUT=${GPUSCHED_DEBUG_SUITE_TIMEOUT:-480}
+			export GPUSCHED_VM_TIMEOUT=${GPUSCHED_DEBUG_VM_TIMEOUT:-1800}
+		else
+			export GPUSCHED_SUITE_TIMEOUT=${suite_timeout_default:=${GPUSCHED_SUITE_TIMEOUT:-120}}
+			export GPUSCHED_VM_TIMEOUT=${vm_timeout_default:=${GPUSCHED_VM_TIMEOUT:-300}}
+		fi
 		"$GS_TOP/selftests/vm/run-guest.sh" "${VMLINUZ[$k]}" "$initramfs" "$t" "$dir" \
 			2>"$logs/guest-$k-$t.log"
 		boot=$?
