@@ -57,6 +57,20 @@ int cli_common_option(struct cli_common *common, int opt, const char *arg);
 	{ "verbose", no_argument, NULL, 'v' },				\
 	{ "help", no_argument, NULL, 'h' }
 
+/*
+ * Parses a command line of common options only (topo, status).  Returns
+ * -1 to go on, or the exit code to return (after usage or an error).
+ */
+int cli_parse_common_only(int argc, char **argv, struct cli_common *common,
+			  void (*usage)(FILE *out));
+
+/*
+ * Parses @arg, the value of @option, as a decimal number in @min..@max.
+ * Returns 0, or -1 after saying what was expected.
+ */
+int cli_parse_uint(const char *option, const char *arg, unsigned long min, unsigned long max,
+		   unsigned long *value);
+
 /* Prints "gpusched: " and the message to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -54,30 +54,17 @@ struct pin_options {
 	pid_t pid, tid;
 };
 
-static int parse_number(const char *option, const char *arg, long max, long *value)
-{
-	char *end;
-
-	errno = 0;
-	*value = strtol(arg, &end, 10);
-	if (errno || end == arg || *end || *value < 0 || *value > max) {
-		cli_error("%s %s: expected a number from 0 to %ld", option, arg, max);
-		return -1;
-	}
-	return 0;
-}
-
 /* Handles an option exec and pin share; returns 1, 0 (not one), or -1. */
 static int pin_option(struct pin_options *o, int opt, const char *arg)
 {
-	long value;
+	unsigned long value;
 	int ret = cli_common_option(&o->common, opt, arg);
 
 	if (ret)
 		return ret;
 	switch (opt) {
 	case OPT_GPU:
-		if (parse_number("--gpu", arg, GPUSCHED_MAX_GPUS - 1, &value))
+		if (cli_parse_uint("--gpu", arg, 0, GPUSCHED_MAX_GPUS - 1, &value))
 			return -1;
 		o->gpu = value;
 		return 1;
@@ -91,7 +78,7 @@ static int pin_option(struct pin_options *o, int opt, const char *arg)
 		o->policy = ret;
 		return 1;
 	case OPT_CORES:
-		if (parse_number("--cores", arg, INT_MAX, &value))
+		if (cli_parse_uint("--cores", arg, 0, INT_MAX, &value))
 			return -1;
 		o->cores = value;
 		return 1;
@@ -368,7 +355,7 @@ int cmd_exec(int argc, char **argv)
 	struct pin_options o = { .gpu = -1, .mem_node = -1 };
 	struct gpusched *gs = NULL;
 	int opt, ret;
-	long value;
+	unsigned long value;
 
 	/* "+": options end at the program's name even without "--". */
 	while ((opt = getopt_long(argc, argv, "+vh", pin_long_options, NULL)) != -1) {
@@ -391,7 +378,7 @@ int cmd_exec(int argc, char **argv)
 				o.mem_node = -2;
 				break;
 			}
-			if (parse_number("--mem-node", optarg, 1023, &value))
+			if (cli_parse_uint("--mem-node", optarg, 0, 1023, &value))
 				return EXIT_USAGE;
 			o.mem_node = value;
 			break;
@@ -526,7 +513,7 @@ int cmd_pin(int argc, char **argv)
 	cpu_set_t *cpus = NULL;
 	int opt, ret, gpu, err, pidfd = -1;
 	size_t size;
-	long value;
+	unsigned long value;
 	pid_t process;
 
 	while ((opt = getopt_long(argc, argv, "vh", pin_long_options, NULL)) != -1) {
@@ -536,12 +523,9 @@ int cmd_pin(int argc, char **argv)
 		if (ret)
 			continue;
 		if (opt == OPT_PID || opt == OPT_TID) {
-			if (parse_number(opt == OPT_PID ? "--pid" : "--tid", optarg, INT_MAX, &value) ||
-			    !value) {
-				cli_error("%s needs a process or thread id above 0",
-					  opt == OPT_PID ? "--pid" : "--tid");
+			if (cli_parse_uint(opt == OPT_PID ? "--pid" : "--tid", optarg, 1, INT_MAX,
+					   &value))
 				return EXIT_USAGE;
-			}
 			if (opt == OPT_PID)
 				o.pid = value;
 			else
@@ -659,7 +643,7 @@ int cmd_unpin(int argc, char **argv)
 	struct gpusched_unpin unpin = { 0 };
 	struct gpusched *gs;
 	int opt, ret, err;
-	long value;
+	unsigned long value;
 
 	while ((opt = getopt_long(argc, argv, "vh", pin_long_options, NULL)) != -1) {
 		ret = cli_common_option(&o.common, opt, optarg);
@@ -668,11 +652,9 @@ int cmd_unpin(int argc, char **argv)
 		if (ret)
 			continue;
 		if (opt == OPT_PID || opt == OPT_TID) {
-			if (parse_number(opt == OPT_PID ? "--pid" : "--tid", optarg, INT_MAX, &value) ||
-			    !value) {
-				cli_error("%s needs an id above 0", opt == OPT_PID ? "--pid" : "--tid");
+			if (cli_parse_uint(opt == OPT_PID ? "--pid" : "--tid", optarg, 1, INT_MAX,
+					   &value))
 				return EXIT_USAGE;
-			}
 			*(opt == OPT_PID ? &o.pid : &o.tid) = value;
 			continue;
 		}

@@ -9,6 +9,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,6 +86,42 @@ int cli_common_option(struct cli_common *common, int opt, const char *arg)
 	case 'v':
 		common->verbose = true;
 		return 1;
+	}
+	return 0;
+}
+
+int cli_parse_common_only(int argc, char **argv, struct cli_common *common,
+			  void (*usage)(FILE *out))
+{
+	static const struct option options[] = { CLI_COMMON_LONG_OPTIONS, { 0 } };
+	int opt, ret;
+
+	while ((opt = getopt_long(argc, argv, "vh", options, NULL)) != -1) {
+		ret = cli_common_option(common, opt, optarg);
+		if (ret < 0)
+			return EXIT_USAGE;
+		if (ret)
+			continue;
+		usage(opt == 'h' ? stdout : stderr);
+		return opt == 'h' ? EXIT_OK : EXIT_USAGE;
+	}
+	if (optind != argc) {
+		cli_error("unexpected argument '%s'; see `%s --help`", argv[optind], argv[0]);
+		return EXIT_USAGE;
+	}
+	return -1;
+}
+
+int cli_parse_uint(const char *option, const char *arg, unsigned long min, unsigned long max,
+		   unsigned long *value)
+{
+	char *end;
+
+	errno = 0;
+	*value = strtoul(arg, &end, 10);
+	if (errno || end == arg || *end || arg[0] == '-' || *value < min || *value > max) {
+		cli_error("%s %s: expected a number from %lu to %lu", option, arg, min, max);
+		return -1;
 	}
 	return 0;
 }

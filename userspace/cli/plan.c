@@ -43,22 +43,6 @@ static void plan_usage(FILE *out)
 		"  --housekeeping LIST   CPUs kept from workers, besides the isolated ones\n");
 }
 
-static int parse_count(const char *option, const char *arg, unsigned int min, unsigned int max,
-		       unsigned int *value)
-{
-	char *end;
-	unsigned long n;
-
-	errno = 0;
-	n = strtoul(arg, &end, 10);
-	if (errno || end == arg || *end || arg[0] == '-' || n < min || n > max) {
-		cli_error("%s %s: expected a number from %u to %u", option, arg, min, max);
-		return -1;
-	}
-	*value = n;
-	return 0;
-}
-
 /* The engine's bitmap of @nr_bits as a cpulist string; the caller frees it. */
 static char *engine_cpulist(const unsigned long *map, uint32_t nr_bits, unsigned int *weight)
 {
@@ -202,6 +186,7 @@ int cmd_plan(int argc, char **argv)
 	struct gs_hold *holds = NULL;
 	uint32_t *storage = NULL;
 	uint32_t cpu, words;
+	unsigned long value;
 
 	while ((opt = getopt_long(argc, argv, "vh", options, NULL)) != -1) {
 		ret = cli_common_option(&common, opt, optarg);
@@ -220,12 +205,14 @@ int cmd_plan(int argc, char **argv)
 			plan.policy = ret;
 			break;
 		case OPT_WORKERS:
-			if (parse_count("--workers-per-gpu", optarg, 1, GS_MAX_WORKERS, &plan.workers))
+			if (cli_parse_uint("--workers-per-gpu", optarg, 1, GS_MAX_WORKERS, &value))
 				return EXIT_USAGE;
+			plan.workers = value;
 			break;
 		case OPT_CORES:
-			if (parse_count("--cores", optarg, 0, GS_MAX_CPUS, &plan.cores))
+			if (cli_parse_uint("--cores", optarg, 0, GS_MAX_CPUS, &value))
 				return EXIT_USAGE;
+			plan.cores = value;
 			break;
 		case OPT_SPILL:
 			plan.flags |= GS_REQUEST_SPILL;

@@ -229,7 +229,6 @@ static void status_usage(FILE *out)
 
 int cmd_status(int argc, char **argv)
 {
-	static const struct option options[] = { CLI_COMMON_LONG_OPTIONS, { 0 } };
 	static const char *const gpu_headers[] = {
 		"GPU", "PCI ADDRESS", "NODE", "LOCAL CPUS", "RESERVED", "FREE CORES", "TASKS"
 	};
@@ -248,21 +247,11 @@ int cmd_status(int argc, char **argv)
 	struct gpusched *gs;
 	unsigned int i;
 	size_t p;
-	int opt, ret, err;
+	int ret, err;
 
-	while ((opt = getopt_long(argc, argv, "vh", options, NULL)) != -1) {
-		ret = cli_common_option(&common, opt, optarg);
-		if (ret < 0)
-			return EXIT_USAGE;
-		if (ret)
-			continue;
-		status_usage(opt == 'h' ? stdout : stderr);
-		return opt == 'h' ? EXIT_OK : EXIT_USAGE;
-	}
-	if (optind != argc) {
-		cli_error("status: unexpected argument '%s'", argv[optind]);
-		return EXIT_USAGE;
-	}
+	ret = cli_parse_common_only(argc, argv, &common, status_usage);
+	if (ret >= 0)
+		return ret;
 	if (common.sysfs_root) {
 		cli_error("status: --sysfs-root does not apply: status shows the live module");
 		return EXIT_USAGE;

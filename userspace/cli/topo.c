@@ -321,7 +321,6 @@ static void ignored_rows(const struct gs_machine *machine, bool json, struct jso
 
 int cmd_topo(int argc, char **argv)
 {
-	static const struct option options[] = { CLI_COMMON_LONG_OPTIONS, { 0 } };
 	static const char *const headers[] = {
 		"GPU", "PCI ADDRESS", "VENDOR:DEV", "NODE", "MEM NODE", "LOCAL CPUS", "UUID"
 	};
@@ -329,21 +328,11 @@ int cmd_topo(int argc, char **argv)
 	struct cli_common common = { 0 };
 	struct gs_machine *machine;
 	struct cli_table *table;
-	int opt, ret;
+	int ret;
 
-	while ((opt = getopt_long(argc, argv, "vh", options, NULL)) != -1) {
-		ret = cli_common_option(&common, opt, optarg);
-		if (ret < 0)
-			return EXIT_USAGE;
-		if (ret)
-			continue;
-		topo_usage(opt == 'h' ? stdout : stderr);
-		return opt == 'h' ? EXIT_OK : EXIT_USAGE;
-	}
-	if (optind != argc) {
-		cli_error("topo: unexpected argument '%s'", argv[optind]);
-		return EXIT_USAGE;
-	}
+	ret = cli_parse_common_only(argc, argv, &common, topo_usage);
+	if (ret >= 0)
+		return ret;
 	ret = cli_discover(&common, false, &machine);
 	if (ret)
 		return ret;

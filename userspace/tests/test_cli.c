@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "cpulist.h"
+#include "run.h"
 #include "tap.h"
 
 extern char **environ;
@@ -50,110 +51,14 @@ static const int epyc_nodes[] = { 7, 7, 5, 5, 3, 3, 1, 1 };
 static const int grace_nodes[] = { 0, 0, 1, 1 };
 static const int workstation_nodes[] = { 0 };
 
-/* What one run of the CLI gave. */
-struct run {
-	int status;		/* exit code, or 128 + signal */
-	char *out;
-	char *err;
-};
-
-static char *xprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static char *xprintf(const char *fmt, ...)
-{
-	va_list ap;
-	char *text;
-
-	va_start(ap, fmt);
-	if (vasprintf(&text, fmt, ap) < 0) {
-		printf("Bail out! out of memory\n");
-		exit(1);
-	}
-	va_end(ap);
-	return text;
-}
-
-/* Reads all of the open file @fd from its start; returns a malloc'ed string. */
-static char *slurp(int fd)
-{
-	size_t used = 0, size = 4096;
-	char *text = malloc(size);
-	ssize_t got;
-
-	if (!text || lseek(fd, 0, SEEK_SET) < 0)
-		goto fail;
-	while ((got = read(fd, text + used, size - used - 1)) > 0) {
-		used += (size_t)got;
-		if (size - used < 2) {
-			char *bigger = realloc(text, size * 2);
-
-			if (!bigger)
-				goto fail;
-			text = bigger;
-			size *= 2;
-		}
-	}
-	text[used] = '\0';
-	return text;
-fail:
-	printf("Bail out! reading output: %s\n", strerror(errno));
-	exit(1);
-}
-
-static int scratch_file(void)
-{
-	char path[] = "/tmp/test_cli.XXXXXX";
-	int fd = mkstemp(path);
-
-	if (fd < 0) {
-		printf("Bail out! mkstemp: %s\n", strerror(errno));
-		exit(1);
-	}
-	unlink(path);
-	return fd;
-}
-
 /* Runs the CLI with @args (NULL-terminated) and @envp (NULL: ours), output captured. */
 static struct run run_cli(char *const *envp, const char *const *args)
 {
-	int out = scratch_file(), err = scratch_file(), status, nr = 0;
-	posix_spawn_file_actions_t actions;
-	struct run run = { .status = -1 };
-	char *argv[40];
-	pid_t pid;
-
-	argv[nr++] = (char *)cli_path;
-	while (*args && nr < 39)
-		argv[nr++] = (char *)*args++;
-	argv[nr] = NULL;
-	posix_spawn_file_actions_init(&actions);
-	posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&actions, out, STDOUT_FILENO);
-	posix_spawn_file_actions_adddup2(&actions, err, STDERR_FILENO);
-	errno = posix_spawn(&pid, cli_path, &actions, NULL, argv, envp ? envp : environ);
-	posix_spawn_file_actions_destroy(&actions);
-	if (errno) {
-		printf("Bail out! %s: %s\n", cli_path, strerror(errno));
-		exit(1);
-	}
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	run.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-	run.out = slurp(out);
-	run.err = slurp(err);
-	close(out);
-	close(err);
-	return run;
+	return run_program(cli_path, envp, args);
 }
 
 #define CLI(...)		run_cli(NULL, (const char *const[]){ __VA_ARGS__, NULL })
 #define CLI_ENV(envp, ...)	run_cli(envp, (const char *const[]){ __VA_ARGS__, NULL })
-
-static void run_free(struct run *run)
-{
-	free(run->out);
-	free(run->err);
-}
 
 static char *fixture(const char *machine)
 {

@@ -28,6 +28,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "run.h"
 #include "tap.h"
 
 extern char **environ;
@@ -36,105 +37,10 @@ static const char *daemon_path;
 static const char *fixtures_dir;
 static char *fake_nvml;
 
-/* What one run of the daemon gave. */
-struct run {
-	int status;		/* exit code, or 128 + signal */
-	char *out;
-	char *err;
-};
-
-static char *xprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static char *xprintf(const char *fmt, ...)
-{
-	va_list ap;
-	char *text;
-
-	va_start(ap, fmt);
-	if (vasprintf(&text, fmt, ap) < 0) {
-		printf("Bail out! out of memory\n");
-		exit(1);
-	}
-	va_end(ap);
-	return text;
-}
-
-/* Reads all of the open file @fd from its start; returns a malloc'ed string. */
-static char *slurp(int fd)
-{
-	size_t used = 0, size = 4096;
-	char *text = malloc(size);
-	ssize_t got;
-
-	if (!text || lseek(fd, 0, SEEK_SET) < 0)
-		goto fail;
-	while ((got = read(fd, text + used, size - used - 1)) > 0) {
-		used += (size_t)got;
-		if (size - used < 2) {
-			char *bigger = realloc(text, size * 2);
-
-			if (!bigger)
-				goto fail;
-			text = bigger;
-			size *= 2;
-		}
-	}
-	text[used] = '\0';
-	return text;
-fail:
-	printf("Bail out! reading the daemon's output: %s\n", strerror(errno));
-	exit(1);
-}
-
-static int scratch_file(void)
-{
-	char path[] = "/tmp/test_gpuschedd.XXXXXX";
-	int fd = mkstemp(path);
-
-	if (fd < 0) {
-		printf("Bail out! mkstemp: %s\n", strerror(errno));
-		exit(1);
-	}
-	unlink(path);
-	return fd;
-}
-
 /* Runs the daemon with the NULL-terminated @args, stdout and stderr captured. */
 static struct run run_daemon(const char *const *args)
 {
-	int out = scratch_file(), err = scratch_file(), status, nr = 0;
-	posix_spawn_file_actions_t actions;
-	struct run run = { .status = -1 };
-	char *argv[32];
-	pid_t pid;
-
-	argv[nr++] = (char *)daemon_path;
-	while (*args && nr < 31)
-		argv[nr++] = (char *)*args++;
-	argv[nr] = NULL;
-	posix_spawn_file_actions_init(&actions);
-	posix_spawn_file_actions_adddup2(&actions, out, STDOUT_FILENO);
-	posix_spawn_file_actions_adddup2(&actions, err, STDERR_FILENO);
-	errno = posix_spawn(&pid, daemon_path, &actions, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&actions);
-	if (errno) {
-		printf("Bail out! %s: %s\n", daemon_path, strerror(errno));
-		exit(1);
-	}
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	run.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-	run.out = slurp(out);
-	run.err = slurp(err);
-	close(out);
-	close(err);
-	return run;
-}
-
-static void run_free(struct run *run)
-{
-	free(run->out);
-	free(run->err);
+	return run_program(daemon_path, NULL, args);
 }
 
 /*
