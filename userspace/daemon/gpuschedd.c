@@ -475,10 +475,9 @@ static json_object *feed_json(const struct gs_feed *feed)
 	for (i = 0; i < request->nr_gpus; i++) {
 		const struct gpusched_gpu *gpu = &feed->gpus[i];
 		json_object *entry = json_object_new_object();
-		char address[32], uuid[41];
+		char address[GPUSCHED_PCI_ADDRESS_SIZE], uuid[41];
 
-		snprintf(address, sizeof(address), "%04x:%02x:%02x.%x", gpu->domain,
-			 gpu->bus & 0xff, (gpu->devfn >> 3) & 0x1f, gpu->devfn & 7);
+		gpusched_format_pci_address(gpu, address);
 		gpusched_uuid_format(gpu->uuid, uuid);
 		json_object_object_add(entry, "pci_address", json_object_new_string(address));
 		json_object_object_add(entry, "node", node_json(gpu->node));

@@ -332,8 +332,7 @@ static enum entry_kind classify(const struct visible_entry *entry)
 /* "0000:41:00.0": how lspci and sysfs name the GPU's PCI function. */
 static void format_pci(const struct gpusched_gpu *gpu, char text[32])
 {
-	snprintf(text, 32, "%04x:%02x:%02x.%x", gpu->domain, gpu->bus & 0xffu,
-		 (gpu->devfn >> 3) & 0x1fu, gpu->devfn & 7u);
+	gpusched_format_pci_address(gpu, text);
 }
 
 /*
