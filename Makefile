@@ -209,7 +209,8 @@ install: programs library
 	install -m 644 $(OUT)/lib/libgpusched.so.$(LIB_VERSION) $(OUT)/lib/libgpusched.a \
 		$(DESTDIR)$(PREFIX)/lib/
 	ln -sf libgpusched.so.$(LIB_VERSION) $(DESTDIR)$(PREFIX)/lib/libgpusched.so
-	install -m 644 $(OUT)/lib/libgpusched.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(GPUSCHED_VERSION)|' \
+		userspace/lib/libgpusched.pc.in >$(DESTDIR)$(PREFIX)/lib/pkgconfig/libgpusched.pc
 	install -m 644 userspace/lib/libgpusched.h $(DESTDIR)$(PREFIX)/include/
 	install -m 644 $(UAPI)/linux/gpusched.h $(DESTDIR)$(PREFIX)/include/linux/
 	install -m 644 userspace/cli/gpusched.1 $(DESTDIR)$(PREFIX)/share/man/man1/
