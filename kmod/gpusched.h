@@ -167,6 +167,7 @@ void gpusched_release_file(struct gpusched_file *gfile);
 unsigned int gpusched_nr_pinned_threads(void);
 unsigned int gpusched_gpu_nr_threads(u32 gpu);
 void gpusched_gpu_reserved_cpus(u32 gpu, struct cpumask *mask);
+void gpusched_pins_carry_over(const struct gpusched_table *old, const struct gpusched_table *new);
 
 /* gpusched_sysfs.c */
 int gpusched_sysfs_init(void);

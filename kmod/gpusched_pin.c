@@ -888,6 +888,55 @@ static bool gpusched_worker_of_gpu(const struct gpusched_worker *worker, u32 gpu
 	return table && worker->generation == table->generation && worker->gpu == gpu;
 }
 
+/* Whether two tables number the same GPUs the same way. */
+static bool gpusched_same_gpus(const struct gpusched_table *a, const struct gpusched_table *b)
+{
+	u32 i;
+
+	if (a->nr_gpus != b->nr_gpus)
+		return false;
+	for (i = 0; i < a->nr_gpus; i++) {
+		const struct gpusched_gpu_rec *x = &a->gpus[i], *y = &b->gpus[i];
+
+		if (x->domain != y->domain || x->bus != y->bus || x->devfn != y->devfn ||
+		    x->node != y->node || x->mem_node != y->mem_node)
+			return false;
+	}
+	return true;
+}
+
+/**
+ * gpusched_pins_carry_over() - keep pins first-class across a new topology
+ * @old: the table being replaced
+ * @new: the table being published
+ *
+ * A pin's GPU index belongs to the topology it was made under, so pins made
+ * under an older one only shrink on CPU hotplug.  When the new table has
+ * the same GPUs in the same order (what gpuschedd sends after CPU hotplug:
+ * only cache groups or online CPUs changed), their indices still mean the
+ * same GPUs: the pins move to the new generation, and are placed again
+ * against it.
+ *
+ * Context: gpusched_lock held, as the caller publishes @new.
+ */
+void gpusched_pins_carry_over(const struct gpusched_table *old, const struct gpusched_table *new)
+{
+	struct gpusched_worker *worker;
+	bool moved = false;
+
+	lockdep_assert_held(&gpusched_lock);
+	if (!old || !gpusched_same_gpus(old, new))
+		return;
+	list_for_each_entry(worker, &gpusched_workers, node) {
+		if (worker->generation != old->generation)
+			continue;
+		worker->generation = new->generation;
+		moved = true;
+	}
+	if (moved)
+		queue_work(system_unbound_wq, &gpusched_hotplug_work);
+}
+
 /**
  * gpusched_gpu_nr_threads() - live threads pinned for one GPU, for sysfs
  * @gpu: GPU index in the current topology

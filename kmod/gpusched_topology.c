@@ -381,6 +381,7 @@ int gpusched_set_topology(struct file *file, void *cmd)
 	topo->generation = ++gpusched_generation;
 	mutex_lock(&gpusched_lock);
 	rcu_assign_pointer(gpusched_current_table, topo);
+	gpusched_pins_carry_over(old, topo);
 	mutex_unlock(&gpusched_lock);
 	if (topo->nr_gpus < old_nr_gpus)
 		gpusched_sysfs_resize_gpus(topo->nr_gpus);

@@ -464,6 +464,25 @@ TEST_F(pin, pins_survive_a_topology_replacement)
 	EXPECT_NOT_PINNED(0);
 }
 
+TEST_F(pin, exclusive_pins_carry_over_a_topology_with_the_same_gpus)
+{
+	struct gs_mask cpus, held;
+	struct gs_topo reversed;
+
+	ASSERT_EQ(0, pin_self(self, 0, GPUSCHED_POLICY_EXCLUSIVE, &cpus));
+	/* What gpuschedd does after CPU hotplug: the same GPUs sent again. */
+	ASSERT_EQ(0, gs_set_topology(self->fd, &self->full));
+	ASSERT_EQ(0, gs_sysfs_gpu_cpus(0, "reserved_cpus", &held));
+	EXPECT_MASK_EQ(&cpus, &held);
+	/* Other GPUs, or another order: the old index means nothing now. */
+	gs_topo_reversed(&reversed, &self->m);
+	ASSERT_EQ(0, gs_set_topology(self->fd, &reversed));
+	ASSERT_EQ(0, gs_sysfs_gpu_cpus(0, "reserved_cpus", &held));
+	if (self->m.nr_gpus > 1)
+		EXPECT_TRUE(gs_mask_empty(&held));
+	EXPECT_AFFINITY(&cpus, 0);
+}
+
 /* ---- EXCLUSIVE ----------------------------------------------------------- */
 
 TEST_F(pin, pin_exclusive_gets_whole_cores_near_the_gpu)
