@@ -61,6 +61,9 @@ GPUSCHED_VERSION := $(shell sed -n 's/^\#define GPUSCHED_VERSION "\(.*\)"/\1/p' 
 PROG_CFLAGS += -DGPUSCHED_VERSION='"$(GPUSCHED_VERSION)"'
 USER_CFLAGS += -DGPUSCHED_VERSION='"$(GPUSCHED_VERSION)"'
 
+# The scheduler monitor (BPF) that gpusched monitor and bench use.
+include userspace/bpf/bpf.mk
+
 # Selftests run inside the guest, which has no libc: link them statically.
 # The kselftest harness macros trip -Wextra's unused-parameter, sign-compare
 # and clobbered warnings, hence the three exceptions.
@@ -98,9 +101,11 @@ programs: $(PROGRAMS)
 
 library: $(LIBRARY)
 
-$(OUT)/bin/gpusched: $(CLI_SRCS) $(USER_LIB_SRCS) $(USER_HDRS) $(wildcard userspace/cli/*.h) | $(USER_DEPS)
+$(OUT)/bin/gpusched: $(CLI_SRCS) $(USER_LIB_SRCS) $(USER_HDRS) $(wildcard userspace/cli/*.h) \
+		$(MONITOR_SRCS) $(MONITOR_HDRS) $(MONITOR_GEN) | $(USER_DEPS)
 	@mkdir -p $(@D)
-	$(CC) $(PROG_CFLAGS) -o $@ $(CLI_SRCS) $(USER_LIB_SRCS) $(USER_LIBS)
+	$(CC) $(PROG_CFLAGS) $(MONITOR_CFLAGS) -o $@ $(CLI_SRCS) $(MONITOR_SRCS) $(USER_LIB_SRCS) \
+		$(USER_LIBS) $(MONITOR_LIBS)
 
 $(OUT)/bin/gpuschedd: $(DAEMON_SRCS) $(USER_LIB_SRCS) $(USER_HDRS) $(wildcard userspace/daemon/*.h) | $(USER_DEPS)
 	@mkdir -p $(@D)
@@ -132,6 +137,13 @@ $(OUT)/unit/%: userspace/tests/%.c $(USER_LIB_SRCS) $(USER_HDRS) $(wildcard user
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) $(SANITIZE) -o $@ $< $(USER_LIB_SRCS) $(USER_LIBS)
 
+# The monitor's own test links the monitor and libbpf too.
+$(OUT)/unit/test_monitor: userspace/tests/test_monitor.c $(MONITOR_SRCS) $(MONITOR_HDRS) \
+		$(MONITOR_GEN) $(USER_LIB_SRCS) $(USER_HDRS) | $(USER_DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) $(MONITOR_CFLAGS) $(SANITIZE) -o $@ $< $(MONITOR_SRCS) $(USER_LIB_SRCS) \
+		$(USER_LIBS) $(MONITOR_LIBS)
+
 # Tests that are shell scripts (the launchers under mpirun).
 $(OUT)/unit/%: userspace/tests/%.sh
 	@mkdir -p $(@D)
@@ -161,7 +173,8 @@ bench: $(OUT)/bench/bench_placement
 SCRIPT_SELFTESTS := $(patsubst selftests/e2e/%.sh,$(OUT)/selftests/%,$(wildcard selftests/e2e/*.sh))
 
 selftests: $(SELFTESTS) $(GUEST_UNIT_TESTS) $(SCRIPT_SELFTESTS) $(OUT)/guest-bin/gpusched \
-	$(OUT)/guest-bin/gpuschedd $(OUT)/guest-bin/gpusched-standin-worker
+	$(OUT)/guest-bin/gpuschedd $(OUT)/guest-bin/gpusched-standin-worker \
+	$(OUT)/guest-bin/json_check
 
 $(OUT)/selftests/%: selftests/e2e/%.sh
 	@mkdir -p $(@D)
@@ -172,9 +185,16 @@ $(OUT)/selftests/unit-%: userspace/tests/%.c $(USER_LIB_SRCS) $(USER_HDRS) $(wil
 	$(CC) $(USER_CFLAGS) -DGPUSCHED_STATIC -static -o $@ $< $(USER_LIB_SRCS) $(USER_LIBS)
 
 # The programs again, statically linked for the guest, which has no libc.
-$(OUT)/guest-bin/gpusched: $(CLI_SRCS) $(USER_LIB_SRCS) $(USER_HDRS) | $(USER_DEPS)
+$(OUT)/guest-bin/gpusched: $(CLI_SRCS) $(USER_LIB_SRCS) $(USER_HDRS) $(MONITOR_SRCS) \
+		$(MONITOR_HDRS) $(MONITOR_GEN) | $(USER_DEPS)
 	@mkdir -p $(@D)
-	$(CC) $(PROG_CFLAGS) -DGPUSCHED_STATIC -static -o $@ $(CLI_SRCS) $(USER_LIB_SRCS) $(USER_LIBS)
+	$(CC) $(PROG_CFLAGS) $(MONITOR_CFLAGS) -DGPUSCHED_STATIC -static -o $@ $(CLI_SRCS) \
+		$(MONITOR_SRCS) $(USER_LIB_SRCS) $(USER_LIBS) $(MONITOR_STATIC_LIBS)
+
+# The guest suites check JSON output with this (the guest has no jq).
+$(OUT)/guest-bin/json_check: userspace/tests/json_check.c | $(USER_DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(PROG_CFLAGS) -static -o $@ $< -ljson-c
 
 $(OUT)/guest-bin/gpuschedd: $(DAEMON_SRCS) $(USER_LIB_SRCS) $(USER_HDRS) | $(USER_DEPS)
 	@mkdir -p $(@D)

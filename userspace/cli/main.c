@@ -33,6 +33,7 @@ static const struct {
 	{ "exec", cmd_exec, "pin this worker near its GPU, then run a program" },
 	{ "pin", cmd_pin, "pin a running process or thread near a GPU" },
 	{ "unpin", cmd_unpin, "end the pin of a process or thread" },
+	{ "monitor", cmd_monitor, "per-task migrations, time per node, run-queue latency (BPF)" },
 };
 
 void cli_error(const char *fmt, ...)

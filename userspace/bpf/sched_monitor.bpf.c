@@ -1,0 +1,319 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The BPF side of the scheduler monitor: programs on the scheduler's
+ * tracepoints keep, per watched thread, its migrations (and those that cross
+ * NUMA nodes), its run time on each node and its run-queue waits as a log2
+ * histogram, in the "tasks" hash map the loader (sched_monitor.c) reads.
+ * A wait starts when a thread is woken, or when it is switched out while
+ * still runnable (preempted), and ends when it is switched in.  Run time is
+ * added at switch-out; the loader adds the slice still running when it
+ * reads.  The kernel types are declared here, reduced to the fields read
+ * and marked preserve_access_index, instead of a vmlinux.h dumped from the
+ * build machine's kernel: CO-RE relocates each field on the running kernel
+ * (Debian's 6.1, 6.12 and newer), and the build needs no kernel BTF.
+ */
+#include <stdbool.h>
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+
+#include "sched_monitor_record.h"
+
+#define TASK_RUNNING	0
+
+struct kernfs_node {
+	__u64 id;
+} __attribute__((preserve_access_index));
+
+struct cgroup {
+	struct kernfs_node *kn;
+} __attribute__((preserve_access_index));
+
+struct css_set {
+	struct cgroup *dfl_cgrp;
+} __attribute__((preserve_access_index));
+
+/* x86 keeps the task's CPU here from 6.18 on, in task_struct before. */
+struct thread_info {
+	__u32 cpu;
+} __attribute__((preserve_access_index));
+
+struct task_struct {
+	struct thread_info thread_info;
+	int pid;
+	int tgid;
+	unsigned int cpu;
+	char comm[GS_RECORD_COMM_LEN];
+	struct css_set *cgroups;
+} __attribute__((preserve_access_index));
+
+/* Set by the loader before load. */
+const volatile __u32 filter = GS_RECORD_FILTER_ALL;
+const volatile __u64 cgroup_id;		/* GS_RECORD_FILTER_CGROUP: kernfs id of the cgroup */
+const volatile __s32 cpu_node[GS_RECORD_CPUS];	/* -1 where unknown */
+
+/* Written by the loader's reset: records of an older epoch count from zero. */
+volatile __u32 epoch;
+volatile __u64 epoch_start_ns;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, GS_RECORD_MAX_TASKS);
+	__type(key, __u32);			/* thread id */
+	__type(value, struct gs_task_record);
+} tasks SEC(".maps");
+
+/* GS_RECORD_FILTER_PIDS: the watched processes, by tgid, so new threads count too. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u8);
+} watched_tgids SEC(".maps");
+
+/* A zeroed record to create entries from: too big for the 512-byte BPF stack. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct gs_task_record);
+} empty_record SEC(".maps");
+
+static __always_inline int node_of(__u32 cpu)
+{
+	if (cpu >= GS_RECORD_CPUS)
+		return -1;
+	/*
+	 * clang may test the bound as "cpu & ~4095", which the verifier does
+	 * not read as one: the mask (a no-op here, and kept by the barrier) is.
+	 */
+	barrier_var(cpu);
+	return cpu_node[cpu & (GS_RECORD_CPUS - 1)];
+}
+
+
+/* The CPU @task is on (the kernel's task_cpu()). */
+static __always_inline __u32 task_cpu(struct task_struct *task)
+{
+	if (bpf_core_field_exists(task->cpu))
+		return task->cpu;
+	return task->thread_info.cpu;
+}
+
+static __always_inline bool watched(struct task_struct *task)
+{
+	__u32 tgid;
+
+	if (!task->pid)
+		return false;	/* the idle task */
+	switch (filter) {
+	case GS_RECORD_FILTER_PIDS:
+		tgid = task->tgid;
+		return bpf_map_lookup_elem(&watched_tgids, &tgid) != NULL;
+	case GS_RECORD_FILTER_CGROUP:
+		/* Another task's cgroup, not current's: read it through the task. */
+		return BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, id) == cgroup_id;
+	default:
+		return true;
+	}
+}
+
+/* The record of @task, created on first sight, its counters in the current epoch. */
+static struct gs_task_record *record_of(struct task_struct *task)
+{
+	__u32 tid = task->pid, zero = 0, now_epoch = epoch, i;
+	struct gs_task_record *record, *empty;
+
+	record = bpf_map_lookup_elem(&tasks, &tid);
+	if (!record) {
+		empty = bpf_map_lookup_elem(&empty_record, &zero);
+		if (!empty)
+			return NULL;
+		/* Fails when the map is full (the thread goes uncounted) or on a race. */
+		bpf_map_update_elem(&tasks, &tid, empty, BPF_NOEXIST);
+		record = bpf_map_lookup_elem(&tasks, &tid);
+		if (!record)
+			return NULL;
+		record->pid = task->tgid;
+		record->last_cpu = -1;
+		record->epoch = now_epoch;
+		bpf_core_read_str(record->comm, sizeof(record->comm), &task->comm);
+	}
+	if (record->epoch != now_epoch) {
+		record->epoch = now_epoch;
+		record->migrations = 0;
+		record->cross_node_migrations = 0;
+		record->nr_waits = 0;
+		for (i = 0; i < GS_RECORD_NODES; i++)
+			record->run_ns[i] = 0;
+		for (i = 0; i < GS_RECORD_LATENCY_SLOTS; i++)
+			record->latency[i] = 0;
+	}
+	return record;
+}
+
+static __always_inline __u32 log2_u64(__u64 v)
+{
+	__u32 r = 0, shift;
+
+	shift = (v > 0xffffffffULL) << 5;
+	v >>= shift;
+	r |= shift;
+	shift = (v > 0xffff) << 4;
+	v >>= shift;
+	r |= shift;
+	shift = (v > 0xff) << 3;
+	v >>= shift;
+	r |= shift;
+	shift = (v > 0xf) << 2;
+	v >>= shift;
+	r |= shift;
+	shift = (v > 0x3) << 1;
+	v >>= shift;
+	r |= shift;
+	return r | (__u32)(v >> 1);
+}
+
+/*
+ * The verifier needs an array index bounded in the register the access
+ * uses; barrier_var() keeps the compiler from indexing with a copy taken
+ * before the clamp.
+ */
+static __always_inline __u32 clamp_index(__u32 index, __u32 size)
+{
+	if (index >= size)
+		index = size - 1;
+	barrier_var(index);
+	return index;
+}
+
+/* Adds @ns to the run time on @node; higher node ids share the last slot. */
+static __always_inline void add_run_time(struct gs_task_record *record, int node, __u64 ns)
+{
+	__u32 slot = clamp_index(node < 0 ? 0 : node, GS_RECORD_NODES);
+
+	if (slot < GS_RECORD_NODES)
+		record->run_ns[slot] += ns;
+}
+
+/* Counts one run-queue wait of @us microseconds in its log2 slot. */
+static __always_inline void add_wait(struct gs_task_record *record, __u64 us)
+{
+	__u32 slot = clamp_index(log2_u64(us), GS_RECORD_LATENCY_SLOTS);
+
+	if (slot < GS_RECORD_LATENCY_SLOTS)
+		__sync_fetch_and_add(&record->latency[slot], 1);
+	__sync_fetch_and_add(&record->nr_waits, 1);
+}
+
+static __always_inline void start_running(struct gs_task_record *record,
+					  struct task_struct *task, __u32 cpu, __u64 now)
+{
+	record->running_since = now;
+	record->running_cpu = cpu;
+	record->last_cpu = cpu;
+	/* exec and prctl(PR_SET_NAME) rename threads: keep the name current. */
+	bpf_core_read_str(record->comm, sizeof(record->comm), &task->comm);
+}
+
+static __always_inline void on_wakeup(struct task_struct *task)
+{
+	struct gs_task_record *record;
+
+	if (!watched(task))
+		return;
+	record = record_of(task);
+	/* A task woken while it still runs, or already queued, starts no new wait. */
+	if (record && !record->running_since && !record->queued_at)
+		record->queued_at = bpf_ktime_get_ns();
+}
+
+SEC("tp_btf/sched_wakeup")
+int BPF_PROG(sched_wakeup, struct task_struct *task)
+{
+	on_wakeup(task);
+	return 0;
+}
+
+SEC("tp_btf/sched_wakeup_new")
+int BPF_PROG(sched_wakeup_new, struct task_struct *task)
+{
+	on_wakeup(task);
+	return 0;
+}
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
+	     unsigned int prev_state)
+{
+	__u32 cpu = bpf_get_smp_processor_id();
+	__u64 now = bpf_ktime_get_ns();
+	struct gs_task_record *record;
+
+	if (watched(prev)) {
+		record = record_of(prev);
+		if (record) {
+			__u64 start = record->running_since;
+
+			/* A slice that began before a reset counts from the reset. */
+			if (start && start < epoch_start_ns)
+				start = epoch_start_ns;
+			if (start && now > start)
+				add_run_time(record, node_of(record->running_cpu), now - start);
+			record->running_since = 0;
+			/* Switched out but still runnable: it waits in the run queue again. */
+			record->queued_at = preempt || prev_state == TASK_RUNNING ? now : 0;
+		}
+	}
+	if (watched(next)) {
+		record = record_of(next);
+		if (record) {
+			if (record->queued_at && now > record->queued_at)
+				add_wait(record, (now - record->queued_at) / 1000);
+			record->queued_at = 0;
+			start_running(record, next, cpu, now);
+		}
+	}
+	return 0;
+}
+
+SEC("tp_btf/sched_migrate_task")
+int BPF_PROG(sched_migrate_task, struct task_struct *task, int dest_cpu)
+{
+	struct gs_task_record *record;
+	int from, to;
+
+	if (!watched(task))
+		return 0;
+	record = record_of(task);
+	if (!record)
+		return 0;
+	__sync_fetch_and_add(&record->migrations, 1);
+	from = node_of(task_cpu(task));
+	to = node_of(dest_cpu);
+	if (from >= 0 && to >= 0 && from != to)
+		__sync_fetch_and_add(&record->cross_node_migrations, 1);
+	return 0;
+}
+
+/*
+ * CFS's run-time accounting, at every tick of a running task: a thread
+ * that was already running when the monitor started, and is never
+ * switched out (a busy loop alone on its CPU), is seen here within a tick.
+ * The task is its CPU's current one, but that CPU need not be this one.
+ */
+SEC("tp_btf/sched_stat_runtime")
+int BPF_PROG(sched_stat_runtime, struct task_struct *task)
+{
+	struct gs_task_record *record;
+
+	if (!watched(task))
+		return 0;
+	record = record_of(task);
+	if (record && !record->running_since)
+		start_running(record, task, task_cpu(task), bpf_ktime_get_ns());
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The scheduler monitor behind `gpusched monitor` and `gpusched bench`:
+ * BPF programs on the scheduler's tracepoints count, per thread of the
+ * processes it is told to watch, migrations (and those that cross NUMA
+ * nodes), run time on each node, and run-queue latency (wakeup to running)
+ * as a log2 histogram.  This header is the interface both commands use;
+ * the BPF side is sched_monitor.bpf.c, the loader sched_monitor.c.
+ */
+#ifndef GPUSCHED_SCHED_MONITOR_H
+#define GPUSCHED_SCHED_MONITOR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Nodes the per-node run time is kept for; higher node ids count as this-1. */
+#define GS_MONITOR_MAX_NODES	64
+/* Run-queue latency slots: slot i counts waits in [2^i, 2^(i+1)) microseconds. */
+#define GS_MONITOR_LATENCY_SLOTS	24
+/* CPUs the CPU-to-node map covers. */
+#define GS_MONITOR_MAX_CPUS	4096
+
+/* What to watch. */
+enum gs_monitor_filter {
+	GS_MONITOR_PIDS,	/* the processes added with gs_sched_monitor_watch_pid() */
+	GS_MONITOR_CGROUP,	/* every task of one cgroup v2 (and none of its children) */
+	GS_MONITOR_ALL,		/* every task */
+};
+
+struct gs_sched_monitor_opts {
+	enum gs_monitor_filter filter;
+	const char *cgroup_path;	/* GS_MONITOR_CGROUP: a cgroup v2 directory */
+	/* cpu_node[c] is CPU c's NUMA node; nr_cpus entries (<= GS_MONITOR_MAX_CPUS). */
+	const int *cpu_node;
+	unsigned int nr_cpus;
+};
+
+/* Counters of one thread since it was first seen. */
+struct gs_task_stats {
+	pid_t tid;
+	pid_t pid;			/* its process */
+	char comm[16];
+	uint64_t migrations;		/* sched_migrate_task events */
+	uint64_t cross_node_migrations;	/* ... whose source and target nodes differ */
+	uint64_t run_ns[GS_MONITOR_MAX_NODES];	/* time running, by node of the CPU */
+	uint64_t latency[GS_MONITOR_LATENCY_SLOTS];	/* run-queue waits, log2 us */
+	uint64_t nr_waits;		/* samples in latency[] */
+	int last_cpu;			/* CPU it last ran on, -1 if never seen running */
+};
+
+struct gs_sched_monitor;
+
+/*
+ * Loads and attaches the BPF programs.  Returns 0, or a negative errno with
+ * @message (256 bytes) saying what is wrong in words a user can act on:
+ * -EPERM without CAP_BPF/CAP_SYS_ADMIN, -ENOENT without kernel BTF
+ * (/sys/kernel/btf/vmlinux), -EINVAL for bad options.
+ */
+int gs_sched_monitor_open(const struct gs_sched_monitor_opts *opts,
+			  struct gs_sched_monitor **monitor, char *message);
+
+/* Adds process @pid (all its threads, present and future) to a GS_MONITOR_PIDS watch. */
+int gs_sched_monitor_watch_pid(struct gs_sched_monitor *monitor, pid_t pid);
+
+/*
+ * Copies the counters of every thread seen so far into a malloc'ed array
+ * (*stats, *nr entries, sorted by pid then tid).  Returns 0 or -errno.
+ */
+int gs_sched_monitor_read(struct gs_sched_monitor *monitor, struct gs_task_stats **stats,
+			  size_t *nr);
+
+/* Forgets every counter (for the next measurement). */
+int gs_sched_monitor_reset(struct gs_sched_monitor *monitor);
+
+/* Detaches and frees (NULL is allowed). */
+void gs_sched_monitor_close(struct gs_sched_monitor *monitor);
+
+/*
+ * The latency below which @fraction (0.5 for p50, 0.99 for p99) of the
+ * waits in @latency fall, in microseconds: the upper edge of the slot
+ * that crosses it.  0 when there are no samples.
+ */
+uint64_t gs_monitor_latency_percentile(const uint64_t *latency, double fraction);
+
+#endif /* GPUSCHED_SCHED_MONITOR_H */

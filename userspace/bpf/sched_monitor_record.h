@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What the BPF programs (sched_monitor.bpf.c) and their loader
+ * (sched_monitor.c) share: the record kept per thread in the "tasks" hash
+ * map and the filter modes.  It uses only <linux/types.h> types so that it
+ * compiles for the BPF target, which has no libc headers, and for userspace
+ * alike; the public interface, sched_monitor.h, is libc-based and so cannot
+ * be included by the BPF side.  The loader checks at compile time that the
+ * sizes below equal the public GS_MONITOR_* ones.
+ */
+#ifndef GPUSCHED_SCHED_MONITOR_RECORD_H
+#define GPUSCHED_SCHED_MONITOR_RECORD_H
+
+#include <linux/types.h>
+
+#define GS_RECORD_NODES			64	/* = GS_MONITOR_MAX_NODES */
+#define GS_RECORD_LATENCY_SLOTS		24	/* = GS_MONITOR_LATENCY_SLOTS */
+#define GS_RECORD_CPUS			4096	/* = GS_MONITOR_MAX_CPUS */
+#define GS_RECORD_COMM_LEN		16	/* TASK_COMM_LEN */
+/* Threads followed at once; a thread beyond it is not counted. */
+#define GS_RECORD_MAX_TASKS		8192
+
+/* The filter modes, numbered as enum gs_monitor_filter. */
+#define GS_RECORD_FILTER_PIDS		0
+#define GS_RECORD_FILTER_CGROUP		1
+#define GS_RECORD_FILTER_ALL		2
+
+/*
+ * One thread.  The counters belong to reset epoch @epoch: a program that
+ * finds an older epoch zeroes them first, so a reset from userspace never
+ * has to write a record a program may be updating at the same time.
+ */
+struct gs_task_record {
+	__u32 pid;			/* the thread's process (tgid) */
+	__s32 last_cpu;			/* -1 until seen running */
+	__u32 epoch;
+	__u32 running_cpu;		/* the CPU of @running_since */
+	char comm[GS_RECORD_COMM_LEN];
+	__u64 running_since;		/* ns of its switch-in; 0 while not running */
+	__u64 queued_at;		/* ns it became runnable; 0 while not waiting */
+	__u64 migrations;
+	__u64 cross_node_migrations;
+	__u64 nr_waits;
+	__u64 run_ns[GS_RECORD_NODES];
+	__u64 latency[GS_RECORD_LATENCY_SLOTS];
+};
+
+#endif /* GPUSCHED_SCHED_MONITOR_RECORD_H */

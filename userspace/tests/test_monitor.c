@@ -1,0 +1,277 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Tests of the scheduler monitor (userspace/bpf/sched_monitor.h): the
+ * run-queue latency percentiles, and, where this machine can load BPF
+ * (root, kernel BTF, two CPUs), a live run.  The live run pretends CPU 0
+ * is node 0 and CPU 1 node 1, so that a busy child the test moves between
+ * them must show as many migrations, all of them cross-node, and run time
+ * on both nodes; a child held on CPU 1 must show none, and a thread its
+ * watched process creates later must be counted too.  Where BPF cannot be
+ * loaded the live cases are skipped with the loader's reason.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sched_monitor.h"
+#include "tap.h"
+
+static void test_percentiles(void)
+{
+	uint64_t latency[GS_MONITOR_LATENCY_SLOTS] = { 0 };
+
+	tap_ok(gs_monitor_latency_percentile(latency, 0.5) == 0, "no samples: p50 is 0");
+	latency[0] = 4;
+	tap_ok(gs_monitor_latency_percentile(latency, 0.5) == 2 &&
+	       gs_monitor_latency_percentile(latency, 0.99) == 2,
+	       "waits under 2 us: p50 and p99 are 2 us, the slot's upper edge");
+	latency[0] = 10;
+	latency[3] = 90;
+	tap_ok(gs_monitor_latency_percentile(latency, 0.10) == 2,
+	       "p10 of 10 short and 90 long waits is in the first slot");
+	tap_ok(gs_monitor_latency_percentile(latency, 0.11) == 16,
+	       "p11 of 10 short and 90 long waits crosses into slot 3 ([8, 16) us)");
+	tap_ok(gs_monitor_latency_percentile(latency, 0.5) == 16, "p50 is 16 us");
+	memset(latency, 0, sizeof(latency));
+	latency[1] = 99;
+	latency[10] = 1;
+	tap_ok(gs_monitor_latency_percentile(latency, 0.99) == 4,
+	       "p99 of 99 waits in [2, 4) us and one of 1 ms is 4 us");
+	tap_ok(gs_monitor_latency_percentile(latency, 1.0) == 2048, "p100 is the longest wait's slot");
+	tap_ok(gs_monitor_latency_percentile(latency, 0.0) == 4,
+	       "p0 is the first non-empty slot");
+	memset(latency, 0, sizeof(latency));
+	latency[GS_MONITOR_LATENCY_SLOTS - 1] = 1;
+	tap_ok(gs_monitor_latency_percentile(latency, 0.5) == 1ULL << GS_MONITOR_LATENCY_SLOTS,
+	       "the last slot's upper edge is 2^%d us", GS_MONITOR_LATENCY_SLOTS);
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+static int set_cpu(pid_t tid, int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(tid, sizeof(set), &set);
+}
+
+static void *spin(void *arg)
+{
+	volatile unsigned long n = 0;
+
+	(void)arg;
+	for (;;)
+		n++;
+	return NULL;
+}
+
+/*
+ * A child that spins on @cpu (-1: anywhere); with @thread_after_ms, it
+ * starts a second spinning thread that late.
+ */
+static pid_t start_spinner(int cpu, long thread_after_ms)
+{
+	int ready[2];
+	pid_t pid;
+	char byte;
+
+	if (pipe(ready))
+		return -1;
+	pid = fork();
+	if (pid) {
+		/* Its move to @cpu is done before the test starts to watch it. */
+		close(ready[1]);
+		if (pid > 0 && read(ready[0], &byte, 1) != 1)
+			pid = -1;
+		close(ready[0]);
+		return pid;
+	}
+	close(ready[0]);
+	if (cpu >= 0 && set_cpu(0, cpu))
+		_exit(1);
+	if (write(ready[1], "", 1) != 1)
+		_exit(1);
+	close(ready[1]);
+	if (thread_after_ms) {
+		pthread_t thread;
+
+		sleep_ms(thread_after_ms);
+		if (pthread_create(&thread, NULL, spin, NULL))
+			_exit(1);
+	}
+	spin(NULL);
+	_exit(0);
+}
+
+static void stop(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+/* The counters of the threads of @pid, summed, and how many threads it had. */
+static int stats_of(struct gs_sched_monitor *monitor, pid_t pid, struct gs_task_stats *sum,
+		    unsigned int *nr_threads)
+{
+	struct gs_task_stats *stats;
+	size_t nr, i, node, slot;
+	int err = gs_sched_monitor_read(monitor, &stats, &nr);
+
+	memset(sum, 0, sizeof(*sum));
+	*nr_threads = 0;
+	if (err)
+		return err;
+	for (i = 0; i < nr; i++) {
+		if (stats[i].pid != pid)
+			continue;
+		(*nr_threads)++;
+		sum->migrations += stats[i].migrations;
+		sum->cross_node_migrations += stats[i].cross_node_migrations;
+		for (node = 0; node < GS_MONITOR_MAX_NODES; node++)
+			sum->run_ns[node] += stats[i].run_ns[node];
+		for (slot = 0; slot < GS_MONITOR_LATENCY_SLOTS; slot++)
+			sum->latency[slot] += stats[i].latency[slot];
+		sum->nr_waits += stats[i].nr_waits;
+		sum->last_cpu = stats[i].last_cpu;
+		memcpy(sum->comm, stats[i].comm, sizeof(sum->comm));
+	}
+	free(stats);
+	return 0;
+}
+
+static void test_live(void)
+{
+	static const int cpu_node[2] = { 0, 1 };
+	struct gs_sched_monitor_opts opts = {
+		.filter = GS_MONITOR_PIDS, .cpu_node = cpu_node, .nr_cpus = 2,
+	};
+	char message[256], reason[300];
+	struct gs_sched_monitor *monitor;
+	struct gs_task_stats sum;
+	unsigned int nr_threads, moves = 6, i;
+	pid_t moving, held, growing;
+	int err, tries;
+
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2) {
+		tap_skip("this machine has one online CPU", "live monitor run");
+		return;
+	}
+	err = gs_sched_monitor_open(&opts, &monitor, message);
+	if (err) {
+		snprintf(reason, sizeof(reason), "cannot load BPF here: %s", message);
+		tap_skip(reason, "live monitor run");
+		return;
+	}
+	tap_ok(1, "the monitor loads and attaches");
+	tap_ok(gs_sched_monitor_watch_pid(monitor, 0x7ffffff0) == -ESRCH,
+	       "watching a process that does not exist is ESRCH");
+
+	moving = start_spinner(0, 0);
+	held = start_spinner(1, 0);
+	growing = start_spinner(0, 100);
+	tap_ok(moving > 0 && held > 0 && growing > 0 &&
+	       !gs_sched_monitor_watch_pid(monitor, moving) &&
+	       !gs_sched_monitor_watch_pid(monitor, held) &&
+	       !gs_sched_monitor_watch_pid(monitor, growing), "three children watched");
+	tap_ok(!gs_sched_monitor_reset(monitor), "reset");
+	for (i = 0; i < moves; i++) {
+		int cpu = i % 2 ? 0 : 1;
+		uint64_t before;
+
+		/* On a loaded machine a move may take a while to run: wait until it ran there. */
+		stats_of(monitor, moving, &sum, &nr_threads);
+		before = sum.run_ns[cpu];
+		set_cpu(moving, cpu);
+		for (tries = 0; tries < 300; tries++) {
+			sleep_ms(10);
+			stats_of(monitor, moving, &sum, &nr_threads);
+			if (sum.run_ns[cpu] > before + 2000000)
+				break;
+		}
+	}
+
+	err = stats_of(monitor, moving, &sum, &nr_threads);
+	tap_ok(!err && nr_threads == 1, "the moved child is seen (%u thread)", nr_threads);
+	tap_ok(sum.migrations >= moves, "moved %u times between CPU 0 and 1: %llu migrations",
+	       moves, (unsigned long long)sum.migrations);
+	tap_ok(sum.cross_node_migrations >= moves, "... %llu of them cross-node",
+	       (unsigned long long)sum.cross_node_migrations);
+	tap_ok(sum.run_ns[0] > 0 && sum.run_ns[1] > 0, "it ran on both nodes: %llu and %llu ms",
+	       (unsigned long long)sum.run_ns[0] / 1000000,
+	       (unsigned long long)sum.run_ns[1] / 1000000);
+	tap_ok(sum.last_cpu == 0 || sum.last_cpu == 1, "its last CPU is %d", sum.last_cpu);
+	tap_diag("moved child: %llu run-queue waits, p50 %llu us, p99 %llu us",
+		 (unsigned long long)sum.nr_waits,
+		 (unsigned long long)gs_monitor_latency_percentile(sum.latency, 0.5),
+		 (unsigned long long)gs_monitor_latency_percentile(sum.latency, 0.99));
+
+	err = stats_of(monitor, held, &sum, &nr_threads);
+	tap_ok(!err && nr_threads == 1, "the child held on CPU 1 is seen (%u thread)", nr_threads);
+	tap_ok(sum.migrations == 0 && sum.cross_node_migrations == 0,
+	       "... with no migrations (%llu)", (unsigned long long)sum.migrations);
+	tap_ok(sum.run_ns[1] > 0 && sum.run_ns[0] == 0, "... and run time on node 1 only (%llu ms)",
+	       (unsigned long long)sum.run_ns[1] / 1000000);
+	tap_ok(sum.last_cpu == 1, "... last on CPU 1 (%d)", sum.last_cpu);
+
+	/*
+	 * The moves take tens of ms on an idle machine, less than the child's
+	 * sleep: wait for its second thread.  Its main thread was asleep at the
+	 * reset, so both records must come from scheduler events after it.
+	 */
+	for (tries = 0; tries < 300; tries++) {
+		err = stats_of(monitor, growing, &sum, &nr_threads);
+		if (err || nr_threads >= 2)
+			break;
+		sleep_ms(10);
+	}
+	tap_ok(!err && nr_threads == 2,
+	       "a thread the watched process created later is counted (%u threads)", nr_threads);
+
+	tap_ok(!gs_sched_monitor_reset(monitor) &&
+	       !stats_of(monitor, moving, &sum, &nr_threads) && sum.migrations == 0,
+	       "after a reset the migrations count from zero");
+	stop(moving);
+	stop(held);
+	stop(growing);
+	gs_sched_monitor_close(monitor);
+}
+
+static void test_bad_options(void)
+{
+	struct gs_sched_monitor_opts opts = { .filter = GS_MONITOR_CGROUP, .cgroup_path = "/proc" };
+	struct gs_sched_monitor *monitor;
+	char message[256];
+
+	tap_ok(gs_sched_monitor_open(&opts, &monitor, message) == -EINVAL && !monitor &&
+	       strstr(message, "/proc"), "a cgroup filter on a non-cgroup directory: EINVAL (%s)",
+	       message);
+	opts.filter = GS_MONITOR_ALL;
+	opts.nr_cpus = GS_MONITOR_MAX_CPUS + 1;
+	tap_ok(gs_sched_monitor_open(&opts, &monitor, message) == -EINVAL,
+	       "more CPUs than the map holds: EINVAL");
+	gs_sched_monitor_close(NULL);
+}
+
+int main(void)
+{
+	tap_start();
+	test_percentiles();
+	test_bad_options();
+	test_live();
+	return tap_done();
+}
