@@ -9,7 +9,11 @@
  * like staging copies), the background thread wakes every few
  * milliseconds.  Every thread names itself so `ps -L` and
  * /proc/PID/task/TID/comm tell them apart.  It prints the number of
- * buffer passes it made, so runs under different placements compare.
+ * buffer passes it made and the rate of the streaming threads, so runs
+ * under different placements compare.  With --hold, every thread stays
+ * alive (idle) after the report until standard input reaches end of file:
+ * `gpusched bench` reads each thread's scheduler counters then, complete
+ * and with nothing running to disturb them.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -34,6 +38,8 @@ struct worker_thread {
 
 static atomic_bool stop;
 static struct timespec deadline;	/* tv_sec 0: run until killed */
+/* Every thread waits at "finished" after its last pass, and at "release" before it exits. */
+static pthread_barrier_t finished, release;
 
 static bool past_deadline(void)
 {
@@ -46,9 +52,8 @@ static bool past_deadline(void)
 	       (now.tv_sec == deadline.tv_sec && now.tv_nsec >= deadline.tv_nsec);
 }
 
-static void *stream(void *arg)
+static void stream(struct worker_thread *t)
 {
-	struct worker_thread *t = arg;
 	unsigned char *buffer;
 	unsigned long long sum = 0;
 
@@ -62,12 +67,16 @@ static void *stream(void *arg)
 			if (past_deadline())
 				atomic_store(&stop, true);
 		}
-		return NULL;
+		return;
 	}
 	/* First touch from this thread: the pages land where it runs. */
 	buffer = malloc(t->buffer_bytes);
-	if (!buffer)
-		return NULL;
+	if (!buffer) {
+		fprintf(stderr, "gpusched-standin-worker: %s: out of memory for %zu bytes\n",
+			t->name, t->buffer_bytes);
+		atomic_store(&stop, true);
+		return;
+	}
 	memset(buffer, 1, t->buffer_bytes);
 	while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
 		size_t i;
@@ -79,16 +88,37 @@ static void *stream(void *arg)
 		t->passes++;
 	}
 	free(buffer);
-	return (void *)(uintptr_t)(sum & 1);
+	/* Keeps the stores above from being optimised away. */
+	if (sum == 1)
+		t->name[15] = '\0';
+}
+
+/* A thread other than main: streams, then waits until main has reported. */
+static void *worker_thread_run(void *arg)
+{
+	stream(arg);
+	pthread_barrier_wait(&finished);
+	pthread_barrier_wait(&release);
+	return NULL;
+}
+
+static double seconds_since(const struct timespec *start)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
 }
 
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: gpusched-standin-worker [--loaders N] [--seconds S] [--buffer-mib M]\n\n"
+		"Usage: gpusched-standin-worker [--loaders N] [--seconds S] [--buffer-mib M] [--hold]\n\n"
 		"Runs a main thread and N data-loader threads streaming over M MiB buffers of\n"
 		"their own, plus one background thread, for S seconds (0: until killed), then\n"
-		"prints the buffer passes each made.\n");
+		"prints the buffer passes each made, their total and the streaming threads'\n"
+		"rate as a line \"rate R passes/s over T s\".  --hold keeps every thread\n"
+		"alive and idle after that until standard input reaches end of file.\n");
 }
 
 static int parse(const char *option, const char *arg, long max, long *value)
@@ -110,12 +140,16 @@ int main(int argc, char **argv)
 		{ "loaders", required_argument, NULL, 'l' },
 		{ "seconds", required_argument, NULL, 's' },
 		{ "buffer-mib", required_argument, NULL, 'b' },
+		{ "hold", no_argument, NULL, 'H' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
 	long loaders = 2, seconds = 0, mib = 8;
 	struct worker_thread *threads;
 	unsigned long long total = 0;
+	struct timespec start;
+	bool hold = false;
+	double elapsed;
 	int opt, nr, i, err;
 
 	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
@@ -133,6 +167,9 @@ int main(int argc, char **argv)
 				fprintf(stderr, "gpusched-standin-worker: --buffer-mib must be 1..4096\n");
 				return 2;
 			}
+			break;
+		case 'H':
+			hold = true;
 			break;
 		default:
 			usage(opt == 'h' ? stdout : stderr);
@@ -157,12 +194,17 @@ int main(int argc, char **argv)
 		else
 			snprintf(threads[i].name, sizeof(threads[i].name), "loader%d", (i - 1) % 100);
 	}
+	if (pthread_barrier_init(&finished, NULL, nr) || pthread_barrier_init(&release, NULL, nr)) {
+		fprintf(stderr, "gpusched-standin-worker: pthread_barrier_init failed\n");
+		return 1;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &start);
 	if (seconds) {
-		clock_gettime(CLOCK_MONOTONIC, &deadline);
+		deadline = start;
 		deadline.tv_sec += seconds;
 	}
 	for (i = 1; i < nr; i++) {
-		err = pthread_create(&threads[i].thread, NULL, stream, &threads[i]);
+		err = pthread_create(&threads[i].thread, NULL, worker_thread_run, &threads[i]);
 		if (err) {
 			fprintf(stderr, "gpusched-standin-worker: pthread_create: %s\n", strerror(err));
 			return 1;
@@ -171,14 +213,26 @@ int main(int argc, char **argv)
 	/* The background thread ends the run at the deadline; the main thread streams. */
 	pthread_setname_np(pthread_self(), "main");
 	stream(&threads[0]);
-	for (i = 1; i < nr; i++)
-		pthread_join(threads[i].thread, NULL);
+	pthread_barrier_wait(&finished);
+	elapsed = seconds_since(&start);
 	for (i = 0; i < nr; i++) {
 		printf("%-10s %llu passes\n", threads[i].name, threads[i].passes);
 		if (!threads[i].background)
 			total += threads[i].passes;
 	}
 	printf("total      %llu passes of %ld MiB\n", total, mib);
+	printf("rate       %.3f passes/s over %.3f s\n", elapsed > 0 ? total / elapsed : 0.0,
+	       elapsed);
+	fflush(stdout);
+	if (hold) {
+		char discard[256];
+
+		while (fread(discard, 1, sizeof(discard), stdin) > 0)
+			;
+	}
+	pthread_barrier_wait(&release);
+	for (i = 1; i < nr; i++)
+		pthread_join(threads[i].thread, NULL);
 	free(threads);
 	return 0;
 }

@@ -117,5 +117,6 @@ int cmd_exec(int argc, char **argv);
 int cmd_pin(int argc, char **argv);
 int cmd_unpin(int argc, char **argv);
 int cmd_monitor(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 
 #endif /* GPUSCHED_CLI_H */

@@ -34,6 +34,7 @@ static const struct {
 	{ "pin", cmd_pin, "pin a running process or thread near a GPU" },
 	{ "unpin", cmd_unpin, "end the pin of a process or thread" },
 	{ "monitor", cmd_monitor, "per-task migrations, time per node, run-queue latency (BPF)" },
+	{ "bench", cmd_bench, "measure what placement policies do to a stand-in training job" },
 };
 
 void cli_error(const char *fmt, ...)

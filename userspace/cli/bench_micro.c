@@ -1,0 +1,611 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The micro-benchmarks of `gpusched bench`: what one pin through the
+ * module costs against a raw sched_setaffinity(2) of the same thread to
+ * the same CPUs, with the thread already on one of them and with it on a
+ * CPU outside (so the call must move it); what launching a process costs
+ * through taskset, numactl and `gpusched exec` against a plain fork and
+ * exec; and how long the placement engine takes for one worker on this
+ * machine's snapshot.  Each figure is a median over many samples, with the
+ * 10th and 90th percentiles as its spread; a measurement that cannot run
+ * here (no module, a tool not installed, one CPU) is listed with why.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "libgpusched.h"
+#include "snapshot.h"
+
+/* Affinity calls per condition, and the time they may take at most. */
+#define PIN_ITERATIONS		2000u
+#define PIN_SECONDS		1.5
+/* Launches per tool after two warm-up launches, and their time limit. */
+#define LAUNCHES		20u
+#define LAUNCH_SECONDS		10.0
+/* Placement: batches of calls, each timed as a whole (a call is well under a microsecond). */
+#define PLACE_BATCHES		201u
+#define PLACE_BATCH		50u
+#define PLACE_SECONDS		0.5
+
+static double now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+static char *checked_strdup(const char *s)
+{
+	char *copy = strdup(s ? s : "");
+
+	if (!copy) {
+		cli_error("out of memory");
+		exit(EXIT_FAILURE_RUNTIME);
+	}
+	return copy;
+}
+
+void bench_micro_add(struct bench *b, const char *group, const char *name, const char *condition,
+		     double *samples, unsigned int nr_samples, const char *note, ...)
+{
+	struct bench_micro *row, *grown;
+	char text[512] = "";
+	va_list ap;
+
+	grown = realloc(b->micro, (b->nr_micro + 1) * sizeof(*b->micro));
+	if (!grown) {
+		cli_error("out of memory");
+		exit(EXIT_FAILURE_RUNTIME);
+	}
+	b->micro = grown;
+	row = &b->micro[b->nr_micro++];
+	if (note) {
+		va_start(ap, note);
+		vsnprintf(text, sizeof(text), note, ap);
+		va_end(ap);
+	}
+	row->group = checked_strdup(group);
+	row->name = checked_strdup(name);
+	row->condition = checked_strdup(condition);
+	row->note = checked_strdup(text);
+	row->samples = nr_samples;
+	bench_percentiles(samples, nr_samples, &row->median_ns, &row->p10_ns, &row->p90_ns);
+}
+
+static double *samples_new(unsigned int n)
+{
+	double *samples = calloc(n, sizeof(*samples));
+
+	if (!samples) {
+		cli_error("out of memory");
+		exit(EXIT_FAILURE_RUNTIME);
+	}
+	return samples;
+}
+
+/* ---- One pin against sched_setaffinity ---- */
+
+struct affinity_masks {
+	size_t size;
+	cpu_set_t *original, *target, *one;
+	char *target_list;
+	int target_node;
+	int inside, outside;	/* a CPU of the target and one outside it, -1 if none */
+};
+
+/*
+ * The CPUs a pin of the first worker's GPU with policy node gives (asked
+ * of the module itself when it is loaded), and the node they belong to.
+ */
+static int target_cpus(struct bench *b, struct affinity_masks *m, char *why, size_t why_size)
+{
+	unsigned int gpu = b->gpu_list[0], i;
+	const struct gs_machine_node *node = NULL;
+	int cpu;
+
+	if (b->gs && b->gpus_from_module) {
+		struct gpusched_pin pin = {
+			.target_type = GPUSCHED_TARGET_THREAD,
+			.gpu = gpu,
+			.policy = GPUSCHED_POLICY_NODE,
+		};
+		struct gpusched_unpin unpin = { .target_type = GPUSCHED_TARGET_THREAD };
+		int err = gpusched_pin_task(b->gs, &pin, m->target, m->size);
+
+		if (err) {
+			snprintf(why, why_size, "a pin of this thread to GPU %u failed: %s", gpu,
+				 strerror(-err));
+			return -1;
+		}
+		gpusched_unpin_task(b->gs, &unpin);
+		m->target_node = b->gpu_node[gpu];
+		return 0;
+	}
+	if (gpu < b->nr_gpus && b->gpu_node[gpu] >= 0)
+		node = gs_topo_node_by_id(b->machine, b->gpu_node[gpu]);
+	for (i = 0; !node && i < gs_topo_nr_nodes(b->machine); i++)
+		if (!gs_node_is_memory_only(gs_topo_node(b->machine, i)))
+			node = gs_topo_node(b->machine, i);
+	if (!node) {
+		snprintf(why, why_size, "no NUMA node with CPUs found");
+		return -1;
+	}
+	gs_bitmap_for_each(cpu, &node->cpus)
+		if ((size_t)cpu < m->size * 8)
+			CPU_SET_S(cpu, m->size, m->target);
+	m->target_node = node->id;
+	return 0;
+}
+
+static int affinity_masks_init(struct bench *b, struct affinity_masks *m, char *why,
+			       size_t why_size)
+{
+	unsigned int nr = b->nr_cpus > 8192 ? b->nr_cpus : 8192, cpu;
+	struct gs_bitmap list = GS_BITMAP_INIT;
+
+	m->size = CPU_ALLOC_SIZE(nr);
+	m->original = CPU_ALLOC(nr);
+	m->target = CPU_ALLOC(nr);
+	m->one = CPU_ALLOC(nr);
+	if (!m->original || !m->target || !m->one) {
+		snprintf(why, why_size, "out of memory");
+		return -1;
+	}
+	CPU_ZERO_S(m->size, m->target);
+	if (sched_getaffinity(0, m->size, m->original)) {
+		snprintf(why, why_size, "sched_getaffinity: %s", strerror(errno));
+		return -1;
+	}
+	if (target_cpus(b, m, why, why_size))
+		return -1;
+	m->inside = m->outside = -1;
+	for (cpu = 0; cpu < m->size * 8; cpu++) {
+		if (!CPU_ISSET_S(cpu, m->size, m->original))
+			continue;
+		if (CPU_ISSET_S(cpu, m->size, m->target)) {
+			if (m->inside < 0)
+				m->inside = cpu;
+			if (gs_bitmap_set(&list, cpu)) {
+				snprintf(why, why_size, "out of memory");
+				return -1;
+			}
+		} else if (m->outside < 0) {
+			m->outside = cpu;
+		}
+	}
+	if (m->inside < 0) {
+		snprintf(why, why_size, "this process may not run on any CPU of node %d",
+			 m->target_node);
+		gs_bitmap_free(&list);
+		return -1;
+	}
+	m->target_list = cli_cpulist(&list);
+	gs_bitmap_free(&list);
+	return 0;
+}
+
+static void affinity_masks_free(struct affinity_masks *m)
+{
+	if (m->original)
+		sched_setaffinity(0, m->size, m->original);
+	CPU_FREE(m->original);
+	CPU_FREE(m->target);
+	CPU_FREE(m->one);
+	free(m->target_list);
+}
+
+/* Moves the calling thread to @cpu and widens it again: it stays there, allowed everything. */
+static int run_on(struct affinity_masks *m, int cpu)
+{
+	CPU_ZERO_S(m->size, m->one);
+	CPU_SET_S(cpu, m->size, m->one);
+	if (sched_setaffinity(0, m->size, m->one))
+		return -1;
+	return sched_setaffinity(0, m->size, m->original);
+}
+
+/*
+ * With the calling thread on CPU @start but allowed its original CPUs (a
+ * pin is confined to what the task was allowed when pinned, so it must
+ * not start confined to @start), it is pinned and unpinned (which restores
+ * the original CPUs without a move), then set to the same CPUs and back
+ * with sched_setaffinity; the two alternate so both see the same
+ * conditions.
+ */
+static void time_affinity(struct bench *b, struct affinity_masks *m, int start,
+			  const char *condition)
+{
+	double *pin = samples_new(PIN_ITERATIONS), *unpin = samples_new(PIN_ITERATIONS);
+	double *set = samples_new(PIN_ITERATIONS), *back = samples_new(PIN_ITERATIONS);
+	bool module = b->gs && b->gpus_from_module;
+	double t0, t1, t2, end = now_ns() + PIN_SECONDS * 1e9;
+	unsigned int n;
+	int err = 0;
+
+	for (n = 0; n < PIN_ITERATIONS && now_ns() < end; n++) {
+		if (run_on(m, start)) {
+			err = -errno;
+			break;
+		}
+		if (module) {
+			struct gpusched_pin request = {
+				.target_type = GPUSCHED_TARGET_THREAD,
+				.gpu = b->gpu_list[0],
+				.policy = GPUSCHED_POLICY_NODE,
+			};
+			struct gpusched_unpin release = { .target_type = GPUSCHED_TARGET_THREAD };
+
+			t0 = now_ns();
+			err = gpusched_pin_task(b->gs, &request, NULL, 0);
+			t1 = now_ns();
+			if (!err)
+				err = gpusched_unpin_task(b->gs, &release);
+			t2 = now_ns();
+			if (err)
+				break;
+			pin[n] = t1 - t0;
+			unpin[n] = t2 - t1;
+			/* The pin moved it: back to the start for the same conditions. */
+			if (run_on(m, start)) {
+				err = -errno;
+				break;
+			}
+		}
+		t0 = now_ns();
+		if (sched_setaffinity(0, m->size, m->target)) {
+			err = -errno;
+			break;
+		}
+		t1 = now_ns();
+		if (sched_setaffinity(0, m->size, m->original)) {
+			err = -errno;
+			break;
+		}
+		t2 = now_ns();
+		set[n] = t1 - t0;
+		back[n] = t2 - t1;
+	}
+	if (module)
+		bench_micro_add(b, "pin", "GPUSCHED_IOC_PIN of this thread, policy node", condition,
+				pin, err ? 0 : n, err ? "failed: %s" : "CPUs %s", err ?
+				strerror(-err) : m->target_list);
+	else
+		bench_micro_add(b, "pin", "GPUSCHED_IOC_PIN of this thread, policy node", condition,
+				NULL, 0, "not measured: the module is not loaded");
+	if (module)
+		bench_micro_add(b, "pin", "GPUSCHED_IOC_UNPIN (restores the CPUs before)", condition,
+				unpin, err ? 0 : n, NULL);
+	bench_micro_add(b, "pin", "sched_setaffinity to the same CPUs", condition, set,
+			err ? 0 : n, err ? "failed: %s" : "CPUs %s",
+			err ? strerror(-err) : m->target_list);
+	bench_micro_add(b, "pin", "sched_setaffinity back to the CPUs before", condition, back,
+			err ? 0 : n, NULL);
+	free(pin);
+	free(unpin);
+	free(set);
+	free(back);
+}
+
+static void micro_pin(struct bench *b, struct affinity_masks *m, bool usable, const char *why)
+{
+	char condition[64];
+
+	if (!usable) {
+		bench_micro_add(b, "pin", "GPUSCHED_IOC_PIN and sched_setaffinity", "", NULL, 0,
+				"not measured: %s", why);
+		return;
+	}
+	snprintf(condition, sizeof(condition), "no CPU move (from CPU %d)", m->inside);
+	time_affinity(b, m, m->inside, condition);
+	if (m->outside < 0) {
+		bench_micro_add(b, "pin", "GPUSCHED_IOC_PIN and sched_setaffinity", "CPU move",
+				NULL, 0, "not measured: every CPU this process may use is in CPUs %s",
+				m->target_list);
+		return;
+	}
+	snprintf(condition, sizeof(condition), "CPU move (from CPU %d)", m->outside);
+	time_affinity(b, m, m->outside, condition);
+}
+
+/* ---- Launching a process ---- */
+
+static char *find_program(const char *name)
+{
+	char *path = strdup(getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
+	char *dir, *save = NULL, *candidate = NULL;
+
+	for (dir = path ? strtok_r(path, ":", &save) : NULL; dir; dir = strtok_r(NULL, ":", &save)) {
+		if (asprintf(&candidate, "%s/%s", dir, name) < 0) {
+			candidate = NULL;
+			break;
+		}
+		if (!access(candidate, X_OK))
+			break;
+		free(candidate);
+		candidate = NULL;
+	}
+	free(path);
+	return candidate;
+}
+
+/* Runs @argv with its output discarded; the wait status, or -1. */
+static int launch(char *const *argv)
+{
+	int status, null;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		null = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (null >= 0) {
+			dup2(null, STDIN_FILENO);
+			dup2(null, STDOUT_FILENO);
+			dup2(null, STDERR_FILENO);
+		}
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+		return -1;
+	return status;
+}
+
+static void time_launch(struct bench *b, const char *name, const char *condition,
+			char *const *argv)
+{
+	double *samples = samples_new(LAUNCHES), t0, end;
+	unsigned int n, i;
+	int status;
+
+	for (i = 0; i < 2; i++) {
+		status = launch(argv);
+		if (status) {
+			bench_micro_add(b, "launch", name, condition, NULL, 0,
+					"not measured: `%s ...` exited with status %d", argv[0],
+					WIFEXITED(status) ? WEXITSTATUS(status) : status);
+			free(samples);
+			return;
+		}
+	}
+	end = now_ns() + LAUNCH_SECONDS * 1e9;
+	for (n = 0; n < LAUNCHES && now_ns() < end; n++) {
+		t0 = now_ns();
+		if (launch(argv))
+			break;
+		samples[n] = now_ns() - t0;
+	}
+	bench_micro_add(b, "launch", name, condition, samples, n, "%s", argv[0]);
+	free(samples);
+}
+
+static void micro_launch(struct bench *b, const struct affinity_masks *m, bool usable)
+{
+	char *true_path = find_program("true"), *taskset = find_program("taskset");
+	char *numactl = find_program("numactl");
+	char self[4096], node[32], gpu[16];
+	char *argv[8 + 2 * CLI_MAX_MATCHES];
+	unsigned int i, n;
+	ssize_t len;
+
+	if (!true_path) {
+		bench_micro_add(b, "launch", "every launcher", "", NULL, 0,
+				"not measured: no `true` program in PATH");
+		goto out;
+	}
+	argv[0] = true_path;
+	argv[1] = NULL;
+	time_launch(b, "fork + exec of true", "", argv);
+
+	if (!usable)
+		bench_micro_add(b, "launch", "taskset and numactl", "", NULL, 0,
+				"not measured: no node's CPUs to bind to");
+	if (usable && taskset) {
+		argv[0] = taskset;
+		argv[1] = "-c";
+		argv[2] = m->target_list;
+		argv[3] = true_path;
+		argv[4] = NULL;
+		time_launch(b, "taskset -c CPUS true", m->target_list, argv);
+	} else if (usable) {
+		bench_micro_add(b, "launch", "taskset -c CPUS true", "", NULL, 0,
+				"not measured: taskset is not installed (util-linux)");
+	}
+	if (usable && numactl) {
+		snprintf(node, sizeof(node), "--cpunodebind=%d", m->target_node);
+		argv[0] = numactl;
+		argv[1] = node;
+		argv[2] = true_path;
+		argv[3] = NULL;
+		time_launch(b, "numactl --cpunodebind=NODE true", node + 15, argv);
+	} else if (usable) {
+		bench_micro_add(b, "launch", "numactl --cpunodebind=NODE true", "", NULL, 0,
+				"not measured: numactl is not installed");
+	}
+
+	len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (len <= 0) {
+		bench_micro_add(b, "launch", "gpusched exec -- true", "", NULL, 0,
+				"not measured: /proc/self/exe is unreadable");
+		goto out;
+	}
+	self[len] = '\0';
+	snprintf(gpu, sizeof(gpu), "%u", b->gpu_list[0]);
+	n = 0;
+	argv[n++] = self;
+	argv[n++] = "exec";
+	argv[n++] = "--gpu";
+	argv[n++] = gpu;
+	if (b->common.device) {
+		argv[n++] = "--device";
+		argv[n++] = (char *)b->common.device;
+	}
+	for (i = 0; i < b->common.nr_matches; i++) {
+		argv[n++] = "--match";
+		argv[n++] = (char *)b->common.matches[i];
+	}
+	argv[n++] = "--";
+	argv[n++] = true_path;
+	argv[n] = NULL;
+	time_launch(b, "gpusched exec --gpu G -- true",
+		    b->gs ? "through the module" :
+		    "module not loaded: sched_setaffinity fallback", argv);
+out:
+	free(true_path);
+	free(taskset);
+	free(numactl);
+}
+
+/* ---- The placement engine ---- */
+
+static void time_placement(struct bench *b, const struct gs_topology *topo, unsigned int policy,
+			   unsigned int gpu, const char *note)
+{
+	uint32_t words = gs_bitmap_words(topo->nr_cpus);
+	struct gs_hold *holds = calloc(topo->nr_cpus, sizeof(*holds));
+	uint32_t *storage = calloc(gs_workspace_words(topo->nr_cpus, topo->nr_nodes),
+				   sizeof(*storage));
+	unsigned long *allowed = calloc(words, sizeof(*allowed));
+	unsigned long *worker_cpus = calloc(words, sizeof(*worker_cpus));
+	double *samples = samples_new(PLACE_BATCHES), t0, end;
+	struct gs_request request = {
+		.gpu = gpu,
+		.policy = policy,
+		.nr_workers = 1,
+		.reservation_id = 1,
+	};
+	struct gs_placement placement = { .max_workers = 1 };
+	struct gs_reservations resv;
+	struct gs_workspace ws;
+	uint32_t worker_node, cpu;
+	unsigned int n, i;
+	int err = 0;
+
+	if (!holds || !storage || !allowed || !worker_cpus) {
+		cli_error("out of memory");
+		exit(EXIT_FAILURE_RUNTIME);
+	}
+	gs_reservations_init(&resv, holds, topo->nr_cpus);
+	gs_workspace_init(&ws, storage, topo->nr_cpus, topo->nr_nodes);
+	for (cpu = 0; cpu < topo->nr_cpus; cpu++)
+		gs_bit_set(allowed, cpu);
+	request.allowed_cpus = allowed;
+	placement.worker_cpus = worker_cpus;
+	placement.worker_node = &worker_node;
+
+	end = now_ns() + PLACE_SECONDS * 1e9;
+	for (n = 0; n < PLACE_BATCHES && !err && now_ns() < end; n++) {
+		t0 = now_ns();
+		for (i = 0; i < PLACE_BATCH && !err; i++) {
+			if (policy == GS_POLICY_EXCLUSIVE) {
+				err = gs_reserve(topo, &resv, &request, &ws, &placement);
+				gs_release(&resv, 1, NULL);
+			} else {
+				err = gs_place(topo, &resv, &request, &ws, &placement);
+			}
+		}
+		samples[n] = (now_ns() - t0) / PLACE_BATCH;
+	}
+	if (err)
+		bench_micro_add(b, "placement", policy == GS_POLICY_EXCLUSIVE ?
+				"gs_reserve + gs_release, one worker" : "gs_place, one worker",
+				gs_policy_name(policy), NULL, 0, "no placement: %s",
+				gs_reason_name(placement.error.reason));
+	else
+		bench_micro_add(b, "placement", policy == GS_POLICY_EXCLUSIVE ?
+				"gs_reserve + gs_release, one worker" : "gs_place, one worker",
+				gs_policy_name(policy), samples, n, "%s", note);
+	free(samples);
+	free(holds);
+	free(storage);
+	free(allowed);
+	free(worker_cpus);
+}
+
+static void micro_placement(struct bench *b)
+{
+	static const unsigned int policies[] = {
+		GS_POLICY_NODE, GS_POLICY_SOCKET, GS_POLICY_EXCLUSIVE, GS_POLICY_L3,
+		GS_POLICY_SINGLE,
+	};
+	char message[GS_SNAPSHOT_MESSAGE_SIZE], note[160];
+	struct gs_bitmap housekeeping = GS_BITMAP_INIT;
+	struct gs_snapshot snapshot;
+	struct gs_gpu *gpus = NULL;
+	struct gs_topology topo;
+	unsigned int i, gpu = b->gpu_list[0];
+	int err;
+
+	err = gs_default_housekeeping(b->machine, &housekeeping);
+	if (!err)
+		err = gs_snapshot_build(b->machine, &housekeeping, &snapshot, message);
+	gs_bitmap_free(&housekeeping);
+	if (err) {
+		bench_micro_add(b, "placement", "gs_place", "", NULL, 0,
+				"not measured: no snapshot of this machine: %s",
+				err == -ENOMEM ? "out of memory" : message);
+		return;
+	}
+	/* The GPUs bench pins for: the module's, else discovery's, else one on the first node. */
+	topo = snapshot.topo;
+	snprintf(note, sizeof(note), "%u CPUs, %u nodes, GPUs of %s", topo.nr_cpus,
+		 topo.nr_nodes, b->gpus_from_module ? "the module" : "discovery");
+	if (b->nr_gpus) {
+		gpus = calloc(b->nr_gpus, sizeof(*gpus));
+		for (i = 0; gpus && i < b->nr_gpus; i++) {
+			gpus[i].cpu_node = b->gpu_node[i] >= 0 ? b->gpu_node[i] : 0;
+			gpus[i].mem_node = gpus[i].cpu_node;
+		}
+		topo.nr_gpus = b->nr_gpus;
+	} else {
+		gpus = calloc(1, sizeof(*gpus));
+		for (i = 0; gpus && i < topo.nr_cpus; i++)
+			if (topo.cpus[i].flags & GS_CPU_ONLINE) {
+				gpus->cpu_node = gpus->mem_node = topo.cpus[i].node;
+				break;
+			}
+		topo.nr_gpus = 1;
+		gpu = 0;
+		snprintf(note, sizeof(note),
+			 "%u CPUs, %u nodes; no GPU found, timed for one assumed on node %u",
+			 topo.nr_cpus, topo.nr_nodes, gpus ? gpus->cpu_node : 0);
+	}
+	if (!gpus) {
+		cli_error("out of memory");
+		exit(EXIT_FAILURE_RUNTIME);
+	}
+	topo.gpus = gpus;
+	for (i = 0; i < sizeof(policies) / sizeof(policies[0]); i++)
+		time_placement(b, &topo, policies[i], gpu, note);
+	free(gpus);
+	gs_snapshot_free(&snapshot);
+}
+
+void bench_run_micro(struct bench *b)
+{
+	struct affinity_masks masks = { 0 };
+	bool progress = isatty(STDERR_FILENO) || b->common.verbose;
+	char why[256] = "";
+	bool usable;
+
+	if (progress)
+		fprintf(stderr, "gpusched: bench: micro-benchmarks\n");
+	usable = affinity_masks_init(b, &masks, why, sizeof(why)) == 0;
+	micro_pin(b, &masks, usable, why);
+	affinity_masks_free(&masks);
+	masks = (struct affinity_masks){ 0 };
+	/* Launch from the CPUs this process had, whatever the timing above left. */
+	usable = affinity_masks_init(b, &masks, why, sizeof(why)) == 0;
+	micro_launch(b, &masks, usable);
+	affinity_masks_free(&masks);
+	micro_placement(b);
+}
