@@ -170,7 +170,7 @@ bench: $(OUT)/bench/bench_placement
 	$(OUT)/bench/bench_placement
 
 # Shell-script suites (end to end through the programs) run in the guest too.
-SCRIPT_SELFTESTS := $(patsubst selftests/e2e/%.sh,$(OUT)/selftests/%,$(wildcard selftests/e2e/*.sh))
+SCRIPT_SELFTESTS := $(patsubst selftests/e2e/%.sh,$(OUT)/selftests/%,$(wildcard selftests/e2e/*_test.sh))
 
 selftests: $(SELFTESTS) $(GUEST_UNIT_TESTS) $(SCRIPT_SELFTESTS) $(OUT)/guest-bin/gpusched \
 	$(OUT)/guest-bin/gpuschedd $(OUT)/guest-bin/gpusched-standin-worker \

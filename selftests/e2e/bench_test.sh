@@ -17,40 +17,8 @@ sysgs=/sys/kernel/gpusched
 log=/tmp/bench
 mkdir -p "$log"
 
-n=0
-failed=0
-echo "TAP version 13"
-ok() {
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		failed=$((failed + 1))
-	fi
-}
-check() {
-	desc=$1
-	shift
-	if "$@"; then ok 0 "$desc"; else ok 1 "$desc"; fi
-}
-skip() {
-	n=$((n + 1))
-	echo "ok $n - $1 # SKIP $2"
-}
-diag() { echo "$*" | sed 's/^/# /'; }
+. "${GPUSCHED_E2E_TAP:-/etc/gpusched/e2e-tap.sh}"
 
-# wait_for SECONDS COMMAND...: polls every 0.1 s.
-wait_for() {
-	tries=$(($1 * 10))
-	shift
-	while [ "$tries" -gt 0 ]; do
-		"$@" && return 0
-		sleep 0.1
-		tries=$((tries - 1))
-	done
-	return 1
-}
 
 cleanup() { [ -n "${daemon:-}" ] && kill "$daemon" 2>/dev/null && wait "$daemon"; }
 trap cleanup EXIT
@@ -144,5 +112,4 @@ diag "$(cat "$log/bench.csv")"
 diag "$(sed -n 's/^ *"\(name\|condition\|median_ns\|note\)":\(.*\)/\1=\2/p' "$log/bench.json" |
 	paste -d' ' - - - -)"
 [ "$failed" -eq 0 ] || diag "bench stderr: $(cat "$log/bench.err")"
-echo "1..$n"
-[ "$failed" -eq 0 ]
+finish

@@ -18,28 +18,7 @@ sysgs=/sys/kernel/gpusched
 log=/tmp/e2e
 mkdir -p "$log"
 
-n=0
-failed=0
-echo "TAP version 13"
-ok() {
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		failed=$((failed + 1))
-	fi
-}
-check() {
-	desc=$1
-	shift
-	if "$@"; then ok 0 "$desc"; else ok 1 "$desc"; fi
-}
-skip() {
-	n=$((n + 1))
-	echo "ok $n - $1 # SKIP $2"
-}
-diag() { echo "$*" | sed 's/^/# /'; }
+. "${GPUSCHED_E2E_TAP:-/etc/gpusched/e2e-tap.sh}"
 
 # Cpulist arithmetic on "0-3,8" strings.
 expand() {
@@ -62,17 +41,6 @@ disjoint() {
 contains() { case " $(expand "$1") " in *" $2 "*) return 0 ;; esac; return 1; }
 allowed() { sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' "/proc/$1/status" 2>/dev/null; }
 
-# wait_for SECONDS COMMAND...: polls every 0.1 s.
-wait_for() {
-	tries=$(($1 * 10))
-	shift
-	while [ "$tries" -gt 0 ]; do
-		"$@" && return 0
-		sleep 0.1
-		tries=$((tries - 1))
-	done
-	return 1
-}
 
 # The topology file: GPU i's address and node, node n's CPUs.
 nr_gpus=0
@@ -320,5 +288,4 @@ wait "$daemon"
 check "gpuschedd exits 0 on SIGTERM" [ $? -eq 0 ]
 daemon=
 
-echo "1..$n"
-[ "$failed" -eq 0 ]
+finish

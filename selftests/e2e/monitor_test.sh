@@ -13,44 +13,8 @@ sysgs=/sys/kernel/gpusched
 log=/tmp/monitor
 mkdir -p "$log"
 
-n=0
-failed=0
-echo "TAP version 13"
-ok() {
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		failed=$((failed + 1))
-	fi
-}
-check() {
-	desc=$1
-	shift
-	if "$@"; then ok 0 "$desc"; else ok 1 "$desc"; fi
-}
-skip() {
-	n=$((n + 1))
-	echo "ok $n - $1 # SKIP $2"
-}
-diag() { echo "$*" | sed 's/^/# /'; }
-finish() {
-	echo "1..$n"
-	[ "$failed" -eq 0 ]
-	exit $?
-}
+. "${GPUSCHED_E2E_TAP:-/etc/gpusched/e2e-tap.sh}"
 
-wait_for() {
-	tries=$(($1 * 10))
-	shift
-	while [ "$tries" -gt 0 ]; do
-		"$@" && return 0
-		sleep 0.1
-		tries=$((tries - 1))
-	done
-	return 1
-}
 
 # A kernel without BTF (the harness's debug kernel is one) cannot run the
 # monitor at all: say so once and skip, rather than fail every check.

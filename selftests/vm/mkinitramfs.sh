@@ -29,6 +29,7 @@ cp /bin/busybox "$root/bin/busybox"
 cp "$GS_TOP/selftests/vm/init" "$root/init"
 chmod 755 "$root/init"
 install -m 755 "$GS_TOP/selftests/vm/demo-guest.sh" "$root/etc/gpusched/demo.sh"
+install -m 644 "$GS_TOP/selftests/e2e/tap.sh" "$root/etc/gpusched/e2e-tap.sh"
 cp "$module" "$root/lib/modules/gpusched.ko"
 for test in "$testdir"/*; do
 	[ -f "$test" ] && [ -x "$test" ] || continue

@@ -118,6 +118,47 @@ static inline struct run run_program(const char *path, char *const *envp,
 	return run;
 }
 
+/*
+ * The fixtures folder: @given (argv[1]) when set, else $GS_FIXTURES_DIR,
+ * else the one beside the tests' sources, where this header lives too.
+ * The caller frees it.
+ */
+static inline char *run_fixtures_dir(const char *given)
+{
+	const char *slash = strrchr(__FILE__, '/');
+
+	if (!given || !*given)
+		given = getenv("GS_FIXTURES_DIR");
+	if (given && *given)
+		return xprintf("%s", given);
+	if (!slash)
+		return xprintf("fixtures");
+	return xprintf("%.*s/fixtures", (int)(slash - __FILE__), __FILE__);
+}
+
+/*
+ * A built program the test runs: $@env when set, else @relative to the
+ * directory of the test program @argv0 (out/unit/../bin/...).  Bails out
+ * when it is not executable.  The caller frees it.
+ */
+static inline char *run_program_path(const char *argv0, const char *env, const char *relative)
+{
+	const char *given = getenv(env), *slash = strrchr(argv0, '/');
+	char *path;
+
+	if (given && *given)
+		path = xprintf("%s", given);
+	else if (slash)
+		path = xprintf("%.*s/%s", (int)(slash - argv0), argv0, relative);
+	else
+		path = xprintf("./%s", relative);
+	if (access(path, X_OK)) {
+		printf("Bail out! %s: %s (build it first: make)\n", path, strerror(errno));
+		exit(1);
+	}
+	return path;
+}
+
 static inline void run_free(struct run *run)
 {
 	free(run->out);

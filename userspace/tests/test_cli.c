@@ -929,32 +929,15 @@ out:
 	free(root);
 }
 
-/* Returns the fixtures folder beside this source file, as the compiler named it. */
-static char *fixtures_beside_source(void)
-{
-	const char *slash = strrchr(__FILE__, '/');
-
-	if (!slash)
-		return xprintf("fixtures");
-	return xprintf("%.*s/fixtures", (int)(slash - __FILE__), __FILE__);
-}
-
 int main(int argc, char **argv)
 {
-	char *self = xprintf("%s", argv[0]), *default_fixtures = NULL, *default_cli = NULL;
-	const char *dir = dirname(self);
+	char *fixtures, *cli;
 
 	tap_start();
-	fixtures_dir = argc > 1 ? argv[1] : getenv("GS_FIXTURES_DIR");
-	if (!fixtures_dir || !*fixtures_dir)
-		fixtures_dir = default_fixtures = fixtures_beside_source();
-	cli_path = getenv("GPUSCHED");
-	if (!cli_path || !*cli_path)
-		cli_path = default_cli = xprintf("%s/../bin/gpusched", dir);
-	if (access(cli_path, X_OK)) {
-		printf("Bail out! %s: %s (build it first: make)\n", cli_path, strerror(errno));
-		return 1;
-	}
+	fixtures = run_fixtures_dir(argc > 1 ? argv[1] : NULL);
+	cli = run_program_path(argv[0], "GPUSCHED", "../bin/gpusched");
+	fixtures_dir = fixtures;
+	cli_path = cli;
 	tap_diag("cli %s, fixtures %s", cli_path, fixtures_dir);
 	/* Runs must not depend on the launcher variables of whoever runs the tests. */
 	unsetenv("LOCAL_RANK");
@@ -976,8 +959,7 @@ int main(int argc, char **argv)
 	test_exec_fallback_spill();
 	test_exec_environment();
 
-	free(default_cli);
-	free(default_fixtures);
-	free(self);
+	free(cli);
+	free(fixtures);
 	return tap_done();
 }

@@ -321,33 +321,16 @@ static void test_failures(void)
 	free(hgx);
 }
 
-/* Returns the fixtures folder beside this source file, as the compiler named it. */
-static char *fixtures_beside_source(void)
-{
-	const char *slash = strrchr(__FILE__, '/');
-
-	if (!slash)
-		return xprintf("fixtures");
-	return xprintf("%.*s/fixtures", (int)(slash - __FILE__), __FILE__);
-}
-
 int main(int argc, char **argv)
 {
-	char *self = xprintf("%s", argv[0]), *default_fixtures = NULL, *default_daemon = NULL;
-	const char *dir = dirname(self);
+	char *fixtures, *daemon, *self = xprintf("%s", argv[0]);
 
 	tap_start();
-	fixtures_dir = argc > 1 ? argv[1] : getenv("GS_FIXTURES_DIR");
-	if (!fixtures_dir || !*fixtures_dir)
-		fixtures_dir = default_fixtures = fixtures_beside_source();
-	daemon_path = getenv("GPUSCHEDD");
-	if (!daemon_path || !*daemon_path)
-		daemon_path = default_daemon = xprintf("%s/../bin/gpuschedd", dir);
-	fake_nvml = xprintf("%s/libnvidia-ml.so.1", dir);
-	if (access(daemon_path, X_OK)) {
-		printf("Bail out! %s: %s (build it first: make)\n", daemon_path, strerror(errno));
-		return 1;
-	}
+	fixtures = run_fixtures_dir(argc > 1 ? argv[1] : NULL);
+	daemon = run_program_path(argv[0], "GPUSCHEDD", "../bin/gpuschedd");
+	fixtures_dir = fixtures;
+	daemon_path = daemon;
+	fake_nvml = xprintf("%s/libnvidia-ml.so.1", dirname(self));
 	tap_diag("daemon %s, fixtures %s", daemon_path, fixtures_dir);
 	/* Runs must not depend on an NVML that happens to be installed here. */
 	unsetenv("GPUSCHED_NVML_LIBRARY");
@@ -362,8 +345,8 @@ int main(int argc, char **argv)
 	test_failures();
 
 	free(fake_nvml);
-	free(default_daemon);
-	free(default_fixtures);
+	free(daemon);
+	free(fixtures);
 	free(self);
 	return tap_done();
 }
