@@ -637,22 +637,6 @@ static void measure_with_procfs(const struct bench *b, const struct worker_run *
 		rep->metric[BENCH_RQ_WAIT_MEAN] = (double)wait_ns / slices / 1000.0;
 }
 
-static char *cpu_set_list(const cpu_set_t *set, size_t size)
-{
-	struct gs_bitmap bitmap = GS_BITMAP_INIT;
-	unsigned int cpu;
-	char *text;
-
-	for (cpu = 0; cpu < size * 8; cpu++)
-		if (CPU_ISSET_S(cpu, size, set) && gs_bitmap_set(&bitmap, cpu)) {
-			cli_error("out of memory");
-			exit(EXIT_FAILURE_RUNTIME);
-		}
-	text = cli_cpulist(&bitmap);
-	gs_bitmap_free(&bitmap);
-	return text;
-}
-
 static const char *pin_failure(int err)
 {
 	switch (err) {
@@ -692,7 +676,7 @@ static int pin_worker(struct bench *b, struct gpusched *gs, unsigned int policy,
 		CPU_FREE(cpus);
 		return -1;
 	}
-	worker->cpus = cpu_set_list(cpus, size);
+	worker->cpus = cli_cpu_set_list(cpus, size);
 	CPU_FREE(cpus);
 	return 0;
 }

@@ -7,6 +7,7 @@
 #ifndef GPUSCHED_CLI_H
 #define GPUSCHED_CLI_H
 
+#include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -94,6 +95,9 @@ int cli_open(const struct cli_common *common, unsigned int flags, bool quiet,
 
 /* Formats @bitmap as a cpulist into a static-free, caller-freed string. */
 char *cli_cpulist(const struct gs_bitmap *bitmap);
+
+/* Formats a cpu_set_t of @size bytes as a cpulist; the caller frees it. */
+char *cli_cpu_set_list(const cpu_set_t *set, size_t size);
 
 /* Prints @object as pretty JSON on stdout and frees it. */
 void cli_print_json(struct json_object *object);

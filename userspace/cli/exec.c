@@ -168,22 +168,6 @@ static int choose_gpu(const struct pin_options *o, char *const *envp, unsigned i
 	return choice.gpu;
 }
 
-static char *cpu_set_list(const cpu_set_t *set, size_t size)
-{
-	struct gs_bitmap bitmap = GS_BITMAP_INIT;
-	unsigned int cpu;
-	char *text;
-
-	for (cpu = 0; cpu < size * 8; cpu++)
-		if (CPU_ISSET_S(cpu, size, set) && gs_bitmap_set(&bitmap, cpu)) {
-			cli_error("out of memory");
-			exit(EXIT_FAILURE_RUNTIME);
-		}
-	text = cli_cpulist(&bitmap);
-	gs_bitmap_free(&bitmap);
-	return text;
-}
-
 static int apply_mem_policy(const struct pin_options *o, unsigned int gpu_node,
 			    unsigned int gpu_mem_node)
 {
@@ -249,7 +233,7 @@ static int exec_fallback(const struct pin_options *o)
 		cli_error("placing without the module: %s", message);
 		return EXIT_FAILURE_RUNTIME;
 	}
-	list = cpu_set_list(placed.cpus, placed.cpus_size);
+	list = cli_cpu_set_list(placed.cpus, placed.cpus_size);
 	cli_warn("%s is missing (the gpusched module is not loaded): placed on CPUs %s of node %u with sched_setaffinity, NOT arbitrated with other jobs",
 		 o->common.device ? o->common.device : GPUSCHED_DEVICE, list, placed.node);
 	free(list);
@@ -297,7 +281,7 @@ static int exec_pin(const struct pin_options *o, struct gpusched *gs)
 		ret = EXIT_FAILURE_RUNTIME;
 	} else {
 		if (o->common.verbose) {
-			char *list = cpu_set_list(cpus, size);
+			char *list = cli_cpu_set_list(cpus, size);
 
 			fprintf(stderr, "gpusched: pid %d pinned to GPU %d (%s, node %u): CPUs %s, policy %s\n",
 				getpid(), gpu, address, topo.gpus[gpu].node, list,
@@ -491,6 +475,19 @@ static int hold_until_exit(int pidfd, bool verbose)
 	return EXIT_OK;
 }
 
+/* Handles --pid and --tid for pin and unpin; returns 1, 0 (not one), or -1. */
+static int target_option(struct pin_options *o, int opt, const char *arg)
+{
+	unsigned long value;
+
+	if (opt != OPT_PID && opt != OPT_TID)
+		return 0;
+	if (cli_parse_uint(opt == OPT_PID ? "--pid" : "--tid", arg, 1, INT_MAX, &value))
+		return -1;
+	*(opt == OPT_PID ? &o->pid : &o->tid) = value;
+	return 1;
+}
+
 static void pin_usage(FILE *out)
 {
 	fprintf(out,
@@ -513,7 +510,6 @@ int cmd_pin(int argc, char **argv)
 	cpu_set_t *cpus = NULL;
 	int opt, ret, gpu, err, pidfd = -1;
 	size_t size;
-	unsigned long value;
 	pid_t process;
 
 	while ((opt = getopt_long(argc, argv, "vh", pin_long_options, NULL)) != -1) {
@@ -522,16 +518,11 @@ int cmd_pin(int argc, char **argv)
 			return EXIT_USAGE;
 		if (ret)
 			continue;
-		if (opt == OPT_PID || opt == OPT_TID) {
-			if (cli_parse_uint(opt == OPT_PID ? "--pid" : "--tid", optarg, 1, INT_MAX,
-					   &value))
-				return EXIT_USAGE;
-			if (opt == OPT_PID)
-				o.pid = value;
-			else
-				o.tid = value;
+		ret = target_option(&o, opt, optarg);
+		if (ret < 0)
+			return EXIT_USAGE;
+		if (ret)
 			continue;
-		}
 		pin_usage(opt == 'h' ? stdout : stderr);
 		return opt == 'h' ? EXIT_OK : EXIT_USAGE;
 	}
@@ -593,7 +584,7 @@ int cmd_pin(int argc, char **argv)
 		ret = EXIT_FAILURE_RUNTIME;
 		goto out_cpus;
 	}
-	list = cpu_set_list(cpus, size);
+	list = cli_cpu_set_list(cpus, size);
 	if (o.common.json) {
 		struct json_object *root = json_object_new_object();
 
@@ -643,7 +634,6 @@ int cmd_unpin(int argc, char **argv)
 	struct gpusched_unpin unpin = { 0 };
 	struct gpusched *gs;
 	int opt, ret, err;
-	unsigned long value;
 
 	while ((opt = getopt_long(argc, argv, "vh", pin_long_options, NULL)) != -1) {
 		ret = cli_common_option(&o.common, opt, optarg);
@@ -651,13 +641,11 @@ int cmd_unpin(int argc, char **argv)
 			return EXIT_USAGE;
 		if (ret)
 			continue;
-		if (opt == OPT_PID || opt == OPT_TID) {
-			if (cli_parse_uint(opt == OPT_PID ? "--pid" : "--tid", optarg, 1, INT_MAX,
-					   &value))
-				return EXIT_USAGE;
-			*(opt == OPT_PID ? &o.pid : &o.tid) = value;
+		ret = target_option(&o, opt, optarg);
+		if (ret < 0)
+			return EXIT_USAGE;
+		if (ret)
 			continue;
-		}
 		unpin_usage(opt == 'h' ? stdout : stderr);
 		return opt == 'h' ? EXIT_OK : EXIT_USAGE;
 	}

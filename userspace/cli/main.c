@@ -199,6 +199,22 @@ char *cli_cpulist(const struct gs_bitmap *bitmap)
 	exit(EXIT_FAILURE_RUNTIME);
 }
 
+char *cli_cpu_set_list(const cpu_set_t *set, size_t size)
+{
+	struct gs_bitmap bitmap = GS_BITMAP_INIT;
+	unsigned int cpu;
+	char *text;
+
+	for (cpu = 0; cpu < size * 8; cpu++)
+		if (CPU_ISSET_S(cpu, size, set) && gs_bitmap_set(&bitmap, cpu)) {
+			cli_error("out of memory");
+			exit(EXIT_FAILURE_RUNTIME);
+		}
+	text = cli_cpulist(&bitmap);
+	gs_bitmap_free(&bitmap);
+	return text;
+}
+
 void cli_print_json(struct json_object *object)
 {
 	puts(json_object_to_json_string_ext(object, JSON_C_TO_STRING_PRETTY |

@@ -106,7 +106,6 @@ static bool all_digits(const char *name)
 static int scan_process(struct gpusched *gs, pid_t pid, cpu_set_t *cpus, size_t size,
 			struct pin_list *list)
 {
-	struct gs_bitmap bitmap = GS_BITMAP_INIT;
 	struct dirent *entry;
 	char path[64];
 	DIR *dir;
@@ -118,7 +117,6 @@ static int scan_process(struct gpusched *gs, pid_t pid, cpu_set_t *cpus, size_t 
 	while ((entry = readdir(dir))) {
 		struct gpusched_query query;
 		struct pinned *p;
-		unsigned int cpu;
 		pid_t tid;
 		char *text;
 
@@ -128,11 +126,7 @@ static int scan_process(struct gpusched *gs, pid_t pid, cpu_set_t *cpus, size_t 
 		if (gpusched_query_thread(gs, tid, &query, cpus, NULL, size) ||
 		    !(query.result & GPUSCHED_QUERY_PINNED))
 			continue;
-		gs_bitmap_zero(&bitmap);
-		for (cpu = 0; cpu < size * 8; cpu++)
-			if (CPU_ISSET_S(cpu, size, cpus) && gs_bitmap_set(&bitmap, cpu))
-				goto out_nomem;
-		text = cli_cpulist(&bitmap);
+		text = cli_cpu_set_list(cpus, size);
 		p = pin_list_find(list, query.gpu, pid, text);
 		if (!p) {
 			free(text);
@@ -152,12 +146,10 @@ static int scan_process(struct gpusched *gs, pid_t pid, cpu_set_t *cpus, size_t 
 		p->nr_threads++;
 	}
 	closedir(dir);
-	gs_bitmap_free(&bitmap);
 	return 0;
 
 out_nomem:
 	closedir(dir);
-	gs_bitmap_free(&bitmap);
 	return -ENOMEM;
 }
 
