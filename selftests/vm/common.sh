@@ -82,6 +82,16 @@ gs_now() { date +%s; }
 # Build gpusched.ko for one kernel in its own copy of the sources, so that
 # builds for several kernels never share object files:
 #   gs_build_module KREL KDIR [MAKE ARGS...]   -> $GS_OUT/kmod-KREL/kmod/gpusched.ko
+# gs_prepare_guest SERIES: what an interactive or demo guest needs: the
+# packages, the kernel of SERIES (sets KREL, KDIR, VMLINUZ), the module
+# built for it, and the guest's programs and selftests.
+gs_prepare_guest() {
+	gs_need_packages "${GS_HOST_PACKAGES[@]}"
+	eval "$("$GS_TOP/selftests/vm/kernels.sh" "$1")"
+	gs_build_module "$KREL" "$KDIR" >/dev/null
+	make -s -C "$GS_TOP" selftests OUT="$GS_OUT"
+}
+
 gs_build_module() {
 	local krel=$1 kdir=$2 dir=$GS_OUT/kmod-$1
 	shift 2

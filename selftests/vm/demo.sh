@@ -10,10 +10,7 @@ set -euo pipefail
 
 series=${1:-6.1}
 topology=${2:-2s-smt}
-gs_need_packages "${GS_HOST_PACKAGES[@]}"
-eval "$("$GS_TOP/selftests/vm/kernels.sh" "$series")"
-gs_build_module "$KREL" "$KDIR" >/dev/null
-make -s -C "$GS_TOP" selftests OUT="$GS_OUT"
+gs_prepare_guest "$series"
 "$GS_TOP/selftests/vm/mkinitramfs.sh" "$GS_OUT/initramfs-demo-$KREL.cpio.gz" \
 	"$GS_OUT/kmod-$KREL/kmod/gpusched.ko" /dev/null "$GS_OUT/guest-bin"
 gs_log "booting the $topology guest on $KREL (about a minute under software emulation)"
