@@ -171,7 +171,7 @@ int cli_open(const struct cli_common *common, unsigned int flags, bool quiet,
 		cli_error("%s: not a gpusched device of ABI version %d; is the module older or newer than this program?",
 			  path, GPUSCHED_ABI_VERSION);
 	else if (err == -EACCES)
-		cli_error("%s: permission denied; the device is normally 0666, check its mode and any LSM policy",
+		cli_error("%s: permission denied: only root and members of the gpusched group may use it; ask an admin to add you (usermod -aG gpusched USER) and log in again",
 			  path);
 	else
 		cli_error("%s: %s", path, strerror(-err));
