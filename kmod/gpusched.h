@@ -25,6 +25,7 @@
 #include <linux/mutex.h>
 #include <linux/rcupdate.h>
 #include <linux/types.h>
+#include <linux/uidgid.h>
 
 #include "placement.h"
 
@@ -107,8 +108,14 @@ struct gpusched_file {
  * @reservation: engine reservation id, 0 for a shared policy
  * @id: unique for the module's lifetime, to find the worker again safely
  * @generation: generation of the topology @gpu indexes
+ * @uid: real user id of the caller that made the pin, charged for its
+ *	exclusive CPUs
+ * @unlimited: the caller had CAP_SYS_NICE: max_reserved_cpus_per_user does
+ *	not apply
  * @fallback: CPU hotplug left no room for @policy; the worker runs on its
  *	GPU's node until a later hotplug event makes room again
+ * @replace_pending: a new topology was published; the next run of the
+ *	hotplug work places the worker again whatever its policy
  * @process: the thread group of a whole-process pin (reference held), whose
  *	threads created after the pin join the worker; NULL for a thread pin
  * @cpus: the CPUs the threads are pinned to
@@ -126,7 +133,10 @@ struct gpusched_worker {
 	u32 reservation;
 	u64 id;
 	u64 generation;
+	kuid_t uid;
+	bool unlimited;
 	bool fallback;
+	bool replace_pending;
 	struct pid *process;
 	cpumask_var_t cpus;
 };
@@ -149,12 +159,21 @@ struct gpusched_thread {
 /* gpusched_main.c */
 u32 gpusched_default_policy(void);
 int gpusched_set_default_policy(const char *name);
+unsigned int gpusched_max_reserved_cpus_per_user(void);
+void gpusched_set_max_reserved_cpus_per_user(unsigned int limit);
+
+/* gpusched_table.c */
+struct gpusched_gpu;
+struct gpusched_table *gpusched_table_alloc(u32 nr_gpus);
+void gpusched_fill_cpus(struct gpusched_table *topo, const u32 *llc);
+int gpusched_resolve_gpu(const struct gpusched_gpu *in, u32 index, struct gpusched_gpu_rec *rec);
 
 /* gpusched_topology.c */
 int gpusched_set_topology(struct file *file, void *cmd);
 int gpusched_get_topology(struct file *file, void *cmd);
 void gpusched_table_refresh_online(struct gpusched_table *table);
 int gpusched_put_bitmap(u64 uptr, const unsigned long *bits);
+int gpusched_probe_user_bitmap(u64 uptr);
 void gpusched_topology_exit(void);
 
 /* gpusched_pin.c */

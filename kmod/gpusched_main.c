@@ -85,6 +85,41 @@ module_param_cb(default_policy, &gpusched_policy_param_ops, NULL, 0644);
 MODULE_PARM_DESC(default_policy,
 		 "Policy of pins that ask for the default: node (default), socket, exclusive, l3 or single");
 
+/*
+ * The most CPUs one user without CAP_SYS_NICE may hold in exclusive pins,
+ * over every file; 0 for no limit.  Module parameter
+ * max_reserved_cpus_per_user and /sys/kernel/gpusched/max_reserved_cpus_per_user.
+ * Read and written whole: READ_ONCE/WRITE_ONCE.
+ */
+static unsigned int gpusched_max_user_cpus;
+module_param_named(max_reserved_cpus_per_user, gpusched_max_user_cpus, uint, 0644);
+MODULE_PARM_DESC(max_reserved_cpus_per_user,
+		 "CPUs one user without CAP_SYS_NICE may hold in exclusive pins; 0 (default) for no limit");
+
+/**
+ * gpusched_max_reserved_cpus_per_user() - the per-user limit on held CPUs
+ *
+ * Context: any.
+ * Return: the limit, 0 when there is none.
+ */
+unsigned int gpusched_max_reserved_cpus_per_user(void)
+{
+	return READ_ONCE(gpusched_max_user_cpus);
+}
+
+/**
+ * gpusched_set_max_reserved_cpus_per_user() - change the per-user limit
+ * @limit: CPUs, 0 for no limit
+ *
+ * Pins already made keep what they hold; the limit applies to new ones.
+ *
+ * Context: any.
+ */
+void gpusched_set_max_reserved_cpus_per_user(unsigned int limit)
+{
+	WRITE_ONCE(gpusched_max_user_cpus, limit);
+}
+
 /* Every command's argument; the dispatcher copies it in here. */
 union gpusched_ucmd_buffer {
 	struct gpusched_get_info get_info;
@@ -185,6 +220,13 @@ static long gpusched_fops_ioctl(struct file *file, unsigned int cmd,
 	if (ret && ret != -EMSGSIZE)
 		return ret;
 
+	/*
+	 * These bytes were writable before the command ran, so this fails
+	 * only when the caller unmapped or write-protected its argument during
+	 * the call.  The command has then taken effect (a pin holds, a
+	 * topology is published) and stays, as in iommufd: EFAULT says the
+	 * answer is lost, and QUERY or GET_INFO tells what holds.
+	 */
 	if (copy_to_user(uarg, &buf, min_t(u32, user_size, op->size)))
 		return -EFAULT;
 	return ret;
@@ -223,15 +265,17 @@ static const struct file_operations gpusched_fops = {
 };
 
 /*
- * World-accessible on purpose: each command checks the caller's rights
- * itself, the way sched_setaffinity() does, so that unprivileged launchers
- * can pin their own workers.
+ * Root only until udev says otherwise: the packaged rule gives the node to
+ * the gpusched group (mode 0660), so an administrator decides who may hold
+ * cores at all.  Each command then checks the caller's rights over its
+ * target the way sched_setaffinity() does, and max_reserved_cpus_per_user
+ * bounds what one user of the group may hold.
  */
 static struct miscdevice gpusched_miscdev = {
 	.minor = MISC_DYNAMIC_MINOR,
 	.name = "gpusched",
 	.fops = &gpusched_fops,
-	.mode = 0666,
+	.mode = 0660,
 };
 
 static int __init gpusched_init(void)

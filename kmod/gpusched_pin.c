@@ -30,6 +30,7 @@
 #include <linux/fs.h>
 #include <linux/idr.h>
 #include <linux/magic.h>
+#include <linux/nospec.h>
 #include <linux/pid.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
@@ -37,6 +38,7 @@
 #include <linux/slab.h>
 #include <linux/tracepoint.h>
 #include <linux/workqueue.h>
+#include <trace/events/sched.h>
 
 #include <linux/gpusched.h>
 #include "gpusched.h"
@@ -64,9 +66,14 @@ static u64 gpusched_next_worker_id = 1;
 /* Scratch masks for work done under gpusched_lock. */
 static cpumask_var_t gpusched_scratch;
 static cpumask_var_t gpusched_hotplug_allowed;
+static cpumask_var_t gpusched_hotplug_held;
 
-/* Reservation ids handed to the engine; never 0. */
-static DEFINE_IDA(gpusched_reservation_ida);
+/*
+ * Reservation ids handed to the engine (never 0), each mapped to the worker
+ * that holds it, so that a CPU's hold leads to its holder; under
+ * gpusched_lock.
+ */
+static DEFINE_IDR(gpusched_reservations);
 
 /* Workers of whole processes; lets the fork tracepoint do nothing when zero. */
 static atomic_t gpusched_nr_process_workers = ATOMIC_INIT(0);
@@ -208,7 +215,7 @@ static int gpusched_process_targets(struct pid *pid, struct gpusched_targets *ta
 	return ret;
 }
 
-static int gpusched_resolve_targets(u32 type, u32 id, struct gpusched_targets *targets)
+static int gpusched_lookup_targets(u32 type, u32 id, struct gpusched_targets *targets)
 {
 	struct pid *pid;
 	bool thread;
@@ -233,6 +240,21 @@ static int gpusched_resolve_targets(u32 type, u32 id, struct gpusched_targets *t
 	default:
 		return -EINVAL;
 	}
+}
+
+/*
+ * Fills @targets for a PIN, UNPIN or QUERY.  On failure @targets holds no
+ * reference: a PROCESS id that names a thread other than the leader, or a
+ * pidfd of a process that was reaped, found a struct pid before it found
+ * no task, and that reference must not outlive the call.
+ */
+static int gpusched_resolve_targets(u32 type, u32 id, struct gpusched_targets *targets)
+{
+	int ret = gpusched_lookup_targets(type, id, targets);
+
+	if (ret)
+		gpusched_put_targets(targets);
+	return ret;
 }
 
 /* The rule of sched_setaffinity(): same owner, or CAP_SYS_NICE over the task. */
@@ -388,6 +410,8 @@ static struct gpusched_worker *gpusched_worker_alloc(struct gpusched_file *owner
 	INIT_LIST_HEAD(&worker->node);
 	INIT_LIST_HEAD(&worker->threads);
 	worker->owner = owner;
+	worker->uid = current_uid();
+	worker->unlimited = capable(CAP_SYS_NICE);
 	worker->gpu = args->gpu;
 	worker->policy = policy;
 	worker->cores = args->cores;
@@ -401,7 +425,7 @@ static void gpusched_worker_free(struct gpusched_worker *worker)
 	lockdep_assert_held(&gpusched_lock);
 	if (worker->reservation) {
 		gs_release(&gpusched_resv, worker->reservation, NULL);
-		ida_free(&gpusched_reservation_ida, worker->reservation);
+		idr_remove(&gpusched_reservations, worker->reservation);
 	}
 	if (worker->process) {
 		atomic_dec(&gpusched_nr_process_workers);
@@ -465,6 +489,11 @@ static int gpusched_place_locked(struct gpusched_table *table, struct gpusched_w
 	};
 	int ret;
 
+	/*
+	 * The online flags must not change between the refresh and the
+	 * apply: every caller holds cpus_read_lock().  (lockdep_assert_cpus_held()
+	 * would say so, but the kernel does not export it to modules.)
+	 */
 	lockdep_assert_held(&gpusched_lock);
 	gpusched_table_refresh_online(table);
 	ret = gs_reserve(&table->engine, &gpusched_resv, &req, &gpusched_ws, &out);
@@ -523,7 +552,7 @@ static void gpusched_worker_discard(struct gpusched_worker *worker)
 	list_for_each_entry_safe(thread, next, &worker->threads, node)
 		gpusched_thread_free(thread);
 	if (worker->reservation)
-		ida_free(&gpusched_reservation_ida, worker->reservation);
+		idr_remove(&gpusched_reservations, worker->reservation);
 	put_pid(worker->process);
 	free_cpumask_var(worker->cpus);
 	kfree(worker);
@@ -545,6 +574,45 @@ static int gpusched_read_originals(struct gpusched_worker *worker)
 	return list_empty(&worker->threads) ? -ESRCH : 0;
 }
 
+/* CPUs held by exclusive workers whose pins @uid made. */
+static unsigned int gpusched_user_held_cpus(kuid_t uid)
+{
+	const struct gpusched_worker *holder;
+	unsigned int cpu, nr = 0;
+	u32 id;
+
+	lockdep_assert_held(&gpusched_lock);
+	for (cpu = 0; cpu < nr_cpu_ids; cpu++) {
+		id = gpusched_resv.holds[cpu].reservation;
+		if (!id)
+			continue;
+		holder = idr_find(&gpusched_reservations, id);
+		if (holder && uid_eq(holder->uid, uid))
+			nr++;
+	}
+	return nr;
+}
+
+/*
+ * An exclusive worker just placed counts against its user's limit (its
+ * own cores included); over it, the pin fails with -EDQUOT.  Users with
+ * CAP_SYS_NICE, like root, have no limit.
+ */
+static int gpusched_charge_user(const struct gpusched_worker *worker)
+{
+	unsigned int limit = gpusched_max_reserved_cpus_per_user();
+	unsigned int held;
+
+	if (!worker->reservation || !limit || worker->unlimited)
+		return 0;
+	held = gpusched_user_held_cpus(worker->uid);
+	if (held <= limit)
+		return 0;
+	pr_info_ratelimited("user %u: an exclusive pin would hold %u CPUs, over max_reserved_cpus_per_user (%u)\n",
+			    from_kuid(&init_user_ns, worker->uid), held, limit);
+	return -EDQUOT;
+}
+
 static int gpusched_pin_locked(struct gpusched_worker *worker,
 			       const struct gpusched_targets *targets)
 {
@@ -558,6 +626,7 @@ static int gpusched_pin_locked(struct gpusched_worker *worker,
 					  lockdep_is_held(&gpusched_lock));
 	if (!table || worker->gpu >= table->nr_gpus)
 		return -ENODEV;
+	worker->gpu = array_index_nospec(worker->gpu, table->nr_gpus);
 	for (i = 0; i < targets->nr; i++)
 		if (gpusched_find_thread(targets->pids[i]))
 			return -EBUSY;
@@ -569,7 +638,7 @@ static int gpusched_pin_locked(struct gpusched_worker *worker,
 	gpusched_worker_allowed(worker, gpusched_scratch);
 
 	if (worker->policy == GS_POLICY_EXCLUSIVE) {
-		ret = ida_alloc_min(&gpusched_reservation_ida, 1, GFP_KERNEL);
+		ret = idr_alloc(&gpusched_reservations, worker, 1, 0, GFP_KERNEL);
 		if (ret < 0)
 			return ret;
 		worker->reservation = ret;
@@ -577,6 +646,11 @@ static int gpusched_pin_locked(struct gpusched_worker *worker,
 	ret = gpusched_place_locked(table, worker, worker->policy, gpusched_scratch);
 	if (ret)
 		return ret;
+	ret = gpusched_charge_user(worker);
+	if (ret) {
+		gs_release(&gpusched_resv, worker->reservation, NULL);
+		return ret;
+	}
 	ret = gpusched_worker_apply(worker);
 	if (ret) {
 		gs_release(&gpusched_resv, worker->reservation, NULL);
@@ -643,10 +717,15 @@ int gpusched_pin(struct file *file, void *cmd)
 		args->nr_cpus = nr_cpu_ids;
 		return -EMSGSIZE;
 	}
-	/* An unwritable answer fails now, before anything changes. */
-	if (args->cpus &&
-	    clear_user(u64_to_user_ptr(args->cpus), DIV_ROUND_UP(nr_cpu_ids, 64) * sizeof(u64)))
-		return -EFAULT;
+	/*
+	 * An unwritable answer fails now, before anything changes, and without
+	 * changing the caller's buffer: its own bytes are written back.
+	 */
+	if (args->cpus) {
+		ret = gpusched_probe_user_bitmap(args->cpus);
+		if (ret)
+			return ret;
+	}
 	if (!zalloc_cpumask_var(&chosen, GFP_KERNEL))
 		return -ENOMEM;
 
@@ -931,6 +1010,8 @@ void gpusched_pins_carry_over(const struct gpusched_table *old, const struct gpu
 		if (worker->generation != old->generation)
 			continue;
 		worker->generation = new->generation;
+		/* Even an exclusive pin: the new table may make its CPUs housekeeping. */
+		worker->replace_pending = true;
 		moved = true;
 	}
 	if (moved)
@@ -1086,36 +1167,72 @@ static void gpusched_worker_move(struct gpusched_worker *worker)
 }
 
 /*
+ * Holds again, for an exclusive worker that could not be placed under its
+ * policy, the cores it held before: offline ones come back to it and to no
+ * other worker, and online ones stay out of other exclusive pins while it
+ * waits for room.  They were released a moment ago under the same lock, so
+ * nobody else holds them.
+ */
+static void gpusched_worker_rehold(const struct gpusched_worker *worker,
+				   const struct cpumask *held)
+{
+	unsigned int cpu;
+
+	lockdep_assert_held(&gpusched_lock);
+	if (!worker->reservation)
+		return;
+	for_each_cpu(cpu, held) {
+		if (gpusched_resv.holds[cpu].reservation)
+			continue;
+		gpusched_resv.holds[cpu].reservation = worker->reservation;
+		gpusched_resv.holds[cpu].gpu = worker->gpu;
+	}
+}
+
+/*
  * Places @worker again after the online CPUs changed.  When its policy no
  * longer fits (an exclusive worker whose node has no free core left), it
  * runs on its GPU's node, marked as a fallback, until a later hotplug event
- * makes room.  When nothing fits at all, it keeps what it had.
+ * makes room.  When nothing fits at all (every CPU of the node it may use
+ * went offline), its threads run where the scheduler put them and it is a
+ * fallback too.  Either way an exclusive worker keeps holding the cores it
+ * had, so that they are its own again when they come back.
  */
 static void gpusched_worker_replace(struct gpusched_table *table, struct gpusched_worker *worker)
 {
 	struct cpumask *before = gpusched_scratch;
+	bool was_fallback = worker->fallback;
 	int ret;
 
 	gpusched_worker_allowed(worker, gpusched_hotplug_allowed);
 	cpumask_copy(before, worker->cpus);
-	gs_release(&gpusched_resv, worker->reservation, NULL);
+	gs_release(&gpusched_resv, worker->reservation, cpumask_bits(gpusched_hotplug_held));
 	ret = gpusched_place_locked(table, worker, worker->policy, gpusched_hotplug_allowed);
 	if (!ret) {
 		worker->fallback = false;
-	} else if (worker->policy != GS_POLICY_NODE) {
+		goto move;
+	}
+	gpusched_worker_rehold(worker, gpusched_hotplug_held);
+	if (!worker->fallback)
+		pr_warn_ratelimited("GPU %u: no room for a %s pin after CPU hotplug; it uses the GPU's node until there is\n",
+				    worker->gpu, gs_policy_name(worker->policy));
+	worker->fallback = true;
+	if (worker->policy != GS_POLICY_NODE) {
 		ret = gpusched_place_locked(table, worker, GS_POLICY_NODE,
 					    gpusched_hotplug_allowed);
-		if (!ret && !worker->fallback)
-			pr_warn_ratelimited("GPU %u: no room for a %s pin after CPU hotplug; it uses the GPU's node until there is\n",
-					    worker->gpu, gs_policy_name(worker->policy));
-		worker->fallback = !ret;
+		if (!ret)
+			goto move;
 	}
-	if (ret) {
-		pr_warn_ratelimited("GPU %u: no usable CPU left near the GPU for a pin: %d\n",
-				    worker->gpu, ret);
-		return;
-	}
-	if (!cpumask_equal(before, worker->cpus))
+	pr_warn_ratelimited("GPU %u: no usable CPU left near the GPU for a pin: %d\n",
+			    worker->gpu, ret);
+	return;
+move:
+	/*
+	 * A worker that had nowhere to run may have been moved by the
+	 * scheduler (CPUs of its cpuset, or any CPU): apply even an unchanged
+	 * mask then.
+	 */
+	if (was_fallback || !cpumask_equal(before, worker->cpus))
 		gpusched_worker_move(worker);
 }
 
@@ -1157,8 +1274,9 @@ static void gpusched_hotplug_workfn(struct work_struct *work)
 				gpusched_worker_shrink(worker);
 			continue;
 		}
-		if (lost || shared || worker->fallback)
+		if (lost || shared || worker->fallback || worker->replace_pending)
 			gpusched_worker_replace(table, worker);
+		worker->replace_pending = false;
 	}
 	mutex_unlock(&gpusched_lock);
 	cpus_read_unlock();
@@ -1205,18 +1323,28 @@ int gpusched_pin_init(void)
 		goto err_out;
 	if (!zalloc_cpumask_var(&gpusched_hotplug_allowed, GFP_KERNEL))
 		goto err_scratch;
+	if (!zalloc_cpumask_var(&gpusched_hotplug_held, GFP_KERNEL))
+		goto err_allowed;
 	gs_reservations_init(&gpusched_resv, holds, nr_cpu_ids);
 	gs_workspace_init(&gpusched_ws, ws_storage, nr_cpu_ids, nr_node_ids);
 
+	/*
+	 * The probes are registered by name, past the compiler; these fail
+	 * the build on a kernel whose tracepoints take other arguments
+	 * (sched_process_exit gained one in 2025) instead of letting kCFI
+	 * or a wrong argument find out at run time.
+	 */
+	check_trace_callback_type_sched_process_exit(gpusched_exit_probe);
+	check_trace_callback_type_sched_process_fork(gpusched_fork_probe);
 	for_each_kernel_tracepoint(gpusched_find_tps, NULL);
 	if (!gpusched_exit_tp || !gpusched_fork_tp) {
 		pr_err("tracepoint sched_process_exit or sched_process_fork not found\n");
 		ret = -ENOENT;
-		goto err_allowed;
+		goto err_held;
 	}
 	ret = tracepoint_probe_register(gpusched_exit_tp, gpusched_exit_probe, NULL);
 	if (ret)
-		goto err_allowed;
+		goto err_held;
 	ret = tracepoint_probe_register(gpusched_fork_tp, gpusched_fork_probe, NULL);
 	if (ret)
 		goto err_exit_tp;
@@ -1233,6 +1361,8 @@ err_fork_tp:
 err_exit_tp:
 	tracepoint_probe_unregister(gpusched_exit_tp, gpusched_exit_probe, NULL);
 	tracepoint_synchronize_unregister();
+err_held:
+	free_cpumask_var(gpusched_hotplug_held);
 err_allowed:
 	free_cpumask_var(gpusched_hotplug_allowed);
 err_scratch:
@@ -1260,10 +1390,11 @@ void gpusched_pin_exit(void)
 	cancel_work_sync(&gpusched_hotplug_work);
 	cancel_work_sync(&gpusched_reap_work);
 	cancel_work_sync(&gpusched_adopt_work);
+	free_cpumask_var(gpusched_hotplug_held);
 	free_cpumask_var(gpusched_hotplug_allowed);
 	free_cpumask_var(gpusched_scratch);
 	bitmap_free(gpusched_out_cpus);
 	kvfree(gpusched_ws.core_marks);
 	kvfree(gpusched_resv.holds);
-	ida_destroy(&gpusched_reservation_ida);
+	idr_destroy(&gpusched_reservations);
 }

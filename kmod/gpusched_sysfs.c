@@ -81,16 +81,38 @@ static ssize_t default_policy_store(struct kobject *kobj, struct kobj_attribute 
 	return ret ? ret : count;
 }
 
+static ssize_t max_reserved_cpus_per_user_show(struct kobject *kobj,
+					       struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%u\n", gpusched_max_reserved_cpus_per_user());
+}
+
+static ssize_t max_reserved_cpus_per_user_store(struct kobject *kobj,
+						struct kobj_attribute *attr,
+						const char *buf, size_t count)
+{
+	unsigned int limit;
+	int ret = kstrtouint(buf, 10, &limit);
+
+	if (ret)
+		return ret;
+	gpusched_set_max_reserved_cpus_per_user(limit);
+	return count;
+}
+
 static struct kobj_attribute version_attr = __ATTR_RO(version);
 static struct kobj_attribute nr_gpus_attr = __ATTR_RO(nr_gpus);
 static struct kobj_attribute nr_pinned_tasks_attr = __ATTR_RO(nr_pinned_tasks);
 static struct kobj_attribute default_policy_attr = __ATTR_RW(default_policy);
+static struct kobj_attribute max_reserved_cpus_per_user_attr =
+	__ATTR_RW(max_reserved_cpus_per_user);
 
 static struct attribute *gpusched_root_attrs[] = {
 	&version_attr.attr,
 	&nr_gpus_attr.attr,
 	&nr_pinned_tasks_attr.attr,
 	&default_policy_attr.attr,
+	&max_reserved_cpus_per_user_attr.attr,
 	NULL,
 };
 

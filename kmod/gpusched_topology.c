@@ -33,36 +33,6 @@ DEFINE_MUTEX(gpusched_topology_lock);
 /* Generation of the last table published; under gpusched_topology_lock. */
 static u64 gpusched_generation;
 
-static struct gpusched_table *gpusched_table_alloc(u32 nr_gpus)
-{
-	size_t words = BITS_TO_LONGS(nr_cpu_ids);
-	struct gpusched_table *topo;
-	size_t size, off_gpus, off_engine_gpus, off_cpus, off_dist, off_hk;
-
-	/* One block: header, GPU records, engine GPUs, CPUs, distances, mask. */
-	off_gpus = ALIGN(sizeof(*topo), 8);
-	off_engine_gpus = off_gpus + array_size(nr_gpus, sizeof(struct gpusched_gpu_rec));
-	off_cpus = ALIGN(off_engine_gpus + array_size(nr_gpus, sizeof(struct gs_gpu)), 8);
-	off_dist = off_cpus + array_size(nr_cpu_ids, sizeof(struct gs_cpu));
-	off_hk = ALIGN(off_dist + array3_size(nr_node_ids, nr_node_ids, sizeof(u32)), 8);
-	size = off_hk + array_size(words, sizeof(unsigned long));
-
-	topo = kvzalloc(size, GFP_KERNEL);
-	if (!topo)
-		return NULL;
-	topo->nr_gpus = nr_gpus;
-	topo->gpus = (void *)topo + off_gpus;
-	topo->cpus = (void *)topo + off_cpus;
-	topo->housekeeping = (void *)topo + off_hk;
-	topo->engine.nr_cpus = nr_cpu_ids;
-	topo->engine.nr_nodes = nr_node_ids;
-	topo->engine.nr_gpus = nr_gpus;
-	topo->engine.cpus = topo->cpus;
-	topo->engine.distance = (void *)topo + off_dist;
-	topo->engine.gpus = nr_gpus ? (void *)topo + off_engine_gpus : NULL;
-	return topo;
-}
-
 /**
  * gpusched_table_refresh_online() - bring the engine's online flags up to date
  * @topo: the current table
@@ -82,101 +52,6 @@ void gpusched_table_refresh_online(struct gpusched_table *topo)
 		else
 			cpus[cpu].flags &= ~GS_CPU_ONLINE;
 	}
-}
-
-/*
- * The CPU half of the engine's snapshot, from the kernel's own topology
- * masks; @llc (may be NULL) and @housekeeping come from userspace.  Groups
- * are named by their lowest CPU, as the engine expects.
- */
-static void gpusched_fill_cpus(struct gpusched_table *topo, const u32 *llc)
-{
-	u32 *distance = (u32 *)topo->engine.distance;
-	unsigned int cpu, a, b;
-
-	for (cpu = 0; cpu < nr_cpu_ids; cpu++) {
-		struct gs_cpu *c = &topo->cpus[cpu];
-
-		c->node = cpu_to_node(cpu);
-		if (cpu_possible(cpu) && cpu_online(cpu)) {
-			c->core = cpumask_first(topology_sibling_cpumask(cpu));
-			c->package = cpumask_first(topology_core_cpumask(cpu));
-			c->flags = GS_CPU_ONLINE;
-		} else {
-			c->core = cpu;
-			c->package = cpu;
-		}
-		c->llc = llc ? llc[cpu] : c->package;
-		if (test_bit(cpu, topo->housekeeping))
-			c->flags |= GS_CPU_HOUSEKEEPING;
-	}
-	for (a = 0; a < nr_node_ids; a++)
-		for (b = 0; b < nr_node_ids; b++)
-			distance[a * nr_node_ids + b] = node_distance(a, b);
-}
-
-static bool gpusched_node_ok(u32 node)
-{
-	return node < nr_node_ids && node_online(node);
-}
-
-/* Checks one GPU record against the kernel's view and resolves its node. */
-static int gpusched_resolve_gpu(const struct gpusched_gpu *in, u32 index,
-				struct gpusched_gpu_rec *rec)
-{
-	struct pci_dev *pdev;
-	int dev_node;
-
-	if (in->flags || in->bus > 0xff || in->devfn > 0xff) {
-		pr_err_ratelimited("topology: GPU %u: flags 0x%x, bus %u, devfn %u out of range\n",
-				   index, in->flags, in->bus, in->devfn);
-		return -EINVAL;
-	}
-	pdev = pci_get_domain_bus_and_slot(in->domain, in->bus, in->devfn);
-	if (!pdev) {
-		pr_err_ratelimited("topology: GPU %u: no PCI device %04x:%02x:%02x.%u\n",
-				   index, in->domain, in->bus, PCI_SLOT(in->devfn),
-				   PCI_FUNC(in->devfn));
-		return -ENODEV;
-	}
-	dev_node = dev_to_node(&pdev->dev);
-	pci_dev_put(pdev);
-
-	if (dev_node != NUMA_NO_NODE && in->node != GPUSCHED_NODE_ANY &&
-	    in->node != dev_node) {
-		pr_err_ratelimited("topology: GPU %u (%04x:%02x:%02x.%u): node %u given, the device is on node %d\n",
-				   index, in->domain, in->bus, PCI_SLOT(in->devfn),
-				   PCI_FUNC(in->devfn), in->node, dev_node);
-		return -EINVAL;
-	}
-	if (dev_node != NUMA_NO_NODE) {
-		rec->node = dev_node;
-	} else if (in->node != GPUSCHED_NODE_ANY) {
-		rec->node = in->node;
-	} else if (num_online_nodes() == 1) {
-		rec->node = first_online_node;
-	} else {
-		pr_err_ratelimited("topology: GPU %u (%04x:%02x:%02x.%u) reports no NUMA node; give one\n",
-				   index, in->domain, in->bus, PCI_SLOT(in->devfn),
-				   PCI_FUNC(in->devfn));
-		return -EINVAL;
-	}
-	if (!gpusched_node_ok(rec->node)) {
-		pr_err_ratelimited("topology: GPU %u: node %u is not online\n", index, rec->node);
-		return -EINVAL;
-	}
-
-	rec->mem_node = in->mem_node == GPUSCHED_NODE_ANY ? rec->node : in->mem_node;
-	if (!gpusched_node_ok(rec->mem_node) || !node_state(rec->mem_node, N_MEMORY)) {
-		pr_err_ratelimited("topology: GPU %u: memory node %u is not an online node with memory\n",
-				   index, in->mem_node);
-		return -EINVAL;
-	}
-	rec->domain = in->domain;
-	rec->bus = in->bus;
-	rec->devfn = in->devfn;
-	memcpy(rec->uuid, in->uuid, sizeof(rec->uuid));
-	return 0;
 }
 
 /**
@@ -231,6 +106,33 @@ int gpusched_put_bitmap(u64 uptr, const unsigned long *bits)
 		return -ENOMEM;
 	bitmap_to_arr64(tmp, bits, nr_cpu_ids);
 	if (copy_to_user(u64_to_user_ptr(uptr), tmp, words * sizeof(u64)))
+		ret = -EFAULT;
+	kfree(tmp);
+	return ret;
+}
+
+/**
+ * gpusched_probe_user_bitmap() - check that a CPU mask can be written back
+ * @uptr: user pointer to DIV_ROUND_UP(nr_cpu_ids, 64) __u64 words
+ *
+ * Reads the words and writes the same bytes back, so that a command can
+ * fail on an unwritable answer before it changes anything, and leaves the
+ * caller's buffer as it was either way.
+ *
+ * Context: process context, may sleep.
+ * Return: 0, -ENOMEM or -EFAULT.
+ */
+int gpusched_probe_user_bitmap(u64 uptr)
+{
+	size_t len = DIV_ROUND_UP(nr_cpu_ids, 64) * sizeof(u64);
+	int ret = 0;
+	void *tmp;
+
+	tmp = kmalloc(len, GFP_KERNEL);
+	if (!tmp)
+		return -ENOMEM;
+	if (copy_from_user(tmp, u64_to_user_ptr(uptr), len) ||
+	    copy_to_user(u64_to_user_ptr(uptr), tmp, len))
 		ret = -EFAULT;
 	kfree(tmp);
 	return ret;
@@ -530,7 +432,3 @@ void gpusched_topology_exit(void)
 		kvfree_rcu(topo, rcu);
 }
 
-/* The KUnit suite reaches the static checks above when the kernel has KUnit. */
-#if IS_ENABLED(CONFIG_KUNIT)
-#include "gpusched_topology_kunit.c"
-#endif

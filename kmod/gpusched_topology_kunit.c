@@ -4,9 +4,9 @@
  * loaded into (the debug guest): the table built from the kernel's own CPU
  * masks passes the engine's validation, a cache group that names a higher
  * CPU does not, and GPU records are refused for an absent PCI function, an
- * out-of-range bus or a node that contradicts the device.  Included at the
- * end of gpusched_topology.c when the kernel has KUnit, so that it reaches
- * the static functions.
+ * out-of-range bus or a node that contradicts the device.  Built into the
+ * test module gpusched_kunit.ko together with gpusched_table.c (see
+ * gpusched_kunit.c).
  */
 #include <kunit/test.h>
 

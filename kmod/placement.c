@@ -980,13 +980,3 @@ const char *gs_policy_name(u32 policy)
 		return NULL;
 	return gs_policy_names[policy];
 }
-
-/*
- * The KUnit suite is part of this file when the kernel has KUnit, so that
- * it tests the engine exactly as the module links it.
- */
-#ifdef __KERNEL__
-#if IS_ENABLED(CONFIG_KUNIT)
-#include "placement_kunit.c"
-#endif
-#endif

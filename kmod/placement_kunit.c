@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * KUnit suite of the placement engine, run inside the kernel it serves
- * (the debug guest kernel has KASAN and lockdep).  Included at the end of
- * placement.c when the kernel has KUnit, so that it reaches the engine
- * exactly as the module links it.  The userspace tests
+ * (the debug guest kernel has KASAN and lockdep).  Built into the test
+ * module gpusched_kunit.ko together with placement.c itself (see
+ * gpusched_kunit.c), so that it reaches the engine exactly as gpusched.ko
+ * links it.  The userspace tests
  * (userspace/tests/test_placement.c) cover every rule in depth; this suite
  * checks, on the same kinds of synthetic machines, the properties the
  * module depends on: shares are balanced and disjoint, GPU nodes need not be

@@ -135,9 +135,25 @@ done
 stage "module builds (-Werror, sparse)"
 for k in $kernels; do
 	[ -n "${KREL[$k]:-}" ] || continue
-	gs_build_module "${KREL[$k]}" "${KDIR[$k]}" C=2 KCFLAGS=-Werror \
+	# The KUnit suites are a test module of their own, for the kernel that
+	# has KUnit; gpusched.ko never carries them.
+	kunit=
+	[ "$k" = debug ] && kunit=CONFIG_GPUSCHED_KUNIT_TEST=m
+	gs_build_module "${KREL[$k]}" "${KDIR[$k]}" C=2 KCFLAGS=-Werror $kunit \
 		>"$logs/build-$k.log" 2>&1
 	verdict "build gpusched.ko for ${KREL[$k]}" $? "$logs/build-$k.log"
+	ko=$GS_OUT/kmod-${KREL[$k]}/kmod/gpusched.ko
+	{
+		[ -f "$ko" ] || echo "no $ko"
+		nm "$ko" 2>/dev/null | grep -i kunit
+		modinfo -F depends "$ko" 2>/dev/null | grep -w kunit
+	} >"$logs/no-kunit-$k.log"
+	[ ! -s "$logs/no-kunit-$k.log" ]
+	verdict "gpusched.ko for ${KREL[$k]} carries no KUnit code" $? "$logs/no-kunit-$k.log"
+	if [ -n "$kunit" ]; then
+		[ -f "${ko%/*}/gpusched_kunit.ko" ]
+		verdict "build the KUnit test module gpusched_kunit.ko for ${KREL[$k]}" $?
+	fi
 	# sparse reports as "file:line:col: warning|error: ..." for our sources.
 	grep -E '^[^ ]*\.[ch]:[0-9]+:[0-9]+: (warning|error):' "$logs/build-$k.log" \
 		>"$logs/sparse-$k.log"
@@ -225,6 +241,13 @@ for k in $kernels; do
 
 		grep -q '^=== insmod rc=0$' "$dir/results.clean"
 		verdict "guest $name: insmod gpusched.ko" $?
+		if [ "$k" = debug ]; then
+			grep -q '^=== insmod-kunit rc=0$' "$dir/results.clean" &&
+				grep -q '^=== suite kunit.gpusched_placement$' "$dir/results.clean" &&
+				grep -q '^=== suite kunit.gpusched_topology$' "$dir/results.clean" &&
+				grep -q '^=== rmmod-kunit rc=0$' "$dir/results.clean"
+			verdict "guest $name: gpusched_kunit.ko loads, reports both suites, unloads" $?
+		fi
 
 		# Split the stream into one TAP file per suite, with its exit status.
 		awk -v dir="$dir" '
@@ -243,13 +266,22 @@ for k in $kernels; do
 		done
 
 		sed -n '/^=== dmesg/,/^=== done/p' "$dir/results.clean" >"$dir/dmesg.txt"
-		# kmemleak reports of objects the module allocated: its symbols,
-		# or raw module addresses once an instance was unloaded.
+		# kmemleak reports that are the module's: objects it allocated
+		# (its symbols, or raw module addresses once an instance was
+		# unloaded), and any object allocated on behalf of a test program
+		# or one of the project's programs (a struct pid or file the
+		# module kept a reference to is its leak too).  comm is at most
+		# 15 characters.
+		comms=$( { sed -n 's/^=== suite \([^ ]*\)$/\1/p' "$dir/results.clean" |
+			grep -v '^kunit\.'; printf '%s\n' gpusched gpuschedd gpusched-standin-worker \
+			json_check; } | cut -c1-15 | sed 's/[.]/[.]/g' | paste -sd'|')
 		sed -n '/^=== kmemleak/,/^=== taint-after/p' "$dir/results.clean" |
-			awk '/^unreferenced object/ { if (block ~ /gpusched|\[<ffffffff[a-f][0-9a-f]*>\] 0x/) print block; block = "" }
-			     { block = block $0 "\n" }
-			     END { if (block ~ /gpusched|\[<ffffffff[a-f][0-9a-f]*>\] 0x/) print block }' \
-			>"$dir/kmemleak.txt"
+			awk -v comms="^  comm \"($comms)\"" '
+			function judge() { if (block ~ /gpusched|\[<ffffffff[a-f][0-9a-f]*>\] 0x/ || mine) print block }
+			/^unreferenced object/ { judge(); block = ""; mine = 0 }
+			$0 ~ comms { mine = 1 }
+			{ block = block $0 "\n" }
+			END { judge() }' >"$dir/kmemleak.txt"
 		taint=$(sed -n 's/^=== taint-after //p' "$dir/results.clean")
 		{
 			grep -nE "$kernel_problems" "$dir/dmesg.txt" "$dir/console.log" 2>/dev/null |

@@ -52,6 +52,13 @@
 
 /* The unprivileged account of the tests; the guest has no other user. */
 #define GS_NOBODY		65534
+/* A second ordinary user, for the per-user limits. */
+#define GS_SECOND_USER		65533
+/*
+ * The group the packaged udev rule gives /dev/gpusched to; the test guest's
+ * /init does the rule's work (its /etc/group names it gpusched).
+ */
+#define GS_DEVICE_GID		990
 
 /* Bounds of the tests' own arrays; far above the guests (8 CPUs, 4 GPUs). */
 #define GS_MAX_CPUS		1024
@@ -804,15 +811,29 @@ static inline int gs_set_affinity(pid_t tid, const struct gs_mask *m)
 }
 
 /*
- * Becomes @uid/@uid with no supplementary groups and no capabilities at
- * all, as an ordinary user's process is; 0 or -errno.  The test guest's
- * initramfs root directory is mode 0700 (mkinitramfs.sh builds it in a
- * mktemp -d directory), so an unprivileged process cannot resolve
- * /dev/gpusched; it moves to /dev first, from where gs_open_device() opens
- * the device by its relative name.  The device itself is mode 0666.
+ * What the packaged udev rule does when the module registers the device:
+ * group gpusched, mode 0660.  The test guest has no udev; a test that
+ * loads the module again calls this.
  */
-static inline int gs_drop_privileges(uid_t uid)
+static inline int gs_apply_udev_rule(void)
 {
+	if (chown(GS_DEV_PATH, 0, GS_DEVICE_GID) || chmod(GS_DEV_PATH, 0660))
+		return -errno;
+	return 0;
+}
+
+/*
+ * Becomes @uid/@uid with no capabilities at all, as an ordinary user's
+ * process is, a member of the device's group when @in_group and of no
+ * supplementary group otherwise; 0 or -errno.  The test guest's initramfs
+ * root directory is mode 0700 (mkinitramfs.sh builds it in a mktemp -d
+ * directory), so an unprivileged process cannot resolve /dev/gpusched; it
+ * moves to /dev first, from where gs_open_device() opens the device by its
+ * relative name.
+ */
+static inline int gs_drop_privileges_to(uid_t uid, bool in_group)
+{
+	gid_t device_group = GS_DEVICE_GID;
 	struct __user_cap_header_struct header = { .version = _LINUX_CAPABILITY_VERSION_3 };
 	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
 
@@ -820,11 +841,18 @@ static inline int gs_drop_privileges(uid_t uid)
 	if (chdir("/dev"))
 		return -errno;
 	gs_cwd_is_dev = true;
-	if (setgroups(0, NULL) || setresgid(uid, uid, uid) || setresuid(uid, uid, uid))
+	if (setgroups(in_group, &device_group) || setresgid(uid, uid, uid) ||
+	    setresuid(uid, uid, uid))
 		return -errno;
 	if (syscall(SYS_capset, &header, data))
 		return -errno;
 	return 0;
+}
+
+/* An ordinary user of the device: a member of its group. */
+static inline int gs_drop_privileges(uid_t uid)
+{
+	return gs_drop_privileges_to(uid, true);
 }
 
 /* Closes every descriptor from 3 up except @keep1 and @keep2. */
@@ -838,11 +866,12 @@ static inline void gs_close_other_fds(int keep1, int keep2)
 }
 
 /*
- * Runs @fn in a forked child that has dropped to GS_NOBODY and closed
- * every inherited descriptor.  Returns @fn's return value (0..255, an
- * errno by convention), or -1 if the child could not do its part.
+ * Runs @fn in a forked child that has become @uid (in the device's group
+ * when @in_group) and closed every inherited descriptor.  Returns @fn's
+ * return value (0..255, an errno by convention), or -1 if the child could
+ * not do its part.
  */
-static inline int gs_run_unprivileged(int (*fn)(void *arg), void *arg)
+static inline int gs_run_as(uid_t uid, bool in_group, int (*fn)(void *arg), void *arg)
 {
 	int status;
 	pid_t pid;
@@ -852,13 +881,19 @@ static inline int gs_run_unprivileged(int (*fn)(void *arg), void *arg)
 		return -1;
 	if (!pid) {
 		gs_close_other_fds(-1, -1);
-		if (gs_drop_privileges(GS_NOBODY))
+		if (gs_drop_privileges_to(uid, in_group))
 			_exit(255);
 		_exit(fn(arg) & 0xff);
 	}
 	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) == 255)
 		return -1;
 	return WEXITSTATUS(status);
+}
+
+/* gs_run_as() as nobody, a member of the device's group. */
+static inline int gs_run_unprivileged(int (*fn)(void *arg), void *arg)
+{
+	return gs_run_as(GS_NOBODY, true, fn, arg);
 }
 
 /* A process id that no task has right now (a reaped child's). */

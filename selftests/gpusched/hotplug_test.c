@@ -229,6 +229,72 @@ TEST_F(hotplug, exclusive_pin_moves_off_its_offline_cores)
 	EXPECT_AFFINITY(&cpus, 0);
 }
 
+/*
+ * Review trigger (4n: GPU 0 alone on node 3's one core): an exclusive pin
+ * whose every CPU went offline keeps its cores, so that the first of them
+ * to return is its own again and never another pin's.
+ */
+TEST_F(hotplug, exclusive_pin_keeps_its_cores_while_they_are_all_offline)
+{
+	struct gs_mask cpus, node, other_cpus, held;
+	struct gs_agent other = { 0 };
+	unsigned int gpu, cpu, back;
+	bool found = false;
+	int ret;
+
+	/* A GPU whose node's CPUs can all go offline (not node 0 with cpu0). */
+	for (gpu = 0; gpu < self->m.nr_gpus && !found; gpu++) {
+		node = self->m.gpus[gpu].local_cpus;
+		found = !gs_mask_empty(&node);
+		for (cpu = 0; cpu < self->m.nr_cpu_ids && found; cpu++)
+			if (gs_mask_test(&node, cpu) && !hotpluggable(cpu))
+				found = false;
+	}
+	if (!found)
+		SKIP(return, "no GPU whose node's CPUs can all go offline");
+	gpu--;
+	ASSERT_EQ(0, gs_pin_thread(self->fd, &self->m, 0, gpu, GPUSCHED_POLICY_EXCLUSIVE, &cpus));
+
+	for (cpu = 0; cpu < self->m.nr_cpu_ids; cpu++) {
+		if (!gs_mask_test(&node, cpu))
+			continue;
+		ASSERT_EQ(0, take_offline(self, cpu)) TH_LOG("offline cpu%u: %s", cpu,
+							     strerror(errno));
+	}
+	/* Let the hotplug work run, then check that nothing was let go. */
+	gs_sleep_ms(1000);
+	EXPECT_NE(0, gs_query_result(self->fd, &self->m, 0) & GPUSCHED_QUERY_PINNED);
+	ASSERT_EQ(0, gs_sysfs_gpu_cpus(gpu, "reserved_cpus", &held));
+	ASSERT_FALSE(gs_mask_empty(&held))
+		TH_LOG("GPU %u holds no core while its node is offline", gpu);
+	back = gs_mask_first(&held);
+
+	/* One core comes back: a second exclusive pin of the GPU must not get it. */
+	ASSERT_EQ(0, bring_online(self, back));
+	ASSERT_EQ(0, gs_agent_start(&other));
+	ASSERT_EQ(0, gs_agent_open(&other));
+	ret = gs_agent_pin_self(&other, &self->m, gpu, GPUSCHED_POLICY_EXCLUSIVE, 0,
+				&other_cpus);
+	if (!ret) {
+		EXPECT_FALSE(gs_mask_test(&other_cpus, back))
+			TH_LOG("cpu%u was granted to a second exclusive pin", back);
+	} else {
+		EXPECT_EQ(ENOSPC, ret);
+	}
+
+	gs_mask_zero(&node);
+	gs_mask_set(&node, back);
+	EXPECT_TRUE(wait_for_pin(self, contains, &node))
+		TH_LOG("the pin did not get cpu%u back", back);
+	EXPECT_TRUE(wait_for_pin(self, held_for_gpu, &gpu))
+		TH_LOG("the pin does not hold exclusive cores of GPU %u again", gpu);
+	cpus = pinned_cpus(self);
+	EXPECT_AFFINITY(&cpus, 0);
+	if (!ret)
+		EXPECT_FALSE(gs_mask_intersects(&cpus, &other_cpus));
+	gs_agent_kill(&other);
+}
+
 TEST_F(hotplug, offline_cpus_are_not_given_to_new_pins)
 {
 	struct gs_mask cpus;

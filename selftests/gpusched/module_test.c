@@ -45,8 +45,10 @@ TEST(device_node_is_the_registered_misc_device)
 
 	ASSERT_EQ(0, stat(GS_DEV_PATH, &st));
 	ASSERT_TRUE(S_ISCHR(st.st_mode));
-	/* World read/write: each command checks its caller's rights itself. */
-	EXPECT_EQ(0666, st.st_mode & 0777);
+	/* The packaged udev rule's group and mode (the guest's init applies it). */
+	EXPECT_EQ(0660, st.st_mode & 0777);
+	EXPECT_EQ(0, st.st_uid);
+	EXPECT_EQ(GS_DEVICE_GID, st.st_gid);
 	ASSERT_EQ(0, gs_read_text("/sys/class/misc/gpusched/dev", buf, sizeof(buf)));
 	ASSERT_EQ(2, sscanf(buf, "%u:%u", &major, &minor));
 	EXPECT_EQ(10, major);	/* MISC_MAJOR */
@@ -236,8 +238,30 @@ TEST(unload_removes_everything_and_reload_restores_it)
 	ASSERT_EQ(0, syscall(SYS_finit_module, fd, "", 0))
 		TH_LOG("finit_module %s: %s", ko, strerror(errno));
 	close(fd);
-	EXPECT_EQ(0, stat(GS_DEV_PATH, &st));
+	ASSERT_EQ(0, stat(GS_DEV_PATH, &st));
+	/* Root only until udev gives it to the group. */
+	EXPECT_EQ(0660, st.st_mode & 0777);
+	EXPECT_EQ(0, st.st_gid);
+	EXPECT_EQ(0, gs_apply_udev_rule());
 	EXPECT_EQ(0, stat(GS_SYSFS "/version", &st));
+}
+
+static int open_device_errno(void *arg)
+{
+	int fd = gs_open_device();
+
+	if (fd < 0)
+		return errno;
+	close(fd);
+	return 0;
+}
+
+TEST(device_opens_for_its_group_and_root_only)
+{
+	EXPECT_EQ(0, open_device_errno(NULL));
+	/* gs_run_unprivileged() keeps the device's group. */
+	EXPECT_EQ(0, gs_run_unprivileged(open_device_errno, NULL));
+	EXPECT_EQ(EACCES, gs_run_as(GS_NOBODY, false, open_device_errno, NULL));
 }
 
 TEST_HARNESS_MAIN

@@ -18,7 +18,7 @@
 
 #include "kselftest_harness.h"
 
-#define NR_AGENTS 3
+#define NR_AGENTS 4
 
 FIXTURE(pin) {
 	int fd;
@@ -51,6 +51,7 @@ FIXTURE_TEARDOWN(pin)
 		gs_agent_kill(&self->agent[i]);
 	if (self->cgroup[0])
 		gs_cgroup_remove(self->cgroup);
+	gs_write_text(GS_SYSFS "/max_reserved_cpus_per_user", "0");
 	if (self->fd >= 0)
 		close(self->fd);
 }
@@ -427,6 +428,93 @@ TEST_F(pin, pin_by_pidfd_of_a_reaped_process_gives_esrch)
 	EXPECT_ERRNO(ESRCH, ioctl(self->fd, GPUSCHED_IOC_PIN, &pin));
 	EXPECT_EQ(ESRCH, gs_unpin(self->fd, GPUSCHED_TARGET_PIDFD, pidfd, NULL));
 	close(pidfd);
+}
+
+/*
+ * Objects of the struct pid slab in use ("N N0=..." in SLUB's sysfs; the
+ * guests boot with slab_nomerge so the cache has its own), or -1.
+ */
+static long pid_slab_objects(void)
+{
+	char text[256];
+	long objects;
+
+	if (gs_read_text("/sys/kernel/slab/pid/objects", text, sizeof(text)) ||
+	    sscanf(text, "%ld", &objects) != 1)
+		return -1;
+	return objects;
+}
+
+static void *thread_reporting_its_tid(void *arg)
+{
+	int *pipe_fds = arg;
+	pid_t tid = gs_gettid();
+	char go;
+
+	gs_full_io(pipe_fds[1], &tid, sizeof(tid), true);
+	gs_full_io(pipe_fds[2], &go, 1, false);
+	return NULL;
+}
+
+/*
+ * PIN and UNPIN calls that find a struct pid and then no task (a PROCESS
+ * id naming a thread that is not the leader, a pidfd of a reaped process)
+ * must not keep the struct pid: any user could grow the slab without
+ * bound.  Each round uses a new thread and a new child, so a kept
+ * reference shows as a struct pid that outlives its task.
+ */
+TEST_F(pin, failed_target_lookups_leave_no_pid_reference)
+{
+	const unsigned int rounds = 500;
+	int fds[4], pipe_fds[3];
+	struct gpusched_pin pin;
+	long before, after;
+	pthread_t thread;
+	unsigned int i;
+	pid_t tid, child;
+	int pidfd;
+
+	if (pid_slab_objects() < 0)
+		SKIP(return, "no /sys/kernel/slab/pid/objects to count struct pid with");
+	ASSERT_EQ(0, pipe(&fds[0]));
+	ASSERT_EQ(0, pipe(&fds[2]));
+	/* The thread writes its id to fds[1] and waits on fds[2] to end. */
+	pipe_fds[1] = fds[1];
+	pipe_fds[2] = fds[2];
+
+	before = pid_slab_objects();
+	for (i = 0; i < rounds; i++) {
+		ASSERT_EQ(0, pthread_create(&thread, NULL, thread_reporting_its_tid, pipe_fds));
+		ASSERT_TRUE(gs_full_io(fds[0], &tid, sizeof(tid), false));
+		pin = gs_pin_arg(&self->m, GPUSCHED_TARGET_PROCESS, tid, 0, GPUSCHED_POLICY_NODE,
+				 NULL);
+		ASSERT_EQ(-1, ioctl(self->fd, GPUSCHED_IOC_PIN, &pin));
+		ASSERT_EQ(ESRCH, errno);
+		ASSERT_EQ(ESRCH, gs_unpin(self->fd, GPUSCHED_TARGET_PROCESS, tid, NULL));
+		ASSERT_TRUE(gs_full_io(fds[3], "x", 1, true));
+		ASSERT_EQ(0, pthread_join(thread, NULL));
+
+		child = fork();
+		ASSERT_LE(0, child);
+		if (!child)
+			_exit(0);
+		pidfd = pidfd_open(child);
+		ASSERT_LE(0, pidfd) TH_LOG("pidfd_open: %s", strerror(errno));
+		ASSERT_EQ(child, waitpid(child, NULL, 0));
+		pin.target_type = GPUSCHED_TARGET_PIDFD;
+		pin.target_id = pidfd;
+		ASSERT_EQ(-1, ioctl(self->fd, GPUSCHED_IOC_PIN, &pin));
+		ASSERT_EQ(ESRCH, errno);
+		ASSERT_EQ(ESRCH, gs_unpin(self->fd, GPUSCHED_TARGET_PIDFD, pidfd, NULL));
+		close(pidfd);
+	}
+	after = pid_slab_objects();
+	/* A leak keeps two struct pid a round; everything else frees its own. */
+	EXPECT_GT(rounds / 4, after - before)
+		TH_LOG("%u rounds of failed lookups: struct pid objects %ld -> %ld", rounds,
+		       before, after);
+	for (i = 0; i < 4; i++)
+		close(fds[i]);
 }
 
 TEST_F(pin, pin_by_a_descriptor_that_is_not_a_pidfd_gives_ebadf)
@@ -898,6 +986,82 @@ TEST_F(pin, unpin_by_the_targets_owner_through_another_file_is_allowed)
 	ASSERT_EQ(0, gs_agent_open(&self->agent[0]));
 	EXPECT_EQ(0, gs_agent_unpin(&self->agent[0], GPUSCHED_TARGET_THREAD, 0));
 	EXPECT_NOT_PINNED(child);
+}
+
+/*
+ * The shared-node model: max_reserved_cpus_per_user bounds what one user
+ * may hold in exclusive pins over all files, so nobody can take every
+ * GPU's share and starve a second user.  Root (CAP_SYS_NICE) is exempt.
+ */
+TEST_F(pin, one_user_cannot_hold_more_than_max_reserved_cpus_per_user)
+{
+	struct gs_mask share, cpus;
+	unsigned int gpu, granted = 0;
+	struct gpusched_pin pin;
+	char limit[16];
+	pid_t tids[GS_MAX_TEST_GPUS];
+	int ret;
+
+	if (self->m.nr_gpus < 2 || self->m.nr_gpus > GS_MAX_TEST_GPUS)
+		SKIP(return, "needs two GPUs or more");
+	/* One GPU's share is what the limit allows. */
+	ASSERT_EQ(0, pin_self(self, 0, GPUSCHED_POLICY_EXCLUSIVE, &share));
+	ASSERT_EQ(0, gs_unpin(self->fd, GPUSCHED_TARGET_THREAD, 0, NULL));
+	snprintf(limit, sizeof(limit), "%u", gs_mask_weight(&share));
+	ASSERT_EQ(0, gs_write_text(GS_SYSFS "/max_reserved_cpus_per_user", limit))
+		TH_LOG("write max_reserved_cpus_per_user: %s", strerror(errno));
+	EXPECT_EQ((long)gs_mask_weight(&share), gs_sysfs_long("max_reserved_cpus_per_user"));
+
+	/* nobody, in the device's group, tries to take every GPU's share. */
+	ASSERT_EQ(0, start_agent(self, 0, false));
+	tids[0] = self->agent[0].pid;
+	ASSERT_EQ(0, gs_agent_threads(&self->agent[0], self->m.nr_gpus - 1, &tids[1]));
+	ASSERT_EQ(0, gs_agent_drop_privileges(&self->agent[0], GS_NOBODY));
+	ASSERT_EQ(0, gs_agent_open(&self->agent[0]));
+	for (gpu = 0; gpu < self->m.nr_gpus; gpu++) {
+		pin = gs_pin_arg(&self->m, GPUSCHED_TARGET_THREAD, tids[gpu], gpu,
+				 GPUSCHED_POLICY_EXCLUSIVE, &cpus);
+		ret = gs_agent_pin(&self->agent[0], &pin, &cpus);
+		/* ENOSPC where the GPU has no share of its own (4n's GPU 1). */
+		if (!ret)
+			granted += gs_mask_weight(&cpus);
+		else
+			EXPECT_TRUE(ret == EDQUOT || ret == ENOSPC)
+				TH_LOG("GPU %u: %s", gpu, strerror(ret));
+	}
+	EXPECT_LT(0, granted);
+	EXPECT_GE(gs_mask_weight(&share), granted);
+
+	/* A second user still gets a GPU's share. */
+	ASSERT_EQ(0, start_agent(self, 1, false));
+	ASSERT_EQ(0, gs_agent_drop_privileges(&self->agent[1], GS_SECOND_USER));
+	ASSERT_EQ(0, gs_agent_open(&self->agent[1]));
+	ret = ENOSPC;
+	for (gpu = 0; gpu < self->m.nr_gpus && ret; gpu++)
+		ret = gs_agent_pin_self(&self->agent[1], &self->m, gpu, GPUSCHED_POLICY_EXCLUSIVE,
+					0, &cpus);
+	EXPECT_EQ(0, ret) TH_LOG("the second user got no exclusive pin: %s", strerror(ret));
+
+	/* Root is not limited: with the users gone, it holds two shares. */
+	gs_agent_kill(&self->agent[0]);
+	gs_agent_kill(&self->agent[1]);
+	ASSERT_TRUE(reserved_cpus_drain(0));
+	ASSERT_EQ(0, start_agent(self, 2, true));
+	ASSERT_EQ(0, start_agent(self, 3, true));
+	granted = 0;
+	for (gpu = 0; gpu < self->m.nr_gpus; gpu++) {
+		if (!gs_agent_pin_self(&self->agent[2 + granted], &self->m, gpu,
+				       GPUSCHED_POLICY_EXCLUSIVE, 0, &cpus) && ++granted == 2)
+			break;
+	}
+	EXPECT_EQ(2, granted) TH_LOG("root could not hold two GPUs' shares under the limit");
+}
+
+TEST_F(pin, max_reserved_cpus_per_user_rejects_what_is_not_a_number)
+{
+	EXPECT_NE(0, gs_write_text(GS_SYSFS "/max_reserved_cpus_per_user", "many"));
+	EXPECT_NE(0, gs_write_text(GS_SYSFS "/max_reserved_cpus_per_user", "-1"));
+	EXPECT_EQ(0, gs_sysfs_long("max_reserved_cpus_per_user"));
 }
 
 /* ---- PIN: errors ----------------------------------------------------------- */

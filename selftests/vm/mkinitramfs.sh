@@ -5,7 +5,7 @@
 #   mkinitramfs.sh OUTPUT MODULE.ko TESTDIR [BINDIR]
 #
 # It holds static busybox, /init (selftests/vm/init), the module as
-# /lib/modules/gpusched.ko, every executable of TESTDIR under /tests and of
+# /lib/modules/gpusched.ko (and gpusched_kunit.ko when it was built beside it), every executable of TESTDIR under /tests and of
 # BINDIR (gpusched, gpuschedd) under /usr/bin (binaries must be statically
 # linked: the guest has no libc) and every topology file under
 # /etc/gpusched/topologies.
@@ -31,6 +31,9 @@ chmod 755 "$root/init"
 install -m 755 "$GS_TOP/selftests/vm/demo-guest.sh" "$root/etc/gpusched/demo.sh"
 install -m 644 "$GS_TOP/selftests/e2e/tap.sh" "$root/etc/gpusched/e2e-tap.sh"
 cp "$module" "$root/lib/modules/gpusched.ko"
+# The KUnit test module, where the harness built one beside it.
+[ -f "${module%/*}/gpusched_kunit.ko" ] &&
+	cp "${module%/*}/gpusched_kunit.ko" "$root/lib/modules/gpusched_kunit.ko"
 for test in "$testdir"/*; do
 	[ -f "$test" ] && [ -x "$test" ] || continue
 	if ! file_is_static "$test"; then
@@ -43,6 +46,19 @@ for program in ${bindir:+"$bindir"/*}; do
 	file_is_static "$program" || gs_die "$program is dynamically linked; the guest has no libc"
 	cp "$program" "$root/usr/bin/"
 done
+# The users the permission tests become, and the group the packaged udev
+# rule gives the device to (init applies the rule: the guest has no udev).
+cat >"$root/etc/passwd" <<'EOF'
+root:x:0:0:root:/:/bin/sh
+gsuser2:x:65533:65533:second user:/:/bin/sh
+nobody:x:65534:65534:nobody:/:/bin/sh
+EOF
+cat >"$root/etc/group" <<'EOF'
+root:x:0:
+gpusched:x:990:
+gsuser2:x:65533:
+nogroup:x:65534:
+EOF
 for topo in "$GS_TOPOLOGIES"/*; do
 	[ "${topo##*/}" = README ] || cp "$topo" "$root/etc/gpusched/topologies/"
 done

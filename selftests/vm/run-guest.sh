@@ -88,6 +88,9 @@ args+=(-m "${mem_total}M")
 
 append="console=ttyS0 panic=-1 oops=panic no5lvl gpusched_test.topology=$topology"
 append+=" gpusched_test.suite_timeout=${GPUSCHED_SUITE_TIMEOUT:-120}"
+# Every slab cache keeps its own name in /sys/kernel/slab, so a test can
+# count the struct pid objects a leak would pile up.
+append+=" slab_nomerge"
 args+=(-kernel "$vmlinuz" -initrd "$initramfs" -device isa-debug-exit,iobase=0xf4,iosize=0x04)
 
 if [ "$shell" -eq 1 ]; then

@@ -105,6 +105,8 @@ static const char *pin_error_hint(int err)
 		return "the GPU's node has no free cores left (other exclusive workers hold them; see `gpusched status`); use --policy node, or --spill to take cores of farther nodes";
 	case -EBUSY:
 		return "a thread of the target is already pinned (by an enclosing gpusched exec or another launcher?); `gpusched unpin` first";
+	case -EDQUOT:
+		return "your exclusive pins would hold more CPUs than /sys/kernel/gpusched/max_reserved_cpus_per_user allows; ask for fewer with --cores, or use --policy node";
 	case -EPERM:
 		return "pinning another user's task needs CAP_SYS_NICE";
 	case -ESRCH:

@@ -209,7 +209,9 @@ enum gpusched_target_type {
  * when it was first pinned (its cpuset), nor housekeeping or offline CPUs.
  * The pin belongs to the open file it was made through and ends with it.
  * Pinning a task of another user needs CAP_SYS_NICE in that task's user
- * namespace.  EBUSY when a target thread is already pinned.
+ * namespace.  EBUSY when a target thread is already pinned; EDQUOT when an
+ * exclusive pin would take the caller's user over the module's
+ * max_reserved_cpus_per_user (CAP_SYS_NICE is not limited).
  */
 struct gpusched_pin {
 	__u32 size;
