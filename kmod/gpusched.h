@@ -148,12 +148,17 @@ struct gpusched_worker {
  * @pid: the thread (PIDTYPE_PID), reference held; the task itself is never
  *	kept, so an exited thread costs nothing but this record until reaped
  * @original: the CPUs it was allowed before the pin, restored on unpin
+ * @hash: entry in the table of pinned threads by @pid, added and removed
+ *	under gpusched_lock and read under RCU by the fork tracepoint
+ * @rcu: frees the record once those readers are done
  */
 struct gpusched_thread {
 	struct list_head node;
 	struct gpusched_worker *worker;
 	struct pid *pid;
 	cpumask_var_t original;
+	struct hlist_node hash;
+	struct rcu_head rcu;
 };
 
 /* gpusched_main.c */

@@ -28,6 +28,7 @@
 #include <linux/cred.h>
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/hashtable.h>
 #include <linux/idr.h>
 #include <linux/magic.h>
 #include <linux/nospec.h>
@@ -75,12 +76,44 @@ static cpumask_var_t gpusched_hotplug_held;
  */
 static DEFINE_IDR(gpusched_reservations);
 
-/* Workers of whole processes; lets the fork tracepoint do nothing when zero. */
-static atomic_t gpusched_nr_process_workers = ATOMIC_INIT(0);
+/*
+ * Pinned thread records, by struct pid: added and removed under
+ * gpusched_lock; the fork tracepoint, which must not sleep, reads it under
+ * RCU, so records are freed after a grace period.
+ */
+static DEFINE_HASHTABLE(gpusched_thread_hash, 10);
 
-/* Pinned thread records; lets the exit tracepoint do nothing when zero. */
+/* Pinned thread records; lets the tracepoints do nothing when zero. */
 static atomic_t gpusched_nr_threads = ATOMIC_INIT(0);
 
+/*
+ * Tasks that pinned threads created, queued by the fork tracepoint for the
+ * adopt work (see gpusched_fork_probe()).  The probe may not allocate (it
+ * runs with preemption off, and slab locks sleep on PREEMPT_RT), so the
+ * queue is a fixed array under a raw spinlock; when a burst overflows it,
+ * the work sweeps every pinned process instead.  The work swaps in the
+ * spare array to empty the queue quickly.
+ */
+#define GPUSCHED_MAX_BIRTHS 256
+
+struct gpusched_birth {
+	struct pid *creator;	/* the pinned thread that created the task (held) */
+	struct pid *child;	/* the new thread or process (held) */
+	bool thread;		/* a thread of the creator's process */
+};
+
+struct gpusched_births {
+	unsigned int nr;
+	bool overflow;
+	struct gpusched_birth entries[GPUSCHED_MAX_BIRTHS];
+};
+
+static DEFINE_RAW_SPINLOCK(gpusched_births_lock);
+static struct gpusched_births gpusched_births_buf[2];
+/* The array the probe fills; under gpusched_births_lock. */
+static struct gpusched_births *gpusched_births = &gpusched_births_buf[0];
+
+static void gpusched_worker_adopt(struct gpusched_worker *worker, bool just_pinned);
 static void gpusched_reap_workfn(struct work_struct *work);
 static void gpusched_hotplug_workfn(struct work_struct *work);
 static void gpusched_adopt_workfn(struct work_struct *work);
@@ -102,7 +135,8 @@ struct gpusched_targets {
 	struct pid *process;
 };
 
-static void gpusched_put_targets(struct gpusched_targets *targets)
+/* Drops the threads of @targets, not the process. */
+static void gpusched_put_thread_targets(struct gpusched_targets *targets)
 {
 	unsigned int i;
 
@@ -111,6 +145,11 @@ static void gpusched_put_targets(struct gpusched_targets *targets)
 	kvfree(targets->pids);
 	targets->pids = NULL;
 	targets->nr = 0;
+}
+
+static void gpusched_put_targets(struct gpusched_targets *targets)
+{
+	gpusched_put_thread_targets(targets);
 	put_pid(targets->process);
 	targets->process = NULL;
 }
@@ -143,9 +182,12 @@ static int gpusched_collect_threads(struct task_struct *leader,
 				targets->pids[targets->nr++] = pid;
 		}
 		rcu_read_unlock();
-		/* Threads were created meanwhile: count again. */
+		/*
+		 * Threads were created meanwhile: count again, keeping
+		 * @targets->process, so that the pin stays a process pin.
+		 */
 		if (full)
-			gpusched_put_targets(targets);
+			gpusched_put_thread_targets(targets);
 	} while (full);
 	return targets->nr ? 0 : -ESRCH;
 }
@@ -293,15 +335,32 @@ static int gpusched_check_target(struct pid *pid)
 
 static struct gpusched_thread *gpusched_find_thread(struct pid *pid)
 {
-	struct gpusched_worker *worker;
 	struct gpusched_thread *thread;
 
 	lockdep_assert_held(&gpusched_lock);
-	list_for_each_entry(worker, &gpusched_workers, node)
-		list_for_each_entry(thread, &worker->threads, node)
-			if (thread->pid == pid)
-				return thread;
+	hash_for_each_possible(gpusched_thread_hash, thread, hash, (unsigned long)pid)
+		if (thread->pid == pid)
+			return thread;
 	return NULL;
+}
+
+/* Whether @pid is a pinned thread; under rcu_read_lock() or with preemption off. */
+static bool gpusched_thread_pinned_rcu(struct pid *pid)
+{
+	struct gpusched_thread *thread;
+
+	hash_for_each_possible_rcu(gpusched_thread_hash, thread, hash, (unsigned long)pid)
+		if (READ_ONCE(thread->pid) == pid)
+			return true;
+	return false;
+}
+
+/* Makes a record of a listed worker findable; it counts from now on. */
+static void gpusched_thread_track(struct gpusched_thread *thread)
+{
+	lockdep_assert_held(&gpusched_lock);
+	hash_add_rcu(gpusched_thread_hash, &thread->hash, (unsigned long)thread->pid);
+	atomic_inc(&gpusched_nr_threads);
 }
 
 static bool gpusched_thread_gone(const struct gpusched_thread *thread)
@@ -328,16 +387,32 @@ static struct gpusched_thread *gpusched_thread_alloc(struct pid *pid)
 		return NULL;
 	}
 	INIT_LIST_HEAD(&thread->node);
+	INIT_HLIST_NODE(&thread->hash);
 	thread->pid = get_pid(pid);
 	return thread;
 }
 
+static void gpusched_thread_free_rcu(struct rcu_head *rcu)
+{
+	struct gpusched_thread *thread = container_of(rcu, struct gpusched_thread, rcu);
+
+	free_cpumask_var(thread->original);
+	kfree(thread);
+}
+
+/*
+ * Unlinks a record and frees it once tracepoint readers are done.  The pid
+ * reference goes now: readers only compare the pointer.
+ */
 static void gpusched_thread_free(struct gpusched_thread *thread)
 {
 	list_del(&thread->node);
+	if (!hlist_unhashed(&thread->hash)) {
+		hash_del_rcu(&thread->hash);
+		atomic_dec(&gpusched_nr_threads);
+	}
 	put_pid(thread->pid);
-	free_cpumask_var(thread->original);
-	kfree(thread);
+	call_rcu(&thread->rcu, gpusched_thread_free_rcu);
 }
 
 /* Sets @thread's task to @mask; a task that is gone is not an error. */
@@ -390,7 +465,6 @@ static void gpusched_thread_unpin(struct gpusched_thread *thread)
 					    pid_nr(thread->pid), cpumask_pr_args(thread->original),
 					    ret);
 	}
-	atomic_dec(&gpusched_nr_threads);
 	gpusched_thread_free(thread);
 }
 
@@ -427,10 +501,7 @@ static void gpusched_worker_free(struct gpusched_worker *worker)
 		gs_release(&gpusched_resv, worker->reservation, NULL);
 		idr_remove(&gpusched_reservations, worker->reservation);
 	}
-	if (worker->process) {
-		atomic_dec(&gpusched_nr_process_workers);
-		put_pid(worker->process);
-	}
+	put_pid(worker->process);
 	list_del(&worker->node);
 	free_cpumask_var(worker->cpus);
 	kfree(worker);
@@ -457,7 +528,6 @@ static void gpusched_reap_locked(void)
 		list_for_each_entry_safe(thread, next_thread, &worker->threads, node) {
 			if (!gpusched_thread_gone(thread))
 				continue;
-			atomic_dec(&gpusched_nr_threads);
 			gpusched_thread_free(thread);
 		}
 		if (list_empty(&worker->threads))
@@ -659,11 +729,15 @@ static int gpusched_pin_locked(struct gpusched_worker *worker,
 
 	worker->id = gpusched_next_worker_id++;
 	worker->generation = table->generation;
-	if (worker->process)
-		atomic_inc(&gpusched_nr_process_workers);
 	list_add_tail(&worker->node, &gpusched_workers);
 	list_for_each_entry(thread, &worker->threads, node)
-		atomic_inc(&gpusched_nr_threads);
+		gpusched_thread_track(thread);
+	/*
+	 * Threads created while the pin was being made were not targets, and
+	 * their creators were not pinned yet: take them in now.
+	 */
+	if (worker->process)
+		gpusched_worker_adopt(worker, true);
 	return 0;
 }
 
@@ -1081,13 +1155,55 @@ static void gpusched_exit_probe(void *data, struct task_struct *task)
 }
 
 /*
- * Takes into @worker the threads of its process that no pin holds yet.  A
- * thread created after the pin has inherited the pin's CPUs; one created
- * while the pin was being made may still have the CPUs from before it, and
- * is moved.  A thread whose CPUs are neither was given its own by the
- * program, and is left alone, as unpin would leave it.
+ * Whether the thread of @pid carries @worker's CPUs without being one of
+ * its threads: it inherited them from a pinned creator.  Kernel threads,
+ * tasks whose affinity the kernel manages (io_uring workers) and exiting
+ * ones never join a pin, as they could not be pinned.
  */
-static void gpusched_worker_adopt(struct gpusched_worker *worker)
+static bool gpusched_inherited(struct gpusched_worker *worker, struct pid *pid)
+{
+	struct task_struct *task;
+	bool user_task;
+
+	lockdep_assert_held(&gpusched_lock);
+	if (gpusched_find_thread(pid))
+		return false;
+	rcu_read_lock();
+	task = pid_task(pid, PIDTYPE_PID);
+	user_task = task && !(task->flags & (PF_KTHREAD | PF_NO_SETAFFINITY | PF_EXITING));
+	rcu_read_unlock();
+	return user_task && !gpusched_read_affinity(pid, gpusched_scratch) &&
+	       cpumask_equal(gpusched_scratch, worker->cpus);
+}
+
+/* Adds the thread of @pid to @worker; unpin gives it @original. */
+static int gpusched_worker_take(struct gpusched_worker *worker, struct pid *pid,
+				const struct cpumask *original)
+{
+	struct gpusched_thread *thread;
+
+	thread = gpusched_thread_alloc(pid);
+	if (!thread) {
+		pr_warn_ratelimited("out of memory: thread %d stays out of its creator's pin\n",
+				    pid_nr(pid));
+		return -ENOMEM;
+	}
+	thread->worker = worker;
+	cpumask_copy(thread->original, original);
+	list_add_tail(&thread->node, &worker->threads);
+	gpusched_thread_track(thread);
+	return 0;
+}
+
+/*
+ * Takes into @worker the threads of its process that no pin holds yet and
+ * that carry its CPUs.  Right after the pin (@just_pinned), a thread that
+ * was created while the pin was being made may still have the CPUs from
+ * before it, and is moved; later that would undo an UNPIN of one thread,
+ * so only threads that carry the pin's CPUs are taken.  A thread whose
+ * CPUs are neither was given its own by the program, and is left alone.
+ */
+static void gpusched_worker_adopt(struct gpusched_worker *worker, bool just_pinned)
 {
 	struct gpusched_targets targets = {};
 	struct gpusched_thread *first, *thread;
@@ -1103,22 +1219,17 @@ static void gpusched_worker_adopt(struct gpusched_worker *worker)
 	if (gpusched_collect_threads(leader, &targets))
 		goto out;
 	for (i = 0; i < targets.nr; i++) {
-		if (gpusched_find_thread(targets.pids[i]) ||
-		    gpusched_read_affinity(targets.pids[i], gpusched_scratch))
-			continue;
-		moved = cpumask_equal(gpusched_scratch, first->original);
-		if (!moved && !cpumask_equal(gpusched_scratch, worker->cpus))
-			continue;
-		thread = gpusched_thread_alloc(targets.pids[i]);
-		if (!thread) {
-			pr_warn_ratelimited("out of memory: thread %d of a pinned process stays untracked\n",
-					    pid_nr(targets.pids[i]));
-			break;
+		moved = false;
+		if (!gpusched_inherited(worker, targets.pids[i])) {
+			moved = just_pinned && !gpusched_find_thread(targets.pids[i]) &&
+				!gpusched_read_affinity(targets.pids[i], gpusched_scratch) &&
+				cpumask_equal(gpusched_scratch, first->original);
+			if (!moved)
+				continue;
 		}
-		thread->worker = worker;
-		cpumask_copy(thread->original, first->original);
-		list_add_tail(&thread->node, &worker->threads);
-		atomic_inc(&gpusched_nr_threads);
+		if (gpusched_worker_take(worker, targets.pids[i], first->original))
+			break;
+		thread = list_last_entry(&worker->threads, struct gpusched_thread, node);
 		if (moved)
 			gpusched_thread_apply(thread, worker->cpus);
 	}
@@ -1128,28 +1239,150 @@ out:
 		put_task_struct(leader);
 }
 
-static void gpusched_adopt_workfn(struct work_struct *work)
+/* Whether the tasks of @a and @b belong to the same user. */
+static bool gpusched_same_owner(struct pid *a, struct pid *b)
 {
-	struct gpusched_worker *worker;
+	const struct cred *ca, *cb;
+	struct task_struct *ta, *tb;
+	bool same = false;
 
-	cpus_read_lock();
-	mutex_lock(&gpusched_lock);
-	list_for_each_entry(worker, &gpusched_workers, node)
-		if (worker->process)
-			gpusched_worker_adopt(worker);
-	mutex_unlock(&gpusched_lock);
-	cpus_read_unlock();
+	rcu_read_lock();
+	ta = pid_task(a, PIDTYPE_PID);
+	tb = pid_task(b, PIDTYPE_PID);
+	if (ta && tb) {
+		ca = __task_cred(ta);
+		cb = __task_cred(tb);
+		same = uid_eq(ca->uid, cb->uid) && uid_eq(ca->euid, cb->euid);
+	}
+	rcu_read_unlock();
+	return same;
 }
 
 /*
- * Runs for every fork and thread creation on the machine: nothing but a
- * check when no process is pinned.  A new thread of any process kicks the
- * work, which looks at pinned processes only; pending work absorbs bursts.
+ * A pinned thread created @birth->child.  A pin covers what it names: a
+ * process pin takes in the new threads of its process and every process
+ * its threads start (a data loader forked by the training program), which
+ * then keep its cores held until the last of them ends; a thread pin is
+ * that one thread, so a process it starts is given back the CPUs the
+ * thread had before its pin rather than run untracked on the pin's
+ * (possibly exclusive) cores.  A child that already chose other CPUs, or
+ * changed its owner (a setuid program), is left alone.
+ */
+static void gpusched_settle_birth(const struct gpusched_birth *birth)
+{
+	struct gpusched_targets targets = {};
+	struct gpusched_thread *creator;
+	struct gpusched_worker *worker;
+	struct task_struct *leader, *task;
+	unsigned int i;
+
+	lockdep_assert_held(&gpusched_lock);
+	creator = gpusched_find_thread(birth->creator);
+	if (!creator)
+		return;
+	worker = creator->worker;
+	if (birth->thread) {
+		if (worker->process && gpusched_inherited(worker, birth->child))
+			gpusched_worker_take(worker, birth->child, creator->original);
+		return;
+	}
+	if (!gpusched_same_owner(birth->creator, birth->child))
+		return;
+	leader = get_pid_task(birth->child, PIDTYPE_PID);
+	if (!leader)
+		return;
+	if (gpusched_collect_threads(leader, &targets))
+		goto out;
+	for (i = 0; i < targets.nr; i++) {
+		if (!gpusched_inherited(worker, targets.pids[i]))
+			continue;
+		if (worker->process) {
+			if (gpusched_worker_take(worker, targets.pids[i], creator->original))
+				break;
+			continue;
+		}
+		task = get_pid_task(targets.pids[i], PIDTYPE_PID);
+		if (task) {
+			set_cpus_allowed_ptr(task, creator->original);
+			put_task_struct(task);
+		}
+	}
+out:
+	gpusched_put_targets(&targets);
+	put_task_struct(leader);
+}
+
+/* Puts the references of a queue of births and empties it. */
+static void gpusched_births_clear(struct gpusched_births *births)
+{
+	unsigned int i;
+
+	for (i = 0; i < births->nr; i++) {
+		put_pid(births->entries[i].creator);
+		put_pid(births->entries[i].child);
+	}
+	births->nr = 0;
+	births->overflow = false;
+}
+
+static void gpusched_adopt_workfn(struct work_struct *work)
+{
+	struct gpusched_births *births;
+	struct gpusched_worker *worker;
+	unsigned int i;
+
+	/* The work never runs twice at once, so the spare array is empty. */
+	raw_spin_lock(&gpusched_births_lock);
+	births = gpusched_births;
+	gpusched_births = births == &gpusched_births_buf[0] ? &gpusched_births_buf[1] :
+							       &gpusched_births_buf[0];
+	raw_spin_unlock(&gpusched_births_lock);
+
+	cpus_read_lock();
+	mutex_lock(&gpusched_lock);
+	for (i = 0; i < births->nr; i++)
+		gpusched_settle_birth(&births->entries[i]);
+	if (births->overflow) {
+		pr_warn_ratelimited("more than %u tasks created at once by pinned threads: processes among them run untracked\n",
+				    GPUSCHED_MAX_BIRTHS);
+		list_for_each_entry(worker, &gpusched_workers, node)
+			if (worker->process)
+				gpusched_worker_adopt(worker, false);
+	}
+	mutex_unlock(&gpusched_lock);
+	cpus_read_unlock();
+	gpusched_births_clear(births);
+}
+
+/*
+ * Runs for every fork and thread creation on the machine, with preemption
+ * off: nothing but a counter check when nothing is pinned, and one hash
+ * lookup otherwise.  A task created by a pinned thread is queued for the
+ * adopt work, which decides (see gpusched_settle_birth()).
  */
 static void gpusched_fork_probe(void *data, struct task_struct *parent, struct task_struct *child)
 {
-	if (atomic_read(&gpusched_nr_process_workers) && same_thread_group(parent, child))
-		queue_work(system_unbound_wq, &gpusched_adopt_work);
+	struct gpusched_birth *birth;
+	bool pinned;
+
+	if (!atomic_read(&gpusched_nr_threads))
+		return;
+	rcu_read_lock();
+	pinned = gpusched_thread_pinned_rcu(task_pid(parent));
+	rcu_read_unlock();
+	if (!pinned)
+		return;
+	raw_spin_lock(&gpusched_births_lock);
+	if (gpusched_births->nr < GPUSCHED_MAX_BIRTHS) {
+		birth = &gpusched_births->entries[gpusched_births->nr++];
+		birth->creator = get_task_pid(parent, PIDTYPE_PID);
+		birth->child = get_task_pid(child, PIDTYPE_PID);
+		birth->thread = same_thread_group(parent, child);
+	} else {
+		gpusched_births->overflow = true;
+	}
+	raw_spin_unlock(&gpusched_births_lock);
+	queue_work(system_unbound_wq, &gpusched_adopt_work);
 }
 
 static void gpusched_worker_move(struct gpusched_worker *worker)
@@ -1390,6 +1623,10 @@ void gpusched_pin_exit(void)
 	cancel_work_sync(&gpusched_hotplug_work);
 	cancel_work_sync(&gpusched_reap_work);
 	cancel_work_sync(&gpusched_adopt_work);
+	/* Births the work did not get to, then records still in their grace period. */
+	gpusched_births_clear(&gpusched_births_buf[0]);
+	gpusched_births_clear(&gpusched_births_buf[1]);
+	rcu_barrier();
 	free_cpumask_var(gpusched_hotplug_held);
 	free_cpumask_var(gpusched_hotplug_allowed);
 	free_cpumask_var(gpusched_scratch);

@@ -376,6 +376,154 @@ TEST_F(pin, threads_created_after_a_thread_pin_stay_out_of_it)
 	EXPECT_FALSE(wait_pinned(self, tids[1], 500));
 }
 
+TEST_F(pin, unpin_of_one_thread_is_not_undone_by_a_new_thread)
+{
+	struct gpusched_pin pin;
+	pid_t tids[4];
+
+	ASSERT_EQ(0, start_agent(self, 0, false));
+	tids[0] = self->agent[0].pid;
+	ASSERT_EQ(0, gs_agent_threads(&self->agent[0], 2, &tids[1]));
+	pin = gs_pin_arg(&self->m, GPUSCHED_TARGET_PROCESS, tids[0], 0, GPUSCHED_POLICY_NODE,
+			 NULL);
+	ASSERT_EQ(0, ioctl(self->fd, GPUSCHED_IOC_PIN, &pin)) TH_LOG("%s", strerror(errno));
+	ASSERT_EQ(0, gs_unpin(self->fd, GPUSCHED_TARGET_THREAD, tids[1], NULL));
+	EXPECT_NOT_PINNED(tids[1]);
+
+	/* The process goes on creating threads; the one unpinned stays out. */
+	ASSERT_EQ(0, gs_agent_threads(&self->agent[0], 1, &tids[3]));
+	EXPECT_TRUE(wait_pinned(self, tids[3], ADOPT_SETTLE_MS));
+	EXPECT_FALSE(wait_pinned(self, tids[1], 500));
+	EXPECT_NOT_PINNED(tids[1]);
+}
+
+/*
+ * A single-threaded child that starts a process (a "loader" that only
+ * sleeps) each time it reads 'f', reporting its pid, and exits on 'x'.
+ */
+struct starter {
+	pid_t pid;
+	int commands;	/* write end */
+	int replies;	/* read end */
+};
+
+static int starter_run(struct starter *st)
+{
+	int commands[2], replies[2];
+	pid_t loader;
+	char cmd;
+
+	if (pipe(commands) || pipe(replies))
+		return -1;
+	st->pid = fork();
+	if (st->pid < 0)
+		return -1;
+	if (!st->pid) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		close(commands[1]);
+		close(replies[0]);
+		while (gs_full_io(commands[0], &cmd, 1, false) && cmd == 'f') {
+			loader = fork();
+			if (!loader) {
+				for (;;)
+					pause();
+			}
+			gs_full_io(replies[1], &loader, sizeof(loader), true);
+		}
+		_exit(0);
+	}
+	close(commands[0]);
+	close(replies[1]);
+	st->commands = commands[1];
+	st->replies = replies[0];
+	return 0;
+}
+
+/* The starter starts a loader; its pid, or -1. */
+static pid_t starter_start_loader(struct starter *st)
+{
+	pid_t loader;
+
+	if (!gs_full_io(st->commands, "f", 1, true) ||
+	    !gs_full_io(st->replies, &loader, sizeof(loader), false))
+		return -1;
+	return loader;
+}
+
+static void starter_stop(struct starter *st)
+{
+	gs_full_io(st->commands, "x", 1, true);
+	waitpid(st->pid, NULL, 0);
+	close(st->commands);
+	close(st->replies);
+}
+
+/* Waits up to @ms for @tid's affinity to become @want. */
+static bool wait_affinity(const struct gs_mask *want, pid_t tid, int ms)
+{
+	long long deadline = gs_now_ms() + ms;
+	struct gs_mask now;
+
+	do {
+		if (!gs_affinity(tid, &now) && gs_mask_equal(want, &now))
+			return true;
+		gs_sleep_ms(20);
+	} while (gs_now_ms() < deadline);
+	return false;
+}
+
+TEST_F(pin, a_process_that_a_pinned_process_starts_joins_the_pin_and_keeps_its_cores)
+{
+	struct gs_mask cpus, held;
+	struct starter st;
+	struct gpusched_pin pin;
+	pid_t loader;
+
+	ASSERT_EQ(0, starter_run(&st));
+	pin = gs_pin_arg(&self->m, GPUSCHED_TARGET_PROCESS, st.pid, 0, GPUSCHED_POLICY_EXCLUSIVE,
+			 &cpus);
+	ASSERT_EQ(0, ioctl(self->fd, GPUSCHED_IOC_PIN, &pin)) TH_LOG("%s", strerror(errno));
+	loader = starter_start_loader(&st);
+	ASSERT_LT(0, loader);
+	EXPECT_TRUE(wait_pinned(self, loader, ADOPT_SETTLE_MS))
+		TH_LOG("the loader never joined its parent's pin");
+	EXPECT_AFFINITY(&cpus, loader);
+
+	/* The parent ends; the loader still runs on the cores, so they stay held. */
+	starter_stop(&st);
+	gs_sleep_ms(300);
+	ASSERT_EQ(0, gs_sysfs_gpu_cpus(0, "reserved_cpus", &held));
+	EXPECT_MASK_EQ(&cpus, &held);
+	EXPECT_NE(0, gs_query_result(self->fd, &self->m, loader) & GPUSCHED_QUERY_PINNED);
+
+	kill(loader, SIGKILL);
+	waitpid(loader, NULL, 0);
+	EXPECT_TRUE(reserved_cpus_drain(0));
+}
+
+TEST_F(pin, a_process_that_a_pinned_thread_starts_gets_the_cpus_from_before_the_pin)
+{
+	struct gs_mask cpus;
+	struct starter st;
+	struct gpusched_pin pin;
+	pid_t loader;
+
+	ASSERT_EQ(0, starter_run(&st));
+	pin = gs_pin_arg(&self->m, GPUSCHED_TARGET_THREAD, st.pid, 0, GPUSCHED_POLICY_EXCLUSIVE,
+			 &cpus);
+	ASSERT_EQ(0, ioctl(self->fd, GPUSCHED_IOC_PIN, &pin)) TH_LOG("%s", strerror(errno));
+	loader = starter_start_loader(&st);
+	ASSERT_LT(0, loader);
+	/* A thread pin is one thread: the loader does not sit on its cores. */
+	EXPECT_TRUE(wait_affinity(&self->before, loader, ADOPT_SETTLE_MS))
+		TH_LOG("the loader kept the exclusive cores of its parent's thread pin");
+	EXPECT_EQ(0, gs_query_result(self->fd, &self->m, loader));
+	EXPECT_AFFINITY(&cpus, st.pid);
+	kill(loader, SIGKILL);
+	waitpid(loader, NULL, 0);
+	starter_stop(&st);
+}
+
 static int pidfd_open(pid_t pid)
 {
 	return syscall(SYS_pidfd_open, pid, 0);

@@ -205,7 +205,10 @@ enum gpusched_target_type {
  *
  * The target is pinned as one worker: all its threads share the CPUs
  * chosen.  Threads a whole-process target creates later inherit them and
- * join the worker.  The CPUs never include ones the target was not allowed to use
+ * join the worker, and so do the processes its threads start (they keep an
+ * exclusive worker's cores held until the last of them ends); a process
+ * that a single-thread target starts gets the thread's CPUs from before the
+ * pin.  The CPUs never include ones the target was not allowed to use
  * when it was first pinned (its cpuset), nor housekeeping or offline CPUs.
  * The pin belongs to the open file it was made through and ends with it.
  * Pinning a task of another user needs CAP_SYS_NICE in that task's user
