@@ -33,6 +33,7 @@
 
 struct pid;
 struct file;
+struct task_struct;
 
 /**
  * struct gpusched_gpu_rec - one GPU of a topology, as the module resolved it
@@ -181,7 +182,62 @@ int gpusched_put_bitmap(u64 uptr, const unsigned long *bits);
 int gpusched_probe_user_bitmap(u64 uptr);
 void gpusched_topology_exit(void);
 
+/*
+ * The pin files: gpusched_pin.c (workers, reservations and the PIN, UNPIN
+ * and QUERY commands), gpusched_target.c (what a command names),
+ * gpusched_track.c (thread records, exits, tasks pinned threads create) and
+ * gpusched_hotplug.c (placing workers again when CPUs or the topology
+ * change).  Everything below is under gpusched_lock unless it says so.
+ */
+
+/**
+ * struct gpusched_targets - the threads a PIN, UNPIN or QUERY names
+ * @pids: one pid reference per thread
+ * @nr: entries in @pids
+ * @process: the thread group, with a reference, when a whole process was
+ *	named; NULL otherwise
+ */
+struct gpusched_targets {
+	struct pid **pids;
+	unsigned int nr;
+	struct pid *process;
+};
+
+/* Every pinned worker, struct gpusched_worker.node. */
+extern struct list_head gpusched_workers;
+/* The machine's exclusive reservations: one hold per CPU. */
+extern struct gs_reservations gpusched_resv;
+/* A scratch mask for whoever holds gpusched_lock, for the length of a call. */
+extern cpumask_var_t gpusched_scratch;
+
+/* gpusched_target.c: no lock needed */
+void gpusched_put_targets(struct gpusched_targets *targets);
+int gpusched_collect_threads(struct task_struct *leader, struct gpusched_targets *targets);
+int gpusched_resolve_targets(u32 type, u32 id, struct gpusched_targets *targets);
+int gpusched_check_target(struct pid *pid);
+
+/* gpusched_track.c */
+int gpusched_track_init(void);
+void gpusched_track_exit(void);
+struct gpusched_thread *gpusched_find_thread(struct pid *pid);
+struct gpusched_thread *gpusched_thread_alloc(struct pid *pid);
+void gpusched_thread_track(struct gpusched_thread *thread);
+void gpusched_thread_free(struct gpusched_thread *thread);
+bool gpusched_thread_gone(const struct gpusched_thread *thread);
+int gpusched_thread_apply(struct gpusched_thread *thread, const struct cpumask *mask);
+int gpusched_read_affinity(struct pid *pid, struct cpumask *mask);
+void gpusched_reap_locked(void);
+void gpusched_worker_adopt(struct gpusched_worker *worker, bool just_pinned);
+
+/* gpusched_hotplug.c */
+int gpusched_hotplug_init(void);
+void gpusched_hotplug_exit(void);
+
 /* gpusched_pin.c */
+void gpusched_worker_free(struct gpusched_worker *worker);
+void gpusched_worker_allowed(const struct gpusched_worker *worker, struct cpumask *allowed);
+int gpusched_place_locked(struct gpusched_table *table, struct gpusched_worker *worker,
+			  u32 policy, const struct cpumask *allowed);
 int gpusched_pin_init(void);
 void gpusched_pin_exit(void);
 int gpusched_pin(struct file *file, void *cmd);

@@ -1,0 +1,598 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Tracking pinned threads: their records, found by struct pid, and what
+ * happens to them while the program runs.  A thread that exits is reaped
+ * (its record freed, its worker's cores released when it was the last) by
+ * a work item that the sched_process_exit tracepoint kicks for pinned
+ * threads only.  A task that a pinned thread creates is queued by the
+ * sched_process_fork tracepoint and settled by another work item: it joins
+ * a process pin, or gets its creator's CPUs from before a thread pin.
+ *
+ * The records are listed in their worker under gpusched_lock and indexed
+ * by struct pid in gpusched_thread_hash, which the tracepoints read under
+ * RCU with preemption off; records are freed after a grace period.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/cpu.h>
+#include <linux/cred.h>
+#include <linux/hashtable.h>
+#include <linux/pid.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/task.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+#include <linux/tracepoint.h>
+#include <linux/workqueue.h>
+#include <trace/events/sched.h>
+
+#include <linux/gpusched.h>
+#include "gpusched.h"
+
+/*
+ * Pinned thread records, by struct pid: added and removed under
+ * gpusched_lock; the fork tracepoint, which must not sleep, reads it under
+ * RCU, so records are freed after a grace period.
+ */
+static DEFINE_HASHTABLE(gpusched_thread_hash, 10);
+
+/* Pinned thread records; lets the tracepoints do nothing when zero. */
+static atomic_t gpusched_nr_threads = ATOMIC_INIT(0);
+
+/*
+ * Tasks that pinned threads created, queued by the fork tracepoint for the
+ * adopt work (see gpusched_fork_probe()).  The probe may not allocate (it
+ * runs with preemption off, and slab locks sleep on PREEMPT_RT), so the
+ * queue is a fixed array under a raw spinlock; when a burst overflows it,
+ * the work sweeps every pinned process instead.  The work swaps in the
+ * spare array to empty the queue quickly.
+ */
+#define GPUSCHED_MAX_BIRTHS 256
+
+struct gpusched_birth {
+	struct pid *creator;	/* the pinned thread that created the task (held) */
+	struct pid *child;	/* the new thread or process (held) */
+	bool thread;		/* a thread of the creator's process */
+};
+
+struct gpusched_births {
+	unsigned int nr;
+	bool overflow;
+	struct gpusched_birth entries[GPUSCHED_MAX_BIRTHS];
+};
+
+static DEFINE_RAW_SPINLOCK(gpusched_births_lock);
+static struct gpusched_births gpusched_births_buf[2];
+/* The array the probe fills; under gpusched_births_lock. */
+static struct gpusched_births *gpusched_births = &gpusched_births_buf[0];
+
+static void gpusched_reap_workfn(struct work_struct *work);
+static void gpusched_adopt_workfn(struct work_struct *work);
+static DECLARE_WORK(gpusched_reap_work, gpusched_reap_workfn);
+static DECLARE_WORK(gpusched_adopt_work, gpusched_adopt_workfn);
+
+static struct tracepoint *gpusched_exit_tp;
+static struct tracepoint *gpusched_fork_tp;
+
+/**
+ * gpusched_find_thread() - the record of a pinned thread
+ * @pid: the thread's struct pid
+ *
+ * Context: gpusched_lock held.
+ * Return: the record, or NULL when the thread is not pinned.
+ */
+struct gpusched_thread *gpusched_find_thread(struct pid *pid)
+{
+	struct gpusched_thread *thread;
+
+	lockdep_assert_held(&gpusched_lock);
+	hash_for_each_possible(gpusched_thread_hash, thread, hash, (unsigned long)pid)
+		if (thread->pid == pid)
+			return thread;
+	return NULL;
+}
+
+/* Whether @pid is a pinned thread; under rcu_read_lock() or with preemption off. */
+static bool gpusched_thread_pinned_rcu(struct pid *pid)
+{
+	struct gpusched_thread *thread;
+
+	hash_for_each_possible_rcu(gpusched_thread_hash, thread, hash, (unsigned long)pid)
+		if (READ_ONCE(thread->pid) == pid)
+			return true;
+	return false;
+}
+
+/**
+ * gpusched_thread_track() - make a record findable and counted
+ * @thread: a record already on its listed worker's thread list
+ *
+ * Context: gpusched_lock held.
+ */
+void gpusched_thread_track(struct gpusched_thread *thread)
+{
+	lockdep_assert_held(&gpusched_lock);
+	hash_add_rcu(gpusched_thread_hash, &thread->hash, (unsigned long)thread->pid);
+	atomic_inc(&gpusched_nr_threads);
+}
+
+/**
+ * gpusched_thread_gone() - whether a record's thread has exited or is exiting
+ * @thread: the record
+ *
+ * Context: any process context.
+ * Return: true when no task has the pid any more, or it is exiting.
+ */
+bool gpusched_thread_gone(const struct gpusched_thread *thread)
+{
+	struct task_struct *task;
+	bool gone;
+
+	rcu_read_lock();
+	task = pid_task(thread->pid, PIDTYPE_PID);
+	gone = !task || (task->flags & PF_EXITING);
+	rcu_read_unlock();
+	return gone;
+}
+
+/**
+ * gpusched_thread_alloc() - a new, unlisted record of a thread
+ * @pid: the thread; the record takes its own reference
+ *
+ * Context: process context, may sleep.
+ * Return: the record, or NULL when out of memory.
+ */
+struct gpusched_thread *gpusched_thread_alloc(struct pid *pid)
+{
+	struct gpusched_thread *thread;
+
+	thread = kzalloc(sizeof(*thread), GFP_KERNEL);
+	if (!thread)
+		return NULL;
+	if (!zalloc_cpumask_var(&thread->original, GFP_KERNEL)) {
+		kfree(thread);
+		return NULL;
+	}
+	INIT_LIST_HEAD(&thread->node);
+	INIT_HLIST_NODE(&thread->hash);
+	thread->pid = get_pid(pid);
+	return thread;
+}
+
+static void gpusched_thread_free_rcu(struct rcu_head *rcu)
+{
+	struct gpusched_thread *thread = container_of(rcu, struct gpusched_thread, rcu);
+
+	free_cpumask_var(thread->original);
+	kfree(thread);
+}
+
+/**
+ * gpusched_thread_free() - unlink a record and free it after a grace period
+ * @thread: the record, listed on a worker or not, tracked or not
+ *
+ * The pid reference goes at once: RCU readers only compare the pointer.
+ *
+ * Context: gpusched_lock held when the record is listed.
+ */
+void gpusched_thread_free(struct gpusched_thread *thread)
+{
+	list_del(&thread->node);
+	if (!hlist_unhashed(&thread->hash)) {
+		hash_del_rcu(&thread->hash);
+		atomic_dec(&gpusched_nr_threads);
+	}
+	put_pid(thread->pid);
+	call_rcu(&thread->rcu, gpusched_thread_free_rcu);
+}
+
+/**
+ * gpusched_thread_apply() - set a record's thread to some CPUs
+ * @thread: the record
+ * @mask: the CPUs
+ *
+ * Context: process context, outside RCU and spinlocks: it may sleep until
+ * the thread has moved.
+ * Return: 0 (also for a thread that is gone), or set_cpus_allowed_ptr()'s
+ * negative errno.
+ */
+int gpusched_thread_apply(struct gpusched_thread *thread, const struct cpumask *mask)
+{
+	struct task_struct *task;
+	int ret;
+
+	task = get_pid_task(thread->pid, PIDTYPE_PID);
+	if (!task)
+		return 0;
+	ret = set_cpus_allowed_ptr(task, mask);
+	put_task_struct(task);
+	return ret;
+}
+
+/**
+ * gpusched_read_affinity() - the CPUs a thread may use now
+ * @pid: the thread
+ * @mask: receives its own mask, as sched_getaffinity() reads it
+ *
+ * Context: any process context.
+ * Return: 0, or -ESRCH when the thread is gone.
+ */
+int gpusched_read_affinity(struct pid *pid, struct cpumask *mask)
+{
+	struct task_struct *task;
+	unsigned long flags;
+
+	task = get_pid_task(pid, PIDTYPE_PID);
+	if (!task)
+		return -ESRCH;
+	raw_spin_lock_irqsave(&task->pi_lock, flags);
+	cpumask_copy(mask, &task->cpus_mask);
+	raw_spin_unlock_irqrestore(&task->pi_lock, flags);
+	put_task_struct(task);
+	return 0;
+}
+
+/**
+ * gpusched_reap_locked() - forget threads that exited
+ *
+ * Frees every record whose thread has exited, and the workers left
+ * without threads (releasing their cores).
+ *
+ * Context: gpusched_lock held.
+ */
+void gpusched_reap_locked(void)
+{
+	struct gpusched_worker *worker, *next_worker;
+	struct gpusched_thread *thread, *next_thread;
+
+	lockdep_assert_held(&gpusched_lock);
+	list_for_each_entry_safe(worker, next_worker, &gpusched_workers, node) {
+		list_for_each_entry_safe(thread, next_thread, &worker->threads, node) {
+			if (!gpusched_thread_gone(thread))
+				continue;
+			gpusched_thread_free(thread);
+		}
+		if (list_empty(&worker->threads))
+			gpusched_worker_free(worker);
+	}
+}
+
+/**
+ * gpusched_nr_pinned_threads() - live pinned threads, for sysfs
+ *
+ * Context: process context; takes gpusched_lock.
+ * Return: the count after reaping threads that exited.
+ */
+unsigned int gpusched_nr_pinned_threads(void)
+{
+	unsigned int nr;
+
+	mutex_lock(&gpusched_lock);
+	gpusched_reap_locked();
+	nr = atomic_read(&gpusched_nr_threads);
+	mutex_unlock(&gpusched_lock);
+	return nr;
+}
+
+static void gpusched_reap_workfn(struct work_struct *work)
+{
+	mutex_lock(&gpusched_lock);
+	gpusched_reap_locked();
+	mutex_unlock(&gpusched_lock);
+}
+
+/*
+ * Runs for every exiting task on the machine, with preemption off: a
+ * counter check when nothing is pinned, one hash lookup otherwise.  Only
+ * the exit of a pinned thread kicks the reap work.
+ */
+static void gpusched_exit_probe(void *data, struct task_struct *task)
+{
+	bool pinned;
+
+	if (!atomic_read(&gpusched_nr_threads))
+		return;
+	rcu_read_lock();
+	pinned = gpusched_thread_pinned_rcu(task_pid(task));
+	rcu_read_unlock();
+	if (pinned)
+		queue_work(system_unbound_wq, &gpusched_reap_work);
+}
+
+/*
+ * Whether the thread of @pid carries @worker's CPUs without being one of
+ * its threads: it inherited them from a pinned creator.  Kernel threads,
+ * tasks whose affinity the kernel manages (io_uring workers) and exiting
+ * ones never join a pin, as they could not be pinned.
+ */
+static bool gpusched_inherited(struct gpusched_worker *worker, struct pid *pid)
+{
+	struct task_struct *task;
+	bool user_task;
+
+	lockdep_assert_held(&gpusched_lock);
+	if (gpusched_find_thread(pid))
+		return false;
+	rcu_read_lock();
+	task = pid_task(pid, PIDTYPE_PID);
+	user_task = task && !(task->flags & (PF_KTHREAD | PF_NO_SETAFFINITY | PF_EXITING));
+	rcu_read_unlock();
+	return user_task && !gpusched_read_affinity(pid, gpusched_scratch) &&
+	       cpumask_equal(gpusched_scratch, worker->cpus);
+}
+
+/* Adds the thread of @pid to @worker; unpin gives it @original. */
+static int gpusched_worker_take(struct gpusched_worker *worker, struct pid *pid,
+				const struct cpumask *original)
+{
+	struct gpusched_thread *thread;
+
+	thread = gpusched_thread_alloc(pid);
+	if (!thread) {
+		pr_warn_ratelimited("out of memory: thread %d stays out of its creator's pin\n",
+				    pid_nr(pid));
+		return -ENOMEM;
+	}
+	thread->worker = worker;
+	cpumask_copy(thread->original, original);
+	list_add_tail(&thread->node, &worker->threads);
+	gpusched_thread_track(thread);
+	return 0;
+}
+
+/**
+ * gpusched_worker_adopt() - take in threads of a pinned process
+ * @worker: a worker of a whole process, listed
+ * @just_pinned: the pin was made a moment ago, under the same lock hold
+ *
+ * Takes into @worker the threads of its process that no pin holds yet and
+ * that carry its CPUs.  Right after the pin (@just_pinned), a thread that
+ * was created while the pin was being made may still have the CPUs from
+ * before it, and is moved; later that would undo an UNPIN of one thread,
+ * so only threads that carry the pin's CPUs are taken.  A thread whose
+ * CPUs are neither was given its own by the program, and is left alone.
+ *
+ * Context: gpusched_lock and cpus_read_lock() held.
+ */
+void gpusched_worker_adopt(struct gpusched_worker *worker, bool just_pinned)
+{
+	struct gpusched_targets targets = {};
+	struct gpusched_thread *first, *thread;
+	struct task_struct *leader;
+	unsigned int i;
+	bool moved;
+
+	lockdep_assert_held(&gpusched_lock);
+	first = list_first_entry_or_null(&worker->threads, struct gpusched_thread, node);
+	leader = get_pid_task(worker->process, PIDTYPE_TGID);
+	if (!first || !leader)
+		goto out;
+	if (gpusched_collect_threads(leader, &targets))
+		goto out;
+	for (i = 0; i < targets.nr; i++) {
+		moved = false;
+		if (!gpusched_inherited(worker, targets.pids[i])) {
+			moved = just_pinned && !gpusched_find_thread(targets.pids[i]) &&
+				!gpusched_read_affinity(targets.pids[i], gpusched_scratch) &&
+				cpumask_equal(gpusched_scratch, first->original);
+			if (!moved)
+				continue;
+		}
+		if (gpusched_worker_take(worker, targets.pids[i], first->original))
+			break;
+		thread = list_last_entry(&worker->threads, struct gpusched_thread, node);
+		if (moved)
+			gpusched_thread_apply(thread, worker->cpus);
+	}
+out:
+	gpusched_put_targets(&targets);
+	if (leader)
+		put_task_struct(leader);
+}
+
+/* Whether the tasks of @a and @b belong to the same user. */
+static bool gpusched_same_owner(struct pid *a, struct pid *b)
+{
+	const struct cred *ca, *cb;
+	struct task_struct *ta, *tb;
+	bool same = false;
+
+	rcu_read_lock();
+	ta = pid_task(a, PIDTYPE_PID);
+	tb = pid_task(b, PIDTYPE_PID);
+	if (ta && tb) {
+		ca = __task_cred(ta);
+		cb = __task_cred(tb);
+		same = uid_eq(ca->uid, cb->uid) && uid_eq(ca->euid, cb->euid);
+	}
+	rcu_read_unlock();
+	return same;
+}
+
+/*
+ * A pinned thread created @birth->child.  A pin covers what it names: a
+ * process pin takes in the new threads of its process and every process
+ * its threads start (a data loader forked by the training program), which
+ * then keep its cores held until the last of them ends; a thread pin is
+ * that one thread, so a process it starts is given back the CPUs the
+ * thread had before its pin rather than run untracked on the pin's
+ * (possibly exclusive) cores.  A child that already chose other CPUs, or
+ * changed its owner (a setuid program), is left alone.
+ */
+static void gpusched_settle_birth(const struct gpusched_birth *birth)
+{
+	struct gpusched_targets targets = {};
+	struct gpusched_thread *creator;
+	struct gpusched_worker *worker;
+	struct task_struct *leader, *task;
+	unsigned int i;
+
+	lockdep_assert_held(&gpusched_lock);
+	creator = gpusched_find_thread(birth->creator);
+	if (!creator)
+		return;
+	worker = creator->worker;
+	if (birth->thread) {
+		if (worker->process && gpusched_inherited(worker, birth->child))
+			gpusched_worker_take(worker, birth->child, creator->original);
+		return;
+	}
+	if (!gpusched_same_owner(birth->creator, birth->child))
+		return;
+	leader = get_pid_task(birth->child, PIDTYPE_PID);
+	if (!leader)
+		return;
+	if (gpusched_collect_threads(leader, &targets))
+		goto out;
+	for (i = 0; i < targets.nr; i++) {
+		if (!gpusched_inherited(worker, targets.pids[i]))
+			continue;
+		if (worker->process) {
+			if (gpusched_worker_take(worker, targets.pids[i], creator->original))
+				break;
+			continue;
+		}
+		task = get_pid_task(targets.pids[i], PIDTYPE_PID);
+		if (task) {
+			set_cpus_allowed_ptr(task, creator->original);
+			put_task_struct(task);
+		}
+	}
+out:
+	gpusched_put_targets(&targets);
+	put_task_struct(leader);
+}
+
+/* Puts the references of a queue of births and empties it. */
+static void gpusched_births_clear(struct gpusched_births *births)
+{
+	unsigned int i;
+
+	for (i = 0; i < births->nr; i++) {
+		put_pid(births->entries[i].creator);
+		put_pid(births->entries[i].child);
+	}
+	births->nr = 0;
+	births->overflow = false;
+}
+
+static void gpusched_adopt_workfn(struct work_struct *work)
+{
+	struct gpusched_births *births;
+	struct gpusched_worker *worker;
+	unsigned int i;
+
+	/* The work never runs twice at once, so the spare array is empty. */
+	raw_spin_lock(&gpusched_births_lock);
+	births = gpusched_births;
+	gpusched_births = births == &gpusched_births_buf[0] ? &gpusched_births_buf[1] :
+							       &gpusched_births_buf[0];
+	raw_spin_unlock(&gpusched_births_lock);
+
+	cpus_read_lock();
+	mutex_lock(&gpusched_lock);
+	for (i = 0; i < births->nr; i++)
+		gpusched_settle_birth(&births->entries[i]);
+	if (births->overflow) {
+		pr_warn_ratelimited("more than %u tasks created at once by pinned threads: processes among them run untracked\n",
+				    GPUSCHED_MAX_BIRTHS);
+		list_for_each_entry(worker, &gpusched_workers, node)
+			if (worker->process)
+				gpusched_worker_adopt(worker, false);
+	}
+	mutex_unlock(&gpusched_lock);
+	cpus_read_unlock();
+	gpusched_births_clear(births);
+}
+
+/*
+ * Runs for every fork and thread creation on the machine, with preemption
+ * off: nothing but a counter check when nothing is pinned, and one hash
+ * lookup otherwise.  A task created by a pinned thread is queued for the
+ * adopt work, which decides (see gpusched_settle_birth()).
+ */
+static void gpusched_fork_probe(void *data, struct task_struct *parent, struct task_struct *child)
+{
+	struct gpusched_birth *birth;
+	bool pinned;
+
+	if (!atomic_read(&gpusched_nr_threads))
+		return;
+	rcu_read_lock();
+	pinned = gpusched_thread_pinned_rcu(task_pid(parent));
+	rcu_read_unlock();
+	if (!pinned)
+		return;
+	raw_spin_lock(&gpusched_births_lock);
+	if (gpusched_births->nr < GPUSCHED_MAX_BIRTHS) {
+		birth = &gpusched_births->entries[gpusched_births->nr++];
+		birth->creator = get_task_pid(parent, PIDTYPE_PID);
+		birth->child = get_task_pid(child, PIDTYPE_PID);
+		birth->thread = same_thread_group(parent, child);
+	} else {
+		gpusched_births->overflow = true;
+	}
+	raw_spin_unlock(&gpusched_births_lock);
+	queue_work(system_unbound_wq, &gpusched_adopt_work);
+}
+
+static void gpusched_find_tps(struct tracepoint *tp, void *priv)
+{
+	if (!strcmp(tp->name, "sched_process_exit"))
+		gpusched_exit_tp = tp;
+	else if (!strcmp(tp->name, "sched_process_fork"))
+		gpusched_fork_tp = tp;
+}
+
+/**
+ * gpusched_track_init() - watch exits and task creation
+ *
+ * Context: module init, after the pin state exists.
+ * Return: 0 or a negative errno with nothing registered.
+ */
+int gpusched_track_init(void)
+{
+	int ret;
+
+	/*
+	 * The probes are registered by name, past the compiler; these fail
+	 * the build on a kernel whose tracepoints take other arguments
+	 * (sched_process_exit gained one in 2025) instead of letting kCFI
+	 * or a wrong argument find out at run time.
+	 */
+	check_trace_callback_type_sched_process_exit(gpusched_exit_probe);
+	check_trace_callback_type_sched_process_fork(gpusched_fork_probe);
+	for_each_kernel_tracepoint(gpusched_find_tps, NULL);
+	if (!gpusched_exit_tp || !gpusched_fork_tp) {
+		pr_err("tracepoint sched_process_exit or sched_process_fork not found\n");
+		return -ENOENT;
+	}
+	ret = tracepoint_probe_register(gpusched_exit_tp, gpusched_exit_probe, NULL);
+	if (ret)
+		return ret;
+	ret = tracepoint_probe_register(gpusched_fork_tp, gpusched_fork_probe, NULL);
+	if (ret) {
+		tracepoint_probe_unregister(gpusched_exit_tp, gpusched_exit_probe, NULL);
+		tracepoint_synchronize_unregister();
+	}
+	return ret;
+}
+
+/**
+ * gpusched_track_exit() - undo gpusched_track_init()
+ *
+ * Context: module exit; no file is open, so no thread is pinned.
+ */
+void gpusched_track_exit(void)
+{
+	tracepoint_probe_unregister(gpusched_fork_tp, gpusched_fork_probe, NULL);
+	tracepoint_probe_unregister(gpusched_exit_tp, gpusched_exit_probe, NULL);
+	tracepoint_synchronize_unregister();
+	cancel_work_sync(&gpusched_reap_work);
+	cancel_work_sync(&gpusched_adopt_work);
+	/* Births the work did not get to, then records still in their grace period. */
+	gpusched_births_clear(&gpusched_births_buf[0]);
+	gpusched_births_clear(&gpusched_births_buf[1]);
+	rcu_barrier();
+}
