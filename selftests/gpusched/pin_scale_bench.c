@@ -1,0 +1,264 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * What pinned threads cost the machine, as numbers: the latency of PIN,
+ * UNPIN and QUERY of one thread, and the rates of fork+exit and
+ * pthread_create+join in a process that is not pinned, while a holder
+ * process has 0, 1, 1,000 and 10,000 threads pinned; and the kernel memory
+ * the module takes per pinned thread.  Nothing here is judged against a
+ * time: each step is "ok" when it could be measured, and the figures go to
+ * the log as "# bench ..." lines (medians over repeated calls, in
+ * microseconds, or calls per second).  "0 pinned" is the module loaded
+ * with nothing pinned: its tracepoint probes then return after one atomic
+ * read, which is what the module costs an idle machine.
+ *
+ * Under KASAN and lockdep (the debug guest) the largest step is 1,000
+ * threads: creating 10,000 there takes minutes.
+ *
+ * Output: TAP, through kselftest.h.
+ */
+#define _GNU_SOURCE
+#include "gpusched_test_util.h"
+
+#include "kselftest.h"
+
+#define REPEATS 51		/* latency samples per figure (odd: a true median) */
+#define FORKS 200		/* fork+exit per rate */
+#define THREADS 400		/* pthread_create+join per rate */
+#define HOLDER_STACK (64 * 1024)
+
+static const unsigned int steps[] = { 0, 1, 1000, 10000 };
+
+static long long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static int compare_ll(const void *a, const void *b)
+{
+	long long x = *(const long long *)a, y = *(const long long *)b;
+
+	return (x > y) - (x < y);
+}
+
+static double median_us(long long *ns, unsigned int n)
+{
+	qsort(ns, n, sizeof(*ns), compare_ll);
+	return ns[n / 2] / 1000.0;
+}
+
+/* Holder: a process whose threads only sleep until it is killed. */
+static void *holder_thread(void *arg)
+{
+	for (;;)
+		pause();
+	return NULL;
+}
+
+/* A holder with @nr_threads threads in all, every one of them started; its pid or -1. */
+static pid_t start_holder(unsigned int nr_threads)
+{
+	pthread_attr_t attr;
+	pthread_t thread;
+	unsigned int i;
+	int ready[2];
+	char c = 0;
+	pid_t pid;
+
+	if (pipe(ready))
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		close(ready[0]);
+		pthread_attr_init(&attr);
+		pthread_attr_setstacksize(&attr, HOLDER_STACK);
+		for (i = 1; i < nr_threads; i++)
+			if (pthread_create(&thread, &attr, holder_thread, NULL))
+				_exit(1);
+		if (write(ready[1], &c, 1) != 1)
+			_exit(1);
+		holder_thread(NULL);
+	}
+	close(ready[1]);
+	if (read(ready[0], &c, 1) != 1) {
+		close(ready[0]);
+		waitpid(pid, NULL, 0);
+		return -1;
+	}
+	close(ready[0]);
+	return pid;
+}
+
+static void stop_holder(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+/* Slab memory in KiB, from /proc/meminfo, or -1. */
+static long slab_kib(void)
+{
+	char line[128];
+	long kib = -1;
+	FILE *f;
+
+	f = fopen("/proc/meminfo", "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Slab: %ld kB", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}
+
+static double fork_exit_rate(void)
+{
+	long long start = now_ns();
+	unsigned int i;
+	pid_t pid;
+
+	for (i = 0; i < FORKS; i++) {
+		pid = fork();
+		if (pid < 0)
+			return -1;
+		if (!pid)
+			_exit(0);
+		waitpid(pid, NULL, 0);
+	}
+	return FORKS / ((now_ns() - start) / 1e9);
+}
+
+static void *nothing(void *arg)
+{
+	return arg;
+}
+
+static double thread_rate(void)
+{
+	long long start = now_ns();
+	pthread_t thread;
+	unsigned int i;
+
+	for (i = 0; i < THREADS; i++) {
+		if (pthread_create(&thread, NULL, nothing, NULL))
+			return -1;
+		pthread_join(thread, NULL);
+	}
+	return THREADS / ((now_ns() - start) / 1e9);
+}
+
+/* Median latency of PIN, UNPIN and QUERY of the calling thread. */
+static int pin_latencies(int fd, const struct gs_machine *m, double out[3])
+{
+	long long pin[REPEATS], unpin[REPEATS], query[REPEATS], t;
+	struct gpusched_query q;
+	unsigned int i;
+
+	for (i = 0; i < REPEATS; i++) {
+		t = now_ns();
+		if (gs_pin_thread(fd, m, 0, 0, GPUSCHED_POLICY_NODE, NULL))
+			return -1;
+		pin[i] = now_ns() - t;
+		t = now_ns();
+		if (gs_query(fd, m, 0, &q, NULL, NULL))
+			return -1;
+		query[i] = now_ns() - t;
+		t = now_ns();
+		if (gs_unpin(fd, GPUSCHED_TARGET_THREAD, 0, NULL))
+			return -1;
+		unpin[i] = now_ns() - t;
+	}
+	out[0] = median_us(pin, REPEATS);
+	out[1] = median_us(unpin, REPEATS);
+	out[2] = median_us(query, REPEATS);
+	return 0;
+}
+
+int main(void)
+{
+	unsigned int max_threads = 10000, i, nr_steps = ARRAY_SIZE(steps);
+	const char *why = "";
+	struct gs_machine m;
+	struct gs_topo full;
+	double lat[3];
+	long before, after;
+	long long t;
+	pid_t holder;
+	int fd, ret;
+
+	ksft_print_header();
+	ksft_set_plan(nr_steps);
+	fd = gs_open_device();
+	if (fd < 0)
+		ksft_exit_fail_msg("open %s: %s\n", GS_DEV_PATH, strerror(errno));
+	if (gs_discover(fd, &m, &why))
+		ksft_exit_fail_msg("%s\n", why);
+	if (!m.nr_gpus)
+		ksft_exit_skip("no stand-in GPU (PCI class 0x0380) in this machine\n");
+	gs_topo_full(&full, &m);
+	if (gs_set_topology(fd, &full))
+		ksft_exit_fail_msg("SET_TOPOLOGY: %s\n", strerror(errno));
+	if (gs_path_exists("/sys/kernel/debug/kmemleak"))
+		max_threads = 1000;
+
+	for (i = 0; i < nr_steps; i++) {
+		unsigned int n = steps[i];
+		struct gpusched_pin pin;
+		double forks, threads;
+
+		if (n > max_threads) {
+			ksft_test_result_skip("%u pinned threads: this kernel (KASAN, lockdep) bench stops at %u\n",
+					      n, max_threads);
+			continue;
+		}
+		holder = 0;
+		before = slab_kib();
+		t = 0;
+		if (n) {
+			holder = start_holder(n);
+			if (holder < 0) {
+				ksft_test_result_fail("%u pinned threads: cannot start the holder\n", n);
+				continue;
+			}
+			before = slab_kib();
+			pin = gs_pin_arg(&m, GPUSCHED_TARGET_PROCESS, holder, 0,
+					 GPUSCHED_POLICY_NODE, NULL);
+			t = now_ns();
+			ret = ioctl(fd, GPUSCHED_IOC_PIN, &pin);
+			t = now_ns() - t;
+			if (ret || pin.nr_threads != n) {
+				ksft_test_result_fail("%u pinned threads: PIN of the holder: %s, %u threads\n",
+						      n, ret ? strerror(errno) : "ok", pin.nr_threads);
+				stop_holder(holder);
+				continue;
+			}
+		}
+		after = slab_kib();
+		ret = pin_latencies(fd, &m, lat);
+		forks = fork_exit_rate();
+		threads = thread_rate();
+		if (ret || forks < 0 || threads < 0) {
+			ksft_test_result_fail("%u pinned threads: a measurement failed: %s\n", n,
+					      strerror(errno));
+		} else {
+			ksft_print_msg("bench pinned=%u pin_us=%.1f unpin_us=%.1f query_us=%.1f fork_exit_per_s=%.0f thread_create_join_per_s=%.0f\n",
+				       n, lat[0], lat[1], lat[2], forks, threads);
+			if (n)
+				ksft_print_msg("bench pinned=%u pin_of_the_holder_ms=%.1f slab_bytes_per_pinned_thread=%.0f\n",
+					       n, t / 1e6,
+					       before >= 0 && after >= 0 ?
+					       (after - before) * 1024.0 / n : -1.0);
+			ksft_test_result_pass("%u pinned threads: measured\n", n);
+		}
+		if (holder)
+			stop_holder(holder);
+	}
+	close(fd);
+	ksft_finished();
+}
