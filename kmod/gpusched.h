@@ -227,6 +227,7 @@ bool gpusched_thread_gone(const struct gpusched_thread *thread);
 int gpusched_thread_apply(struct gpusched_thread *thread, const struct cpumask *mask);
 int gpusched_read_affinity(struct pid *pid, struct cpumask *mask);
 void gpusched_reap_locked(void);
+void gpusched_reap_flush(void);
 void gpusched_worker_adopt(struct gpusched_worker *worker, bool just_pinned);
 
 /* gpusched_hotplug.c */

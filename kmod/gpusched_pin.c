@@ -448,9 +448,10 @@ int gpusched_pin(struct file *file, void *cmd)
 		list_add_tail(&thread->node, &worker->threads);
 	}
 
+	/* Workers whose last thread just exited give their cores back first. */
+	gpusched_reap_flush();
 	cpus_read_lock();
 	mutex_lock(&gpusched_lock);
-	gpusched_reap_locked();
 	ret = gpusched_pin_locked(worker, &targets);
 	if (!ret) {
 		id = worker->id;
@@ -511,7 +512,6 @@ int gpusched_unpin(struct file *file, void *cmd)
 
 	cpus_read_lock();
 	mutex_lock(&gpusched_lock);
-	gpusched_reap_locked();
 	/* Check every thread before changing any. */
 	for (i = 0; i < targets.nr; i++) {
 		thread = gpusched_find_thread(targets.pids[i]);
@@ -590,7 +590,6 @@ int gpusched_query(struct file *file, void *cmd)
 	args->nr_cpus = nr_cpu_ids;
 
 	mutex_lock(&gpusched_lock);
-	gpusched_reap_locked();
 	thread = gpusched_find_thread(targets.pids[0]);
 	if (thread) {
 		args->result = GPUSCHED_QUERY_PINNED;
@@ -660,8 +659,8 @@ unsigned int gpusched_gpu_nr_threads(u32 gpu)
 	struct gpusched_thread *thread;
 	unsigned int nr = 0;
 
+	gpusched_reap_flush();
 	mutex_lock(&gpusched_lock);
-	gpusched_reap_locked();
 	list_for_each_entry(worker, &gpusched_workers, node)
 		if (gpusched_worker_of_gpu(worker, gpu))
 			list_for_each_entry(thread, &worker->threads, node)
@@ -683,8 +682,8 @@ void gpusched_gpu_reserved_cpus(u32 gpu, struct cpumask *mask)
 	unsigned int cpu;
 
 	cpumask_clear(mask);
+	gpusched_reap_flush();
 	mutex_lock(&gpusched_lock);
-	gpusched_reap_locked();
 	list_for_each_entry(worker, &gpusched_workers, node) {
 		if (!worker->reservation || !gpusched_worker_of_gpu(worker, gpu))
 			continue;

@@ -261,18 +261,13 @@ void gpusched_reap_locked(void)
 /**
  * gpusched_nr_pinned_threads() - live pinned threads, for sysfs
  *
- * Context: process context; takes gpusched_lock.
- * Return: the count after reaping threads that exited.
+ * Context: process context, without gpusched_lock (see gpusched_reap_flush()).
+ * Return: the count once the threads that have exited are reaped.
  */
 unsigned int gpusched_nr_pinned_threads(void)
 {
-	unsigned int nr;
-
-	mutex_lock(&gpusched_lock);
-	gpusched_reap_locked();
-	nr = atomic_read(&gpusched_nr_threads);
-	mutex_unlock(&gpusched_lock);
-	return nr;
+	gpusched_reap_flush();
+	return atomic_read(&gpusched_nr_threads);
 }
 
 static void gpusched_reap_workfn(struct work_struct *work)
@@ -280,6 +275,22 @@ static void gpusched_reap_workfn(struct work_struct *work)
 	mutex_lock(&gpusched_lock);
 	gpusched_reap_locked();
 	mutex_unlock(&gpusched_lock);
+}
+
+/**
+ * gpusched_reap_flush() - wait until the exits seen so far are reaped
+ *
+ * Every exit of a pinned thread queues the reap work (gpusched_exit_probe()),
+ * so after this the records of threads that exited before the call are
+ * gone and their workers' cores free.  Commands and sysfs readers call it
+ * instead of scanning every record themselves: it costs nothing when no
+ * pinned thread exited.
+ *
+ * Context: process context; gpusched_lock must not be held (the work takes it).
+ */
+void gpusched_reap_flush(void)
+{
+	flush_work(&gpusched_reap_work);
 }
 
 /*
