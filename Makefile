@@ -22,6 +22,10 @@
 # (Debian's newest 6.1, installed on demand).  `make KDIR=/path/to/tree`
 # picks any other kernel tree.
 
+# Plain `make` builds everything; without this the first rule of an included
+# fragment (userspace/bpf/bpf.mk) would be the default goal.
+.DEFAULT_GOAL := all
+
 KERNEL ?= 6.1
 TOPOLOGY ?= 2s-smt
 OUT ?= $(CURDIR)/out
