@@ -5,12 +5,16 @@
 # hold what each step printed.  Sourced by selftests/debian/tests/*.sh.
 . "${GS_TAP:?run by selftests/debian/guest-run.sh}"
 
-# logged COMMAND...: runs COMMAND, its output as "# " lines; COMMAND's status.
+# logged COMMAND...: runs COMMAND, its output as "# " lines, then how
+# long it took and its status; returns COMMAND's status.
 logged() {
-	local out rc=0
+	local out rc=0 began
+	began=$(date +%s%N)
 	out=$("$@" 2>&1) || rc=$?
 	echo "$ $*" | sed 's/^/# /'
 	[ -n "$out" ] && printf '%s\n' "$out" | sed 's/^/# /'
+	printf '# (%d.%01d s, status %d)\n' $((($(date +%s%N) - began) / 1000000000)) \
+		$((($(date +%s%N) - began) / 100000000 % 10)) $rc
 	return $rc
 }
 
