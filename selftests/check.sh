@@ -21,7 +21,7 @@
 # suite), GPUSCHED_DEBUG_SUITE_TIMEOUT (480 s on the debug kernel),
 # GPUSCHED_DEBUG_VM_TIMEOUT (1800 s per debug boot), GPUSCHED_VM_TIMEOUT (300 s per
 # boot), GPUSCHED_DEBIAN_GUEST (1; 0 skips the Debian guest),
-# GPUSCHED_DEBIAN_VM_TIMEOUT (1200 s), GPUSCHED_DEBIAN_SUITE_TIMEOUT (600 s per
+# GPUSCHED_DEBIAN_VM_TIMEOUT (2400 s), GPUSCHED_DEBIAN_SUITE_TIMEOUT (900 s per
 # suite there), GPUSCHED_CACHE, GPUSCHED_OUT.
 set -uo pipefail
 . "$(dirname "$0")/vm/common.sh"

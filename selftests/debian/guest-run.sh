@@ -17,7 +17,7 @@ set -u
 share=/mnt/host
 export GS_DEBS=$share/debs GS_REPO=/mnt/repo GS_TAP=$share/tap.sh
 export GS_TOPOLOGY_FILE=$share/topology
-export GS_SUITE_TIMEOUT=${GS_SUITE_TIMEOUT:-$(cat "$share/suite-timeout" 2>/dev/null || echo 600)}
+export GS_SUITE_TIMEOUT=${GS_SUITE_TIMEOUT:-$(cat "$share/suite-timeout" 2>/dev/null || echo 900)}
 export DEBIAN_FRONTEND=noninteractive
 
 echo "=== guest $(uname -r), systemd $(systemctl --version | sed -n '1s/^systemd \([0-9]*\).*/\1/p'), $(systemctl is-system-running)"

@@ -23,7 +23,7 @@ set -euo pipefail
 . "$(dirname "$0")/../vm/common.sh"
 
 shell=0
-timeout=${GPUSCHED_DEBIAN_VM_TIMEOUT:-1200}
+timeout=${GPUSCHED_DEBIAN_VM_TIMEOUT:-2400}
 while [ $# -gt 0 ]; do
 	case $1 in
 	--shell) shell=1; shift ;;
@@ -47,7 +47,7 @@ install -m 755 "$here/guest-run.sh" "$share/run.sh"
 install -m 644 "$GS_TOP/selftests/e2e/tap.sh" "$share/tap.sh"
 install -m 644 "$here/tap-debian.sh" "$share/tap-debian.sh"
 install -m 644 "$GS_TOPOLOGIES/$topology" "$share/topology"
-echo "${GPUSCHED_DEBIAN_SUITE_TIMEOUT:-600}" >"$share/suite-timeout"
+echo "${GPUSCHED_DEBIAN_SUITE_TIMEOUT:-900}" >"$share/suite-timeout"
 # Only the executable tests run; the copy keeps the mode.
 cp -p "$here"/tests/*.sh "$share/tests/" 2>/dev/null || true
 # The dbgsym packages are not installed by anything.
