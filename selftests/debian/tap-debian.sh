@@ -1,8 +1,10 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
 # What the Debian guest's suites share beyond the TAP helpers of
 # selftests/e2e/tap.sh (sourced first): admin steps whose every line of
 # output goes into the TAP stream as a diagnostic, so the run's results
 # hold what each step printed.  Sourced by selftests/debian/tests/*.sh.
+# shellcheck source=../e2e/tap.sh
 . "${GS_TAP:?run by selftests/debian/guest-run.sh}"
 
 # logged COMMAND...: runs COMMAND, its output as "# " lines, then how
