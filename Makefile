@@ -13,7 +13,8 @@
 #                        (KERNEL=6.1|6.12, TOPOLOGY=2s-smt|4n|memnode)
 #   make demo            the guest runs gpuschedd and a four-worker stand-in
 #                        job through `gpusched exec` and shows where it runs
-#   make install         programs, library, headers, man pages, systemd unit
+#   make install         programs, library, headers, man pages, systemd unit,
+#                        udev rule
 #                        (PREFIX=/usr/local, DESTDIR)
 #   make clean
 #
@@ -21,6 +22,10 @@
 # machine has it, otherwise the headers of the harness's default guest kernel
 # (Debian's newest 6.1, installed on demand).  `make KDIR=/path/to/tree`
 # picks any other kernel tree.
+
+# Plain `make` builds everything; without this the first rule of an included
+# fragment (userspace/bpf/bpf.mk) would be the default goal.
+.DEFAULT_GOAL := all
 
 KERNEL ?= 6.1
 TOPOLOGY ?= 2s-smt
@@ -59,6 +64,10 @@ PREFIX ?= /usr/local
 # One version for the module and the programs: kmod/gpusched.h holds it.
 GPUSCHED_VERSION := $(shell sed -n 's/^\#define GPUSCHED_VERSION "\(.*\)"/\1/p' kmod/gpusched.h)
 PROG_CFLAGS += -DGPUSCHED_VERSION='"$(GPUSCHED_VERSION)"'
+# A distribution's flags (dpkg-buildflags: hardening, debug prefix maps) come
+# last, so they apply to what is installed; unset, they change nothing.
+PROG_CFLAGS += $(CPPFLAGS) $(CFLAGS)
+PROG_LDFLAGS := $(LDFLAGS)
 USER_CFLAGS += -DGPUSCHED_VERSION='"$(GPUSCHED_VERSION)"'
 
 # The scheduler monitor (BPF) that gpusched monitor and bench use.
@@ -104,20 +113,20 @@ library: $(LIBRARY)
 $(OUT)/bin/gpusched: $(CLI_SRCS) $(USER_LIB_SRCS) $(USER_HDRS) $(wildcard userspace/cli/*.h) \
 		$(MONITOR_SRCS) $(MONITOR_HDRS) $(MONITOR_GEN) | $(USER_DEPS)
 	@mkdir -p $(@D)
-	$(CC) $(PROG_CFLAGS) $(MONITOR_CFLAGS) -o $@ $(CLI_SRCS) $(MONITOR_SRCS) $(USER_LIB_SRCS) \
+	$(CC) $(PROG_CFLAGS) $(MONITOR_CFLAGS) $(PROG_LDFLAGS) -o $@ $(CLI_SRCS) $(MONITOR_SRCS) $(USER_LIB_SRCS) \
 		$(USER_LIBS) $(MONITOR_LIBS)
 
 $(OUT)/bin/gpuschedd: $(DAEMON_SRCS) $(USER_LIB_SRCS) $(USER_HDRS) $(wildcard userspace/daemon/*.h) | $(USER_DEPS)
 	@mkdir -p $(@D)
-	$(CC) $(PROG_CFLAGS) -o $@ $(DAEMON_SRCS) $(USER_LIB_SRCS) $(USER_LIBS)
+	$(CC) $(PROG_CFLAGS) $(PROG_LDFLAGS) -o $@ $(DAEMON_SRCS) $(USER_LIB_SRCS) $(USER_LIBS)
 
 $(OUT)/bin/gpusched-standin-worker: userspace/bench/standin_worker.c
 	@mkdir -p $(@D)
-	$(CC) $(PROG_CFLAGS) -pthread -o $@ $<
+	$(CC) $(PROG_CFLAGS) $(PROG_LDFLAGS) -pthread -o $@ $<
 
 $(OUT)/lib/libgpusched.so.$(LIB_VERSION): $(USER_LIB_SRCS) $(USER_HDRS) userspace/lib/libgpusched.map
 	@mkdir -p $(@D)
-	$(CC) $(PROG_CFLAGS) -fPIC -shared -Wl,-soname,libgpusched.so.$(LIB_VERSION) \
+	$(CC) $(PROG_CFLAGS) $(PROG_LDFLAGS) -fPIC -shared -Wl,-soname,libgpusched.so.$(LIB_VERSION) \
 		-Wl,--version-script=userspace/lib/libgpusched.map -o $@ $(USER_LIB_SRCS) -ldl
 	ln -sf libgpusched.so.$(LIB_VERSION) $(OUT)/lib/libgpusched.so
 
@@ -218,12 +227,14 @@ demo:
 	@bash selftests/vm/demo.sh $(KERNEL) $(TOPOLOGY)
 
 # Installs the programs, the library, its headers and pkg-config file, the
-# man pages and the systemd unit below DESTDIR/PREFIX (the module goes
-# through DKMS or `make module` + modules_install, not here).
+# man pages, the systemd unit and the udev rule below DESTDIR/PREFIX (the
+# module goes through DKMS or `make module` + modules_install, not here; the
+# rule gives /dev/gpusched to a gpusched group: `groupadd --system gpusched`).
 install: programs library
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
 		$(DESTDIR)$(PREFIX)/include/linux $(DESTDIR)$(PREFIX)/share/man/man1 \
-		$(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)/lib/systemd/system $(DESTDIR)/etc/default
+		$(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)/lib/systemd/system $(DESTDIR)/etc/default \
+		$(DESTDIR)/lib/udev/rules.d
 	install -m 755 $(OUT)/bin/gpusched $(OUT)/bin/gpusched-standin-worker $(DESTDIR)$(PREFIX)/bin/
 	install -m 755 $(OUT)/bin/gpuschedd $(DESTDIR)$(PREFIX)/sbin/
 	install -m 644 $(OUT)/lib/libgpusched.so.$(LIB_VERSION) $(OUT)/lib/libgpusched.a \
@@ -233,10 +244,12 @@ install: programs library
 		userspace/lib/libgpusched.pc.in >$(DESTDIR)$(PREFIX)/lib/pkgconfig/libgpusched.pc
 	install -m 644 userspace/lib/libgpusched.h $(DESTDIR)$(PREFIX)/include/
 	install -m 644 $(UAPI)/linux/gpusched.h $(DESTDIR)$(PREFIX)/include/linux/
-	install -m 644 userspace/cli/gpusched.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 644 userspace/cli/gpusched.1 userspace/cli/gpusched-standin-worker.1 \
+		$(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 644 userspace/daemon/gpuschedd.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 	sed 's|/usr/sbin/gpuschedd|$(PREFIX)/sbin/gpuschedd|' userspace/daemon/gpuschedd.service \
 		>$(DESTDIR)/lib/systemd/system/gpuschedd.service
+	install -m 644 userspace/daemon/60-gpusched.rules $(DESTDIR)/lib/udev/rules.d/
 	[ -e $(DESTDIR)/etc/default/gpuschedd ] || \
 		install -m 644 userspace/daemon/gpuschedd.default $(DESTDIR)/etc/default/gpuschedd
 

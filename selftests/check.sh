@@ -10,18 +10,24 @@
 #     engine's libFuzzer target for GPUSCHED_FUZZ_SECONDS (20);
 #  5. boots every kernel in every topology under QEMU and runs the
 #     selftests inside (run-guest.sh); a guest passes only if it reported,
-#     every suite passed, and its kernel log and taint flags are clean.
+#     every suite passed, and its kernel log and taint flags are clean;
+#  6. builds the Debian packages (lintian too) and, in a Debian 12 guest
+#     with systemd (selftests/debian: image built once and cached), installs
+#     them and runs the admin steps and every selftests/debian/tests/*.sh.
 #
 # Ends with "N passed, N failed, N skipped" over everything, and exits
 # non-zero on any failure.  Environment: GPUSCHED_KERNELS ("6.1 6.12"),
 # GPUSCHED_TOPOLOGIES ("2s-smt 4n memnode"), GPUSCHED_SUITE_TIMEOUT (120 s per
 # suite), GPUSCHED_DEBUG_SUITE_TIMEOUT (480 s on the debug kernel),
 # GPUSCHED_DEBUG_VM_TIMEOUT (1800 s per debug boot), GPUSCHED_VM_TIMEOUT (300 s per
-# boot), GPUSCHED_CACHE, GPUSCHED_OUT.
+# boot), GPUSCHED_DEBIAN_GUEST (1; 0 skips the Debian guest),
+# GPUSCHED_DEBIAN_VM_TIMEOUT (2400 s), GPUSCHED_DEBIAN_SUITE_TIMEOUT (900 s per
+# suite there), GPUSCHED_CACHE, GPUSCHED_OUT.
 set -uo pipefail
 . "$(dirname "$0")/vm/common.sh"
 
-kernels=${GPUSCHED_KERNELS:-6.1 6.12 debug}
+# An empty GPUSCHED_KERNELS boots no busybox guest (the Debian one still runs).
+kernels=${GPUSCHED_KERNELS-6.1 6.12 debug}
 topologies=${GPUSCHED_TOPOLOGIES:-2s-smt 4n memnode}
 # The debug kernel is slow under KASAN and lockdep: one topology by default.
 debug_topologies=${GPUSCHED_DEBUG_TOPOLOGIES:-2s-smt}
@@ -81,6 +87,70 @@ tap_record() {
 	if [ "${counts#* }" != "0 ${counts##* }" ]; then
 		grep -E '^not ok|^# .*(FAIL|fail|Expected|error)' "$2" | head -n 40 | sed 's/^/    | /' >&2
 	fi
+}
+
+# guest_suites DIR NAME: the suites a guest reported in DIR/results.clean,
+# split into one TAP file per suite ("=== suite S" ... "=== end-suite S
+# rc=N") and each counted with its exit status.
+guest_suites() {
+	local dir=$1 name=$2 tap suite rc
+	rm -f "$dir"/suite-*.tap "$dir"/suite-*.rc
+	awk -v dir="$dir" '
+		/^=== suite / { name = $3; file = dir "/suite-" name ".tap"; printf "" >file; next }
+		/^=== end-suite / { split($4, a, "="); print a[2] >(dir "/suite-" $3 ".rc"); file = ""; next }
+		file != "" { print >>file }
+	' "$dir/results.clean"
+	for tap in "$dir"/suite-*.tap; do
+		[ -f "$tap" ] || continue
+		suite=${tap##*/suite-}
+		suite=${suite%.tap}
+		rc=$(cat "$dir/suite-$suite.rc" 2>/dev/null ||
+			sed -n "s/^=== suite-status.* $suite=\([0-9]*\).*/\1/p" "$dir/results.clean")
+		rc=${rc:-255}
+		tap_record "$name: $suite" "$tap" "$rc"
+	done
+}
+
+# guest_kernel_clean DIR NAME LOG [CONSOLE]: one check that the guest's
+# kernel log (DIR/results.clean from "=== dmesg" on, and the console,
+# DIR/console.log unless CONSOLE names another file) has no kernel problem,
+# no kmemleak report of the module and no bad taint bit.
+guest_kernel_clean() {
+	local dir=$1 name=$2 log=$3 console=${4:-$1/console.log} taint
+	sed -n '/^=== dmesg/,/^=== done/p' "$dir/results.clean" >"$dir/dmesg.txt"
+	# kmemleak reports that are the module's: objects it allocated (its
+	# symbols, or raw module addresses once an instance was unloaded),
+	# and any object allocated on behalf of a test program or one of the
+	# project's programs (a struct pid or file the module kept a
+	# reference to is its leak too).  comm is at most 15 characters.
+	comms=$( { sed -n 's/^=== suite \([^ ]*\)$/\1/p' "$dir/results.clean" |
+		grep -v '^kunit\.'; printf '%s\n' gpusched gpuschedd gpusched-standin-worker \
+		json_check; } | cut -c1-15 | sed 's/[.]/[.]/g' | paste -sd'|')
+	sed -n '/^=== kmemleak/,/^=== taint-after/p' "$dir/results.clean" |
+		awk -v comms="^  comm \"($comms)\"" '
+		function judge() { if (block ~ /gpusched|\[<ffffffff[a-f][0-9a-f]*>\] 0x/ || mine) print block }
+		/^unreferenced object/ { judge(); block = ""; mine = 0 }
+		$0 ~ comms { mine = 1 }
+		{ block = block $0 "\n" }
+		END { judge() }' >"$dir/kmemleak.txt"
+	taint=$(sed -n 's/^=== taint-after //p' "$dir/results.clean")
+	{
+		grep -nE "$kernel_problems" "$dir/dmesg.txt" "$console" 2>/dev/null |
+			head -n 20
+		[ -s "$dir/kmemleak.txt" ] && head -n 40 "$dir/kmemleak.txt"
+		if [ -z "$taint" ]; then
+			echo "no taint value reported"
+		elif ((taint & bad_taint)); then
+			echo "kernel tainted: $taint (bad bits $((taint & bad_taint)))"
+		fi
+	} >"$log"
+	if [ -s "$log" ]; then
+		# Show the report itself, not only its first line.
+		grep -A 30 -E "$kernel_problems" "$dir/dmesg.txt" 2>/dev/null |
+			head -n 60 >>"$log"
+	fi
+	[ ! -s "$log" ]
+	verdict "$name: kernel log and taint clean" $? "$log"
 }
 
 finish() {
@@ -249,58 +319,70 @@ for k in $kernels; do
 			verdict "guest $name: gpusched_kunit.ko loads, reports both suites, unloads" $?
 		fi
 
-		# Split the stream into one TAP file per suite, with its exit status.
-		awk -v dir="$dir" '
-			/^=== suite / { name = $3; file = dir "/suite-" name ".tap"; printf "" >file; next }
-			/^=== end-suite / { split($4, a, "="); print a[2] >(dir "/suite-" $3 ".rc"); file = ""; next }
-			file != "" { print >>file }
-		' "$dir/results.clean"
-		for tap in "$dir"/suite-*.tap; do
-			[ -f "$tap" ] || continue
-			suite=${tap##*/suite-}
-			suite=${suite%.tap}
-			rc=$(cat "$dir/suite-$suite.rc" 2>/dev/null ||
-				sed -n "s/^=== suite-status.* $suite=\([0-9]*\).*/\1/p" "$dir/results.clean")
-			rc=${rc:-255}
-			tap_record "guest $name: $suite" "$tap" "$rc"
-		done
+		guest_suites "$dir" "guest $name"
 
-		sed -n '/^=== dmesg/,/^=== done/p' "$dir/results.clean" >"$dir/dmesg.txt"
-		# kmemleak reports that are the module's: objects it allocated
-		# (its symbols, or raw module addresses once an instance was
-		# unloaded), and any object allocated on behalf of a test program
-		# or one of the project's programs (a struct pid or file the
-		# module kept a reference to is its leak too).  comm is at most
-		# 15 characters.
-		comms=$( { sed -n 's/^=== suite \([^ ]*\)$/\1/p' "$dir/results.clean" |
-			grep -v '^kunit\.'; printf '%s\n' gpusched gpuschedd gpusched-standin-worker \
-			json_check; } | cut -c1-15 | sed 's/[.]/[.]/g' | paste -sd'|')
-		sed -n '/^=== kmemleak/,/^=== taint-after/p' "$dir/results.clean" |
-			awk -v comms="^  comm \"($comms)\"" '
-			function judge() { if (block ~ /gpusched|\[<ffffffff[a-f][0-9a-f]*>\] 0x/ || mine) print block }
-			/^unreferenced object/ { judge(); block = ""; mine = 0 }
-			$0 ~ comms { mine = 1 }
-			{ block = block $0 "\n" }
-			END { judge() }' >"$dir/kmemleak.txt"
-		taint=$(sed -n 's/^=== taint-after //p' "$dir/results.clean")
-		{
-			grep -nE "$kernel_problems" "$dir/dmesg.txt" "$dir/console.log" 2>/dev/null |
-				head -n 20
-			[ -s "$dir/kmemleak.txt" ] && head -n 40 "$dir/kmemleak.txt"
-			if [ -z "$taint" ]; then
-				echo "no taint value reported"
-			elif ((taint & bad_taint)); then
-				echo "kernel tainted: $taint (bad bits $((taint & bad_taint)))"
-			fi
-		} >"$logs/kernel-$k-$t.log"
-		if [ -s "$logs/kernel-$k-$t.log" ]; then
-			# Show the report itself, not only its first line.
-			grep -A 30 -E "$kernel_problems" "$dir/dmesg.txt" 2>/dev/null |
-				head -n 60 >>"$logs/kernel-$k-$t.log"
-		fi
-		[ ! -s "$logs/kernel-$k-$t.log" ]
-		verdict "guest $name: kernel log and taint clean" $? "$logs/kernel-$k-$t.log"
+		guest_kernel_clean "$dir" "guest $name" "$logs/kernel-$k-$t.log"
 	done
 done
+
+
+# The Debian node: the packages built on this machine as a packager builds
+# them, then installed, used and removed in a booted Debian 12 guest with
+# systemd, udev and DKMS, by the admin steps of selftests/debian/tests (and
+# any suite added there).  GPUSCHED_DEBIAN_GUEST=0 skips the guest (image
+# build and boot) for a quick local run; the packages are still built.
+stage "Debian packages (dpkg-buildpackage, lintian)"
+debs=$GS_OUT/debian/debs
+version=$(sed -n 's/^#define GPUSCHED_VERSION "\(.*\)"/\1/p' "$GS_TOP/kmod/gpusched.h")
+versions="$version $(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' "$GS_TOP/dkms.conf") $(
+	sed -n '1s/^gpusched (\([^-]*\)-.*/\1/p' "$GS_TOP/debian/changelog")"
+echo "GPUSCHED_VERSION, dkms.conf, debian/changelog: $versions" >"$logs/debian-versions.log"
+[ "$versions" = "$version $version $version" ]
+verdict "one version: GPUSCHED_VERSION = dkms.conf = debian/changelog ($version)" $? \
+	"$logs/debian-versions.log"
+"$GS_TOP/selftests/debian/build-debs.sh" "$debs" >"$logs/debian-build.log" 2>&1
+debs_built=$?
+cat "$debs/build.log" >>"$logs/debian-build.log" 2>/dev/null
+verdict "dpkg-buildpackage -us -uc -b: gpusched-dkms, gpusched, libgpusched0, libgpusched-dev" \
+	$debs_built "$logs/debian-build.log"
+if [ $debs_built -eq 0 ]; then
+	cp "$debs/lintian.log" "$logs/lintian.log"
+	[ "$(cat "$debs/lintian.rc")" = 0 ]
+	verdict "lintian: no error or warning (the tags kept are overridden, with reasons)" $? \
+		"$logs/lintian.log"
+fi
+
+if [ "${GPUSCHED_DEBIAN_GUEST:-1}" = 0 ]; then
+	gs_log "Debian guest skipped: GPUSCHED_DEBIAN_GUEST=0"
+	record "Debian guest: skipped, GPUSCHED_DEBIAN_GUEST=0" 0 0 1
+elif [ $debs_built -ne 0 ]; then
+	record "Debian guest: not booted, the packages did not build" 0 1 0
+else
+	stage "Debian guest image (built once, then cached)"
+	"$GS_TOP/selftests/debian/image.sh" >"$logs/debian-image.log" 2>&1
+	verdict "Debian 12 guest image (systemd, udev, DKMS, Slurm)" $? "$logs/debian-image.log"
+	if grep -q '^IMAGE=' "$logs/debian-image.log"; then
+		stage "Debian guest 2s-smt"
+		dir=$GS_OUT/vm/debian-2s-smt
+		"$GS_TOP/selftests/debian/run-guest.sh" "$debs" 2s-smt "$dir" \
+			>"$logs/guest-debian.log" 2>&1
+		boot=$?
+		[ -f "$dir/results.txt" ] || : >"$dir/results.txt"
+		tr -d '\r' <"$dir/results.txt" >"$dir/results.clean"
+		if [ $boot -ne 0 ]; then
+			{
+				echo "--- console (last lines)"; tail -n 40 "$dir/console.log" 2>/dev/null
+				echo "--- results (last lines)"; grep -v '^\[' "$dir/results.clean" | tail -n 20
+			} >>"$logs/guest-debian.log"
+		fi
+		verdict "guest debian/2s-smt: boots under systemd and reports" $boot "$logs/guest-debian.log"
+		guest_suites "$dir" "guest debian/2s-smt"
+		# The console up to the end of the tests: systemd's poweroff after
+		# them unloads drivers we never touch (virtio-gpu warns then).
+		sed '/gpusched-guest-tests: finished/q' "$dir/console.log" >"$dir/console.tests.log" 2>/dev/null
+		guest_kernel_clean "$dir" "guest debian/2s-smt" "$logs/kernel-debian-2s-smt.log" \
+			"$dir/console.tests.log"
+	fi
+fi
 
 finish

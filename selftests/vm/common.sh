@@ -76,6 +76,69 @@ gs_kernel_source_tools() {
 	printf '%s\n' "$dir"
 }
 
+# gs_qemu_topology TOPOLOGY: the QEMU machine of a topology file in
+# selftests/vm/topologies (sockets, cores, threads, NUMA nodes with their
+# memory and distances, stand-in GPUs behind PCI expander bridges on their
+# nodes) as the array GS_QEMU_ARGS.  Every guest, busybox or Debian, boots
+# the same machine from it; the caller adds the disks, kernel and consoles.
+# Devices the caller adds must say bus=pcie.0: with pxb-pcie bridges present
+# QEMU would otherwise try to plug them into a bridge and fail.
+gs_qemu_topology() {
+	local topology=$1
+	local topo_file=$GS_TOPOLOGIES/$topology
+	[ -f "$topo_file" ] || gs_die "no topology '$topology' in $GS_TOPOLOGIES ($(ls "$GS_TOPOLOGIES" | grep -v README | tr '\n' ' '))"
+	GS_QEMU_ARGS=(-machine q35 -cpu qemu64,vendor=GenuineIntel -accel tcg,thread=multi)
+	local kw rest n opts id cpus mem opt a b v addr node model bus_nr mem_total=0 gpu=0
+	while read -r kw rest; do
+		case $kw in
+		'' | '#'* | description) ;;
+		cpus)
+			read -r n opts <<<"$rest"
+			GS_QEMU_ARGS+=(-smp "cpus=$n,${opts// /,}")
+			;;
+		node)
+			read -r id opts <<<"$rest"
+			cpus= mem=
+			for opt in $opts; do
+				case $opt in
+				cpus=*) cpus=${opt#cpus=} ;;
+				mem=*) mem=${opt#mem=} ;;
+				*) gs_die "$topo_file: unknown node option '$opt'" ;;
+				esac
+			done
+			[ -n "$mem" ] || gs_die "$topo_file: node $id needs mem=MiB"
+			mem_total=$((mem_total + mem))
+			GS_QEMU_ARGS+=(-object "memory-backend-ram,id=mem$id,size=${mem}M")
+			GS_QEMU_ARGS+=(-numa "node,nodeid=$id${cpus:+,cpus=$cpus},memdev=mem$id")
+			;;
+		distance)
+			read -r a b v <<<"$rest"
+			GS_QEMU_ARGS+=(-numa "dist,src=$a,dst=$b,val=$v")
+			;;
+		gpu)
+			read -r addr opts <<<"$rest"
+			node= model=
+			for opt in $opts; do
+				case $opt in
+				node=*) node=${opt#node=} ;;
+				model=*) model=${opt#model=} ;;
+				esac
+			done
+			[[ $addr =~ ^0000:([0-9a-f]{2}):00\.0$ ]] ||
+				gs_die "$topo_file: gpu address '$addr' must be 0000:BUS:00.0"
+			# The bridge owns bus BUS-1; the root port behind it is BUS.
+			bus_nr=$((16#${BASH_REMATCH[1]} - 1))
+			GS_QEMU_ARGS+=(-device "pxb-pcie,id=pxb$gpu,bus_nr=$bus_nr,numa_node=$node,bus=pcie.0"
+				-device "pcie-root-port,id=rp$gpu,bus=pxb$gpu,chassis=$((gpu + 1))"
+				-device "$model,bus=rp$gpu")
+			gpu=$((gpu + 1))
+			;;
+		*) gs_die "$topo_file: unknown line '$kw $rest'" ;;
+		esac
+	done <"$topo_file"
+	GS_QEMU_ARGS+=(-m "${mem_total}M")
+}
+
 # Seconds since the epoch, for stage timings.
 gs_now() { date +%s; }
 

@@ -30,61 +30,9 @@ while [ $# -gt 0 ]; do
 done
 [ $# -eq 4 ] || gs_die "usage: run-guest.sh [--shell | --demo] [--timeout S] VMLINUZ INITRAMFS TOPOLOGY OUTDIR"
 vmlinuz=$1 initramfs=$2 topology=$3 outdir=$4
-topo_file=$GS_TOPOLOGIES/$topology
-[ -f "$topo_file" ] || gs_die "no topology '$topology' in $GS_TOPOLOGIES ($(ls "$GS_TOPOLOGIES" | grep -v README | tr '\n' ' '))"
 
-args=(-machine q35 -cpu qemu64,vendor=GenuineIntel -accel tcg,thread=multi
-	-nodefaults -display none -no-reboot)
-mem_total=0
-gpu=0
-while read -r kw rest; do
-	case $kw in
-	'' | '#'* | description) ;;
-	cpus)
-		read -r n opts <<<"$rest"
-		args+=(-smp "cpus=$n,${opts// /,}")
-		;;
-	node)
-		read -r id opts <<<"$rest"
-		cpus= mem=
-		for opt in $opts; do
-			case $opt in
-			cpus=*) cpus=${opt#cpus=} ;;
-			mem=*) mem=${opt#mem=} ;;
-			*) gs_die "$topo_file: unknown node option '$opt'" ;;
-			esac
-		done
-		[ -n "$mem" ] || gs_die "$topo_file: node $id needs mem=MiB"
-		mem_total=$((mem_total + mem))
-		args+=(-object "memory-backend-ram,id=mem$id,size=${mem}M")
-		args+=(-numa "node,nodeid=$id${cpus:+,cpus=$cpus},memdev=mem$id")
-		;;
-	distance)
-		read -r a b v <<<"$rest"
-		args+=(-numa "dist,src=$a,dst=$b,val=$v")
-		;;
-	gpu)
-		read -r addr opts <<<"$rest"
-		node= model=
-		for opt in $opts; do
-			case $opt in
-			node=*) node=${opt#node=} ;;
-			model=*) model=${opt#model=} ;;
-			esac
-		done
-		[[ $addr =~ ^0000:([0-9a-f]{2}):00\.0$ ]] ||
-			gs_die "$topo_file: gpu address '$addr' must be 0000:BUS:00.0"
-		# The bridge owns bus BUS-1; the root port behind it is BUS.
-		bus_nr=$((16#${BASH_REMATCH[1]} - 1))
-		args+=(-device "pxb-pcie,id=pxb$gpu,bus_nr=$bus_nr,numa_node=$node,bus=pcie.0"
-			-device "pcie-root-port,id=rp$gpu,bus=pxb$gpu,chassis=$((gpu + 1))"
-			-device "$model,bus=rp$gpu")
-		gpu=$((gpu + 1))
-		;;
-	*) gs_die "$topo_file: unknown line '$kw $rest'" ;;
-	esac
-done <"$topo_file"
-args+=(-m "${mem_total}M")
+gs_qemu_topology "$topology"
+args=("${GS_QEMU_ARGS[@]}" -nodefaults -display none -no-reboot)
 
 append="console=ttyS0 panic=-1 oops=panic no5lvl gpusched_test.topology=$topology"
 append+=" gpusched_test.suite_timeout=${GPUSCHED_SUITE_TIMEOUT:-120}"
