@@ -1,0 +1,335 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * gpusched's SPANK plugin: every task of a Slurm job step that has GPUs is
+ * pinned near its GPU through /dev/gpusched just before it executes the
+ * program, as `gpusched exec` pins itself, with no change to job scripts.
+ *
+ * Where it runs, from Slurm 22.05's slurmstepd (src/slurmd/slurmstepd/
+ * task.c exec_task): slurm_spank_task_init runs in the forked task, as the
+ * user, after task/affinity has set the task's CPUs (the parent did that
+ * before releasing the child, mgr.c _fork_all_tasks) and after the task's
+ * own GPU variables are set (gres_g_task_set_env), and just before
+ * execve().  task_init_privileged runs earlier, before the affinity is
+ * set, so a pin there would be overwritten, and before the task's GPU
+ * variables exist.  22.05 has no spank_prepend_task_argv (new in 23.11),
+ * so wrapping the program in `gpusched exec` is not an option either.
+ *
+ * The task opens the device without O_CLOEXEC and pins itself: the
+ * descriptor passes into the program, so the pin lasts exactly as long as
+ * the task and its cores return when it exits or is killed.  The module
+ * intersects the pin with the task's CPUs, so it never widens what
+ * task/affinity or task/cgroup gave the task.
+ *
+ * Slurm's GPU numbers (SLURM_STEP_GPUS) are slurmd's indices into
+ * gres.conf's device files, so each is mapped to its device file, the
+ * file to its PCI function, and the PCI function to the GPU of the
+ * topology gpuschedd fed the module (gres.c).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <slurm/slurm.h>
+#include <slurm/spank.h>
+
+#include "cpulist.h"
+#include "gpusched_slurm.h"
+#include "sysfs.h"
+
+SPANK_PLUGIN(gpusched, 1);
+
+/* The site's defaults from plugstack.conf, then the job's options. */
+static struct gs_slurm_config config;
+static bool job_policy_given, job_verbose;
+static int job_policy;
+static unsigned int job_cores;
+
+/* SLURM_STEP_GPUS of the step as a whole, from before the tasks forked. */
+static char step_gpus[4096];
+static bool step_gpus_known;
+
+static int option_policy(int val, const char *optarg, int remote)
+{
+	char message[GPUSCHED_MESSAGE_SIZE];
+
+	(void)val;
+	(void)remote;
+	if (!optarg || gs_slurm_policy_parse(optarg, &job_policy, &job_cores, message)) {
+		slurm_error("gpusched: --gpusched=%s: %s", optarg ? optarg : "",
+			    optarg ? message : "a value is needed");
+		return -1;
+	}
+	job_policy_given = true;
+	return 0;
+}
+
+static int option_verbose(int val, const char *optarg, int remote)
+{
+	(void)val;
+	(void)optarg;
+	(void)remote;
+	job_verbose = true;
+	return 0;
+}
+
+static struct spank_option options[] = {
+	{ "gpusched", "POLICY|off",
+	  "Pin each task of a GPU step near its GPU through the gpusched kernel module "
+	  "(node, socket, exclusive, exclusive:CORES, l3, single, default), or leave the "
+	  "tasks as Slurm placed them (off).  The site's default is in plugstack.conf.",
+	  1, 0, option_policy },
+	{ "gpusched-verbose", NULL,
+	  "Print on each task's standard error the GPU and CPUs gpusched chose.",
+	  0, 0, option_verbose },
+	SPANK_OPTIONS_TABLE_END
+};
+
+int slurm_spank_init(spank_t sp, int ac, char **av)
+{
+	char message[GPUSCHED_MESSAGE_SIZE];
+	struct spank_option *opt;
+	int i;
+
+	gs_slurm_config_init(&config);
+	for (i = 0; i < ac; i++)
+		if (gs_slurm_config_arg(&config, av[i], message)) {
+			slurm_error("gpusched: plugstack.conf: %s", message);
+			return -1;
+		}
+	for (opt = options; opt->name; opt++)
+		if (spank_option_register(sp, opt) != ESPANK_SUCCESS) {
+			slurm_error("gpusched: cannot register --%s", opt->name);
+			return -1;
+		}
+	return 0;
+}
+
+/* slurmstepd, as the user, once per step before the tasks fork. */
+int slurm_spank_user_init(spank_t sp, int ac, char **av)
+{
+	(void)ac;
+	(void)av;
+	step_gpus_known = spank_getenv(sp, "SLURM_STEP_GPUS", step_gpus, sizeof(step_gpus)) ==
+			  ESPANK_SUCCESS;
+	return 0;
+}
+
+/*
+ * Says why the task cannot be pinned and applies @on_error: 0 lets the
+ * task run unpinned, -1 fails it (when the plugin is "required").
+ */
+static int give_up(enum gs_slurm_on_error on_error, const char *setting, unsigned int task,
+		   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static int give_up(enum gs_slurm_on_error on_error, const char *setting, unsigned int task,
+		   const char *fmt, ...)
+{
+	char why[2 * GPUSCHED_MESSAGE_SIZE];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	if (on_error == GS_SLURM_WARN) {
+		fprintf(stderr, "gpusched: warning: task %u runs unpinned, where Slurm placed it: %s\n",
+			task, why);
+		slurm_info("gpusched: task %u runs unpinned (%s=warn): %s", task, setting, why);
+		return 0;
+	}
+	fprintf(stderr, "gpusched: error: task %u not started (the site set %s=fail): %s\n", task,
+		setting, why);
+	slurm_error("gpusched: task %u failed (%s=fail): %s", task, setting, why);
+	return -1;
+}
+
+static const char *pin_refusal(int err)
+{
+	switch (err) {
+	case -ENOSPC:
+		return "no free cores left near the GPU within the task's CPUs (other jobs' exclusive workers hold them; see `gpusched status`); ask for --gpusched=node, or fewer tasks per GPU";
+	case -EBUSY:
+		return "the task is already pinned (by an enclosing gpusched exec?); use --gpusched=off with gpusched exec";
+	case -ENODEV:
+		return "the GPU left the module's topology (gpuschedd re-fed it?)";
+	default:
+		return strerror(-err);
+	}
+}
+
+/* The task's Slurm GPU as a GPU of the module's topology, or -1 after give_up(). */
+static int task_topology_gpu(spank_t sp, unsigned int task, const struct gpusched_topology_copy *topo,
+			     const char *task_gpus, char *explanation, size_t explanation_size)
+{
+	char message[GPUSCHED_MESSAGE_SIZE], node_name[256], address[GPUSCHED_PCI_ADDRESS_SIZE];
+	struct gs_slurm_gres gres;
+	struct gs_sysfs *files;
+	unsigned int slurm_gpu;
+	char *text = NULL;
+	int err, gpu;
+
+	err = gs_slurm_task_gpu(task_gpus, step_gpus_known ? step_gpus : NULL, task, &slurm_gpu,
+				message);
+	if (err)
+		return give_up(config.missing, "missing", task, "%s", message) ? -2 : -1;
+	snprintf(explanation, explanation_size, "%s", message);
+
+	if (spank_getenv(sp, "SLURMD_NODENAME", node_name, sizeof(node_name)) != ESPANK_SUCCESS)
+		return give_up(config.missing, "missing", task,
+			       "SLURMD_NODENAME is not set, so the node's lines of %s cannot be told apart",
+			       config.gres_conf) ? -2 : -1;
+	/* gres.conf is read through the library's one file reader. */
+	err = gs_sysfs_open(&files, "/");
+	if (!err) {
+		err = gs_sysfs_read_text(files, config.gres_conf, &text);
+		gs_sysfs_close(files);
+	}
+	if (err < 0)
+		return give_up(config.missing, "missing", task,
+			       "%s: %s (set gres_conf= in plugstack.conf to gres.conf's place)",
+			       config.gres_conf, strerror(-err)) ? -2 : -1;
+	err = gs_slurm_gres_parse(text, config.gres_conf, node_name, &gres, message);
+	free(text);
+	if (err)
+		return give_up(config.missing, "missing", task, "%s", message) ? -2 : -1;
+	if (slurm_gpu >= gres.nr_files) {
+		err = give_up(config.missing, "missing", task,
+			      "Slurm GPU %u, but %s lists %u GPU device files for %s", slurm_gpu,
+			      config.gres_conf, gres.nr_files, node_name);
+		gs_slurm_gres_free(&gres);
+		return err ? -2 : -1;
+	}
+	err = gs_slurm_device_pci(config.sysfs_root[0] ? config.sysfs_root : "/",
+				  gres.files[slurm_gpu], address, message);
+	if (err) {
+		gs_slurm_gres_free(&gres);
+		return give_up(config.missing, "missing", task, "Slurm GPU %u: %s", slurm_gpu,
+			       message) ? -2 : -1;
+	}
+	gpu = gs_slurm_topology_gpu(address, topo->nr_gpus, topo->gpus);
+	if (gpu < 0) {
+		err = give_up(config.missing, "missing", task,
+			      "Slurm GPU %u (%s, PCI %s) is not among the %u GPUs gpuschedd gave the module (see `gpusched topo`; does gpuschedd need --match for it?)",
+			      slurm_gpu, gres.files[slurm_gpu], address, topo->nr_gpus);
+		gs_slurm_gres_free(&gres);
+		return err ? -2 : -1;
+	}
+	snprintf(explanation + strlen(explanation), explanation_size - strlen(explanation),
+		 " (%s, PCI %s) -> gpusched GPU %d", gres.files[slurm_gpu], address, gpu);
+	gs_slurm_gres_free(&gres);
+	return gpu;
+}
+
+static void print_pin(unsigned int task, const char *explanation, const cpu_set_t *cpus,
+		      size_t size, unsigned int node, const char *policy)
+{
+	struct gs_bitmap bitmap = GS_BITMAP_INIT;
+	char list[1024] = "?";
+	unsigned int cpu;
+
+	for (cpu = 0; cpu < size * 8; cpu++)
+		if (CPU_ISSET_S(cpu, size, cpus))
+			gs_bitmap_set(&bitmap, cpu);
+	gs_bitmap_format_list(&bitmap, list, sizeof(list));
+	gs_bitmap_free(&bitmap);
+	fprintf(stderr, "gpusched: task %u (pid %d): %s: CPUs %s of node %u, policy %s\n", task,
+		getpid(), explanation, list, node, policy);
+}
+
+/* In the task, as the user, after task/affinity, just before execve(). */
+int slurm_spank_task_init(spank_t sp, int ac, char **av)
+{
+	char task_gpus[4096], explanation[2 * GPUSCHED_MESSAGE_SIZE];
+	int policy = job_policy_given ? job_policy : config.policy;
+	unsigned int cores = job_policy_given ? job_cores : config.cores;
+	struct gpusched_topology_copy topo = { 0 };
+	struct gpusched *gs = NULL;
+	uint32_t step_id;
+	int task_id, gpu, err, ret = 0;
+	cpu_set_t *cpus = NULL;
+	size_t size;
+
+	(void)ac;
+	(void)av;
+	if (!spank_remote(sp) || policy == GS_SLURM_POLICY_OFF)
+		return 0;
+	/* The batch script, the extern and interactive steps are not tasks of a step. */
+	if (spank_get_item(sp, S_JOB_STEPID, &step_id) != ESPANK_SUCCESS ||
+	    step_id >= SLURM_MAX_NORMAL_STEP_ID)
+		return 0;
+	if (spank_get_item(sp, S_TASK_ID, &task_id) != ESPANK_SUCCESS || task_id < 0)
+		return 0;
+	if (spank_getenv(sp, "SLURM_STEP_GPUS", task_gpus, sizeof(task_gpus)) != ESPANK_SUCCESS ||
+	    !task_gpus[0])
+		return 0;	/* a step without GPUs on this node */
+
+	err = gpusched_open(config.device, GPUSCHED_OPEN_KEEP_ON_EXEC, &gs);
+	if (err)
+		return give_up(config.missing, "missing", task_id, "%s: %s", config.device,
+			       err == -ENOENT ? "does not exist: the gpusched module is not loaded on this node" :
+			       err == -EACCES ? "permission denied (is the user in the gpusched group?)" :
+			       err == -EPROTO ? "speaks another ABI version than this plugin" :
+			       strerror(-err));
+	err = gpusched_get_topology(gs, &topo);
+	if (err || !topo.nr_gpus) {
+		ret = give_up(config.missing, "missing", task_id, "%s",
+			      err ? strerror(-err) :
+			      "the module holds no topology yet: gpuschedd is not running on this node");
+		goto out_close;
+	}
+	gpu = task_topology_gpu(sp, task_id, &topo, task_gpus, explanation, sizeof(explanation));
+	if (gpu < 0) {
+		ret = gpu == -2 ? -1 : 0;
+		goto out_close;
+	}
+
+	size = CPU_ALLOC_SIZE(topo.nr_cpus);
+	cpus = CPU_ALLOC(topo.nr_cpus);
+	if (!cpus) {
+		ret = give_up(config.nofit, "nofit", task_id, "out of memory");
+		goto out_close;
+	}
+	{
+		struct gpusched_pin pin = {
+			.target_type = GPUSCHED_TARGET_PROCESS,
+			.target_id = 0,
+			.gpu = gpu,
+			.policy = policy,
+			.cores = policy == GPUSCHED_POLICY_EXCLUSIVE ? cores : 0,
+		};
+		char address[GPUSCHED_PCI_ADDRESS_SIZE];
+
+		err = gpusched_pin_task(gs, &pin, cpus, size);
+		gpusched_format_pci_address(&topo.gpus[gpu], address);
+		if (err) {
+			ret = give_up(config.nofit, "nofit", task_id,
+				      "pinning to GPU %d (%s, node %u) with policy %s: %s", gpu,
+				      address, topo.gpus[gpu].node, gpusched_policy_name(policy),
+				      pin_refusal(err));
+			goto out_close;
+		}
+		if (config.verbose || job_verbose)
+			print_pin(task_id, explanation, cpus, size, topo.gpus[gpu].node,
+				  gpusched_policy_name(pin.policy));
+		slurm_info("gpusched: task %d pinned: %s, policy %s", task_id, explanation,
+			   gpusched_policy_name(pin.policy));
+	}
+	err = gpusched_set_mem_policy(config.mem_policy, topo.gpus[gpu].node);
+	if (err)
+		fprintf(stderr, "gpusched: warning: task %d: memory policy on node %u: %s\n",
+			task_id, topo.gpus[gpu].node, strerror(-err));
+	/* The descriptor, and with it the pin, stays open into the program. */
+	CPU_FREE(cpus);
+	gpusched_topology_copy_free(&topo);
+	return 0;
+
+out_close:
+	if (cpus)
+		CPU_FREE(cpus);
+	gpusched_topology_copy_free(&topo);
+	gpusched_close(gs);
+	return ret;
+}
