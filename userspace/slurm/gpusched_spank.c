@@ -23,10 +23,12 @@
  * Slurm's GPU numbers (SLURM_STEP_GPUS) are slurmd's indices into
  * gres.conf's device files, so each is mapped to its device file, the
  * file to its PCI function, and the PCI function to the GPU of the
- * topology gpuschedd fed the module (gres.c).
+ * topology gpuschedd fed the module (userspace/lib/slurm.c, which
+ * `gpusched exec` uses under srun too).
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,7 +40,6 @@
 
 #include "cpulist.h"
 #include "gpusched_slurm.h"
-#include "sysfs.h"
 
 SPANK_PLUGIN(gpusched, 1);
 
@@ -128,7 +129,7 @@ static int give_up(enum gs_slurm_on_error on_error, const char *setting, unsigne
 static int give_up(enum gs_slurm_on_error on_error, const char *setting, unsigned int task,
 		   const char *fmt, ...)
 {
-	char why[2 * GPUSCHED_MESSAGE_SIZE];
+	char why[4096];
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -146,80 +147,67 @@ static int give_up(enum gs_slurm_on_error on_error, const char *setting, unsigne
 	return -1;
 }
 
-static const char *pin_refusal(int err)
+/* The CPUs the calling task may use now, as a cpulist, into @list. */
+static void task_cpus(char *list, size_t size)
 {
+	struct gs_bitmap bitmap = GS_BITMAP_INIT;
+	cpu_set_t *set = CPU_ALLOC(CPU_SETSIZE * 8);
+	size_t set_size = CPU_ALLOC_SIZE(CPU_SETSIZE * 8);
+	unsigned int cpu;
+
+	snprintf(list, size, "?");
+	if (!set)
+		return;
+	if (!sched_getaffinity(0, set_size, set)) {
+		for (cpu = 0; cpu < set_size * 8; cpu++)
+			if (CPU_ISSET_S(cpu, set_size, set))
+				gs_bitmap_set(&bitmap, cpu);
+		gs_bitmap_format_list(&bitmap, list, size);
+	}
+	gs_bitmap_free(&bitmap);
+	CPU_FREE(set);
+}
+
+/* Why the module refused a pin, for a person who has to act on it. */
+static void pin_refusal(int err, char *why, size_t size)
+{
+	char cpus[512];
+
 	switch (err) {
 	case -ENOSPC:
-		return "no free cores left near the GPU within the task's CPUs (other jobs' exclusive workers hold them; see `gpusched status`); ask for --gpusched=node, or fewer tasks per GPU";
+		task_cpus(cpus, sizeof(cpus));
+		snprintf(why, size,
+			 "no free core near the GPU among the CPUs the task may use (%s, as Slurm allocated and bound them): other exclusive tasks hold them (see `gpusched status`); ask Slurm for cores near the GPU (--gres-flags=enforce-binding), fewer tasks per GPU, or --gpusched=node",
+			 cpus);
+		break;
 	case -EBUSY:
-		return "the task is already pinned (by an enclosing gpusched exec?); use --gpusched=off with gpusched exec";
+		snprintf(why, size, "the task is already pinned (by gpusched exec?): use --gpusched=off with gpusched exec");
+		break;
 	case -ENODEV:
-		return "the GPU left the module's topology (gpuschedd re-fed it?)";
+		snprintf(why, size, "the GPU left the module's topology (gpuschedd re-fed it?)");
+		break;
 	default:
-		return strerror(-err);
+		snprintf(why, size, "%s", strerror(-err));
 	}
 }
 
 /* The task's Slurm GPU as a GPU of the module's topology, or -1 after give_up(). */
 static int task_topology_gpu(spank_t sp, unsigned int task, const struct gpusched_topology_copy *topo,
-			     const char *task_gpus, char *explanation, size_t explanation_size)
+			     const char *task_gpus, char *explanation)
 {
-	char message[GPUSCHED_MESSAGE_SIZE], node_name[256], address[GPUSCHED_PCI_ADDRESS_SIZE];
-	struct gs_slurm_gres gres;
-	struct gs_sysfs *files;
-	unsigned int slurm_gpu;
-	char *text = NULL;
-	int err, gpu;
-
-	err = gs_slurm_task_gpu(task_gpus, step_gpus_known ? step_gpus : NULL, task, &slurm_gpu,
-				message);
-	if (err)
-		return give_up(config.missing, "missing", task, "%s", message) ? -2 : -1;
-	snprintf(explanation, explanation_size, "%s", message);
+	char node_name[256];
+	int gpu;
 
 	if (spank_getenv(sp, "SLURMD_NODENAME", node_name, sizeof(node_name)) != ESPANK_SUCCESS)
 		return give_up(config.missing, "missing", task,
 			       "SLURMD_NODENAME is not set, so the node's lines of %s cannot be told apart",
 			       config.gres_conf) ? -2 : -1;
-	/* gres.conf is read through the library's one file reader. */
-	err = gs_sysfs_open(&files, "/");
-	if (!err) {
-		err = gs_sysfs_read_text(files, config.gres_conf, &text);
-		gs_sysfs_close(files);
-	}
-	if (err < 0)
-		return give_up(config.missing, "missing", task,
-			       "%s: %s (set gres_conf= in plugstack.conf to gres.conf's place)",
-			       config.gres_conf, strerror(-err)) ? -2 : -1;
-	err = gs_slurm_gres_parse(text, config.gres_conf, node_name, &gres, message);
-	free(text);
-	if (err)
-		return give_up(config.missing, "missing", task, "%s", message) ? -2 : -1;
-	if (slurm_gpu >= gres.nr_files) {
-		err = give_up(config.missing, "missing", task,
-			      "Slurm GPU %u, but %s lists %u GPU device files for %s", slurm_gpu,
-			      config.gres_conf, gres.nr_files, node_name);
-		gs_slurm_gres_free(&gres);
-		return err ? -2 : -1;
-	}
-	err = gs_slurm_device_pci(config.sysfs_root[0] ? config.sysfs_root : "/",
-				  gres.files[slurm_gpu], address, message);
-	if (err) {
-		gs_slurm_gres_free(&gres);
-		return give_up(config.missing, "missing", task, "Slurm GPU %u: %s", slurm_gpu,
-			       message) ? -2 : -1;
-	}
-	gpu = gs_slurm_topology_gpu(address, topo->nr_gpus, topo->gpus);
-	if (gpu < 0) {
-		err = give_up(config.missing, "missing", task,
-			      "Slurm GPU %u (%s, PCI %s) is not among the %u GPUs gpuschedd gave the module (see `gpusched topo`; does gpuschedd need --match for it?)",
-			      slurm_gpu, gres.files[slurm_gpu], address, topo->nr_gpus);
-		gs_slurm_gres_free(&gres);
-		return err ? -2 : -1;
-	}
-	snprintf(explanation + strlen(explanation), explanation_size - strlen(explanation),
-		 " (%s, PCI %s) -> gpusched GPU %d", gres.files[slurm_gpu], address, gpu);
-	gs_slurm_gres_free(&gres);
+	gpu = gs_slurm_resolve_gpu(config.sysfs_root[0] ? config.sysfs_root : NULL,
+				   config.gres_conf, node_name, task_gpus,
+				   step_gpus_known ? step_gpus : NULL, task, topo->nr_gpus,
+				   topo->gpus, explanation);
+	if (gpu < 0)
+		return give_up(config.missing, "missing", task, "%s", explanation) ? -2 : -1;
 	return gpu;
 }
 
@@ -242,7 +230,7 @@ static void print_pin(unsigned int task, const char *explanation, const cpu_set_
 /* In the task, as the user, after task/affinity, just before execve(). */
 int slurm_spank_task_init(spank_t sp, int ac, char **av)
 {
-	char task_gpus[4096], explanation[2 * GPUSCHED_MESSAGE_SIZE];
+	char task_gpus[4096], explanation[GPUSCHED_MESSAGE_SIZE];
 	int policy = job_policy_given ? job_policy : config.policy;
 	unsigned int cores = job_policy_given ? job_cores : config.cores;
 	struct gpusched_topology_copy topo = { 0 };
@@ -280,7 +268,7 @@ int slurm_spank_task_init(spank_t sp, int ac, char **av)
 			      "the module holds no topology yet: gpuschedd is not running on this node");
 		goto out_close;
 	}
-	gpu = task_topology_gpu(sp, task_id, &topo, task_gpus, explanation, sizeof(explanation));
+	gpu = task_topology_gpu(sp, task_id, &topo, task_gpus, explanation);
 	if (gpu < 0) {
 		ret = gpu == -2 ? -1 : 0;
 		goto out_close;
@@ -305,10 +293,13 @@ int slurm_spank_task_init(spank_t sp, int ac, char **av)
 		err = gpusched_pin_task(gs, &pin, cpus, size);
 		gpusched_format_pci_address(&topo.gpus[gpu], address);
 		if (err) {
+			char why[2048];
+
+			pin_refusal(err, why, sizeof(why));
 			ret = give_up(config.nofit, "nofit", task_id,
 				      "pinning to GPU %d (%s, node %u) with policy %s: %s", gpu,
 				      address, topo.gpus[gpu].node, gpusched_policy_name(policy),
-				      pin_refusal(err));
+				      why);
 			goto out_close;
 		}
 		if (config.verbose || job_verbose)

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Unit tests of the Slurm SPANK plugin's logic (userspace/slurm/gres.c and
- * options.c), without Slurm: the plugstack.conf arguments and --gpusched
+ * Unit tests of the Slurm SPANK plugin's logic (userspace/lib/slurm.c and
+ * userspace/slurm/options.c), without Slurm: the plugstack.conf arguments and --gpusched
  * values, Slurm hostlists, slurmd's order of a node's GPUs read from
  * gres.conf (deliberately not PCI order, with node lines before global
  * ones in the file), device files to PCI functions on a fixture /sys and
@@ -305,6 +305,42 @@ static void test_devices(void)
 	err = gs_slurm_device_pci("/", "/dev/gpusched-test-no-such-card", address, message);
 	tap_ok(err == -ENODEV && says("No such file") && says("gres.conf"),
 	       "a missing device file is refused, pointing at gres.conf (%s)", message);
+
+	/*
+	 * The whole chain on two character devices every machine has, whose
+	 * /sys/dev/char links the fixture fakes: Slurm GPU 0 is /dev/zero at
+	 * 0000:51:00.0 (gpusched GPU 2), Slurm GPU 1 /dev/null at 0000:21:00.0
+	 * (gpusched GPU 0).
+	 */
+	{
+		static const struct gpusched_gpu topo[] = {
+			{ .bus = 0x21 }, { .bus = 0x31 }, { .bus = 0x51 },
+		};
+		char conf[600];
+		int gpu;
+
+		put_link("sys/dev/char/1:5/device", "../../../devices/pci0000:50/0000:50:00.0/0000:51:00.0");
+		put_link("sys/dev/char/1:3/device", "../../../devices/pci0000:20/0000:20:00.0/0000:21:00.0");
+		put_file("etc/slurm/gres.conf", "NodeName=n1 Name=gpu File=/dev/null\nName=gpu File=/dev/zero\n");
+		snprintf(conf, sizeof(conf), "%s/etc/slurm/gres.conf", root);
+		gpu = gs_slurm_resolve_gpu(root, conf, "n1", "0,1", "0,1", 1, 3, topo, message);
+		tap_ok(gpu == 0 && says("Slurm GPU 1 (/dev/null, PCI 0000:21:00.0) -> gpusched GPU 0"),
+		       "task 1 of Slurm GPUs 0,1: Slurm GPU 1 is /dev/null, PCI 0000:21:00.0, gpusched GPU 0 (%s)",
+		       message);
+		gpu = gs_slurm_resolve_gpu(root, conf, "n1", "0,1", "0,1", 0, 3, topo, message);
+		tap_ok(gpu == 2 && says("(/dev/zero, PCI 0000:51:00.0) -> gpusched GPU 2"),
+		       "task 0: Slurm GPU 0 is /dev/zero, gpusched GPU 2 (%s)", message);
+		gpu = gs_slurm_resolve_gpu(root, conf, "n2", "1", NULL, 0, 3, topo, message);
+		tap_ok(gpu == -ENODEV && says("Slurm GPU 1, but") && says("lists 1 GPU device files for node n2"),
+		       "on a node with one GPU in gres.conf, Slurm GPU 1 is refused (%s)", message);
+		gpu = gs_slurm_resolve_gpu(root, conf, "n1", "0", NULL, 0, 2, topo, message);
+		tap_ok(gpu == -ENODEV && says("not among the 2 GPUs gpuschedd gave the module"),
+		       "a Slurm GPU the module's topology lacks is refused (%s)", message);
+		gpu = gs_slurm_resolve_gpu(root, "/nonexistent/gres.conf", "n1", "0", NULL, 0, 3, topo,
+					   message);
+		tap_ok(gpu == -ENOENT && says("/nonexistent/gres.conf"),
+		       "a missing gres.conf is refused, naming it (%s)", message);
+	}
 
 	snprintf(scratch, sizeof(scratch), "rm -rf '%s'", root);
 	if (system(scratch))

@@ -17,7 +17,9 @@
  * outside gres.conf, so the plugin refuses them instead of guessing.
  *
  * A device file leads to its PCI function through /sys/dev/char, or for
- * /dev/nvidiaN through the NVIDIA driver's /proc/driver/nvidia/gpus.
+ * /dev/nvidiaN through the NVIDIA driver's /proc/driver/nvidia/gpus, and
+ * the PCI function to the GPU of the module's topology.  The SPANK plugin
+ * and `gpusched exec` under srun both resolve a task's GPU this way.
  */
 #define _GNU_SOURCE
 #include <ctype.h>
@@ -32,7 +34,8 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "gpusched_slurm.h"
+#include "slurm.h"
+#include "sysfs.h"
 
 #define NVIDIA_MAJOR		195
 #define HOSTLIST_MAX_NAMES	65536
@@ -615,4 +618,56 @@ int gs_slurm_task_gpu(const char *task_gpus, const char *step_gpus, unsigned int
 		 "SLURM_LOCALID=%u -> SLURM_STEP_GPUS=%s[%u] -> Slurm GPU %u", local_id, task_gpus,
 		 entry, *gpu);
 	return 0;
+}
+
+int gs_slurm_resolve_gpu(const char *root, const char *gres_conf, const char *node_name,
+			 const char *task_gpus, const char *step_gpus, unsigned int local_id,
+			 unsigned int nr_gpus, const struct gpusched_gpu *gpus, char *explanation)
+{
+	char chosen[GPUSCHED_MESSAGE_SIZE], address[GPUSCHED_PCI_ADDRESS_SIZE];
+	struct gs_slurm_gres gres;
+	struct gs_sysfs *files;
+	unsigned int slurm_gpu;
+	char *text = NULL;
+	int err, gpu;
+
+	err = gs_slurm_task_gpu(task_gpus, step_gpus, local_id, &slurm_gpu, chosen);
+	if (err) {
+		snprintf(explanation, GPUSCHED_MESSAGE_SIZE, "%s", chosen);
+		return err;
+	}
+	err = gs_sysfs_open(&files, "/");
+	if (!err) {
+		err = gs_sysfs_read_text(files, gres_conf, &text);
+		gs_sysfs_close(files);
+	}
+	if (err < 0)
+		return fail(explanation, err, "%s: %s (Slurm's GPU numbers are gres.conf's order)",
+			    gres_conf, strerror(-err));
+	err = gs_slurm_gres_parse(text, gres_conf, node_name, &gres, explanation);
+	free(text);
+	if (err)
+		return err;
+	if (slurm_gpu >= gres.nr_files) {
+		err = fail(explanation, -ENODEV,
+			   "Slurm GPU %u, but %s lists %u GPU device files for node %s", slurm_gpu,
+			   gres_conf, gres.nr_files, node_name);
+		goto out;
+	}
+	err = gs_slurm_device_pci(root ? root : "/", gres.files[slurm_gpu], address, explanation);
+	if (err)
+		goto out;
+	gpu = gs_slurm_topology_gpu(address, nr_gpus, gpus);
+	if (gpu < 0) {
+		err = fail(explanation, -ENODEV,
+			   "Slurm GPU %u (%.100s, PCI %s) is not among the %u GPUs gpuschedd gave the module (see `gpusched topo`; does gpuschedd need --match for it?)",
+			   slurm_gpu, gres.files[slurm_gpu], address, nr_gpus);
+		goto out;
+	}
+	snprintf(explanation, GPUSCHED_MESSAGE_SIZE, "%.300s (%.100s, PCI %s) -> gpusched GPU %d",
+		 chosen, gres.files[slurm_gpu], address, gpu);
+	err = gpu;
+out:
+	gs_slurm_gres_free(&gres);
+	return err;
 }
