@@ -135,15 +135,17 @@ static int give_up(enum gs_slurm_on_error on_error, const char *setting, unsigne
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
+	/*
+	 * In the task, slurm_error() reaches both the user's standard error
+	 * and the slurmd log; slurm_info() only the log.
+	 */
 	if (on_error == GS_SLURM_WARN) {
 		fprintf(stderr, "gpusched: warning: task %u runs unpinned, where Slurm placed it: %s\n",
 			task, why);
 		slurm_info("gpusched: task %u runs unpinned (%s=warn): %s", task, setting, why);
 		return 0;
 	}
-	fprintf(stderr, "gpusched: error: task %u not started (the site set %s=fail): %s\n", task,
-		setting, why);
-	slurm_error("gpusched: task %u failed (%s=fail): %s", task, setting, why);
+	slurm_error("gpusched: task %u not started (the site set %s=fail): %s", task, setting, why);
 	return -1;
 }
 
