@@ -113,7 +113,8 @@ if ! dpkg -s gpusched-slurm >/dev/null 2>&1; then
 	(cd "$(dirname "${debs[0]}")" &&
 		apt-get install -y --no-install-recommends "./$(basename "${debs[0]}")") \
 		>"$log/apt.log" 2>&1
-	check "apt install ./gpusched-slurm_*.deb ($(($(date +%s) - t0)) s)" dpkg -s gpusched-slurm
+	installed() { dpkg -s gpusched-slurm >/dev/null 2>&1; }
+	check "apt install ./gpusched-slurm_*.deb ($(($(date +%s) - t0)) s)" installed
 fi
 check "the package put the plugin in Slurm's plugin directory ($plugin)" [ -f "$plugin" ]
 check "and an example $stack_conf whose line is commented out" \
