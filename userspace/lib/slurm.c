@@ -636,6 +636,18 @@ int gs_slurm_resolve_gpu(const char *root, const char *gres_conf, const char *no
 		snprintf(explanation, GPUSCHED_MESSAGE_SIZE, "%s", chosen);
 		return err;
 	}
+	/* slurmd re-sorts its GPUs when a fake_gpus.conf sits beside gres.conf. */
+	{
+		const char *slash = strrchr(gres_conf, '/');
+		char fake[PATH_MAX];
+
+		snprintf(fake, sizeof(fake), "%.*sfake_gpus.conf",
+			 slash ? (int)(slash - gres_conf + 1) : 0, gres_conf);
+		if (!access(fake, F_OK))
+			return fail(explanation, -ENOTSUP,
+				    "%s exists: slurmd then sorts the GPUs by file name and links, which the gpusched plugin does not follow; remove it",
+				    fake);
+	}
 	err = gs_sysfs_open(&files, "/");
 	if (!err) {
 		err = gs_sysfs_read_text(files, gres_conf, &text);

@@ -109,7 +109,8 @@ int gs_slurm_task_gpu(const char *task_gpus, const char *step_gpus, unsigned int
  *	GPU 1 (/dev/dri/card3, PCI 0000:21:00.0) -> gpusched GPU 0", or why not
  *
  * gs_slurm_task_gpu(), then gres.conf's device file for that Slurm GPU,
- * its PCI function and the topology's GPU there.
+ * its PCI function and the topology's GPU there.  A fake_gpus.conf beside
+ * gres.conf makes slurmd re-sort its GPUs, and is refused (-ENOTSUP).
  * Return: the topology index, or -errno (-ENOENT, -EINVAL, -ENOTSUP,
  * -ENODEV, -ENOMEM, or gres.conf's read error).
  */

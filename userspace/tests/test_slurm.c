@@ -336,6 +336,10 @@ static void test_devices(void)
 		gpu = gs_slurm_resolve_gpu(root, conf, "n1", "0", NULL, 0, 2, topo, message);
 		tap_ok(gpu == -ENODEV && says("not among the 2 GPUs gpuschedd gave the module"),
 		       "a Slurm GPU the module's topology lacks is refused (%s)", message);
+		put_file("etc/slurm/fake_gpus.conf", "stand-in|8|0-3|-1|/dev/null\n");
+		gpu = gs_slurm_resolve_gpu(root, conf, "n1", "0", NULL, 0, 3, topo, message);
+		tap_ok(gpu == -ENOTSUP && says("fake_gpus.conf exists"),
+		       "a fake_gpus.conf beside gres.conf is refused (%s)", message);
 		gpu = gs_slurm_resolve_gpu(root, "/nonexistent/gres.conf", "n1", "0", NULL, 0, 3, topo,
 					   message);
 		tap_ok(gpu == -ENOENT && says("/nonexistent/gres.conf"),
