@@ -13,6 +13,8 @@
 #                        (KERNEL=6.1|6.12, TOPOLOGY=2s-smt|4n|memnode)
 #   make demo            the guest runs gpuschedd and a four-worker stand-in
 #                        job through `gpusched exec` and shows where it runs
+#   make slurm-plugin    the Slurm SPANK plugin, out/slurm/gpusched_spank.so
+#                        (built by plain make too when libslurm-dev is there)
 #   make install         programs, library, headers, man pages, systemd unit,
 #                        udev rule
 #                        (PREFIX=/usr/local, DESTDIR)
@@ -90,9 +92,9 @@ FUZZ_CFLAGS := -std=c11 -g -O1 -Wall -Wextra -Werror -fsanitize=fuzzer,address,u
 FUZZ_SECONDS ?= 20
 
 .PHONY: all module userspace programs library unit-tests selftests check vm clean fuzz bench \
-	demo install
+	demo install slurm-plugin
 
-all: module userspace
+all: module userspace $(if $(wildcard /usr/include/slurm/spank.h),slurm-plugin)
 
 module:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
@@ -136,6 +138,28 @@ $(OUT)/lib/libgpusched.a: $(USER_LIB_SRCS) $(USER_HDRS)
 		$(addprefix $(CURDIR)/,$(USER_LIB_SRCS))
 	rm -f $@ && ar rcs $@ $(OUT)/lib/obj/*.o
 
+# The Slurm SPANK plugin: its sources and libgpusched's, built -fPIC into
+# one .so that exports only what slurmstepd looks up.  It is built against
+# libslurm-dev (installed on demand) and must be rebuilt for every Slurm
+# major release.
+SLURM_SRCS := $(wildcard userspace/slurm/*.c)
+SLURM_LOGIC_SRCS := $(filter-out userspace/slurm/gpusched_spank.c,$(SLURM_SRCS))
+SLURM_HDRS := $(wildcard userspace/slurm/*.h)
+SLURM_PLUGIN := $(OUT)/slurm/gpusched_spank.so
+SLURM_DEPS := $(OUT)/.slurm-deps
+$(SLURM_DEPS):
+	@bash -c '. selftests/vm/common.sh && gs_need_packages libslurm-dev'
+	@mkdir -p $(@D) && touch $@
+
+slurm-plugin: $(SLURM_PLUGIN)
+
+$(SLURM_PLUGIN): $(SLURM_SRCS) $(SLURM_HDRS) userspace/slurm/gpusched_spank.map $(USER_LIB_SRCS) \
+		$(USER_HDRS) | $(SLURM_DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(PROG_CFLAGS) $(PROG_LDFLAGS) -Iuserspace/slurm -fPIC -shared \
+		-Wl,--version-script=userspace/slurm/gpusched_spank.map -o $@ $(SLURM_SRCS) \
+		$(USER_LIB_SRCS) -ldl
+
 $(OUT)/lib/libgpusched.pc: userspace/lib/libgpusched.pc.in
 	@mkdir -p $(@D)
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(GPUSCHED_VERSION)|' $< >$@
@@ -152,6 +176,13 @@ $(OUT)/unit/test_monitor: userspace/tests/test_monitor.c $(MONITOR_SRCS) $(MONIT
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) $(MONITOR_CFLAGS) $(SANITIZE) -o $@ $< $(MONITOR_SRCS) $(USER_LIB_SRCS) \
 		$(USER_LIBS) $(MONITOR_LIBS)
+
+# The SPANK plugin's logic, without Slurm.
+$(OUT)/unit/test_slurm: userspace/tests/test_slurm.c $(SLURM_LOGIC_SRCS) $(SLURM_HDRS) \
+		$(USER_LIB_SRCS) $(USER_HDRS) $(wildcard userspace/tests/*.h) | $(USER_DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) -Iuserspace/slurm $(SANITIZE) -o $@ $< $(SLURM_LOGIC_SRCS) \
+		$(USER_LIB_SRCS) $(USER_LIBS)
 
 # Tests that are shell scripts (the launchers under mpirun).
 $(OUT)/unit/%: userspace/tests/%.sh

@@ -343,7 +343,7 @@ verdict "one version: GPUSCHED_VERSION = dkms.conf = debian/changelog ($version)
 "$GS_TOP/selftests/debian/build-debs.sh" "$debs" >"$logs/debian-build.log" 2>&1
 debs_built=$?
 cat "$debs/build.log" >>"$logs/debian-build.log" 2>/dev/null
-verdict "dpkg-buildpackage -us -uc -b: gpusched-dkms, gpusched, libgpusched0, libgpusched-dev" \
+verdict "dpkg-buildpackage -us -uc -b: gpusched-dkms, gpusched, libgpusched0, libgpusched-dev, gpusched-slurm" \
 	$debs_built "$logs/debian-build.log"
 if [ $debs_built -eq 0 ]; then
 	cp "$debs/lintian.log" "$logs/lintian.log"

@@ -8,7 +8,7 @@
 #
 #   build-debs.sh DEBDIR
 #
-# Leaves the four .debs and the .changes in DEBDIR, the build's output in
+# Leaves the .debs and the .changes in DEBDIR, the build's output in
 # DEBDIR/build.log and lintian's in DEBDIR/lintian.log.  Exit status: 0 when
 # the packages were built (lintian's verdict is the caller's to judge from
 # lintian.log and lintian.rc), 1 otherwise.

@@ -27,6 +27,7 @@
 
 #include "cli.h"
 #include "libgpusched.h"
+#include "slurm.h"
 #include "sysfs.h"
 
 extern char **environ;
@@ -140,6 +141,63 @@ static int read_topology(struct gpusched *gs, struct gpusched_topology_copy *cop
 	return 0;
 }
 
+/* The value of @name in the NULL-terminated @envp, or NULL. */
+static const char *env_value(char *const *envp, const char *name)
+{
+	size_t len = strlen(name);
+
+	for (; envp && *envp; envp++)
+		if (!strncmp(*envp, name, len) && (*envp)[len] == '=')
+			return *envp + len + 1;
+	return NULL;
+}
+
+/*
+ * Under srun, CUDA_VISIBLE_DEVICES holds Slurm's GPU numbers, which follow
+ * gres.conf's order and not gpusched's PCI order.  A task that srun
+ * started itself (SLURM_STEP_GPUS, SLURM_LOCALID and SLURMD_NODENAME set,
+ * no LOCAL_RANK of a launcher in between) is resolved through gres.conf
+ * as the SPANK plugin resolves it.  Returns the index, -1 after printing
+ * why, or -2 when the task is not one srun started.
+ */
+static int choose_slurm_gpu(const struct pin_options *o, char *const *envp, unsigned int nr_gpus,
+			    const struct gpusched_gpu *gpus)
+{
+	const char *task_gpus = env_value(envp, "SLURM_STEP_GPUS");
+	const char *local_id = env_value(envp, "SLURM_LOCALID");
+	const char *node_name = env_value(envp, "SLURMD_NODENAME");
+	const char *slurm_conf = env_value(envp, "SLURM_CONF");
+	char message[GPUSCHED_MESSAGE_SIZE], gres_conf[PATH_MAX];
+	unsigned long id;
+	char *end;
+	int gpu;
+
+	if (!task_gpus || !*task_gpus || !local_id || !node_name || env_value(envp, "LOCAL_RANK"))
+		return -2;
+	errno = 0;
+	id = strtoul(local_id, &end, 10);
+	if (!*local_id || *end || errno || id > INT_MAX) {
+		cli_error("SLURM_LOCALID=\"%s\" is not a task number; or give --gpu N", local_id);
+		return -1;
+	}
+	/* slurmd reads gres.conf beside slurm.conf. */
+	if (slurm_conf && strrchr(slurm_conf, '/'))
+		snprintf(gres_conf, sizeof(gres_conf), "%.*s/gres.conf",
+			 (int)(strrchr(slurm_conf, '/') - slurm_conf), slurm_conf);
+	else
+		snprintf(gres_conf, sizeof(gres_conf), "%s", GS_SLURM_GRES_CONF);
+	gpu = gs_slurm_resolve_gpu(o->common.sysfs_root, gres_conf, node_name, task_gpus, NULL, id,
+				   nr_gpus, gpus, message);
+	if (gpu < 0) {
+		cli_error("under srun, Slurm's GPU numbers follow gres.conf: %s; or give --gpu N",
+			  message);
+		return -1;
+	}
+	if (o->common.verbose)
+		fprintf(stderr, "gpusched: %s\n", message);
+	return gpu;
+}
+
 /*
  * The GPU to use: --gpu, or what @envp says.  Returns the index, or -1
  * after printing why.
@@ -159,6 +217,9 @@ static int choose_gpu(const struct pin_options *o, char *const *envp, unsigned i
 		}
 		return o->gpu;
 	}
+	err = choose_slurm_gpu(o, envp, nr_gpus, gpus);
+	if (err != -2)
+		return err;
 	err = gpusched_resolve_gpu(envp, nr_gpus, gpus, &choice, message);
 	if (err) {
 		cli_error("cannot tell the GPU from %s environment: %s; or give --gpu N", whose,
