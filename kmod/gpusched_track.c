@@ -93,15 +93,29 @@ struct gpusched_thread *gpusched_find_thread(struct pid *pid)
 	return NULL;
 }
 
-/* Whether @pid is a pinned thread; under rcu_read_lock() or with preemption off. */
-static bool gpusched_thread_pinned_rcu(struct pid *pid)
+/*
+ * Whether @task is a pinned thread, for the tracepoint probes, which run
+ * with preemption off for every exit and task creation on the machine: a
+ * counter check when nothing is pinned, one hash lookup otherwise.
+ */
+static bool gpusched_task_pinned(struct task_struct *task)
 {
 	struct gpusched_thread *thread;
+	struct pid *pid;
+	bool pinned = false;
 
-	hash_for_each_possible_rcu(gpusched_thread_hash, thread, hash, (unsigned long)pid)
-		if (READ_ONCE(thread->pid) == pid)
-			return true;
-	return false;
+	if (!atomic_read(&gpusched_nr_threads))
+		return false;
+	rcu_read_lock();
+	pid = task_pid(task);
+	hash_for_each_possible_rcu(gpusched_thread_hash, thread, hash, (unsigned long)pid) {
+		if (READ_ONCE(thread->pid) == pid) {
+			pinned = true;
+			break;
+		}
+	}
+	rcu_read_unlock();
+	return pinned;
 }
 
 /**
@@ -293,31 +307,21 @@ void gpusched_reap_flush(void)
 	flush_work(&gpusched_reap_work);
 }
 
-/*
- * Runs for every exiting task on the machine, with preemption off: a
- * counter check when nothing is pinned, one hash lookup otherwise.  Only
- * the exit of a pinned thread kicks the reap work.
- */
+/* Runs for every exiting task: only the exit of a pinned thread kicks the reap work. */
 static void gpusched_exit_probe(void *data, struct task_struct *task)
 {
-	bool pinned;
-
-	if (!atomic_read(&gpusched_nr_threads))
-		return;
-	rcu_read_lock();
-	pinned = gpusched_thread_pinned_rcu(task_pid(task));
-	rcu_read_unlock();
-	if (pinned)
+	if (gpusched_task_pinned(task))
 		queue_work(system_unbound_wq, &gpusched_reap_work);
 }
 
 /*
- * Whether the thread of @pid carries @worker's CPUs without being one of
- * its threads: it inherited them from a pinned creator.  Kernel threads,
- * tasks whose affinity the kernel manages (io_uring workers) and exiting
- * ones never join a pin, as they could not be pinned.
+ * Whether the thread of @pid is one no pin holds and whose CPUs are
+ * exactly @cpus: the pin's, inherited from a pinned creator, or the ones
+ * from before the pin.  Kernel threads, tasks whose affinity the kernel
+ * manages (io_uring workers) and exiting ones never join a pin, as they
+ * could not be pinned.
  */
-static bool gpusched_inherited(struct gpusched_worker *worker, struct pid *pid)
+static bool gpusched_untracked_on(struct pid *pid, const struct cpumask *cpus)
 {
 	struct task_struct *task;
 	bool user_task;
@@ -330,7 +334,7 @@ static bool gpusched_inherited(struct gpusched_worker *worker, struct pid *pid)
 	user_task = task && !(task->flags & (PF_KTHREAD | PF_NO_SETAFFINITY | PF_EXITING));
 	rcu_read_unlock();
 	return user_task && !gpusched_read_affinity(pid, gpusched_scratch) &&
-	       cpumask_equal(gpusched_scratch, worker->cpus);
+	       cpumask_equal(gpusched_scratch, cpus);
 }
 
 /* Adds the thread of @pid to @worker; unpin gives it @original. */
@@ -383,10 +387,9 @@ void gpusched_worker_adopt(struct gpusched_worker *worker, bool just_pinned)
 		goto out;
 	for (i = 0; i < targets.nr; i++) {
 		moved = false;
-		if (!gpusched_inherited(worker, targets.pids[i])) {
-			moved = just_pinned && !gpusched_find_thread(targets.pids[i]) &&
-				!gpusched_read_affinity(targets.pids[i], gpusched_scratch) &&
-				cpumask_equal(gpusched_scratch, first->original);
+		if (!gpusched_untracked_on(targets.pids[i], worker->cpus)) {
+			moved = just_pinned &&
+				gpusched_untracked_on(targets.pids[i], first->original);
 			if (!moved)
 				continue;
 		}
@@ -445,7 +448,7 @@ static void gpusched_settle_birth(const struct gpusched_birth *birth)
 		return;
 	worker = creator->worker;
 	if (birth->thread) {
-		if (worker->process && gpusched_inherited(worker, birth->child))
+		if (worker->process && gpusched_untracked_on(birth->child, worker->cpus))
 			gpusched_worker_take(worker, birth->child, creator->original);
 		return;
 	}
@@ -457,7 +460,7 @@ static void gpusched_settle_birth(const struct gpusched_birth *birth)
 	if (gpusched_collect_threads(leader, &targets))
 		goto out;
 	for (i = 0; i < targets.nr; i++) {
-		if (!gpusched_inherited(worker, targets.pids[i]))
+		if (!gpusched_untracked_on(targets.pids[i], worker->cpus))
 			continue;
 		if (worker->process) {
 			if (gpusched_worker_take(worker, targets.pids[i], creator->original))
@@ -518,22 +521,15 @@ static void gpusched_adopt_workfn(struct work_struct *work)
 }
 
 /*
- * Runs for every fork and thread creation on the machine, with preemption
- * off: nothing but a counter check when nothing is pinned, and one hash
- * lookup otherwise.  A task created by a pinned thread is queued for the
- * adopt work, which decides (see gpusched_settle_birth()).
+ * Runs for every fork and thread creation on the machine.  A task created
+ * by a pinned thread is queued for the adopt work, which decides (see
+ * gpusched_settle_birth()).
  */
 static void gpusched_fork_probe(void *data, struct task_struct *parent, struct task_struct *child)
 {
 	struct gpusched_birth *birth;
-	bool pinned;
 
-	if (!atomic_read(&gpusched_nr_threads))
-		return;
-	rcu_read_lock();
-	pinned = gpusched_thread_pinned_rcu(task_pid(parent));
-	rcu_read_unlock();
-	if (!pinned)
+	if (!gpusched_task_pinned(parent))
 		return;
 	raw_spin_lock(&gpusched_births_lock);
 	if (gpusched_births->nr < GPUSCHED_MAX_BIRTHS) {
