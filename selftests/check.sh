@@ -36,6 +36,7 @@ rm -rf "$logs" && mkdir -p "$logs"
 
 passed=0 failed=0 skipped=0
 stage_rows=()
+failed_rows=()
 stage_name= stage_began=
 
 stage() {
@@ -49,6 +50,7 @@ stage() {
 # record NAME PASS FAIL SKIP: one suite's counts into the totals.
 record() {
 	passed=$((passed + $2)) failed=$((failed + $3)) skipped=$((skipped + $4))
+	[ "$3" -gt 0 ] && failed_rows+=("$1 ($3 failed)")
 	printf '  %-52s %3d passed, %d failed, %d skipped\n' "$1" "$2" "$3" "$4" >&2
 }
 
@@ -86,6 +88,9 @@ tap_record() {
 	record "$1" $counts
 	if [ "${counts#* }" != "0 ${counts##* }" ]; then
 		grep -E '^not ok|^# .*(FAIL|fail|Expected|error)' "$2" | head -n 40 | sed 's/^/    | /' >&2
+		local first
+		first=$(tr -d '\r' <"$2" | grep -m1 -E '^ *not ok')
+		[ -n "$first" ] && failed_rows+=("    first: ${first#"${first%%[! ]*}"}")
 	fi
 }
 
@@ -157,6 +162,13 @@ finish() {
 	stage ""
 	printf '\nStage times:\n' >&2
 	printf '  %s\n' "${stage_rows[@]}" >&2
+	# Repeated here, next to the totals, so that the tail of a long log
+	# (all that some CI systems keep) names what failed.
+	if [ "${#failed_rows[@]}" -gt 0 ]; then
+		printf '\nFailed:\n' >&2
+		printf '  %s\n' "${failed_rows[@]}" >&2
+		printf '(details under %s)\n' "$logs" >&2
+	fi
 	printf '%d passed, %d failed, %d skipped\n' "$passed" "$failed" "$skipped"
 	[ "$failed" -eq 0 ]
 	exit
