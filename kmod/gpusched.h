@@ -113,8 +113,13 @@ struct gpusched_file {
  *	exclusive CPUs
  * @unlimited: the caller had CAP_SYS_NICE: max_reserved_cpus_per_user does
  *	not apply
- * @fallback: CPU hotplug left no room for @policy; the worker runs on its
- *	GPU's node until a later hotplug event makes room again
+ * @fallback: CPU hotplug or a cpuset change left no room for @policy; the
+ *	worker runs on its GPU's node until a later event makes room again
+ * @broken: not even that: no CPU of the GPU's node is online and allowed
+ *	to its threads, which run where the kernel put them (their cpuset)
+ * @reason: a GPUSCHED_PIN_REASON_* value saying why, when @fallback
+ * @nr_followed: times its threads' allowed CPUs changed under it (a cpuset
+ *	rewrite, a move to another cgroup) and it was placed again
  * @replace_pending: a new topology was published; the next run of the
  *	hotplug work places the worker again whatever its policy
  * @process: the thread group of a whole-process pin (reference held), whose
@@ -137,7 +142,10 @@ struct gpusched_worker {
 	kuid_t uid;
 	bool unlimited;
 	bool fallback;
+	bool broken;
 	bool replace_pending;
+	u32 reason;
+	u32 nr_followed;
 	struct pid *process;
 	cpumask_var_t cpus;
 };
@@ -148,7 +156,16 @@ struct gpusched_worker {
  * @worker: the worker it belongs to
  * @pid: the thread (PIDTYPE_PID), reference held; the task itself is never
  *	kept, so an exited thread costs nothing but this record until reaped
- * @original: the CPUs it was allowed before the pin, restored on unpin
+ * @original: the CPUs it may use at most: those it was allowed before the
+ *	pin, or, once a cpuset change was followed, those it is allowed now;
+ *	restored on unpin
+ * @applied: its CPUs as the kernel keeps them since the module last set
+ *	them; any other value means someone else changed them
+ * @user_cpus: the CPUs the thread itself had asked for then (the kernel's
+ *	user_cpus_ptr, kept since 6.2), when @has_user_cpus
+ * @has_user_cpus: it had asked for some
+ * @own_cpus: it has asked for other CPUs since: the module never moves it
+ *	again, nor gives it @original back on unpin
  * @hash: entry in the table of pinned threads by @pid, added and removed
  *	under gpusched_lock and read under RCU by the fork tracepoint
  * @rcu: frees the record once those readers are done
@@ -158,6 +175,10 @@ struct gpusched_thread {
 	struct gpusched_worker *worker;
 	struct pid *pid;
 	cpumask_var_t original;
+	cpumask_var_t applied;
+	cpumask_var_t user_cpus;
+	bool has_user_cpus;
+	bool own_cpus;
 	struct hlist_node hash;
 	struct rcu_head rcu;
 };
@@ -226,6 +247,25 @@ void gpusched_thread_free(struct gpusched_thread *thread);
 bool gpusched_thread_gone(const struct gpusched_thread *thread);
 int gpusched_thread_apply(struct gpusched_thread *thread, const struct cpumask *mask);
 int gpusched_read_affinity(struct pid *pid, struct cpumask *mask);
+void gpusched_thread_note(struct gpusched_thread *thread, const struct cpumask *mask);
+
+/**
+ * enum gpusched_thread_change - what gpusched_thread_check() found
+ * @GPUSCHED_THREAD_SAME: its CPUs are the ones the module gave it (or it is gone)
+ * @GPUSCHED_THREAD_ALLOWED: someone else changed them (a cpuset rewrite, a
+ *	move to another cgroup); @original now holds the new ones
+ * @GPUSCHED_THREAD_OWN: the thread asked for CPUs of its own
+ * @GPUSCHED_THREAD_STRANDED: none of the CPUs it was given is online and the
+ *	scheduler chose others; @original is unchanged
+ */
+enum gpusched_thread_change {
+	GPUSCHED_THREAD_SAME,
+	GPUSCHED_THREAD_ALLOWED,
+	GPUSCHED_THREAD_OWN,
+	GPUSCHED_THREAD_STRANDED,
+};
+
+enum gpusched_thread_change gpusched_thread_check(struct gpusched_thread *thread);
 void gpusched_reap_locked(void);
 void gpusched_reap_flush(void);
 void gpusched_worker_adopt(struct gpusched_worker *worker, bool just_pinned);
@@ -233,6 +273,16 @@ void gpusched_worker_adopt(struct gpusched_worker *worker, bool just_pinned);
 /* gpusched_hotplug.c */
 int gpusched_hotplug_init(void);
 void gpusched_hotplug_exit(void);
+void gpusched_worker_replace(struct gpusched_table *table, struct gpusched_worker *worker,
+			     bool moved_away);
+void gpusched_worker_follow(struct gpusched_table *table, struct gpusched_worker *worker);
+
+/* gpusched_watch.c */
+void gpusched_watch_exit(void);
+void gpusched_watch_start(void);
+void gpusched_watch_locked(struct gpusched_table *table);
+unsigned int gpusched_watch_interval_ms(void);
+int gpusched_set_watch_interval_ms(unsigned int ms);
 
 /* gpusched_pin.c */
 void gpusched_worker_free(struct gpusched_worker *worker);
@@ -247,6 +297,7 @@ int gpusched_query(struct file *file, void *cmd);
 void gpusched_release_file(struct gpusched_file *gfile);
 unsigned int gpusched_nr_pinned_threads(void);
 unsigned int gpusched_gpu_nr_threads(u32 gpu);
+unsigned int gpusched_nr_pins_in_state(bool broken);
 void gpusched_gpu_reserved_cpus(u32 gpu, struct cpumask *mask);
 void gpusched_pins_carry_over(const struct gpusched_table *old, const struct gpusched_table *new);
 

@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * CPU hotplug and new topologies: pins placed again from what is left.
- * When a CPU goes offline, the workers that used it are placed again and
- * their threads move; shared-policy workers and those that could not keep
- * their policy are placed again on every event, so that a CPU that comes
- * back is theirs again.  An exclusive worker never lets go of its cores
- * while it waits.  A topology with the same GPUs carries the pins over and
- * places them all again.  The hotplug callbacks only queue the work, which
- * runs under cpus_read_lock() and gpusched_lock.
+ * CPU hotplug, cpuset changes and new topologies: pins placed again from
+ * what is left.  When a CPU goes offline, the workers that used it are
+ * placed again and their threads move; shared-policy workers and those
+ * that could not keep their policy are placed again on every event, so
+ * that a CPU that comes back is theirs again.  An exclusive worker never
+ * lets go of its cores while it waits.  A worker whose threads' cpuset
+ * changed (gpusched_watch.c finds it) is placed again inside the new one.
+ * A topology with the same GPUs carries the pins over and places them all
+ * again.  The hotplug callbacks only queue the work, which runs under
+ * cpus_read_lock() and gpusched_lock.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -85,6 +87,8 @@ static void gpusched_worker_move(struct gpusched_worker *worker)
 	int ret;
 
 	list_for_each_entry(thread, &worker->threads, node) {
+		if (thread->own_cpus)
+			continue;
 		ret = gpusched_thread_apply(thread, worker->cpus);
 		if (ret)
 			pr_warn_ratelimited("cannot move thread %d to %*pbl: %d\n",
@@ -95,20 +99,21 @@ static void gpusched_worker_move(struct gpusched_worker *worker)
 
 /*
  * Holds again, for an exclusive worker that could not be placed under its
- * policy, the cores it held before: offline ones come back to it and to no
- * other worker, and online ones stay out of other exclusive pins while it
- * waits for room.  They were released a moment ago under the same lock, so
- * nobody else holds them.
+ * policy, the cores it held before that it may still use: offline ones
+ * come back to it and to no other worker, and online ones stay out of
+ * other exclusive pins while it waits for room.  Cores a cpuset change took
+ * away from it are left to others.  They were released a moment ago under
+ * the same lock, so nobody else holds them.
  */
 static void gpusched_worker_rehold(const struct gpusched_worker *worker,
-				   const struct cpumask *held)
+				   const struct cpumask *held, const struct cpumask *allowed)
 {
 	unsigned int cpu;
 
 	lockdep_assert_held(&gpusched_lock);
 	if (!worker->reservation)
 		return;
-	for_each_cpu(cpu, held) {
+	for_each_cpu_and(cpu, held, allowed) {
 		if (gpusched_resv.holds[cpu].reservation)
 			continue;
 		gpusched_resv.holds[cpu].reservation = worker->reservation;
@@ -116,50 +121,77 @@ static void gpusched_worker_rehold(const struct gpusched_worker *worker,
 	}
 }
 
-/*
- * Places @worker again after the online CPUs changed.  When its policy no
- * longer fits (an exclusive worker whose node has no free core left), it
- * runs on its GPU's node, marked as a fallback, until a later hotplug event
- * makes room.  When nothing fits at all (every CPU of the node it may use
- * went offline), its threads run where the scheduler put them and it is a
- * fallback too.  Either way an exclusive worker keeps holding the cores it
- * had, so that they are its own again when they come back.
+/* Gives up on moving @worker's threads: they stay where the kernel put them. */
+static void gpusched_worker_break(struct gpusched_worker *worker, const struct cpumask *allowed)
+{
+	struct gpusched_thread *thread;
+
+	if (!worker->broken)
+		pr_warn_ratelimited("GPU %u: no CPU of the GPU's node is online and allowed to a pin; its threads run where their cpuset puts them\n",
+				    worker->gpu);
+	worker->broken = true;
+	cpumask_and(worker->cpus, allowed, cpu_online_mask);
+	list_for_each_entry(thread, &worker->threads, node)
+		if (!thread->own_cpus && !gpusched_read_affinity(thread->pid, gpusched_scratch))
+			gpusched_thread_note(thread, gpusched_scratch);
+}
+
+/**
+ * gpusched_worker_replace() - place a worker again and move its threads
+ * @table: the current topology, the one @worker was made under
+ * @worker: the worker
+ * @moved_away: someone else changed its threads' CPUs: move them even if
+ *	the worker's CPUs stay the same
+ *
+ * When its policy no longer fits (an exclusive worker whose node has no
+ * free core left, in what is online and allowed), it runs on its GPU's
+ * node, marked as a fallback, until a later event makes room.  When
+ * nothing fits at all (every CPU of the node it may use is offline or
+ * outside its cpuset), it is broken: its threads run where the kernel put
+ * them.  Either way an exclusive worker keeps holding the cores it had and
+ * may still use, so that they are its own again when they come back.
+ *
+ * Context: cpus_read_lock() and gpusched_lock held.
  */
-static void gpusched_worker_replace(struct gpusched_table *table, struct gpusched_worker *worker)
+void gpusched_worker_replace(struct gpusched_table *table, struct gpusched_worker *worker,
+			     bool moved_away)
 {
 	struct cpumask *before = gpusched_scratch;
-	bool was_fallback = worker->fallback;
+	bool was_astray = worker->fallback || moved_away;
 	int ret;
 
+	lockdep_assert_held(&gpusched_lock);
 	gpusched_worker_allowed(worker, gpusched_hotplug_allowed);
 	cpumask_copy(before, worker->cpus);
 	gs_release(&gpusched_resv, worker->reservation, cpumask_bits(gpusched_hotplug_held));
 	ret = gpusched_place_locked(table, worker, worker->policy, gpusched_hotplug_allowed);
 	if (!ret) {
 		worker->fallback = false;
+		worker->broken = false;
+		worker->reason = GPUSCHED_PIN_REASON_NONE;
 		goto move;
 	}
-	gpusched_worker_rehold(worker, gpusched_hotplug_held);
+	gpusched_worker_rehold(worker, gpusched_hotplug_held, gpusched_hotplug_allowed);
 	if (!worker->fallback)
-		pr_warn_ratelimited("GPU %u: no room for a %s pin after CPU hotplug; it uses the GPU's node until there is\n",
+		pr_warn_ratelimited("GPU %u: no room for a %s pin after a CPU or cpuset change; it uses the GPU's node until there is\n",
 				    worker->gpu, gs_policy_name(worker->policy));
 	worker->fallback = true;
 	if (worker->policy != GS_POLICY_NODE) {
 		ret = gpusched_place_locked(table, worker, GS_POLICY_NODE,
 					    gpusched_hotplug_allowed);
-		if (!ret)
+		if (!ret) {
+			worker->broken = false;
 			goto move;
+		}
 	}
-	pr_warn_ratelimited("GPU %u: no usable CPU left near the GPU for a pin: %d\n",
-			    worker->gpu, ret);
+	gpusched_worker_break(worker, gpusched_hotplug_allowed);
 	return;
 move:
 	/*
-	 * A worker that had nowhere to run may have been moved by the
-	 * scheduler (CPUs of its cpuset, or any CPU): apply even an unchanged
-	 * mask then.
+	 * A worker that had nowhere to run, or whose threads someone else
+	 * moved, may sit elsewhere with unchanged CPUs: apply them anyway.
 	 */
-	if (was_fallback || !cpumask_equal(before, worker->cpus))
+	if (was_astray || !cpumask_equal(before, worker->cpus))
 		gpusched_worker_move(worker);
 }
 
@@ -172,6 +204,35 @@ static void gpusched_worker_shrink(struct gpusched_worker *worker)
 	if (!cpumask_intersects(worker->cpus, cpu_online_mask))
 		return;
 	cpumask_and(worker->cpus, worker->cpus, cpu_online_mask);
+	gpusched_worker_move(worker);
+}
+
+/**
+ * gpusched_worker_follow() - place a worker again inside its threads' new CPUs
+ * @table: the current topology, or NULL
+ * @worker: a worker some of whose threads were moved by someone else
+ *
+ * A worker made under an older topology only keeps the CPUs it may still
+ * use, and is broken when none is left.
+ *
+ * Context: cpus_read_lock() and gpusched_lock held.
+ */
+void gpusched_worker_follow(struct gpusched_table *table, struct gpusched_worker *worker)
+{
+	lockdep_assert_held(&gpusched_lock);
+	if (table && worker->generation == table->generation) {
+		gpusched_worker_replace(table, worker, true);
+		return;
+	}
+	gpusched_worker_allowed(worker, gpusched_hotplug_allowed);
+	cpumask_and(gpusched_hotplug_allowed, gpusched_hotplug_allowed, cpu_online_mask);
+	if (!cpumask_intersects(worker->cpus, gpusched_hotplug_allowed)) {
+		worker->reason = GPUSCHED_PIN_REASON_NO_CPUS;
+		gpusched_worker_break(worker, gpusched_hotplug_allowed);
+		return;
+	}
+	worker->broken = false;
+	cpumask_and(worker->cpus, worker->cpus, gpusched_hotplug_allowed);
 	gpusched_worker_move(worker);
 }
 
@@ -191,6 +252,11 @@ static void gpusched_hotplug_workfn(struct work_struct *work)
 	gpusched_reap_locked();
 	table = rcu_dereference_protected(gpusched_current_table,
 					  lockdep_is_held(&gpusched_lock));
+	/*
+	 * Cpusets change with hotplug too, and a cpuset that shrank before
+	 * this event must bound the placement below.
+	 */
+	gpusched_watch_locked(table);
 	list_for_each_entry(worker, &gpusched_workers, node) {
 		bool lost = !cpumask_subset(worker->cpus, cpu_online_mask);
 		bool shared = worker->policy != GS_POLICY_EXCLUSIVE &&
@@ -202,7 +268,7 @@ static void gpusched_hotplug_workfn(struct work_struct *work)
 			continue;
 		}
 		if (lost || shared || worker->fallback || worker->replace_pending)
-			gpusched_worker_replace(table, worker);
+			gpusched_worker_replace(table, worker, false);
 		worker->replace_pending = false;
 	}
 	mutex_unlock(&gpusched_lock);

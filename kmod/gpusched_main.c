@@ -156,7 +156,7 @@ static int gpusched_get_info(struct file *file, void *cmd)
 	info->abi_version = GPUSCHED_ABI_VERSION;
 	info->nr_cpu_ids = nr_cpu_ids;
 	info->nr_node_ids = nr_node_ids;
-	info->features = 0;
+	info->features = GPUSCHED_FEATURE_PIN_STATE;
 	info->max_gpus = GPUSCHED_MAX_GPUS;
 	info->default_policy = gpusched_default_policy();
 	rcu_read_lock();

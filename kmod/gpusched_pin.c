@@ -64,19 +64,20 @@ cpumask_var_t gpusched_scratch;
 static DEFINE_IDR(gpusched_reservations);
 
 /*
- * Unpins one thread: gives it back the CPUs it had before and frees its
- * record.  A thread whose CPUs someone else changed since the pin (its
- * cpuset was changed, or it called sched_setaffinity() itself) keeps them:
- * restoring the old mask could move it out of a cpuset that shrank.
+ * Unpins one thread: gives it back the CPUs it had before (or those its
+ * cpuset allows since a change the module followed) and frees its record.
+ * A thread whose CPUs someone else changed since the module last set them
+ * (a cpuset change not followed yet, or its own sched_setaffinity()) keeps
+ * them: restoring the old mask could move it out of a cpuset that shrank.
  */
 static void gpusched_thread_unpin(struct gpusched_thread *thread)
 {
 	int ret;
 
 	lockdep_assert_held(&gpusched_lock);
-	if (!gpusched_thread_gone(thread) &&
+	if (!thread->own_cpus && !gpusched_thread_gone(thread) &&
 	    !gpusched_read_affinity(thread->pid, gpusched_scratch) &&
-	    cpumask_equal(gpusched_scratch, thread->worker->cpus)) {
+	    cpumask_equal(gpusched_scratch, thread->applied)) {
 		ret = gpusched_thread_apply(thread, thread->original);
 		if (ret)
 			pr_warn_ratelimited("cannot restore the CPUs of thread %d (%*pbl): %d\n",
@@ -184,6 +185,9 @@ int gpusched_place_locked(struct gpusched_table *table, struct gpusched_worker *
 	gpusched_table_refresh_online(table);
 	ret = gs_reserve(&table->engine, &gpusched_resv, &req, &gpusched_ws, &out);
 	if (ret) {
+		worker->reason = out.error.reason == GS_REASON_GPU_SHARE_FULL ||
+				 out.error.reason == GS_REASON_CPUS_HELD ?
+				 GPUSCHED_PIN_REASON_HELD : GPUSCHED_PIN_REASON_NO_CPUS;
 		pr_debug("GPU %u, policy %s: %s\n", worker->gpu, gs_policy_name(policy),
 			 gs_reason_name(out.error.reason));
 		return ret;
@@ -206,7 +210,8 @@ void gpusched_worker_allowed(const struct gpusched_worker *worker, struct cpumas
 
 	cpumask_setall(allowed);
 	list_for_each_entry(thread, &worker->threads, node)
-		cpumask_and(allowed, allowed, thread->original);
+		if (!thread->own_cpus)
+			cpumask_and(allowed, allowed, thread->original);
 }
 
 /* Gives the threads before @stop (all when NULL) their original CPUs back. */
@@ -361,6 +366,7 @@ static int gpusched_pin_locked(struct gpusched_worker *worker,
 	 */
 	if (worker->process)
 		gpusched_worker_adopt(worker, true);
+	gpusched_watch_start();
 	return 0;
 }
 
@@ -588,6 +594,8 @@ int gpusched_query(struct file *file, void *cmd)
 	args->policy = 0;
 	args->owner_pid = 0;
 	args->nr_cpus = nr_cpu_ids;
+	args->reason = 0;
+	args->nr_followed = 0;
 
 	mutex_lock(&gpusched_lock);
 	thread = gpusched_find_thread(targets.pids[0]);
@@ -598,6 +606,15 @@ int gpusched_query(struct file *file, void *cmd)
 		args->gpu = thread->worker->gpu;
 		args->policy = thread->worker->policy;
 		args->owner_pid = pid_vnr(thread->worker->owner->opener);
+		if (thread->worker->broken)
+			args->result |= GPUSCHED_QUERY_BROKEN;
+		else if (thread->worker->fallback)
+			args->result |= GPUSCHED_QUERY_FALLBACK;
+		if (thread->worker->broken || thread->worker->fallback)
+			args->reason = thread->worker->reason;
+		if (thread->own_cpus)
+			args->result |= GPUSCHED_QUERY_OWN_CPUS;
+		args->nr_followed = thread->worker->nr_followed;
 		cpumask_copy(cpus, thread->worker->cpus);
 		cpumask_copy(original, thread->original);
 	}
@@ -665,6 +682,27 @@ unsigned int gpusched_gpu_nr_threads(u32 gpu)
 		if (gpusched_worker_of_gpu(worker, gpu))
 			list_for_each_entry(thread, &worker->threads, node)
 				nr++;
+	mutex_unlock(&gpusched_lock);
+	return nr;
+}
+
+/**
+ * gpusched_nr_pins_in_state() - pins that do not have their policy's CPUs
+ * @broken: count broken pins; else fallbacks (which are not broken)
+ *
+ * Context: process context; takes gpusched_lock.
+ * Return: the number of such pins (workers).
+ */
+unsigned int gpusched_nr_pins_in_state(bool broken)
+{
+	struct gpusched_worker *worker;
+	unsigned int nr = 0;
+
+	gpusched_reap_flush();
+	mutex_lock(&gpusched_lock);
+	list_for_each_entry(worker, &gpusched_workers, node)
+		if (broken ? worker->broken : worker->fallback && !worker->broken)
+			nr++;
 	mutex_unlock(&gpusched_lock);
 	return nr;
 }
@@ -749,6 +787,7 @@ err_holds:
  */
 void gpusched_pin_exit(void)
 {
+	gpusched_watch_exit();
 	gpusched_hotplug_exit();
 	gpusched_track_exit();
 	free_cpumask_var(gpusched_scratch);

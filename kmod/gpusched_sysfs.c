@@ -100,12 +100,44 @@ static ssize_t max_reserved_cpus_per_user_store(struct kobject *kobj,
 	return count;
 }
 
+static ssize_t nr_broken_pins_show(struct kobject *kobj, struct kobj_attribute *attr,
+				   char *buf)
+{
+	return sysfs_emit(buf, "%u\n", gpusched_nr_pins_in_state(true));
+}
+
+static ssize_t nr_fallback_pins_show(struct kobject *kobj, struct kobj_attribute *attr,
+				     char *buf)
+{
+	return sysfs_emit(buf, "%u\n", gpusched_nr_pins_in_state(false));
+}
+
+static ssize_t watch_interval_ms_show(struct kobject *kobj, struct kobj_attribute *attr,
+				      char *buf)
+{
+	return sysfs_emit(buf, "%u\n", gpusched_watch_interval_ms());
+}
+
+static ssize_t watch_interval_ms_store(struct kobject *kobj, struct kobj_attribute *attr,
+				       const char *buf, size_t count)
+{
+	unsigned int ms;
+	int ret = kstrtouint(buf, 10, &ms);
+
+	if (!ret)
+		ret = gpusched_set_watch_interval_ms(ms);
+	return ret ? ret : count;
+}
+
 static struct kobj_attribute version_attr = __ATTR_RO(version);
 static struct kobj_attribute nr_gpus_attr = __ATTR_RO(nr_gpus);
 static struct kobj_attribute nr_pinned_tasks_attr = __ATTR_RO(nr_pinned_tasks);
 static struct kobj_attribute default_policy_attr = __ATTR_RW(default_policy);
 static struct kobj_attribute max_reserved_cpus_per_user_attr =
 	__ATTR_RW(max_reserved_cpus_per_user);
+static struct kobj_attribute nr_broken_pins_attr = __ATTR_RO(nr_broken_pins);
+static struct kobj_attribute nr_fallback_pins_attr = __ATTR_RO(nr_fallback_pins);
+static struct kobj_attribute watch_interval_ms_attr = __ATTR_RW(watch_interval_ms);
 
 static struct attribute *gpusched_root_attrs[] = {
 	&version_attr.attr,
@@ -113,6 +145,9 @@ static struct attribute *gpusched_root_attrs[] = {
 	&nr_pinned_tasks_attr.attr,
 	&default_policy_attr.attr,
 	&max_reserved_cpus_per_user_attr.attr,
+	&nr_broken_pins_attr.attr,
+	&nr_fallback_pins_attr.attr,
+	&watch_interval_ms_attr.attr,
 	NULL,
 };
 

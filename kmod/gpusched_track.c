@@ -164,20 +164,32 @@ struct gpusched_thread *gpusched_thread_alloc(struct pid *pid)
 	thread = kzalloc(sizeof(*thread), GFP_KERNEL);
 	if (!thread)
 		return NULL;
-	if (!zalloc_cpumask_var(&thread->original, GFP_KERNEL)) {
-		kfree(thread);
-		return NULL;
-	}
+	if (!zalloc_cpumask_var(&thread->original, GFP_KERNEL))
+		goto err_thread;
+	if (!zalloc_cpumask_var(&thread->applied, GFP_KERNEL))
+		goto err_original;
+	if (!zalloc_cpumask_var(&thread->user_cpus, GFP_KERNEL))
+		goto err_applied;
 	INIT_LIST_HEAD(&thread->node);
 	INIT_HLIST_NODE(&thread->hash);
 	thread->pid = get_pid(pid);
 	return thread;
+
+err_applied:
+	free_cpumask_var(thread->applied);
+err_original:
+	free_cpumask_var(thread->original);
+err_thread:
+	kfree(thread);
+	return NULL;
 }
 
 static void gpusched_thread_free_rcu(struct rcu_head *rcu)
 {
 	struct gpusched_thread *thread = container_of(rcu, struct gpusched_thread, rcu);
 
+	free_cpumask_var(thread->user_cpus);
+	free_cpumask_var(thread->applied);
 	free_cpumask_var(thread->original);
 	kfree(thread);
 }
@@ -201,6 +213,27 @@ void gpusched_thread_free(struct gpusched_thread *thread)
 	call_rcu(&thread->rcu, gpusched_thread_free_rcu);
 }
 
+/*
+ * Records in @thread what the kernel keeps of @mask for @task: since 6.2,
+ * set_cpus_allowed_ptr() narrows it to the CPUs the task asked for itself,
+ * when the two meet.  Under pi_lock, which guards user_cpus_ptr.
+ */
+static void gpusched_task_note(struct gpusched_thread *thread, struct task_struct *task,
+			       const struct cpumask *mask)
+{
+	const struct cpumask *user;
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&task->pi_lock, flags);
+	user = task->user_cpus_ptr;
+	thread->has_user_cpus = user;
+	if (user)
+		cpumask_copy(thread->user_cpus, user);
+	if (!user || !cpumask_and(thread->applied, mask, user))
+		cpumask_copy(thread->applied, mask);
+	raw_spin_unlock_irqrestore(&task->pi_lock, flags);
+}
+
 /**
  * gpusched_thread_apply() - set a record's thread to some CPUs
  * @thread: the record
@@ -220,8 +253,82 @@ int gpusched_thread_apply(struct gpusched_thread *thread, const struct cpumask *
 	if (!task)
 		return 0;
 	ret = set_cpus_allowed_ptr(task, mask);
+	if (!ret)
+		gpusched_task_note(thread, task, mask);
 	put_task_struct(task);
 	return ret;
+}
+
+/**
+ * gpusched_thread_note() - remember the CPUs a record's thread was given
+ * @thread: the record
+ * @mask: the CPUs the thread carries now because of the module (it was
+ *	set to them, or inherited them from a pinned creator)
+ *
+ * What the kernel keeps of @mask, and the CPUs the thread had asked for
+ * itself, become what gpusched_thread_check() compares against.
+ *
+ * Context: gpusched_lock held.
+ */
+void gpusched_thread_note(struct gpusched_thread *thread, const struct cpumask *mask)
+{
+	struct task_struct *task;
+
+	task = get_pid_task(thread->pid, PIDTYPE_PID);
+	if (!task)
+		return;
+	gpusched_task_note(thread, task, mask);
+	put_task_struct(task);
+}
+
+/**
+ * gpusched_thread_check() - whether someone else changed a thread's CPUs
+ * @thread: a listed record whose thread the module placed
+ *
+ * A change that keeps the CPUs the thread asked for itself is a cpuset
+ * rewrite or a move to another cgroup (both set every task of the cgroup
+ * to its effective CPUs), or the scheduler's last resort when none of the
+ * thread's CPUs is online (the CPUs of its cpuset): the new CPUs are what
+ * the thread may use from now on, except after that last resort, which
+ * says nothing about the cpuset.  On kernels that keep the CPUs a thread
+ * asked for (user_cpus_ptr, 6.2 and later), a change of those is the
+ * program's own sched_setaffinity().  Before 6.2 the two cannot be told
+ * apart and every change is taken for a cpuset's.
+ *
+ * Context: gpusched_lock held.
+ * Return: what was found; for %GPUSCHED_THREAD_ALLOWED, @thread->original
+ * holds the CPUs the thread may use now.
+ */
+enum gpusched_thread_change gpusched_thread_check(struct gpusched_thread *thread)
+{
+	enum gpusched_thread_change change = GPUSCHED_THREAD_SAME;
+	const struct cpumask *user;
+	struct task_struct *task;
+	unsigned long flags;
+
+	lockdep_assert_held(&gpusched_lock);
+	task = get_pid_task(thread->pid, PIDTYPE_PID);
+	if (!task)
+		return GPUSCHED_THREAD_SAME;
+	raw_spin_lock_irqsave(&task->pi_lock, flags);
+	if (cpumask_equal(&task->cpus_mask, thread->applied))
+		goto unlock;
+	user = task->user_cpus_ptr;
+	if (user && (!thread->has_user_cpus || !cpumask_equal(user, thread->user_cpus))) {
+		change = GPUSCHED_THREAD_OWN;
+		goto unlock;
+	}
+	if (cpumask_intersects(thread->applied, cpu_active_mask)) {
+		cpumask_copy(thread->original, &task->cpus_mask);
+		change = GPUSCHED_THREAD_ALLOWED;
+	} else {
+		change = GPUSCHED_THREAD_STRANDED;
+	}
+	cpumask_copy(thread->applied, &task->cpus_mask);
+unlock:
+	raw_spin_unlock_irqrestore(&task->pi_lock, flags);
+	put_task_struct(task);
+	return change;
 }
 
 /**
@@ -351,6 +458,8 @@ static int gpusched_worker_take(struct gpusched_worker *worker, struct pid *pid,
 	}
 	thread->worker = worker;
 	cpumask_copy(thread->original, original);
+	/* It carries the worker's CPUs, or is given them right after. */
+	gpusched_thread_note(thread, worker->cpus);
 	list_add_tail(&thread->node, &worker->threads);
 	gpusched_thread_track(thread);
 	return 0;

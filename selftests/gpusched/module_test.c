@@ -118,7 +118,7 @@ TEST_F(device, get_info_reports_the_running_kernel)
 	EXPECT_EQ(sizeof(info), info.size);
 	EXPECT_EQ(0, info.flags);
 	EXPECT_EQ(0, info.__reserved);
-	EXPECT_EQ(0, info.features);
+	EXPECT_EQ(GPUSCHED_FEATURE_PIN_STATE, info.features);
 	EXPECT_EQ(GPUSCHED_MAX_GPUS, info.max_gpus);
 	EXPECT_NE(GPUSCHED_POLICY_DEFAULT, info.default_policy);
 	EXPECT_EQ(0, info.__reserved2);

@@ -15,6 +15,7 @@
 #define _UAPI_LINUX_GPUSCHED_H
 
 #include <linux/ioctl.h>
+#include <linux/const.h>
 #include <linux/types.h>
 
 /** define GPUSCHED_TYPE - ioctl type byte of /dev/gpusched, unused in the kernel tree. */
@@ -25,6 +26,13 @@
 
 /** define GPUSCHED_MAX_GPUS - most GPU records one topology may hold. */
 #define GPUSCHED_MAX_GPUS	1024
+
+/**
+ * define GPUSCHED_FEATURE_PIN_STATE - pins follow cpuset changes and
+ * GPUSCHED_IOC_QUERY reports the state of a pin: the FALLBACK, BROKEN and
+ * OWN_CPUS result flags, @reason and @nr_followed.
+ */
+#define GPUSCHED_FEATURE_PIN_STATE	_BITULL(0)
 
 /** define GPUSCHED_NODE_ANY - "no node given" in node fields. */
 #define GPUSCHED_NODE_ANY	0xffffffffu
@@ -257,6 +265,38 @@ struct gpusched_unpin {
 #define GPUSCHED_QUERY_PINNED	0x1u
 /** define GPUSCHED_QUERY_OWN_FILE - result flag: pinned through the caller's file. */
 #define GPUSCHED_QUERY_OWN_FILE	0x2u
+/**
+ * define GPUSCHED_QUERY_FALLBACK - result flag: the pin's policy does not
+ * fit what is online and allowed; its threads use the GPU's node meanwhile.
+ */
+#define GPUSCHED_QUERY_FALLBACK	0x4u
+/**
+ * define GPUSCHED_QUERY_BROKEN - result flag: no CPU of the GPU's node is
+ * online and allowed to the pin's threads; they run where their cpuset puts
+ * them until one is.
+ */
+#define GPUSCHED_QUERY_BROKEN	0x8u
+/**
+ * define GPUSCHED_QUERY_OWN_CPUS - result flag: the thread changed its own
+ * CPUs after the pin (sched_setaffinity(), seen on kernels 6.2 and later);
+ * the module no longer moves it.
+ */
+#define GPUSCHED_QUERY_OWN_CPUS	0x10u
+
+/**
+ * enum gpusched_pin_reason - why a pin is a fallback or broken
+ * @GPUSCHED_PIN_REASON_NONE: it is neither
+ * @GPUSCHED_PIN_REASON_NO_CPUS: too few CPUs of the GPU's node are online,
+ *	allowed to the pin's threads (their cpuset) and not kept for
+ *	housekeeping
+ * @GPUSCHED_PIN_REASON_HELD: the CPUs that are left are held by other
+ *	exclusive pins
+ */
+enum gpusched_pin_reason {
+	GPUSCHED_PIN_REASON_NONE = 0,
+	GPUSCHED_PIN_REASON_NO_CPUS = 1,
+	GPUSCHED_PIN_REASON_HELD = 2,
+};
 
 /**
  * struct gpusched_query - ioctl(GPUSCHED_IOC_QUERY)
@@ -273,10 +313,20 @@ struct gpusched_unpin {
  * @__reserved: must be 0
  * @cpus: user pointer to a mask receiving the pin's CPUs, or 0
  * @original_cpus: user pointer to a mask receiving the CPUs the thread was
- *	allowed before its first pin, or 0
+ *	allowed before its first pin, or, once the module has followed a
+ *	change of them (a cpuset rewrite), the CPUs it is allowed now: what
+ *	UNPIN gives back.  Or 0
+ * @reason: output, a &enum gpusched_pin_reason when @result has
+ *	GPUSCHED_QUERY_FALLBACK or GPUSCHED_QUERY_BROKEN, else 0
+ *	(GPUSCHED_FEATURE_PIN_STATE)
+ * @nr_followed: output, times the module placed the pin again because the
+ *	CPUs its threads are allowed changed under it (a cpuset rewrite or a
+ *	move to another cgroup) (GPUSCHED_FEATURE_PIN_STATE)
  *
  * Anyone may query any thread they can see.  Fields other than @result are
- * 0 and the masks are not written when the thread is not pinned.
+ * 0 and the masks are not written when the thread is not pinned.  A caller
+ * built against an older header passes a smaller @size and gets the fields
+ * it knows.
  */
 struct gpusched_query {
 	__u32 size;
@@ -291,6 +341,8 @@ struct gpusched_query {
 	__u32 __reserved;
 	__aligned_u64 cpus;
 	__aligned_u64 original_cpus;
+	__u32 reason;
+	__u32 nr_followed;
 };
 
 #define GPUSCHED_IOC_GET_INFO		_IO(GPUSCHED_TYPE, GPUSCHED_CMD_GET_INFO)

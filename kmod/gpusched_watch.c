@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Following cpuset changes.  Slurm, the kubelet and systemd rewrite the
+ * cpusets of running jobs, and the kernel then sets every task of the
+ * cgroup to the cpuset's CPUs, a pinned thread too, without telling
+ * anyone: cpusets have no notifier a module can use, and the pin's mask is
+ * simply gone.  So the module looks: while pins exist, a delayed work
+ * compares every pinned thread's CPUs with the ones the module gave it,
+ * every watch_interval_ms, and before it places pins again on CPU hotplug.
+ * A worker whose threads were moved is placed again, with its policy,
+ * inside the CPUs they are allowed now (gpusched_worker_follow()); when
+ * nothing of the GPU's node is left in them it is broken, says so in
+ * QUERY and sysfs, and is placed again when its cpuset changes back.  A
+ * thread that asked for CPUs of its own is left alone from then on.
+ *
+ * The cost is one look at each pinned thread's mask per interval, under
+ * gpusched_lock (pin_scale_bench prints it).
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/cpu.h>
+#include <linux/jiffies.h>
+#include <linux/moduleparam.h>
+#include <linux/pid.h>
+#include <linux/workqueue.h>
+
+#include <linux/gpusched.h>
+#include "gpusched.h"
+
+#define GPUSCHED_WATCH_MIN_MS	10
+#define GPUSCHED_WATCH_MAX_MS	60000
+
+/*
+ * Milliseconds between two looks, 0 for none (then only CPU hotplug
+ * looks).  Module parameter watch_interval_ms and
+ * /sys/kernel/gpusched/watch_interval_ms; read and written whole.
+ */
+static unsigned int gpusched_watch_ms = 1000;
+
+static void gpusched_watch_workfn(struct work_struct *work);
+static DECLARE_DELAYED_WORK(gpusched_watch_work, gpusched_watch_workfn);
+
+static int gpusched_param_set_watch(const char *val, const struct kernel_param *kp)
+{
+	unsigned int ms;
+	int ret = kstrtouint(val, 10, &ms);
+
+	return ret ? ret : gpusched_set_watch_interval_ms(ms);
+}
+
+static int gpusched_param_get_watch(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%u\n", gpusched_watch_interval_ms());
+}
+
+static const struct kernel_param_ops gpusched_watch_param_ops = {
+	.set = gpusched_param_set_watch,
+	.get = gpusched_param_get_watch,
+};
+module_param_cb(watch_interval_ms, &gpusched_watch_param_ops, NULL, 0644);
+MODULE_PARM_DESC(watch_interval_ms,
+		 "Milliseconds between two checks that pins still hold after cpuset changes: 10..60000, 1000 by default, 0 for none");
+
+/**
+ * gpusched_watch_interval_ms() - how often pinned threads are looked at
+ *
+ * Context: any.
+ * Return: milliseconds, 0 when only CPU hotplug looks.
+ */
+unsigned int gpusched_watch_interval_ms(void)
+{
+	return READ_ONCE(gpusched_watch_ms);
+}
+
+/**
+ * gpusched_set_watch_interval_ms() - change how often pinned threads are looked at
+ * @ms: 0, or GPUSCHED_WATCH_MIN_MS..GPUSCHED_WATCH_MAX_MS
+ *
+ * Takes effect at once: a pending look is moved to @ms from now.  From 0
+ * to a value, the looks start again with the next pin.
+ *
+ * Context: process context.
+ * Return: 0, or -EINVAL for a value out of range.
+ */
+int gpusched_set_watch_interval_ms(unsigned int ms)
+{
+	if (ms && (ms < GPUSCHED_WATCH_MIN_MS || ms > GPUSCHED_WATCH_MAX_MS))
+		return -EINVAL;
+	WRITE_ONCE(gpusched_watch_ms, ms);
+	/* Only a look already due moves: at load time none may be queued. */
+	if (ms && delayed_work_pending(&gpusched_watch_work))
+		mod_delayed_work(system_unbound_wq, &gpusched_watch_work,
+				 msecs_to_jiffies(ms));
+	return 0;
+}
+
+/**
+ * gpusched_watch_start() - make sure the next look is scheduled
+ *
+ * Called when a pin is made; the work stops rescheduling itself once no
+ * pin is left.
+ *
+ * Context: any context that may queue work.
+ */
+void gpusched_watch_start(void)
+{
+	unsigned int ms = gpusched_watch_interval_ms();
+
+	if (ms)
+		queue_delayed_work(system_unbound_wq, &gpusched_watch_work,
+				   msecs_to_jiffies(ms));
+}
+
+/**
+ * gpusched_watch_locked() - follow the changes made to pinned threads' CPUs
+ * @table: the current topology, or NULL
+ *
+ * Every worker some of whose threads were moved by someone else is placed
+ * again inside the CPUs they may use now; a thread that chose CPUs of its
+ * own is marked and never moved again.
+ *
+ * Context: cpus_read_lock() and gpusched_lock held.
+ */
+void gpusched_watch_locked(struct gpusched_table *table)
+{
+	struct gpusched_worker *worker;
+	struct gpusched_thread *thread;
+
+	lockdep_assert_held(&gpusched_lock);
+	list_for_each_entry(worker, &gpusched_workers, node) {
+		bool allowed = false, stranded = false;
+
+		list_for_each_entry(thread, &worker->threads, node) {
+			if (thread->own_cpus)
+				continue;
+			switch (gpusched_thread_check(thread)) {
+			case GPUSCHED_THREAD_SAME:
+				break;
+			case GPUSCHED_THREAD_ALLOWED:
+				allowed = true;
+				break;
+			case GPUSCHED_THREAD_STRANDED:
+				stranded = true;
+				break;
+			case GPUSCHED_THREAD_OWN:
+				thread->own_cpus = true;
+				pr_info_ratelimited("thread %d chose its own CPUs; its pin no longer moves it\n",
+						    pid_nr(thread->pid));
+				break;
+			}
+		}
+		/*
+		 * Stranded threads (none of their CPUs was online, the
+		 * scheduler chose others) are placed again in what they
+		 * were allowed before.
+		 */
+		if (allowed)
+			worker->nr_followed++;
+		if (allowed || stranded)
+			gpusched_worker_follow(table, worker);
+	}
+}
+
+static void gpusched_watch_workfn(struct work_struct *work)
+{
+	struct gpusched_table *table;
+	bool more;
+
+	cpus_read_lock();
+	mutex_lock(&gpusched_lock);
+	gpusched_reap_locked();
+	table = rcu_dereference_protected(gpusched_current_table,
+					  lockdep_is_held(&gpusched_lock));
+	gpusched_watch_locked(table);
+	more = !list_empty(&gpusched_workers);
+	mutex_unlock(&gpusched_lock);
+	cpus_read_unlock();
+	if (more)
+		gpusched_watch_start();
+}
+
+/**
+ * gpusched_watch_exit() - stop looking
+ *
+ * Context: module exit; no file is open, so no worker exists.
+ */
+void gpusched_watch_exit(void)
+{
+	cancel_delayed_work_sync(&gpusched_watch_work);
+}
