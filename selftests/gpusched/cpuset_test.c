@@ -420,6 +420,35 @@ TEST_F(cpuset, cpus_a_thread_chose_itself_are_never_overwritten)
 
 /* ---- the interval ------------------------------------------------------- */
 
+TEST_F(cpuset, watch_resumes_when_the_interval_is_set_again)
+{
+	struct gs_mask shrunk = self->far, want, cpus;
+	int first = gs_mask_first(&self->local);
+	const char *why = "";
+	int ret;
+
+	if (gs_mask_weight(&self->local) < 2)
+		SKIP(return, "GPU 0 has fewer than two online local CPUs");
+	ret = pinned_agent(self, &self->m.online, GPUSCHED_POLICY_NODE, &cpus, &why);
+	if (ret < 0)
+		SKIP(return, "%s", why);
+	ASSERT_EQ(0, ret) TH_LOG("PIN: %s", strerror(ret));
+
+	/* With no interval, nothing looks (no CPU hotplug happens here). */
+	ASSERT_EQ(0, gs_write_text(GS_SYSFS "/watch_interval_ms", "0"));
+	gs_mask_set(&shrunk, first);
+	ASSERT_EQ(0, rewrite_cpuset(self, 0, &shrunk));
+	gs_sleep_ms(5 * WATCH_MS);
+	EXPECT_AFFINITY(&shrunk, self->agent.pid);
+
+	/* Set again, it looks again, without waiting for a new pin. */
+	ASSERT_EQ(0, gs_write_text(GS_SYSFS "/watch_interval_ms", WATCH_MS_TEXT));
+	gs_mask_zero(&want);
+	gs_mask_set(&want, first);
+	EXPECT_TRUE(wait_affinity(self->agent.pid, &want))
+		TH_LOG("the watch did not resume");
+}
+
 TEST_F(cpuset, watch_interval_takes_only_sane_values)
 {
 	char text[32];

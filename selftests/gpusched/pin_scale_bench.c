@@ -3,8 +3,9 @@
  * What pinned threads cost the machine, as numbers: the latency of PIN,
  * UNPIN and QUERY of one thread, and the rates of fork+exit and
  * pthread_create+join in a process that is not pinned, while a holder
- * process has 0, 1, 1,000 and 10,000 threads pinned; and the kernel memory
- * the module takes per pinned thread.  Nothing here is judged against a
+ * process has 0, 1, 1,000 and 10,000 threads pinned; the kernel memory
+ * the module takes per pinned thread; and the cost of one pass of the
+ * cpuset watch over all of them.  Nothing here is judged against a
  * time: each step is "ok" when it could be measured, and the figures go to
  * the log as "# bench ..." lines (medians over repeated calls, in
  * microseconds, or calls per second).  "0 pinned" is the module loaded
@@ -199,6 +200,60 @@ static int pin_latencies(int fd, const struct gs_machine *m, double out[3])
 	return 0;
 }
 
+/* System CPU time of the whole machine so far, in nanoseconds; -1 when unreadable. */
+static long long system_cpu_ns(void)
+{
+	unsigned long long user, nice, sys;
+	long hz = sysconf(_SC_CLK_TCK);
+	FILE *stat = fopen("/proc/stat", "re");
+	int n;
+
+	if (!stat)
+		return -1;
+	n = fscanf(stat, "cpu %llu %llu %llu", &user, &nice, &sys);
+	fclose(stat);
+	if (n != 3 || hz <= 0)
+		return -1;
+	return (long long)(sys * (1000000000ULL / hz));
+}
+
+/*
+ * What one pass of the module's cpuset watch costs with the pins that
+ * exist, from the machine's system CPU time: D more of it in a window of W
+ * with a pass every I than without passes.  Passes then come every I + c
+ * for a cost c = D / (W / (I + c)), so c = D * I / (W - D).  Clock-tick
+ * resolution (10 ms in W): about 70 us per pass.  -1 when not measurable.
+ */
+#define WATCH_WINDOW_MS 3000
+#define WATCH_EVERY_MS 20
+
+static double watch_pass_us(void)
+{
+	char old[32], every[16];
+	long long t0, t1, t2;
+	double d, w = WATCH_WINDOW_MS * 1e6;
+
+	snprintf(every, sizeof(every), "%d", WATCH_EVERY_MS);
+	if (gs_read_text(GS_SYSFS "/watch_interval_ms", old, sizeof(old)) ||
+	    gs_write_text(GS_SYSFS "/watch_interval_ms", "0"))
+		return -1;
+	/* Let what the steps before left behind (reaping, RCU) settle. */
+	gs_sleep_ms(500);
+	t0 = system_cpu_ns();
+	gs_sleep_ms(WATCH_WINDOW_MS);
+	t1 = system_cpu_ns();
+	gs_write_text(GS_SYSFS "/watch_interval_ms", every);
+	gs_sleep_ms(WATCH_WINDOW_MS);
+	t2 = system_cpu_ns();
+	gs_write_text(GS_SYSFS "/watch_interval_ms", old);
+	if (t0 < 0 || t1 < 0 || t2 < 0)
+		return -1;
+	d = (double)((t2 - t1) - (t1 - t0));
+	if (d >= w)
+		return -1;
+	return d * WATCH_EVERY_MS * 1e6 / (w - d) / 1000.0;
+}
+
 int main(void)
 {
 	unsigned int max_threads = 10000, i, nr_steps = ARRAY_SIZE(steps);
@@ -270,10 +325,11 @@ int main(void)
 			ksft_print_msg("bench pinned=%u pin_us=%.1f unpin_us=%.1f query_us=%.1f fork_exit_per_s=%.0f thread_create_join_per_s=%.0f\n",
 				       n, lat[0], lat[1], lat[2], forks, threads);
 			if (n)
-				ksft_print_msg("bench pinned=%u pin_of_the_holder_ms=%.1f slab_bytes_per_pinned_thread=%.0f\n",
+				ksft_print_msg("bench pinned=%u pin_of_the_holder_ms=%.1f slab_bytes_per_pinned_thread=%.0f watch_pass_us=%.0f\n",
 					       n, t / 1e6,
 					       before >= 0 && after >= 0 ?
-					       (double)(after - before) / n : -1.0);
+					       (double)(after - before) / n : -1.0,
+					       watch_pass_us());
 			ksft_test_result_pass("%u pinned threads: measured\n", n);
 		}
 		if (holder)

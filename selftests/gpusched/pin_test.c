@@ -1592,6 +1592,8 @@ TEST_F(pin, query_with_too_little_cpus_room_gives_emsgsize)
 
 TEST_F(pin, query_size_sweep)
 {
+	/* The struct as version 1 callers know it, without reason and nr_followed. */
+	const size_t v1_size = offsetof(struct gpusched_query, original_cpus) + sizeof(__u64);
 	struct {
 		struct gpusched_query q;
 		__u64 tail;
@@ -1601,8 +1603,19 @@ TEST_F(pin, query_size_sweep)
 	ASSERT_EQ(0, pin_self(self, 0, GPUSCHED_POLICY_NODE, NULL));
 	memset(&buf, 0, sizeof(buf));
 	buf.q.target_type = GPUSCHED_TARGET_THREAD;
-	buf.q.size = sizeof(buf.q) - 1;
+	buf.q.size = v1_size - 1;
 	EXPECT_ERRNO(EINVAL, ioctl(self->fd, GPUSCHED_IOC_QUERY, &buf));
+
+	/* A version 1 caller gets its fields, and nothing is written past them. */
+	buf.q.size = v1_size;
+	buf.q.reason = 0xa5a5a5a5;
+	buf.q.nr_followed = 0xa5a5a5a5;
+	ASSERT_EQ(0, ioctl(self->fd, GPUSCHED_IOC_QUERY, &buf));
+	EXPECT_EQ(GPUSCHED_QUERY_PINNED | GPUSCHED_QUERY_OWN_FILE, buf.q.result);
+	EXPECT_EQ(0xa5a5a5a5, buf.q.reason);
+	EXPECT_EQ(0xa5a5a5a5, buf.q.nr_followed);
+	memset(&buf, 0, sizeof(buf));
+	buf.q.target_type = GPUSCHED_TARGET_THREAD;
 	buf.q.size = sizeof(buf.q) + sizeof(buf.tail);
 	buf.tail = 1;
 	EXPECT_ERRNO(E2BIG, ioctl(self->fd, GPUSCHED_IOC_QUERY, &buf));
