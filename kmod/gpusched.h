@@ -8,9 +8,13 @@
  * gpusched_lock (a mutex) serialises every change of state: publishing a
  * new topology, the reservation table, the list of pinned workers and
  * threads, and the online flags of the current topology's CPUs.  It may be
- * held across set_cpus_allowed_ptr(), which sleeps.  Where CPU hotplug must
- * not change the online CPUs underneath, cpus_read_lock() is taken first:
- * the order is always cpus_read_lock(), then gpusched_lock.
+ * held across set_cpus_allowed_ptr(), which sleeps.  The commands do not
+ * hold off CPU hotplug (a pin or unpin of many threads would hold it off
+ * as long as it takes): a CPU that goes or comes while they place or move
+ * threads queues the hotplug work, which waits for gpusched_lock and
+ * places the workers again.  The hotplug work and topology publication
+ * take cpus_read_lock() first: the order is always cpus_read_lock(), then
+ * gpusched_lock.
  *
  * gpusched_current_table is published with rcu_assign_pointer() under
  * gpusched_lock and read under rcu_read_lock() by sysfs and GET_INFO; a

@@ -151,7 +151,7 @@ static void gpusched_worker_break(struct gpusched_worker *worker, const struct c
  * them.  Either way an exclusive worker keeps holding the cores it had and
  * may still use, so that they are its own again when they come back.
  *
- * Context: cpus_read_lock() and gpusched_lock held.
+ * Context: gpusched_lock held.
  */
 void gpusched_worker_replace(struct gpusched_table *table, struct gpusched_worker *worker,
 			     bool moved_away)
@@ -215,7 +215,7 @@ static void gpusched_worker_shrink(struct gpusched_worker *worker)
  * A worker made under an older topology only keeps the CPUs it may still
  * use, and is broken when none is left.
  *
- * Context: cpus_read_lock() and gpusched_lock held.
+ * Context: gpusched_lock held.
  */
 void gpusched_worker_follow(struct gpusched_table *table, struct gpusched_worker *worker)
 {

@@ -153,8 +153,10 @@ static void gpusched_worker_unpin(struct gpusched_worker *worker)
  * On success the CPUs are in @worker->cpus and, for an exclusive placement,
  * held under the worker's reservation id.
  *
- * Context: gpusched_lock held, and cpus_read_lock() so that the online CPUs
- * the engine sees stay online until the mask is applied.
+ * The online CPUs may change right after; CPU hotplug then queues the
+ * hotplug work, which waits for gpusched_lock and places the worker again.
+ *
+ * Context: gpusched_lock held.
  * Return: 0, or the engine's negative errno (ENOSPC when nothing fits).
  */
 int gpusched_place_locked(struct gpusched_table *table, struct gpusched_worker *worker,
@@ -176,11 +178,6 @@ int gpusched_place_locked(struct gpusched_table *table, struct gpusched_worker *
 	};
 	int ret;
 
-	/*
-	 * The online flags must not change between the refresh and the
-	 * apply: every caller holds cpus_read_lock().  (lockdep_assert_cpus_held()
-	 * would say so, but the kernel does not export it to modules.)
-	 */
 	lockdep_assert_held(&gpusched_lock);
 	gpusched_table_refresh_online(table);
 	ret = gs_reserve(&table->engine, &gpusched_resv, &req, &gpusched_ws, &out);
@@ -352,6 +349,9 @@ static int gpusched_pin_locked(struct gpusched_worker *worker,
 	ret = gpusched_worker_apply(worker);
 	if (ret) {
 		gs_release(&gpusched_resv, worker->reservation, NULL);
+		/* Every CPU chosen went offline meanwhile: worth a retry. */
+		if (ret == -EINVAL && !cpumask_intersects(worker->cpus, cpu_active_mask))
+			ret = -EAGAIN;
 		return ret;
 	}
 
@@ -375,7 +375,6 @@ static void gpusched_unpin_worker_id(struct gpusched_file *owner, u64 id)
 {
 	struct gpusched_worker *worker;
 
-	cpus_read_lock();
 	mutex_lock(&gpusched_lock);
 	list_for_each_entry(worker, &gpusched_workers, node) {
 		if (worker->id == id && worker->owner == owner) {
@@ -384,7 +383,6 @@ static void gpusched_unpin_worker_id(struct gpusched_file *owner, u64 id)
 		}
 	}
 	mutex_unlock(&gpusched_lock);
-	cpus_read_unlock();
 }
 
 /**
@@ -392,10 +390,12 @@ static void gpusched_unpin_worker_id(struct gpusched_file *owner, u64 id)
  * @file: the caller's open file; the pin belongs to it
  * @cmd: the struct gpusched_pin, copied in
  *
- * Context: process context; takes cpus_read_lock() and gpusched_lock, and
- * writes to userspace only after dropping them.
+ * Context: process context; takes gpusched_lock, and writes to userspace
+ * only after dropping it.  Not cpus_read_lock(): a pin of many threads
+ * would hold off CPU hotplug for as long as it takes.
  * Return: 0 with every target thread pinned, or a negative errno with
- * nothing changed.
+ * nothing changed: -EAGAIN when every CPU chosen went offline before the
+ * threads were moved.
  */
 int gpusched_pin(struct file *file, void *cmd)
 {
@@ -456,7 +456,6 @@ int gpusched_pin(struct file *file, void *cmd)
 
 	/* Workers whose last thread just exited give their cores back first. */
 	gpusched_reap_flush();
-	cpus_read_lock();
 	mutex_lock(&gpusched_lock);
 	ret = gpusched_pin_locked(worker, &targets);
 	if (!ret) {
@@ -466,7 +465,6 @@ int gpusched_pin(struct file *file, void *cmd)
 			nr_threads++;
 	}
 	mutex_unlock(&gpusched_lock);
-	cpus_read_unlock();
 	if (ret)
 		goto out_discard;
 
@@ -496,7 +494,7 @@ out_mask:
  * @file: the caller's open file
  * @cmd: the struct gpusched_unpin, copied in
  *
- * Context: process context; takes cpus_read_lock() and gpusched_lock.
+ * Context: process context; takes gpusched_lock.
  * Return: 0 with the target's pinned threads restored; -ENOENT when none
  * was pinned; -EPERM, with nothing changed, when one of them was pinned
  * through another file and the caller could not have pinned it.
@@ -516,7 +514,6 @@ int gpusched_unpin(struct file *file, void *cmd)
 	if (ret)
 		return ret;
 
-	cpus_read_lock();
 	mutex_lock(&gpusched_lock);
 	/* Check every thread before changing any. */
 	for (i = 0; i < targets.nr; i++) {
@@ -546,7 +543,6 @@ int gpusched_unpin(struct file *file, void *cmd)
 	args->nr_threads = found;
 unlock:
 	mutex_unlock(&gpusched_lock);
-	cpus_read_unlock();
 	gpusched_put_targets(&targets);
 	return ret;
 }
@@ -637,20 +633,17 @@ out_cpus:
  * gpusched_release_file() - unpin everything pinned through a file
  * @gfile: the file being released
  *
- * Context: process context (the file's release); takes cpus_read_lock()
- * and gpusched_lock.
+ * Context: process context (the file's release); takes gpusched_lock.
  */
 void gpusched_release_file(struct gpusched_file *gfile)
 {
 	struct gpusched_worker *worker, *next;
 
-	cpus_read_lock();
 	mutex_lock(&gpusched_lock);
 	list_for_each_entry_safe(worker, next, &gpusched_workers, node)
 		if (worker->owner == gfile)
 			gpusched_worker_unpin(worker);
 	mutex_unlock(&gpusched_lock);
-	cpus_read_unlock();
 }
 
 /* Whether @worker was pinned for GPU @gpu of the current topology. */

@@ -477,7 +477,7 @@ static int gpusched_worker_take(struct gpusched_worker *worker, struct pid *pid,
  * so only threads that carry the pin's CPUs are taken.  A thread whose
  * CPUs are neither was given its own by the program, and is left alone.
  *
- * Context: gpusched_lock and cpus_read_lock() held.
+ * Context: gpusched_lock held.
  */
 void gpusched_worker_adopt(struct gpusched_worker *worker, bool just_pinned)
 {
@@ -613,7 +613,6 @@ static void gpusched_adopt_workfn(struct work_struct *work)
 							       &gpusched_births_buf[0];
 	raw_spin_unlock(&gpusched_births_lock);
 
-	cpus_read_lock();
 	mutex_lock(&gpusched_lock);
 	for (i = 0; i < births->nr; i++)
 		gpusched_settle_birth(&births->entries[i]);
@@ -625,7 +624,6 @@ static void gpusched_adopt_workfn(struct work_struct *work)
 				gpusched_worker_adopt(worker, false);
 	}
 	mutex_unlock(&gpusched_lock);
-	cpus_read_unlock();
 	gpusched_births_clear(births);
 }
 

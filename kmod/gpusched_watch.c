@@ -130,7 +130,7 @@ void gpusched_watch_start(void)
  * again inside the CPUs they may use now; a thread that chose CPUs of its
  * own is marked and never moved again.
  *
- * Context: cpus_read_lock() and gpusched_lock held.
+ * Context: gpusched_lock held.
  */
 void gpusched_watch_locked(struct gpusched_table *table)
 {
@@ -177,7 +177,6 @@ static void gpusched_watch_workfn(struct work_struct *work)
 	struct gpusched_table *table;
 	bool more;
 
-	cpus_read_lock();
 	mutex_lock(&gpusched_lock);
 	gpusched_reap_locked();
 	table = rcu_dereference_protected(gpusched_current_table,
@@ -187,7 +186,6 @@ static void gpusched_watch_workfn(struct work_struct *work)
 	if (!more)
 		WRITE_ONCE(gpusched_watch_wanted, false);
 	mutex_unlock(&gpusched_lock);
-	cpus_read_unlock();
 	if (more)
 		gpusched_watch_start();
 }
