@@ -3,7 +3,7 @@
  * Tracking pinned threads: their records, found by struct pid, and what
  * happens to them while the program runs.  A thread that exits is reaped
  * (its record freed, its worker's cores released when it was the last) by
- * a work item that the sched_process_exit tracepoint kicks for pinned
+ * a work item to which the sched_process_exit tracepoint queues pinned
  * threads only.  A task that a pinned thread creates is queued by the
  * sched_process_fork tracepoint and settled by another work item: it joins
  * a process pin, or gets its creator's CPUs from before a thread pin.
@@ -66,6 +66,25 @@ static DEFINE_RAW_SPINLOCK(gpusched_births_lock);
 static struct gpusched_births gpusched_births_buf[2];
 /* The array the probe fills; under gpusched_births_lock. */
 static struct gpusched_births *gpusched_births = &gpusched_births_buf[0];
+
+/*
+ * Pinned threads that exited, queued by the exit probe for the reap work,
+ * each with a reference: like the births, a fixed array under a raw
+ * spinlock, swapped with the spare by the work; an overflow makes the work
+ * sweep every record instead.
+ */
+#define GPUSCHED_MAX_EXITS 256
+
+struct gpusched_exits {
+	unsigned int nr;
+	bool overflow;
+	struct pid *entries[GPUSCHED_MAX_EXITS];
+};
+
+static DEFINE_RAW_SPINLOCK(gpusched_exits_lock);
+static struct gpusched_exits gpusched_exits_buf[2];
+/* The array the probe fills; under gpusched_exits_lock. */
+static struct gpusched_exits *gpusched_exits = &gpusched_exits_buf[0];
 
 static void gpusched_reap_workfn(struct work_struct *work);
 static void gpusched_adopt_workfn(struct work_struct *work);
@@ -391,11 +410,53 @@ unsigned int gpusched_nr_pinned_threads(void)
 	return atomic_read(&gpusched_nr_threads);
 }
 
+/* Frees the record of the exited thread of @pid, and its worker if it was the last. */
+static void gpusched_reap_pid(struct pid *pid)
+{
+	struct gpusched_thread *thread = gpusched_find_thread(pid);
+	struct gpusched_worker *worker;
+
+	if (!thread || !gpusched_thread_gone(thread))
+		return;
+	worker = thread->worker;
+	gpusched_thread_free(thread);
+	if (list_empty(&worker->threads))
+		gpusched_worker_free(worker);
+}
+
+/* Puts the references of a queue of exits and empties it. */
+static void gpusched_exits_clear(struct gpusched_exits *exits)
+{
+	unsigned int i;
+
+	for (i = 0; i < exits->nr; i++)
+		put_pid(exits->entries[i]);
+	exits->nr = 0;
+	exits->overflow = false;
+}
+
+/* Costs what the exits queued cost, not what every record would. */
 static void gpusched_reap_workfn(struct work_struct *work)
 {
+	struct gpusched_exits *exits;
+	unsigned int i;
+
+	/* The work never runs twice at once, so the spare array is empty. */
+	raw_spin_lock(&gpusched_exits_lock);
+	exits = gpusched_exits;
+	gpusched_exits = exits == &gpusched_exits_buf[0] ? &gpusched_exits_buf[1] :
+							   &gpusched_exits_buf[0];
+	raw_spin_unlock(&gpusched_exits_lock);
+
 	mutex_lock(&gpusched_lock);
-	gpusched_reap_locked();
+	if (exits->overflow) {
+		gpusched_reap_locked();
+	} else {
+		for (i = 0; i < exits->nr; i++)
+			gpusched_reap_pid(exits->entries[i]);
+	}
 	mutex_unlock(&gpusched_lock);
+	gpusched_exits_clear(exits);
 }
 
 /**
@@ -414,11 +475,18 @@ void gpusched_reap_flush(void)
 	flush_work(&gpusched_reap_work);
 }
 
-/* Runs for every exiting task: only the exit of a pinned thread kicks the reap work. */
+/* Runs for every exiting task: only the exit of a pinned thread is queued for the reap work. */
 static void gpusched_exit_probe(void *data, struct task_struct *task)
 {
-	if (gpusched_task_pinned(task))
-		queue_work(system_unbound_wq, &gpusched_reap_work);
+	if (!gpusched_task_pinned(task))
+		return;
+	raw_spin_lock(&gpusched_exits_lock);
+	if (gpusched_exits->nr < GPUSCHED_MAX_EXITS)
+		gpusched_exits->entries[gpusched_exits->nr++] = get_task_pid(task, PIDTYPE_PID);
+	else
+		gpusched_exits->overflow = true;
+	raw_spin_unlock(&gpusched_exits_lock);
+	queue_work(system_unbound_wq, &gpusched_reap_work);
 }
 
 /*
@@ -705,8 +773,10 @@ void gpusched_track_exit(void)
 	tracepoint_synchronize_unregister();
 	cancel_work_sync(&gpusched_reap_work);
 	cancel_work_sync(&gpusched_adopt_work);
-	/* Births the work did not get to, then records still in their grace period. */
+	/* Births and exits the works did not get to, then records in their grace period. */
 	gpusched_births_clear(&gpusched_births_buf[0]);
 	gpusched_births_clear(&gpusched_births_buf[1]);
+	gpusched_exits_clear(&gpusched_exits_buf[0]);
+	gpusched_exits_clear(&gpusched_exits_buf[1]);
 	rcu_barrier();
 }

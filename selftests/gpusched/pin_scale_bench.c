@@ -3,7 +3,8 @@
  * What pinned threads cost the machine, as numbers: the latency of PIN,
  * UNPIN and QUERY of one thread, and the rates of fork+exit and
  * pthread_create+join in a process that is not pinned, while a holder
- * process has 0, 1, 1,000 and 10,000 threads pinned; the kernel memory
+ * process has 0, 1, 1,000 and 10,000 threads pinned, and the latter in a
+ * process that is pinned itself; the kernel memory
  * the module takes per pinned thread; and the cost of one pass of the
  * cpuset watch over all of them.  Nothing here is judged against a
  * time: each step is "ok" when it could be measured, and the figures go to
@@ -25,7 +26,6 @@
 #define REPEATS 51		/* latency samples per figure (odd: a true median) */
 #define FORKS 200		/* fork+exit per rate */
 #define THREADS 400		/* pthread_create+join per rate */
-#define HOLDER_STACK (64 * 1024)
 
 static const unsigned int steps[] = { 0, 1, 1000, 10000 };
 
@@ -48,57 +48,6 @@ static double median_us(long long *ns, unsigned int n)
 {
 	qsort(ns, n, sizeof(*ns), compare_ll);
 	return ns[n / 2] / 1000.0;
-}
-
-/* Holder: a process whose threads only sleep until it is killed. */
-static void *holder_thread(void *arg)
-{
-	for (;;)
-		pause();
-	return NULL;
-}
-
-/* A holder with @nr_threads threads in all, every one of them started; its pid or -1. */
-static pid_t start_holder(unsigned int nr_threads)
-{
-	pthread_attr_t attr;
-	pthread_t thread;
-	unsigned int i;
-	int ready[2];
-	char c = 0;
-	pid_t pid;
-
-	if (pipe(ready))
-		return -1;
-	pid = fork();
-	if (pid < 0)
-		return -1;
-	if (!pid) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		close(ready[0]);
-		pthread_attr_init(&attr);
-		pthread_attr_setstacksize(&attr, HOLDER_STACK);
-		for (i = 1; i < nr_threads; i++)
-			if (pthread_create(&thread, &attr, holder_thread, NULL))
-				_exit(1);
-		if (write(ready[1], &c, 1) != 1)
-			_exit(1);
-		holder_thread(NULL);
-	}
-	close(ready[1]);
-	if (read(ready[0], &c, 1) != 1) {
-		close(ready[0]);
-		waitpid(pid, NULL, 0);
-		return -1;
-	}
-	close(ready[0]);
-	return pid;
-}
-
-static void stop_holder(pid_t pid)
-{
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
 }
 
 /*
@@ -174,6 +123,25 @@ static double thread_rate(void)
 }
 
 /* Median latency of PIN, UNPIN and QUERY of the calling thread. */
+/*
+ * pthread_create+join in this process while it is pinned as a whole: each
+ * new thread joins the pin and each exit is reaped, so this is what a
+ * training program's thread churn costs with the pins that exist.
+ */
+static double pinned_thread_rate(int fd, const struct gs_machine *m)
+{
+	struct gpusched_pin pin = gs_pin_arg(m, GPUSCHED_TARGET_PROCESS, getpid(), 0,
+					     GPUSCHED_POLICY_NODE, NULL);
+	double rate;
+
+	if (ioctl(fd, GPUSCHED_IOC_PIN, &pin))
+		return -1;
+	rate = thread_rate();
+	if (gs_unpin(fd, GPUSCHED_TARGET_PROCESS, getpid(), NULL))
+		return -1;
+	return rate;
+}
+
 static int pin_latencies(int fd, const struct gs_machine *m, double out[3])
 {
 	long long pin[REPEATS], unpin[REPEATS], query[REPEATS], t;
@@ -284,7 +252,7 @@ int main(void)
 	for (i = 0; i < nr_steps; i++) {
 		unsigned int n = steps[i];
 		struct gpusched_pin pin;
-		double forks, threads;
+		double forks, threads, pinned_threads;
 
 		if (n > max_threads) {
 			ksft_test_result_skip("%u pinned threads: this kernel (KASAN, lockdep) bench stops at %u\n",
@@ -295,7 +263,7 @@ int main(void)
 		t = 0;
 		if (n) {
 			/* A 1 GiB guest's default threads-max is about 8,000. */
-			holder = allow_threads(n) ? -1 : start_holder(n);
+			holder = allow_threads(n) ? -1 : gs_holder_start(n);
 			if (holder < 0) {
 				ksft_test_result_fail("%u pinned threads: cannot start a holder of that many threads\n",
 						      n);
@@ -310,7 +278,7 @@ int main(void)
 			if (ret || pin.nr_threads != n) {
 				ksft_test_result_fail("%u pinned threads: PIN of the holder: %s, %u threads\n",
 						      n, ret ? strerror(errno) : "ok", pin.nr_threads);
-				stop_holder(holder);
+				gs_holder_stop(holder);
 				continue;
 			}
 		}
@@ -318,12 +286,13 @@ int main(void)
 		ret = pin_latencies(fd, &m, lat);
 		forks = fork_exit_rate();
 		threads = thread_rate();
-		if (ret || forks < 0 || threads < 0) {
+		pinned_threads = pinned_thread_rate(fd, &m);
+		if (ret || forks < 0 || threads < 0 || pinned_threads < 0) {
 			ksft_test_result_fail("%u pinned threads: a measurement failed: %s\n", n,
 					      strerror(errno));
 		} else {
-			ksft_print_msg("bench pinned=%u pin_us=%.1f unpin_us=%.1f query_us=%.1f fork_exit_per_s=%.0f thread_create_join_per_s=%.0f\n",
-				       n, lat[0], lat[1], lat[2], forks, threads);
+			ksft_print_msg("bench pinned=%u pin_us=%.1f unpin_us=%.1f query_us=%.1f fork_exit_per_s=%.0f thread_create_join_per_s=%.0f pinned_process_thread_create_join_per_s=%.0f\n",
+				       n, lat[0], lat[1], lat[2], forks, threads, pinned_threads);
 			if (n)
 				ksft_print_msg("bench pinned=%u pin_of_the_holder_ms=%.1f slab_bytes_per_pinned_thread=%.0f watch_pass_us=%.0f\n",
 					       n, t / 1e6,
@@ -333,7 +302,7 @@ int main(void)
 			ksft_test_result_pass("%u pinned threads: measured\n", n);
 		}
 		if (holder)
-			stop_holder(holder);
+			gs_holder_stop(holder);
 	}
 	close(fd);
 	ksft_finished();
