@@ -93,10 +93,10 @@ static struct gpusched_worker *gpusched_worker_alloc(struct gpusched_file *owner
 {
 	struct gpusched_worker *worker;
 
-	worker = kzalloc(sizeof(*worker), GFP_KERNEL);
+	worker = kzalloc(sizeof(*worker), GFP_KERNEL_ACCOUNT);
 	if (!worker)
 		return NULL;
-	if (!zalloc_cpumask_var(&worker->cpus, GFP_KERNEL)) {
+	if (!zalloc_cpumask_var(&worker->cpus, GFP_KERNEL_ACCOUNT)) {
 		kfree(worker);
 		return NULL;
 	}

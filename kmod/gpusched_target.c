@@ -64,7 +64,7 @@ int gpusched_collect_threads(struct task_struct *leader, struct gpusched_targets
 
 	do {
 		room = get_nr_threads(leader) + 8;
-		targets->pids = kvcalloc(room, sizeof(*targets->pids), GFP_KERNEL);
+		targets->pids = kvcalloc(room, sizeof(*targets->pids), GFP_KERNEL_ACCOUNT);
 		if (!targets->pids)
 			return -ENOMEM;
 		full = false;
@@ -129,7 +129,7 @@ static struct pid *gpusched_pidfd_pid(u32 fd, bool *thread)
 
 static int gpusched_one_target(struct pid *pid, struct gpusched_targets *targets)
 {
-	targets->pids = kvcalloc(1, sizeof(*targets->pids), GFP_KERNEL);
+	targets->pids = kvcalloc(1, sizeof(*targets->pids), GFP_KERNEL_ACCOUNT);
 	if (!targets->pids) {
 		put_pid(pid);
 		return -ENOMEM;

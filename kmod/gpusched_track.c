@@ -173,6 +173,9 @@ bool gpusched_thread_gone(const struct gpusched_thread *thread)
  * gpusched_thread_alloc() - a new, unlisted record of a thread
  * @pid: the thread; the record takes its own reference
  *
+ * The record is charged to the memory cgroup of the caller: the pinning
+ * process for a PIN, nobody's for threads the adopt work takes in later.
+ *
  * Context: process context, may sleep.
  * Return: the record, or NULL when out of memory.
  */
@@ -180,14 +183,14 @@ struct gpusched_thread *gpusched_thread_alloc(struct pid *pid)
 {
 	struct gpusched_thread *thread;
 
-	thread = kzalloc(sizeof(*thread), GFP_KERNEL);
+	thread = kzalloc(sizeof(*thread), GFP_KERNEL_ACCOUNT);
 	if (!thread)
 		return NULL;
-	if (!zalloc_cpumask_var(&thread->original, GFP_KERNEL))
+	if (!zalloc_cpumask_var(&thread->original, GFP_KERNEL_ACCOUNT))
 		goto err_thread;
-	if (!zalloc_cpumask_var(&thread->applied, GFP_KERNEL))
+	if (!zalloc_cpumask_var(&thread->applied, GFP_KERNEL_ACCOUNT))
 		goto err_original;
-	if (!zalloc_cpumask_var(&thread->user_cpus, GFP_KERNEL))
+	if (!zalloc_cpumask_var(&thread->user_cpus, GFP_KERNEL_ACCOUNT))
 		goto err_applied;
 	INIT_LIST_HEAD(&thread->node);
 	INIT_HLIST_NODE(&thread->hash);
