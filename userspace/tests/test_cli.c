@@ -805,6 +805,10 @@ struct status_pin {
 	bool owned;			/* owner_pid is the process itself */
 	const char *cpus;
 	unsigned int nr_threads;
+	/* What status should say of its state */
+	const char *state_cell;		/* under STATE */
+	const char *state, *reason_name;	/* in --json */
+	unsigned int nr_own_cpus;
 };
 
 static int thread_ready[2], thread_release[2];
@@ -1015,6 +1019,30 @@ static void check_status_table(const char *out, const struct status_pin *pins, s
 	}
 }
 
+/*
+ * The STATE column, the last, under its title: each pin's state, or "-"
+ * from a module that does not report states (@old).
+ */
+static void check_status_states(const char *out, const struct status_pin *pins, size_t nr,
+				bool old)
+{
+	const char *header = pin_table_header(out);
+	size_t i;
+
+	if (!tap_ok(header && strstr(header, "  STATE\n") &&
+		    strstr(header, "  STATE\n") < strchr(header, '\n'),
+		    "status%s: the pin table's last column is STATE", old ? " (old module)" : ""))
+		tap_diag("stdout:\n%s", out);
+	for (i = 0; header && i < nr; i++) {
+		const char *row = pin_row(header, pins[i].pid);
+		const char *want = old ? "-" : pins[i].state_cell;
+
+		if (!tap_ok(row && cell_is(header, row, "STATE", want), "status%s: %s: STATE \"%s\"",
+			    old ? " (old module)" : "", pins[i].what, want))
+			tap_diag("stdout:\n%s", out);
+	}
+}
+
 /* Scripts read status with awk: $1 GPU, $2 PID, $5 POLICY, $6 CPUS must stay so. */
 static void check_status_fields(const char *out, const struct status_pin *pins, size_t nr)
 {
@@ -1068,19 +1096,59 @@ static void check_status_json(json_object *status, const struct status_pin *pins
 		       (int)tasks[i], "status --json: GPU %zu has %u pinned threads", i, tasks[i]);
 }
 
+/* Whether @object has @name, set to JSON null. */
+static bool null_field(json_object *object, const char *name)
+{
+	return object && json_object_object_get_ex(object, name, NULL) && !field(object, name);
+}
+
+/* Each pin's state, reason, nr_followed and nr_own_cpus_threads; null from an old module. */
+static void check_status_json_states(json_object *status, const struct status_pin *pins,
+				     size_t nr, bool old)
+{
+	size_t i;
+
+	for (i = 0; i < nr; i++) {
+		const struct status_pin *p = &pins[i];
+		json_object *pin = json_pin(status, p->gpu, p->pid);
+		bool same;
+
+		if (old)
+			same = null_field(pin, "state") && null_field(pin, "reason") &&
+			       null_field(pin, "nr_followed") &&
+			       null_field(pin, "nr_own_cpus_threads");
+		else
+			same = pin && !strcmp(string_of(field(pin, "state")), p->state) &&
+			       !strcmp(string_of(field(pin, "reason")), p->reason_name) &&
+			       int_of(field(pin, "nr_followed")) == (int)p->nr_followed &&
+			       int_of(field(pin, "nr_own_cpus_threads")) == (int)p->nr_own_cpus;
+		if (old && !tap_ok(same, "status --json (old module): %s: state, reason, "
+				   "nr_followed and nr_own_cpus_threads are null", p->what))
+			tap_diag("got %s", pin ? json_object_to_json_string(pin) : "(missing)");
+		if (!old && !tap_ok(same, "status --json: %s: state \"%s\", reason \"%s\", "
+				    "nr_followed %u, nr_own_cpus_threads %u", p->what, p->state,
+				    p->reason_name, p->nr_followed, p->nr_own_cpus))
+			tap_diag("got %s", pin ? json_object_to_json_string(pin) : "(missing)");
+	}
+}
+
 static void test_status(void)
 {
 	struct status_pin pins[] = {
 		{ "this process (3 threads, one with CPUs of its own)", getpid(), 0,
-		  GPUSCHED_POLICY_NODE, 0, GPUSCHED_PIN_REASON_NONE, 3, true, "0-7", 3 },
+		  GPUSCHED_POLICY_NODE, 0, GPUSCHED_PIN_REASON_NONE, 3, true, "0-7", 3,
+		  "ok, own cpus: 1 thread", "ok", "none", 1 },
 		{ "a pin that holds", 0, 0, GPUSCHED_POLICY_EXCLUSIVE, 0,
-		  GPUSCHED_PIN_REASON_NONE, 0, true, "2-3", 1 },
+		  GPUSCHED_PIN_REASON_NONE, 0, true, "2-3", 1, "ok", "ok", "none", 0 },
 		{ "a fallback, too few CPUs", 0, 0, GPUSCHED_POLICY_SOCKET,
-		  GPUSCHED_QUERY_FALLBACK, GPUSCHED_PIN_REASON_NO_CPUS, 1, false, "0-7", 1 },
+		  GPUSCHED_QUERY_FALLBACK, GPUSCHED_PIN_REASON_NO_CPUS, 1, false, "0-7", 1,
+		  "fallback (no cpus)", "fallback", "no-cpus", 0 },
 		{ "a fallback, CPUs held by others", 0, 1, GPUSCHED_POLICY_EXCLUSIVE,
-		  GPUSCHED_QUERY_FALLBACK, GPUSCHED_PIN_REASON_HELD, 2, false, "8-15", 1 },
+		  GPUSCHED_QUERY_FALLBACK, GPUSCHED_PIN_REASON_HELD, 2, false, "8-15", 1,
+		  "fallback (cpus held)", "fallback", "held", 0 },
 		{ "a broken pin", 0, 1, GPUSCHED_POLICY_NODE, GPUSCHED_QUERY_BROKEN,
-		  GPUSCHED_PIN_REASON_NO_CPUS, 1, true, "4-5", 1 },
+		  GPUSCHED_PIN_REASON_NO_CPUS, 1, true, "4-5", 1,
+		  "broken (no cpus)", "broken", "no-cpus", 0 },
 	};
 	const size_t nr = sizeof(pins) / sizeof(pins[0]);
 	const unsigned int extra_results[2] = { 0, GPUSCHED_QUERY_OWN_CPUS };
@@ -1112,15 +1180,31 @@ static void test_status(void)
 	if (!tap_ok(run.status == 0, "status with a stand-in module exits 0 (got %d)", run.status))
 		tap_diag("stderr: %s", run.err);
 	check_status_table(run.out, pins, nr);
+	check_status_states(run.out, pins, nr, false);
 	check_status_fields(run.out, pins, nr);
 	run_free(&run);
 
 	run = run_status(device, pins_env, false, (const char *const[]){ "--json", NULL });
 	json = json_tokener_parse(run.out);
-	if (tap_ok(json != NULL, "status --json with a stand-in module prints JSON"))
+	if (tap_ok(json != NULL, "status --json with a stand-in module prints JSON")) {
 		check_status_json(json, pins, nr);
-	else
+		check_status_json_states(json, pins, nr, false);
+	} else {
 		tap_diag("exit %d, stderr: %s", run.status, run.err);
+	}
+	json_object_put(json);
+	run_free(&run);
+
+	/* A module from before GPUSCHED_FEATURE_PIN_STATE: states unknown, not "ok". */
+	run = run_status(device, pins_env, true, (const char *const[]){ NULL });
+	tap_ok(run.status == 0, "status with an old stand-in module exits 0 (got %d)", run.status);
+	check_status_states(run.out, pins, nr, true);
+	check_status_fields(run.out, pins, nr);
+	run_free(&run);
+	run = run_status(device, pins_env, true, (const char *const[]){ "--json", NULL });
+	json = json_tokener_parse(run.out);
+	if (tap_ok(json != NULL, "status --json with an old stand-in module prints JSON"))
+		check_status_json_states(json, pins, nr, true);
 	json_object_put(json);
 	run_free(&run);
 
