@@ -164,7 +164,7 @@ $(OUT)/lib/libgpusched.pc: userspace/lib/libgpusched.pc.in
 	@mkdir -p $(@D)
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(GPUSCHED_VERSION)|' $< >$@
 
-unit-tests: $(UNIT_TESTS) $(PROGRAMS) $(OUT)/unit/libnvidia-ml.so.1
+unit-tests: $(UNIT_TESTS) $(PROGRAMS) $(OUT)/unit/libnvidia-ml.so.1 $(OUT)/unit/fake_gpusched.so
 
 $(OUT)/unit/%: userspace/tests/%.c $(USER_LIB_SRCS) $(USER_HDRS) $(wildcard userspace/tests/*.h) | $(USER_DEPS)
 	@mkdir -p $(@D)
@@ -193,6 +193,11 @@ $(OUT)/unit/%: userspace/tests/%.sh
 $(OUT)/unit/libnvidia-ml.so.1: userspace/tests/fake_nvml.c
 	@mkdir -p $(@D)
 	$(CC) -std=c11 -O1 -g -Wall -Wextra -Werror -fPIC -shared -o $@ $<
+
+# A stand-in for /dev/gpusched that the CLI tests preload into gpusched.
+$(OUT)/unit/fake_gpusched.so: userspace/tests/fake_gpusched.c $(UAPI)/linux/gpusched.h
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -O1 -g -Wall -Wextra -Werror -I$(UAPI) -fPIC -shared -o $@ $< -ldl
 
 $(OUT)/fuzz/fuzz_placement: userspace/tests/fuzz_placement.c kmod/placement.c kmod/placement.h
 	@mkdir -p $(@D)

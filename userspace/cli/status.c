@@ -2,10 +2,13 @@
 /*
  * gpusched status: what the module holds, by GPU: its local and reserved
  * CPUs, how many whole local cores are still free for exclusive workers,
- * and every pinned process with its command, threads, policy and CPUs.
- * The module keeps no list a user could read in one call, so the pins are
- * found the way ps finds processes: every thread of /proc is queried
- * (GPUSCHED_IOC_QUERY answers anyone about any thread they can see).
+ * and every pinned process with its command, threads, policy, CPUs and
+ * the state of its pin (holding its policy, fallen back to the GPU's node,
+ * or broken by a cpuset without the node's CPUs; threads that chose CPUs
+ * of their own).  The module keeps no list a user could read in one call,
+ * so the pins are found the way ps finds processes: every thread of /proc
+ * is queried (GPUSCHED_IOC_QUERY answers anyone about any thread they can
+ * see).
  */
 #define _GNU_SOURCE
 #include <ctype.h>
@@ -19,13 +22,23 @@
 #include "libgpusched.h"
 #include "sysfs.h"
 
-/* One pinned process's threads on one GPU. */
+/* The QUERY result bits that say a pin does not hold its policy. */
+#define PIN_STATE_BITS	(GPUSCHED_QUERY_FALLBACK | GPUSCHED_QUERY_BROKEN)
+
+/*
+ * One pinned process's threads on one GPU, with the same CPUs and the
+ * same state (so the threads of one pin, normally).
+ */
 struct pinned {
 	unsigned int gpu, policy;
 	pid_t pid, owner;
 	char comm[64];
 	char *cpus;
+	uint32_t state;		/* its PIN_STATE_BITS */
+	uint32_t reason;	/* a GPUSCHED_PIN_REASON_* value */
+	uint32_t nr_followed;	/* the most any of its threads reported */
 	unsigned int nr_threads;
+	unsigned int nr_own_cpus;	/* threads that chose CPUs of their own */
 	pid_t first_tid;
 };
 
@@ -35,14 +48,15 @@ struct pin_list {
 };
 
 static struct pinned *pin_list_find(struct pin_list *list, unsigned int gpu, pid_t pid,
-				    const char *cpus)
+				    const char *cpus, uint32_t state, uint32_t reason)
 {
 	size_t i;
 
 	for (i = 0; i < list->nr; i++) {
 		struct pinned *p = &list->items[i];
 
-		if (p->gpu == gpu && p->pid == pid && !strcmp(p->cpus, cpus))
+		if (p->gpu == gpu && p->pid == pid && !strcmp(p->cpus, cpus) &&
+		    p->state == state && p->reason == reason)
 			return p;
 	}
 	if (list->nr == list->room) {
@@ -127,7 +141,8 @@ static int scan_process(struct gpusched *gs, pid_t pid, cpu_set_t *cpus, size_t 
 		    !(query.result & GPUSCHED_QUERY_PINNED))
 			continue;
 		text = cli_cpu_set_list(cpus, size);
-		p = pin_list_find(list, query.gpu, pid, text);
+		p = pin_list_find(list, query.gpu, pid, text, query.result & PIN_STATE_BITS,
+				  query.reason);
 		if (!p) {
 			free(text);
 			goto out_nomem;
@@ -140,10 +155,16 @@ static int scan_process(struct gpusched *gs, pid_t pid, cpu_set_t *cpus, size_t 
 			p->pid = pid;
 			p->policy = query.policy;
 			p->owner = query.owner_pid;
+			p->state = query.result & PIN_STATE_BITS;
+			p->reason = query.reason;
 			p->first_tid = tid;
 			read_command(pid, p->comm, sizeof(p->comm));
 		}
 		p->nr_threads++;
+		if (query.nr_followed > p->nr_followed)
+			p->nr_followed = query.nr_followed;
+		if (query.result & GPUSCHED_QUERY_OWN_CPUS)
+			p->nr_own_cpus++;
 	}
 	closedir(dir);
 	return 0;
@@ -211,12 +232,57 @@ static unsigned int free_cores(const struct gs_machine *machine, const struct gs
 	return count;
 }
 
+static const char *pin_state_name(uint32_t state)
+{
+	if (state & GPUSCHED_QUERY_BROKEN)
+		return "broken";
+	return state & GPUSCHED_QUERY_FALLBACK ? "fallback" : "ok";
+}
+
+static const char *pin_reason_name(uint32_t reason)
+{
+	switch (reason) {
+	case GPUSCHED_PIN_REASON_NONE:
+		return "none";
+	case GPUSCHED_PIN_REASON_NO_CPUS:
+		return "no-cpus";
+	case GPUSCHED_PIN_REASON_HELD:
+		return "held";
+	}
+	return "unknown";
+}
+
+/*
+ * The STATE cell: "ok", "fallback (cpus held)", "broken (no cpus)"...,
+ * then ", own cpus: N threads" when some threads chose CPUs of their own;
+ * "-" when the module does not report states (@known false).
+ */
+static void format_state(const struct pinned *pin, bool known, char *text, size_t size)
+{
+	const char *why = "";
+	int len;
+
+	if (!known) {
+		snprintf(text, size, "-");
+		return;
+	}
+	if (pin->state && pin->reason == GPUSCHED_PIN_REASON_NO_CPUS)
+		why = " (no cpus)";
+	else if (pin->state && pin->reason == GPUSCHED_PIN_REASON_HELD)
+		why = " (cpus held)";
+	len = snprintf(text, size, "%s%s", pin_state_name(pin->state), why);
+	if (pin->nr_own_cpus && len > 0 && (size_t)len < size)
+		snprintf(text + len, size - (size_t)len, ", own cpus: %u thread%s",
+			 pin->nr_own_cpus, pin->nr_own_cpus == 1 ? "" : "s");
+}
+
 static void status_usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: gpusched status [--device PATH] [--json]\n\n"
 		"Shows, for every GPU of the module's topology, its local and reserved CPUs,\n"
-		"the whole local cores still free, and every pinned process.\n");
+		"the whole local cores still free, and every pinned process with the state\n"
+		"of its pin.\n");
 }
 
 int cmd_status(int argc, char **argv)
@@ -225,7 +291,7 @@ int cmd_status(int argc, char **argv)
 		"GPU", "PCI ADDRESS", "NODE", "LOCAL CPUS", "RESERVED", "FREE CORES", "TASKS"
 	};
 	static const char *const pin_headers[] = {
-		"GPU", "PID", "COMMAND", "THREADS", "POLICY", "CPUS", "HELD BY"
+		"GPU", "PID", "COMMAND", "THREADS", "POLICY", "CPUS", "HELD BY", "STATE"
 	};
 	struct gs_bitmap *local = NULL, reserved_all = GS_BITMAP_INIT;
 	struct cli_table *gpu_table, *pin_table;
@@ -237,6 +303,7 @@ int cmd_status(int argc, char **argv)
 	struct gs_machine *machine = NULL;
 	struct gs_sysfs *sysfs = NULL;
 	struct gpusched *gs;
+	bool known_state;
 	unsigned int i;
 	size_t p;
 	int ret, err;
@@ -259,6 +326,8 @@ int cmd_status(int argc, char **argv)
 		gpusched_close(gs);
 		return EXIT_FAILURE_RUNTIME;
 	}
+	/* A module from before the pin states reports none: show them unknown. */
+	known_state = info.features & GPUSCHED_FEATURE_PIN_STATE;
 	ret = cli_discover(&common, true, &machine);
 	if (ret)
 		goto out_topo;
@@ -294,7 +363,7 @@ int cmd_status(int argc, char **argv)
 	json_object_object_add(root, "default_policy",
 			       json_object_new_string(gpusched_policy_name(info.default_policy)));
 	gpu_table = cli_table_new(7, gpu_headers);
-	pin_table = cli_table_new(7, pin_headers);
+	pin_table = cli_table_new(8, pin_headers);
 	for (i = 0, p = 0; i < topo.nr_gpus; i++) {
 		struct gs_bitmap reserved = GS_BITMAP_INIT;
 		struct json_object *gpu = json_object_new_object(), *list = json_object_new_array();
@@ -310,15 +379,16 @@ int cmd_status(int argc, char **argv)
 		for (; p < pins.nr && pins.items[p].gpu == i; p++) {
 			struct pinned *pin = &pins.items[p];
 			struct json_object *entry = json_object_new_object();
-			char pid[16], threads[16], owner[16];
+			char pid[16], threads[16], owner[16], state[64];
 
 			snprintf(pid, sizeof(pid), "%d", pin->pid);
 			snprintf(threads, sizeof(threads), "%u", pin->nr_threads);
 			snprintf(owner, sizeof(owner), "%d", pin->owner);
 			snprintf(index, sizeof(index), "%u", i);
+			format_state(pin, known_state, state, sizeof(state));
 			cli_table_row(pin_table, index, pid, pin->comm, threads,
 				      gpusched_policy_name(pin->policy), pin->cpus,
-				      pin->owner ? owner : "-");
+				      pin->owner ? owner : "-", state);
 			json_object_object_add(entry, "pid", json_object_new_int(pin->pid));
 			json_object_object_add(entry, "command", json_object_new_string(pin->comm));
 			json_object_object_add(entry, "nr_threads",
@@ -328,6 +398,15 @@ int cmd_status(int argc, char **argv)
 			json_object_object_add(entry, "cpus", json_object_new_string(pin->cpus));
 			json_object_object_add(entry, "owner_pid",
 					       pin->owner ? json_object_new_int(pin->owner) : NULL);
+			json_object_object_add(entry, "state", !known_state ? NULL :
+					       json_object_new_string(pin_state_name(pin->state)));
+			json_object_object_add(entry, "reason", !known_state ? NULL :
+					       json_object_new_string(pin_reason_name(pin->state ? pin->reason :
+									      GPUSCHED_PIN_REASON_NONE)));
+			json_object_object_add(entry, "nr_followed", !known_state ? NULL :
+					       json_object_new_int64(pin->nr_followed));
+			json_object_object_add(entry, "nr_own_cpus_threads", !known_state ? NULL :
+					       json_object_new_int(pin->nr_own_cpus));
 			json_object_array_add(list, entry);
 			nr_tasks += pin->nr_threads;
 		}

@@ -4,13 +4,16 @@
  * and `plan` on the committed sysfs snapshots, the usage errors and exit
  * codes gpusched(1) documents, and `exec` without the module (its
  * unarbitrated fallback, the GPU it resolves from the launcher's
- * variables, and the env(1)-style 126/127).  Expected values come from the
- * fixture files themselves (node cpulists, SMT siblings, L3 groups,
- * isolated CPUs), read here with the library's one cpulist parser, never
- * from the program's own output.
+ * variables, and the env(1)-style 126/127), and `status` against a
+ * stand-in module (fake_gpusched.so, preloaded into the CLI).  Expected
+ * values come from the fixture files themselves (node cpulists, SMT
+ * siblings, L3 groups, isolated CPUs), read here with the library's one
+ * cpulist parser, or from what the stand-in module was told to answer,
+ * never from the program's own output.
  *
  * Usage: test_cli [FIXTURES_DIR]
- *   The CLI is $GPUSCHED, else ../bin/gpusched beside this program.
+ *   The CLI is $GPUSCHED, else ../bin/gpusched beside this program; the
+ *   stand-in module is $FAKE_GPUSCHED, else fake_gpusched.so beside it.
  *   FIXTURES_DIR defaults to $GS_FIXTURES_DIR, then to "fixtures" beside
  *   this source file.
  */
@@ -19,13 +22,18 @@
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <libgen.h>
+#include <linux/gpusched.h>
+#include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -37,6 +45,8 @@ extern char **environ;
 
 static const char *cli_path;
 static const char *fixtures_dir;
+static const char *fake_module;		/* fake_gpusched.so */
+static const char *self_command;	/* our argv[0] without its directory */
 
 #define HGX		"hgx-2s-smt-8gpu"
 #define EPYC		"epyc-nps4-8gpu"
@@ -776,6 +786,444 @@ static void test_usage(void)
 	free(hgx);
 }
 
+/* ---- status, against a stand-in module ---- */
+
+/*
+ * status reads the module only through ioctl(2) on --device, and finds the
+ * pinned threads in /proc.  So the threads are real ones, children of this
+ * test that wait and two threads of this process, and fake_gpusched.so
+ * answers QUERY for them as the module would for pins in each state.
+ */
+
+/* One pinned process, as the stand-in module is told to report it. */
+struct status_pin {
+	const char *what;
+	pid_t pid;
+	unsigned int gpu, policy;
+	unsigned int result;		/* GPUSCHED_QUERY_* besides PINNED */
+	unsigned int reason, nr_followed;
+	bool owned;			/* owner_pid is the process itself */
+	const char *cpus;
+	unsigned int nr_threads;
+	/* What status should say of its state */
+	const char *state_cell;		/* under STATE */
+	const char *state, *reason_name;	/* in --json */
+	unsigned int nr_own_cpus;
+};
+
+static int thread_ready[2], thread_release[2];
+
+static void *waiting_thread(void *arg)
+{
+	pid_t tid = (pid_t)syscall(SYS_gettid);
+	char byte;
+
+	(void)arg;
+	if (write(thread_ready[1], &tid, sizeof(tid)) != sizeof(tid))
+		return NULL;
+	while (read(thread_release[0], &byte, 1) < 0 && errno == EINTR)
+		;
+	return NULL;
+}
+
+/* A child that waits for SIGKILL, and gets it if this test dies first. */
+static pid_t waiting_child(void)
+{
+	pid_t pid = fork();
+
+	if (pid < 0)
+		run_bail("fork");
+	if (!pid) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		for (;;)
+			pause();
+	}
+	return pid;
+}
+
+/* FAKE_GPUSCHED_PINS for @pins; the threads of this process beyond the first in @extra_tids. */
+static char *fake_pins(const struct status_pin *pins, size_t nr, const pid_t *extra_tids,
+		       const unsigned int *extra_results, size_t nr_extra)
+{
+	char *text = xprintf("FAKE_GPUSCHED_PINS="), *more;
+	size_t i;
+
+	for (i = 0; i < nr; i++) {
+		const struct status_pin *p = &pins[i];
+
+		more = xprintf("%s%d:%u:%u:%u:%u:%u:%d:%s;", text, p->pid, p->gpu, p->policy,
+			       p->result, p->reason, p->nr_followed, p->owned ? p->pid : 0, p->cpus);
+		free(text);
+		text = more;
+	}
+	/* The other threads of this process: pins[0] is this process. */
+	for (i = 0; i < nr_extra; i++) {
+		const struct status_pin *p = &pins[0];
+
+		more = xprintf("%s%d:%u:%u:%u:%u:%u:%d:%s;", text, extra_tids[i], p->gpu, p->policy,
+			       p->result | extra_results[i], p->reason, p->nr_followed,
+			       p->owned ? p->pid : 0, p->cpus);
+		free(text);
+		text = more;
+	}
+	return text;
+}
+
+/* Runs `gpusched status @args` against the stand-in module holding @pins_env. */
+static struct run run_status(const char *device, const char *pins_env, bool old,
+			     const char *const *args)
+{
+	char *preload = xprintf("LD_PRELOAD=%s", fake_module);
+	char *device_env = xprintf("FAKE_GPUSCHED_DEVICE=%s", device);
+	char *envp[] = { "PATH=/usr/bin:/bin", preload, device_env, (char *)pins_env,
+			 old ? "FAKE_GPUSCHED_OLD=1" : NULL, NULL };
+	const char *argv[8] = { "status", "--device", device };
+	struct run run;
+	size_t n = 3;
+
+	while (*args && n < 7)
+		argv[n++] = *args++;
+	argv[n] = NULL;
+	run = run_cli(envp, argv);
+	free(preload);
+	free(device_env);
+	return run;
+}
+
+/* The header line of status's pin table in @out, or NULL. */
+static const char *pin_table_header(const char *out)
+{
+	const char *line;
+
+	for (line = out; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
+		if (!strncmp(line, "GPU  ", 5) && strstr(line, "  PID  ") &&
+		    strstr(line, "  PID  ") < strchr(line, '\n'))
+			return line;
+	return NULL;
+}
+
+/*
+ * The cell of @line under the column @title of @header: from where the
+ * title starts to where the next title starts (the end of the line for
+ * the last), trailing blanks dropped.  NULL when @header has no such
+ * title.  A cell that is not where its title is comes out wrong, so this
+ * checks the alignment too.  The caller frees it.
+ */
+static char *table_cell(const char *header, const char *line, const char *title)
+{
+	size_t header_len = strcspn(header, "\n"), line_len = strcspn(line, "\n");
+	size_t start, end, i;
+	const char *at;
+
+	for (at = header; (at = strstr(at, title)) && at < header + header_len; at++)
+		if ((at == header || at[-1] == ' ') &&
+		    (at[strlen(title)] == ' ' || at[strlen(title)] == '\n' || !at[strlen(title)]))
+			break;
+	if (!at || at >= header + header_len)
+		return NULL;
+	start = (size_t)(at - header);
+	/* The next title begins after two blanks at least. */
+	for (end = start + strlen(title); end < header_len; end++)
+		if (header[end] == ' ' && header[end + 1] == ' ')
+			break;
+	while (end < header_len && header[end] == ' ')
+		end++;
+	if (end >= header_len)
+		end = line_len;
+	if (start >= line_len)
+		return xprintf("%s", "");
+	if (end > line_len)
+		end = line_len;
+	for (i = end; i > start && line[i - 1] == ' '; i--)
+		;
+	return xprintf("%.*s", (int)(i - start), line + start);
+}
+
+/* The row of @pid in the pin table under @header, or NULL. */
+static const char *pin_row(const char *header, pid_t pid)
+{
+	char *want = xprintf("%d", pid);
+	const char *line = strchr(header, '\n');
+
+	for (line = line ? line + 1 : NULL; line && *line && *line != '\n';
+	     line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+		char *cell = table_cell(header, line, "PID");
+		bool found = cell && !strcmp(cell, want);
+
+		free(cell);
+		if (found)
+			break;
+	}
+	free(want);
+	return line && *line && *line != '\n' ? line : NULL;
+}
+
+/* Whether the cell of @row under @title is @want; says what it was when not. */
+static bool cell_is(const char *header, const char *row, const char *title, const char *want)
+{
+	char *cell = table_cell(header, row, title);
+	bool same = cell && !strcmp(cell, want);
+
+	if (!same)
+		tap_diag("%s: \"%s\", expected \"%s\"", title, cell ? cell : "(no such column)", want);
+	free(cell);
+	return same;
+}
+
+/* The pin entry of @pid under GPU @gpu of status --json, or NULL. */
+static json_object *json_pin(json_object *status, unsigned int gpu, pid_t pid)
+{
+	json_object *pins = field(item(field(status, "gpus"), gpu), "pins");
+	size_t i;
+
+	for (i = 0; i < length(pins); i++)
+		if (int_of(field(item(pins, i), "pid")) == pid)
+			return item(pins, i);
+	return NULL;
+}
+
+static const char *const policy_names[] = {
+	[GPUSCHED_POLICY_NODE] = "node", [GPUSCHED_POLICY_SOCKET] = "socket",
+	[GPUSCHED_POLICY_EXCLUSIVE] = "exclusive",
+};
+
+static void check_status_table(const char *out, const struct status_pin *pins, size_t nr)
+{
+	const char *header = pin_table_header(out);
+	size_t i;
+
+	if (!tap_ok(header != NULL, "status: a pin table whose header starts \"GPU  PID\"")) {
+		tap_diag("stdout:\n%s", out);
+		return;
+	}
+	for (i = 0; i < nr; i++) {
+		const struct status_pin *p = &pins[i];
+		const char *row = pin_row(header, p->pid);
+		char *gpu = xprintf("%u", p->gpu), *pid = xprintf("%d", p->pid);
+		char *threads = xprintf("%u", p->nr_threads);
+		bool same;
+
+		same = row && cell_is(header, row, "GPU", gpu) &&
+		       cell_is(header, row, "COMMAND", self_command) &&
+		       cell_is(header, row, "THREADS", threads) &&
+		       cell_is(header, row, "POLICY", policy_names[p->policy]) &&
+		       cell_is(header, row, "CPUS", p->cpus) &&
+		       cell_is(header, row, "HELD BY", p->owned ? pid : "-");
+		if (!tap_ok(same, "status: %s: one row, GPU %u, %s threads, %s, CPUs %s, held by %s, "
+			    "each under its title", p->what, p->gpu, threads, policy_names[p->policy],
+			    p->cpus, p->owned ? "itself" : "-"))
+			tap_diag("stdout:\n%s", out);
+		free(gpu);
+		free(pid);
+		free(threads);
+	}
+}
+
+/*
+ * The STATE column, the last, under its title: each pin's state, or "-"
+ * from a module that does not report states (@old).
+ */
+static void check_status_states(const char *out, const struct status_pin *pins, size_t nr,
+				bool old)
+{
+	const char *header = pin_table_header(out);
+	size_t i;
+
+	if (!tap_ok(header && strstr(header, "  STATE\n") &&
+		    strstr(header, "  STATE\n") < strchr(header, '\n'),
+		    "status%s: the pin table's last column is STATE", old ? " (old module)" : ""))
+		tap_diag("stdout:\n%s", out);
+	for (i = 0; header && i < nr; i++) {
+		const char *row = pin_row(header, pins[i].pid);
+		const char *want = old ? "-" : pins[i].state_cell;
+
+		if (!tap_ok(row && cell_is(header, row, "STATE", want), "status%s: %s: STATE \"%s\"",
+			    old ? " (old module)" : "", pins[i].what, want))
+			tap_diag("stdout:\n%s", out);
+	}
+}
+
+/* Scripts read status with awk: $1 GPU, $2 PID, $5 POLICY, $6 CPUS must stay so. */
+static void check_status_fields(const char *out, const struct status_pin *pins, size_t nr)
+{
+	const char *header = pin_table_header(out);
+	unsigned int wrong = 0;
+	size_t i;
+
+	for (i = 0; header && i < nr; i++) {
+		const char *row = pin_row(header, pins[i].pid);
+		char *line = row ? xprintf("%.*s", (int)strcspn(row, "\n"), row) : NULL;
+		char *words[16] = { NULL }, *save = NULL, *word;
+		unsigned int n = 0;
+
+		for (word = line ? strtok_r(line, " ", &save) : NULL; word && n < 16;
+		     word = strtok_r(NULL, " ", &save))
+			words[n++] = word;
+		if (n < 6 || atoi(words[0]) != (int)pins[i].gpu || atoi(words[1]) != pins[i].pid ||
+		    strcmp(words[4], policy_names[pins[i].policy]) || strcmp(words[5], pins[i].cpus))
+			wrong++;
+		free(line);
+	}
+	if (!tap_ok(header && !wrong, "status: in every pin row, awk's $1 $2 $5 $6 are GPU, PID, "
+		    "POLICY and CPUS (the selftests read them so)"))
+		tap_diag("%u rows wrong; stdout:\n%s", wrong, out);
+}
+
+static void check_status_json(json_object *status, const struct status_pin *pins, size_t nr)
+{
+	unsigned int tasks[2] = { 0, 0 };
+	size_t i;
+
+	for (i = 0; i < nr; i++) {
+		const struct status_pin *p = &pins[i];
+		json_object *pin = json_pin(status, p->gpu, p->pid);
+
+		tasks[p->gpu] += p->nr_threads;
+		if (!tap_ok(pin && int_of(field(pin, "nr_threads")) == (int)p->nr_threads &&
+			    !strcmp(string_of(field(pin, "command")), self_command) &&
+			    !strcmp(string_of(field(pin, "policy")), policy_names[p->policy]) &&
+			    !strcmp(string_of(field(pin, "cpus")), p->cpus) &&
+			    (p->owned ? int_of(field(pin, "owner_pid")) == p->pid :
+			     json_object_object_get_ex(pin, "owner_pid", NULL) &&
+			     !field(pin, "owner_pid")),
+			    "status --json: %s: under GPU %u, %u threads, %s, CPUs %s, owner_pid %s",
+			    p->what, p->gpu, p->nr_threads, policy_names[p->policy], p->cpus,
+			    p->owned ? "itself" : "null"))
+			tap_diag("got %s", pin ? json_object_to_json_string(pin) : "(missing)");
+	}
+	for (i = 0; i < 2; i++)
+		tap_ok(int_of(field(item(field(status, "gpus"), i), "nr_pinned_threads")) ==
+		       (int)tasks[i], "status --json: GPU %zu has %u pinned threads", i, tasks[i]);
+}
+
+/* Whether @object has @name, set to JSON null. */
+static bool null_field(json_object *object, const char *name)
+{
+	return object && json_object_object_get_ex(object, name, NULL) && !field(object, name);
+}
+
+/* Each pin's state, reason, nr_followed and nr_own_cpus_threads; null from an old module. */
+static void check_status_json_states(json_object *status, const struct status_pin *pins,
+				     size_t nr, bool old)
+{
+	size_t i;
+
+	for (i = 0; i < nr; i++) {
+		const struct status_pin *p = &pins[i];
+		json_object *pin = json_pin(status, p->gpu, p->pid);
+		bool same;
+
+		if (old)
+			same = null_field(pin, "state") && null_field(pin, "reason") &&
+			       null_field(pin, "nr_followed") &&
+			       null_field(pin, "nr_own_cpus_threads");
+		else
+			same = pin && !strcmp(string_of(field(pin, "state")), p->state) &&
+			       !strcmp(string_of(field(pin, "reason")), p->reason_name) &&
+			       int_of(field(pin, "nr_followed")) == (int)p->nr_followed &&
+			       int_of(field(pin, "nr_own_cpus_threads")) == (int)p->nr_own_cpus;
+		if (old && !tap_ok(same, "status --json (old module): %s: state, reason, "
+				   "nr_followed and nr_own_cpus_threads are null", p->what))
+			tap_diag("got %s", pin ? json_object_to_json_string(pin) : "(missing)");
+		if (!old && !tap_ok(same, "status --json: %s: state \"%s\", reason \"%s\", "
+				    "nr_followed %u, nr_own_cpus_threads %u", p->what, p->state,
+				    p->reason_name, p->nr_followed, p->nr_own_cpus))
+			tap_diag("got %s", pin ? json_object_to_json_string(pin) : "(missing)");
+	}
+}
+
+static void test_status(void)
+{
+	struct status_pin pins[] = {
+		{ "this process (3 threads, one with CPUs of its own)", getpid(), 0,
+		  GPUSCHED_POLICY_NODE, 0, GPUSCHED_PIN_REASON_NONE, 3, true, "0-7", 3,
+		  "ok, own cpus: 1 thread", "ok", "none", 1 },
+		{ "a pin that holds", 0, 0, GPUSCHED_POLICY_EXCLUSIVE, 0,
+		  GPUSCHED_PIN_REASON_NONE, 0, true, "2-3", 1, "ok", "ok", "none", 0 },
+		{ "a fallback, too few CPUs", 0, 0, GPUSCHED_POLICY_SOCKET,
+		  GPUSCHED_QUERY_FALLBACK, GPUSCHED_PIN_REASON_NO_CPUS, 1, false, "0-7", 1,
+		  "fallback (no cpus)", "fallback", "no-cpus", 0 },
+		{ "a fallback, CPUs held by others", 0, 1, GPUSCHED_POLICY_EXCLUSIVE,
+		  GPUSCHED_QUERY_FALLBACK, GPUSCHED_PIN_REASON_HELD, 2, false, "8-15", 1,
+		  "fallback (cpus held)", "fallback", "held", 0 },
+		{ "a broken pin", 0, 1, GPUSCHED_POLICY_NODE, GPUSCHED_QUERY_BROKEN,
+		  GPUSCHED_PIN_REASON_NO_CPUS, 1, true, "4-5", 1,
+		  "broken (no cpus)", "broken", "no-cpus", 0 },
+	};
+	const size_t nr = sizeof(pins) / sizeof(pins[0]);
+	const unsigned int extra_results[2] = { 0, GPUSCHED_QUERY_OWN_CPUS };
+	char device[] = "/tmp/gpusched-fake.XXXXXX", *pins_env;
+	pthread_t threads[2];
+	pid_t tids[2];
+	json_object *json;
+	struct run run;
+	size_t i;
+	int fd;
+
+	if (access(fake_module, R_OK)) {
+		tap_skip("no stand-in module (make unit-tests builds it)", "status");
+		return;
+	}
+	fd = mkstemp(device);
+	if (fd < 0 || pipe(thread_ready) || pipe(thread_release))
+		run_bail("status: scratch device");
+	close(fd);
+	for (i = 1; i < nr; i++)
+		pins[i].pid = waiting_child();
+	for (i = 0; i < 2; i++)
+		if (pthread_create(&threads[i], NULL, waiting_thread, NULL) ||
+		    read(thread_ready[0], &tids[i], sizeof(tids[i])) != sizeof(tids[i]))
+			run_bail("status: threads");
+	pins_env = fake_pins(pins, nr, tids, extra_results, 2);
+
+	run = run_status(device, pins_env, false, (const char *const[]){ NULL });
+	if (!tap_ok(run.status == 0, "status with a stand-in module exits 0 (got %d)", run.status))
+		tap_diag("stderr: %s", run.err);
+	check_status_table(run.out, pins, nr);
+	check_status_states(run.out, pins, nr, false);
+	check_status_fields(run.out, pins, nr);
+	run_free(&run);
+
+	run = run_status(device, pins_env, false, (const char *const[]){ "--json", NULL });
+	json = json_tokener_parse(run.out);
+	if (tap_ok(json != NULL, "status --json with a stand-in module prints JSON")) {
+		check_status_json(json, pins, nr);
+		check_status_json_states(json, pins, nr, false);
+	} else {
+		tap_diag("exit %d, stderr: %s", run.status, run.err);
+	}
+	json_object_put(json);
+	run_free(&run);
+
+	/* A module from before GPUSCHED_FEATURE_PIN_STATE: states unknown, not "ok". */
+	run = run_status(device, pins_env, true, (const char *const[]){ NULL });
+	tap_ok(run.status == 0, "status with an old stand-in module exits 0 (got %d)", run.status);
+	check_status_states(run.out, pins, nr, true);
+	check_status_fields(run.out, pins, nr);
+	run_free(&run);
+	run = run_status(device, pins_env, true, (const char *const[]){ "--json", NULL });
+	json = json_tokener_parse(run.out);
+	if (tap_ok(json != NULL, "status --json with an old stand-in module prints JSON"))
+		check_status_json_states(json, pins, nr, true);
+	json_object_put(json);
+	run_free(&run);
+
+	if (write(thread_release[1], "xx", 2) != 2)
+		run_bail("status: threads");
+	for (i = 0; i < 2; i++)
+		pthread_join(threads[i], NULL);
+	for (i = 1; i < nr; i++) {
+		kill(pins[i].pid, SIGKILL);
+		waitpid(pins[i].pid, NULL, 0);
+	}
+	close(thread_ready[0]);
+	close(thread_ready[1]);
+	close(thread_release[0]);
+	close(thread_release[1]);
+	unlink(device);
+	free(pins_env);
+}
+
 /* ---- exec without the module ---- */
 
 /*
@@ -931,14 +1379,20 @@ out:
 
 int main(int argc, char **argv)
 {
-	char *fixtures, *cli;
+	char *fixtures, *cli, *fake, *self = xprintf("%s", argv[0]), *dir;
 
 	tap_start();
 	fixtures = run_fixtures_dir(argc > 1 ? argv[1] : NULL);
 	cli = run_program_path(argv[0], "GPUSCHED", "../bin/gpusched");
 	fixtures_dir = fixtures;
 	cli_path = cli;
-	tap_diag("cli %s, fixtures %s", cli_path, fixtures_dir);
+	self_command = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+	dir = realpath(dirname(self), NULL);
+	fake = getenv("FAKE_GPUSCHED") && *getenv("FAKE_GPUSCHED") ?
+	       xprintf("%s", getenv("FAKE_GPUSCHED")) :
+	       xprintf("%s/fake_gpusched.so", dir ? dir : ".");
+	fake_module = fake;
+	tap_diag("cli %s, fixtures %s, stand-in module %s", cli_path, fixtures_dir, fake_module);
 	/* Runs must not depend on the launcher variables of whoever runs the tests. */
 	unsetenv("LOCAL_RANK");
 	unsetenv("SLURM_LOCALID");
@@ -955,11 +1409,15 @@ int main(int argc, char **argv)
 	test_plan_policies();
 	test_plan_isolated();
 	test_usage();
+	test_status();
 	test_exec_fallback();
 	test_exec_fallback_spill();
 	test_exec_environment();
 
 	free(cli);
 	free(fixtures);
+	free(fake);
+	free(dir);
+	free(self);
 	return tap_done();
 }
