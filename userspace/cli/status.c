@@ -137,7 +137,7 @@ static int scan_process(struct gpusched *gs, pid_t pid, cpu_set_t *cpus, size_t 
 		if (!all_digits(entry->d_name))
 			continue;
 		tid = atoi(entry->d_name);
-		if (gpusched_query_thread(gs, tid, &query, cpus, NULL, size) ||
+		if (gpusched_query(gs, tid, &query, sizeof(query), cpus, NULL, size) ||
 		    !(query.result & GPUSCHED_QUERY_PINNED))
 			continue;
 		text = cli_cpu_set_list(cpus, size);

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -222,38 +223,54 @@ int gpusched_unpin_task(struct gpusched *gs, struct gpusched_unpin *unpin)
 	return gs_ioctl(gs, GPUSCHED_IOC_UNPIN, unpin);
 }
 
-int gpusched_query_thread(struct gpusched *gs, pid_t tid,
-			  struct gpusched_query *query, cpu_set_t *cpus,
-			  cpu_set_t *original, size_t cpus_size)
+/* struct gpusched_query as libgpusched 0.3.0, and programs built then, know it. */
+#define GS_QUERY_V1_SIZE (offsetof(struct gpusched_query, original_cpus) + sizeof(__u64))
+
+int gpusched_query(struct gpusched *gs, pid_t tid, struct gpusched_query *query,
+		   size_t query_size, cpu_set_t *cpus, cpu_set_t *original, size_t cpus_size)
 {
 	uint64_t *mask = NULL, *original_mask = NULL;
 	uint32_t nr_bits = gs->info.nr_cpu_ids;
+	size_t known = query_size < sizeof(*query) ? query_size : sizeof(*query);
+	struct gpusched_query q = {
+		.size = known,
+		.target_type = GPUSCHED_TARGET_THREAD,
+		.target_id = tid,
+	};
 	int err = -ENOMEM;
 
-	memset(query, 0, sizeof(*query));
-	query->size = sizeof(*query);
-	query->target_type = GPUSCHED_TARGET_THREAD;
-	query->target_id = tid;
+	if (query_size < GS_QUERY_V1_SIZE)
+		return -EINVAL;
 	if (cpus || original) {
 		mask = mask_alloc(gs, &nr_bits);
 		original_mask = mask_alloc(gs, &nr_bits);
 		if (!mask || !original_mask)
 			goto out;
-		query->nr_cpus = nr_bits;
-		query->cpus = (uintptr_t)mask;
-		query->original_cpus = (uintptr_t)original_mask;
+		q.nr_cpus = nr_bits;
+		q.cpus = (uintptr_t)mask;
+		q.original_cpus = (uintptr_t)original_mask;
 	}
-	err = gs_ioctl(gs, GPUSCHED_IOC_QUERY, query);
+	err = gs_ioctl(gs, GPUSCHED_IOC_QUERY, &q);
 	if (!err && cpus)
 		mask_to_cpu_set(mask, nr_bits, cpus, cpus_size);
 	if (!err && original)
 		mask_to_cpu_set(original_mask, nr_bits, original, cpus_size);
 out:
-	query->cpus = 0;
-	query->original_cpus = 0;
+	q.cpus = 0;
+	q.original_cpus = 0;
+	/* Only what the caller's struct holds: its size is all it promised. */
+	memcpy(query, &q, known);
+	memset((char *)query + known, 0, query_size - known);
 	free(mask);
 	free(original_mask);
 	return err;
+}
+
+int gpusched_query_thread(struct gpusched *gs, pid_t tid,
+			  struct gpusched_query *query, cpu_set_t *cpus,
+			  cpu_set_t *original, size_t cpus_size)
+{
+	return gpusched_query(gs, tid, query, GS_QUERY_V1_SIZE, cpus, original, cpus_size);
 }
 
 static const char *const policy_names[] = {

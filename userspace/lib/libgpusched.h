@@ -137,12 +137,33 @@ int gpusched_pin_task(struct gpusched *gs, struct gpusched_pin *pin,
 int gpusched_unpin_task(struct gpusched *gs, struct gpusched_unpin *unpin);
 
 /**
- * gpusched_query_thread() - GPUSCHED_IOC_QUERY
+ * gpusched_query() - GPUSCHED_IOC_QUERY
  * @gs: the handle
  * @tid: thread id, 0 for the caller
  * @query: receives the answer
+ * @query_size: sizeof(*@query) as the caller was built with; the library
+ *	writes that many bytes and no more, fields it or the module does not
+ *	know as 0
  * @cpus: receives the pin's CPUs, or NULL
- * @original: receives the CPUs allowed before the pin, or NULL
+ * @original: receives what UNPIN would give back (the CPUs allowed before
+ *	the pin, or those of a cpuset change the module followed), or NULL
+ * @cpus_size: bytes of @cpus and @original
+ *
+ * Return: 0 (pinned or not: see query->result), -EINVAL for a
+ * @query_size smaller than the first version of the struct, or -errno.
+ */
+int gpusched_query(struct gpusched *gs, pid_t tid, struct gpusched_query *query,
+		   size_t query_size, cpu_set_t *cpus, cpu_set_t *original, size_t cpus_size);
+
+/**
+ * gpusched_query_thread() - GPUSCHED_IOC_QUERY, first version
+ * @gs: the handle
+ * @tid: thread id, 0 for the caller
+ * @query: receives the answer, up to and including @original_cpus: the
+ *	struct as libgpusched 0.3.0 knew it (@reason and @nr_followed are
+ *	neither read nor written; gpusched_query() fills them)
+ * @cpus: receives the pin's CPUs, or NULL
+ * @original: receives what UNPIN would give back, or NULL
  * @cpus_size: bytes of @cpus and @original
  *
  * Return: 0 (pinned or not: see query->result), or -errno.

@@ -5,13 +5,17 @@
  * the name tables, the memory policy, the PCI address format, the engine
  * snapshot and SET_TOPOLOGY request of fixture machines (groups named by
  * their lowest CPU, offline CPUs naming themselves, isolated CPUs kept
- * from workers, unknown GPU nodes refused), and the fallback placement.
+ * from workers, unknown GPU nodes refused), the fallback placement, and
+ * that QUERY writes no more of the caller's struct than its size (checked
+ * in a copy of this program run against the stand-in module,
+ * fake_gpusched.so beside it).
  *
  * Usage: test_libgpusched [FIXTURES_DIR] (default $GS_FIXTURES_DIR, then
  * "fixtures" beside this program's source).
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -334,9 +338,109 @@ static void test_fallback(void)
 	free(root);
 }
 
+/*
+ * The query half of test_query_sizes(), in a copy of this program with the
+ * stand-in module preloaded: prints what each call left in a struct with
+ * a canary behind it.
+ */
+static int query_child(const char *device)
+{
+	struct {
+		struct gpusched_query q;
+		uint32_t canary[4];
+	} buf;
+	struct gpusched *gs;
+	char pins[64];
+	int err;
+
+	/* This thread, pinned: a fallback (4) for want of CPUs, followed 3 times. */
+	snprintf(pins, sizeof(pins), "%d:0:1:4:1:3:0:0-3", (int)getpid());
+	setenv("FAKE_GPUSCHED_PINS", pins, 1);
+	err = gpusched_open(device, 0, &gs);
+	if (err)
+		return printf("open %d\n", err) < 0;
+	/* A 0.3.0 caller: its struct ends at original_cpus. */
+	memset(&buf, 0xa5, sizeof(buf));
+	err = gpusched_query_thread(gs, getpid(), &buf.q, NULL, NULL, 0);
+	printf("v1 %d %u %#x %#x\n", err, buf.q.result, buf.q.reason, buf.q.nr_followed);
+	memset(&buf, 0xa5, sizeof(buf));
+	err = gpusched_query(gs, getpid(), &buf.q, sizeof(buf.q), NULL, NULL, 0);
+	printf("full %d %u %u %u %#x\n", err, buf.q.result, buf.q.reason, buf.q.nr_followed,
+	       buf.canary[0]);
+	memset(&buf, 0xa5, sizeof(buf));
+	err = gpusched_query(gs, getpid(), &buf.q, sizeof(buf), NULL, NULL, 0);
+	printf("larger %d %u %#x\n", err, buf.q.result, buf.canary[0]);
+	err = gpusched_query(gs, getpid(), &buf.q, 8, NULL, NULL, 0);
+	printf("small %d\n", err);
+	gpusched_close(gs);
+	return 0;
+}
+
+static void test_query_sizes(const char *self)
+{
+	char dir[4096], device[] = "/tmp/test_libgpusched.XXXXXX", *preload, *device_env;
+	char line[256], *out = NULL;
+	unsigned int result = 0, reason = 0, followed = 0, canary = 0;
+	size_t size = 0;
+	int err = -1, fd;
+	FILE *child;
+	char *cmd;
+
+	snprintf(dir, sizeof(dir), "%s", self);
+	*(strrchr(dir, '/') ? strrchr(dir, '/') : dir) = '\0';
+	fd = mkstemp(device);
+	if (fd < 0 || asprintf(&preload, "%s/fake_gpusched.so", dir[0] ? dir : ".") < 0 ||
+	    asprintf(&device_env, "FAKE_GPUSCHED_DEVICE=%s", device) < 0)
+		exit(1);
+	close(fd);
+	/* ASan, when built in, tolerates the stand-in loaded before it. */
+	if (asprintf(&cmd, "env ASAN_OPTIONS=verify_asan_link_order=0 LD_PRELOAD=%s %s %s --query-child %s",
+		     preload, device_env, self, device) < 0)
+		exit(1);
+	child = popen(cmd, "r");
+	if (child) {
+		while (fgets(line, sizeof(line), child)) {
+			out = realloc(out, size + strlen(line) + 1);
+			if (!out)
+				exit(1);
+			strcpy(out + size, line);
+			size += strlen(line);
+		}
+		pclose(child);
+	}
+	unlink(device);
+	tap_ok(out && sscanf(out, "v1 %d %u %x %x", &err, &result, &reason, &followed) == 4 &&
+	       !err && result == (GPUSCHED_QUERY_PINNED | GPUSCHED_QUERY_FALLBACK) &&
+	       reason == 0xa5a5a5a5 &&
+	       followed == 0xa5a5a5a5,
+	       "gpusched_query_thread fills a 0.3.0 caller's struct and writes nothing past it");
+	tap_ok(out && strstr(out, "full ") &&
+	       sscanf(strstr(out, "full "), "full %d %u %u %u %x", &err, &result, &reason,
+		      &followed, &canary) == 5 &&
+	       !err && reason == GPUSCHED_PIN_REASON_NO_CPUS && followed == 3 &&
+	       canary == 0xa5a5a5a5,
+	       "gpusched_query fills reason and nr_followed, and nothing past the struct");
+	tap_ok(out && strstr(out, "larger ") &&
+	       sscanf(strstr(out, "larger "), "larger %d %u %x", &err, &result, &canary) == 3 &&
+	       !err && canary == 0,
+	       "gpusched_query zeroes what a larger caller's struct has beyond the library's");
+	tap_ok(out && strstr(out, "small ") && sscanf(strstr(out, "small "), "small %d", &err) == 1 &&
+	       err == -EINVAL,
+	       "gpusched_query of a struct smaller than the first version gives -EINVAL");
+	if (!out)
+		printf("# no answer from the query child: %s\n", cmd);
+	free(out);
+	free(cmd);
+	free(device_env);
+	free(preload);
+}
+
 int main(int argc, char **argv)
 {
 	static char beside[4096];
+
+	if (argc > 2 && !strcmp(argv[1], "--query-child"))
+		return query_child(argv[2]);
 
 	fixtures = argc > 1 ? argv[1] : getenv("GS_FIXTURES_DIR");
 	if (!fixtures) {
@@ -354,5 +458,6 @@ int main(int argc, char **argv)
 	test_isolated();
 	test_offline_and_unknown_node();
 	test_fallback();
+	test_query_sizes(argv[0]);
 	return tap_done();
 }
