@@ -33,7 +33,7 @@
 
 #include "placement.h"
 
-#define GPUSCHED_VERSION "0.3.0"
+#define GPUSCHED_VERSION "0.4.0"
 
 struct pid;
 struct file;

@@ -34,7 +34,7 @@
 #include "gpuschedd.h"
 
 #ifndef GPUSCHED_VERSION
-#define GPUSCHED_VERSION	"0.3.0"
+#define GPUSCHED_VERSION	"0.4.0"
 #endif
 
 enum {
