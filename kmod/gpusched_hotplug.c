@@ -121,8 +121,14 @@ static void gpusched_worker_rehold(const struct gpusched_worker *worker,
 	}
 }
 
-/* Gives up on moving @worker's threads: they stay where the kernel put them. */
-static void gpusched_worker_break(struct gpusched_worker *worker, const struct cpumask *allowed)
+/*
+ * Gives up on moving @worker's threads: they stay where the kernel put
+ * them, and @worker->cpus says where that is (@allowed, online), except
+ * for a worker of an older topology, whose CPUs are all that is left to
+ * say where its GPU's node is.
+ */
+static void gpusched_worker_break(struct gpusched_worker *worker, const struct cpumask *allowed,
+				  bool keep_cpus)
 {
 	struct gpusched_thread *thread;
 
@@ -130,7 +136,8 @@ static void gpusched_worker_break(struct gpusched_worker *worker, const struct c
 		pr_warn_ratelimited("GPU %u: no CPU of the GPU's node is online and allowed to a pin; its threads run where their cpuset puts them\n",
 				    worker->gpu);
 	worker->broken = true;
-	cpumask_and(worker->cpus, allowed, cpu_online_mask);
+	if (!keep_cpus)
+		cpumask_and(worker->cpus, allowed, cpu_online_mask);
 	list_for_each_entry(thread, &worker->threads, node)
 		if (!thread->own_cpus && !gpusched_read_affinity(thread->pid, gpusched_scratch))
 			gpusched_thread_note(thread, gpusched_scratch);
@@ -184,7 +191,7 @@ void gpusched_worker_replace(struct gpusched_table *table, struct gpusched_worke
 			goto move;
 		}
 	}
-	gpusched_worker_break(worker, gpusched_hotplug_allowed);
+	gpusched_worker_break(worker, gpusched_hotplug_allowed, false);
 	return;
 move:
 	/*
@@ -201,7 +208,8 @@ move:
  */
 static void gpusched_worker_shrink(struct gpusched_worker *worker)
 {
-	if (!cpumask_intersects(worker->cpus, cpu_online_mask))
+	/* A broken one waits for its cpuset to change back. */
+	if (worker->broken || !cpumask_intersects(worker->cpus, cpu_online_mask))
 		return;
 	cpumask_and(worker->cpus, worker->cpus, cpu_online_mask);
 	gpusched_worker_move(worker);
@@ -228,7 +236,7 @@ void gpusched_worker_follow(struct gpusched_table *table, struct gpusched_worker
 	cpumask_and(gpusched_hotplug_allowed, gpusched_hotplug_allowed, cpu_online_mask);
 	if (!cpumask_intersects(worker->cpus, gpusched_hotplug_allowed)) {
 		worker->reason = GPUSCHED_PIN_REASON_NO_CPUS;
-		gpusched_worker_break(worker, gpusched_hotplug_allowed);
+		gpusched_worker_break(worker, gpusched_hotplug_allowed, true);
 		return;
 	}
 	worker->broken = false;

@@ -248,8 +248,12 @@ struct gpusched_pin {
  * @nr_threads: output, threads unpinned
  * @__reserved: must be 0
  *
- * Restores each thread's CPUs to what they were before its first pin and
- * releases the CPUs the pin held.  Allowed to the file that made the pin
+ * Restores each thread's CPUs to what they were before its first pin (or,
+ * after a cpuset change the module followed, to the CPUs the cpuset allows
+ * now: QUERY's @original_cpus) and releases the CPUs the pin held.  A
+ * thread that changed its own CPUs since (GPUSCHED_QUERY_OWN_CPUS), or
+ * whose CPUs someone else changed since the module last set them, keeps
+ * them.  Allowed to the file that made the pin
  * and to callers who could have pinned the target.  ENOENT when no thread
  * of the target is pinned.
  */
@@ -312,7 +316,8 @@ enum gpusched_pin_reason {
  *	caller's PID namespace (0 when it is not visible there)
  * @nr_cpus: bits of room in @cpus and @original_cpus; out, nr_cpu_ids
  * @__reserved: must be 0
- * @cpus: user pointer to a mask receiving the pin's CPUs, or 0
+ * @cpus: user pointer to a mask receiving the pin's CPUs (for a broken
+ *	pin, the online CPUs its threads are allowed), or 0
  * @original_cpus: user pointer to a mask receiving the CPUs the thread was
  *	allowed before its first pin, or, once the module has followed a
  *	change of them (a cpuset rewrite), the CPUs it is allowed now: what
