@@ -48,18 +48,10 @@ static int set_online(unsigned int cpu, bool online)
 
 FIXTURE_SETUP(cpuset)
 {
-	const char *why = "";
-
 	gs_mask_zero(&self->offlined);
 	self->cgroup[0][0] = self->cgroup[1][0] = '\0';
 	self->interval[0] = '\0';
-	self->fd = gs_open_device();
-	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", GS_DEV_PATH, strerror(errno));
-	ASSERT_EQ(0, gs_discover(self->fd, &self->m, &why)) TH_LOG("%s", why);
-	if (!self->m.nr_gpus)
-		SKIP(return, "no stand-in GPU (PCI class 0x0380) in this machine");
-	gs_topo_full(&self->full, &self->m);
-	ASSERT_EQ(0, gs_set_topology(self->fd, &self->full));
+	GS_FIXTURE_START(self);
 	self->local = gs_mask_and(&self->m.gpus[0].local_cpus, &self->m.online);
 	self->far = gs_mask_andnot(&self->m.online, &self->local);
 	ASSERT_EQ(0, gs_read_text(GS_SYSFS "/watch_interval_ms", self->interval,
@@ -160,6 +152,23 @@ static bool wait_affinity_within(pid_t tid, const struct gs_mask *inside,
 		gs_sleep_ms(20);
 	} while (gs_now_ms() < deadline);
 	return false;
+}
+
+/*
+ * Samples thread @tid's CPUs for @ms: whether they were @want every time;
+ * the first other value in @seen.
+ */
+static bool affinity_stays(pid_t tid, const struct gs_mask *want, unsigned int ms,
+			   struct gs_mask *seen)
+{
+	long long deadline = gs_now_ms() + ms;
+
+	do {
+		if (gs_affinity(tid, seen) || !gs_mask_equal(seen, want))
+			return false;
+		gs_sleep_ms(20);
+	} while (gs_now_ms() < deadline);
+	return true;
 }
 
 /* Polls QUERY of @tid until all of @bits are set in its result; false after SETTLE_MS. */
@@ -321,9 +330,9 @@ TEST_F(cpuset, exclusive_pin_moves_its_cores_and_hold_with_the_cpuset)
 TEST_F(cpuset, hotplug_after_a_shrink_keeps_the_pin_inside_the_cpuset)
 {
 	struct gs_mask one, cpus, now;
+	char list[GS_CPULIST_LEN];
 	int keep, gone = -1, cpu;
 	const char *why = "";
-	long long deadline;
 	int ret;
 
 	/* Two local CPUs that can go offline: one kept, one taken away. */
@@ -349,24 +358,12 @@ TEST_F(cpuset, hotplug_after_a_shrink_keeps_the_pin_inside_the_cpuset)
 	gs_mask_set(&self->offlined, gone);
 
 	/* Every sample, until the hotplug work and a watch pass are done. */
-	deadline = gs_now_ms() + 2000;
-	do {
-		ASSERT_EQ(0, gs_affinity(self->agent.pid, &now));
-		EXPECT_MASK_EQ(&one, &now);
-		if (!gs_mask_equal(&one, &now))
-			break;
-		gs_sleep_ms(20);
-	} while (gs_now_ms() < deadline);
+	EXPECT_TRUE(affinity_stays(self->agent.pid, &one, 2000, &now))
+		TH_LOG("after the offline, on '%s'", gs_cpulist_format(&now, list, sizeof(list)));
 	ASSERT_EQ(0, set_online(gone, true));
 	gs_mask_clear(&self->offlined, gone);
-	deadline = gs_now_ms() + 1000;
-	do {
-		ASSERT_EQ(0, gs_affinity(self->agent.pid, &now));
-		EXPECT_MASK_EQ(&one, &now);
-		if (!gs_mask_equal(&one, &now))
-			break;
-		gs_sleep_ms(20);
-	} while (gs_now_ms() < deadline);
+	EXPECT_TRUE(affinity_stays(self->agent.pid, &one, 1000, &now))
+		TH_LOG("after the online, on '%s'", gs_cpulist_format(&now, list, sizeof(list)));
 }
 
 /* ---- CPUs a thread chose itself are its own ----------------------------- */

@@ -969,6 +969,47 @@ static inline int gs_cgroup_remove(const char *path)
 	return -EBUSY;
 }
 
+/* ---- fixtures ------------------------------------------------------------ */
+
+/*
+ * What every ABI fixture starts with: a file of its own on the device, the
+ * machine as the guest's sysfs shows it, and every stand-in GPU set as the
+ * topology.  0; 1 with a reason in @why when the machine has no stand-in
+ * GPU; -1 with the failed step in @why (and errno) otherwise.
+ */
+static inline int gs_fixture_start(int *fd, struct gs_machine *m, struct gs_topo *full,
+				   const char **why)
+{
+	*fd = gs_open_device();
+	if (*fd < 0) {
+		*why = "open " GS_DEV_PATH;
+		return -1;
+	}
+	if (gs_discover(*fd, m, why))
+		return -1;
+	if (!m->nr_gpus) {
+		*why = "no stand-in GPU (PCI class 0x0380) in this machine";
+		return 1;
+	}
+	gs_topo_full(full, m);
+	if (gs_set_topology(*fd, full)) {
+		*why = "SET_TOPOLOGY of every stand-in GPU";
+		return -1;
+	}
+	return 0;
+}
+
+/* gs_fixture_start() for a FIXTURE_SETUP with fd, m and full members. */
+#define GS_FIXTURE_START(self) do {						\
+	const char *_gs_why = "";						\
+	int _gs_ret = gs_fixture_start(&(self)->fd, &(self)->m, &(self)->full,	\
+				       &_gs_why);				\
+										\
+	ASSERT_LE(0, _gs_ret) TH_LOG("%s: %s", _gs_why, strerror(errno));	\
+	if (_gs_ret)								\
+		SKIP(return, "%s", _gs_why);					\
+} while (0)
+
 /* ---- holders: processes of many threads ---------------------------------- */
 
 #define GS_HOLDER_STACK (64 * 1024)

@@ -37,16 +37,8 @@ static bool hotpluggable(unsigned int cpu)
 
 FIXTURE_SETUP(hotplug)
 {
-	const char *why = "";
-
 	gs_mask_zero(&self->offlined);
-	self->fd = gs_open_device();
-	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", GS_DEV_PATH, strerror(errno));
-	ASSERT_EQ(0, gs_discover(self->fd, &self->m, &why)) TH_LOG("%s", why);
-	if (!self->m.nr_gpus)
-		SKIP(return, "no stand-in GPU (PCI class 0x0380) in this machine");
-	gs_topo_full(&self->full, &self->m);
-	ASSERT_EQ(0, gs_set_topology(self->fd, &self->full));
+	GS_FIXTURE_START(self);
 }
 
 FIXTURE_TEARDOWN(hotplug)

@@ -30,18 +30,11 @@ FIXTURE(memcg) {
 FIXTURE_SETUP(memcg)
 {
 	char controllers[256];
-	const char *why = "";
 
 	self->holder = 0;
 	self->moved = false;
 	self->cgroup[0] = '\0';
-	self->fd = gs_open_device();
-	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", GS_DEV_PATH, strerror(errno));
-	ASSERT_EQ(0, gs_discover(self->fd, &self->m, &why)) TH_LOG("%s", why);
-	if (!self->m.nr_gpus)
-		SKIP(return, "no stand-in GPU (PCI class 0x0380) in this machine");
-	gs_topo_full(&self->full, &self->m);
-	ASSERT_EQ(0, gs_set_topology(self->fd, &self->full));
+	GS_FIXTURE_START(self);
 	if (gs_read_text(GS_CGROUP_ROOT "/cgroup.controllers", controllers,
 			 sizeof(controllers)) || !strstr(controllers, "memory"))
 		SKIP(return, "this kernel's cgroup2 has no memory controller");
