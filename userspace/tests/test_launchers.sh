@@ -34,24 +34,38 @@ mpi=(mpirun --allow-run-as-root --oversubscribe -np 4)
 # Each rank prints its local rank and the GPU gpusched chose for it.
 report='echo "rank=$OMPI_COMM_WORLD_LOCAL_RANK cpus=$(sed -n "s/^Cpus_allowed_list:[[:space:]]*//p" /proc/self/status)"'
 
-"${mpi[@]}" "$gpusched" exec --verbose --device /nonexistent/gpusched --sysfs-root "$machine" \
-	--policy node --spill -- sh -c "$report" >"$log/out" 2>"$log/err"
+# mpirun LOG -- ARGS: runs ARGS in four ranks, each rank's stdout and stderr
+# in files of its own, then gathered in LOG.out and LOG.err.  mpirun's own
+# forwarding was seen to drop the output of a rank that exits at once.
+mpirun_ranks() {
+	local to=$1 rc
+	shift 2
+	"${mpi[@]}" sh -c 'out=$1 && shift && exec "$@" >"$out.out.$OMPI_COMM_WORLD_RANK" 2>"$out.err.$OMPI_COMM_WORLD_RANK"' \
+		sh "$to" "$@"
+	rc=$?
+	cat "$to".out.* >"$to.out" 2>/dev/null
+	cat "$to".err.* >"$to.err" 2>/dev/null
+	return $rc
+}
+
+mpirun_ranks "$log/run1" -- "$gpusched" exec --verbose --device /nonexistent/gpusched \
+	--sysfs-root "$machine" --policy node --spill -- sh -c "$report"
 ok $? "mpirun -np 4 gpusched exec -- PROGRAM runs every rank"
 chosen=$(sed -n 's/^gpusched: OMPI_COMM_WORLD_LOCAL_RANK=\([0-9]\) -> GPU \([0-9]\) .*/\1:\2/p' \
-	"$log/err" | sort | tr '\n' ' ')
+	"$log/run1.err" | sort | tr '\n' ' ')
 [ "$chosen" = "0:0 1:1 2:2 3:3 " ]
 ok $? "each rank resolves OMPI_COMM_WORLD_LOCAL_RANK to its own GPU ($chosen)"
-[ "$(grep -c '^rank=[0-3] cpus=.' "$log/out")" -eq 4 ]
+[ "$(grep -c '^rank=[0-3] cpus=.' "$log/run1.out")" -eq 4 ]
 ok $? "each rank's program runs bound (4 reports)"
-[ "$(grep -c 'NOT arbitrated' "$log/err")" -eq 4 ]
+[ "$(grep -c 'NOT arbitrated' "$log/run1.err")" -eq 4 ]
 ok $? "without the module each rank says its placement is unarbitrated"
 
-CUDA_VISIBLE_DEVICES=7,6,5,4 "${mpi[@]}" -x CUDA_VISIBLE_DEVICES "$gpusched" exec --verbose \
-	--device /nonexistent/gpusched --sysfs-root "$machine" --policy node --spill -- true \
-	>/dev/null 2>"$log/err2"
+mpi+=(-x CUDA_VISIBLE_DEVICES)
+CUDA_VISIBLE_DEVICES=7,6,5,4 mpirun_ranks "$log/run2" -- "$gpusched" exec --verbose \
+	--device /nonexistent/gpusched --sysfs-root "$machine" --policy node --spill -- true
 ok $? "mpirun -x CUDA_VISIBLE_DEVICES=7,6,5,4 runs every rank"
 chosen=$(sed -n 's/^gpusched: OMPI_COMM_WORLD_LOCAL_RANK=\([0-9]\) -> CUDA_VISIBLE_DEVICES\[[0-9]\]=[0-9] -> GPU \([0-9]\) .*/\1:\2/p' \
-	"$log/err2" | sort | tr '\n' ' ')
+	"$log/run2.err" | sort | tr '\n' ' ')
 [ "$chosen" = "0:7 1:6 2:5 3:4 " ]
 ok $? "rank r gets CUDA_VISIBLE_DEVICES[r] ($chosen)"
 
