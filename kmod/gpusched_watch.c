@@ -20,10 +20,12 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
-#include <linux/cpu.h>
+#include <linux/cpumask.h>
 #include <linux/jiffies.h>
 #include <linux/moduleparam.h>
+#include <linux/mutex.h>
 #include <linux/pid.h>
+#include <linux/sysfs.h>
 #include <linux/workqueue.h>
 
 #include <linux/gpusched.h>
@@ -47,6 +49,14 @@ static DECLARE_DELAYED_WORK(gpusched_watch_work, gpusched_watch_workfn);
  * the work when it finds none, read when the interval changes.
  */
 static bool gpusched_watch_wanted;
+
+/*
+ * Serialises interval changes against module exit: a write to the module
+ * parameter can come while the module goes away, and must not queue the
+ * work once gpusched_watch_exit() has stopped it (@gpusched_watch_stopped).
+ */
+static DEFINE_MUTEX(gpusched_watch_mutex);
+static bool gpusched_watch_stopped;
 
 static int gpusched_param_set_watch(const char *val, const struct kernel_param *kp)
 {
@@ -87,20 +97,23 @@ unsigned int gpusched_watch_interval_ms(void)
  * Takes effect at once: while pins exist, the next look is @ms from now;
  * 0 stops the looks, waiting for one under way to end.
  *
- * Context: process context.
+ * Context: process context; takes gpusched_watch_mutex, and waits for a look
+ * under way when @ms is 0.
  * Return: 0, or -EINVAL for a value out of range.
  */
 int gpusched_set_watch_interval_ms(unsigned int ms)
 {
 	if (ms && (ms < GPUSCHED_WATCH_MIN_MS || ms > GPUSCHED_WATCH_MAX_MS))
 		return -EINVAL;
+	mutex_lock(&gpusched_watch_mutex);
 	WRITE_ONCE(gpusched_watch_ms, ms);
 	if (!ms)
 		cancel_delayed_work_sync(&gpusched_watch_work);
 	/* Never at load time, when no pin exists and the work must stay idle. */
-	else if (READ_ONCE(gpusched_watch_wanted))
+	else if (READ_ONCE(gpusched_watch_wanted) && !gpusched_watch_stopped)
 		mod_delayed_work(system_unbound_wq, &gpusched_watch_work,
 				 msecs_to_jiffies(ms));
+	mutex_unlock(&gpusched_watch_mutex);
 	return 0;
 }
 
@@ -197,5 +210,8 @@ static void gpusched_watch_workfn(struct work_struct *work)
  */
 void gpusched_watch_exit(void)
 {
+	mutex_lock(&gpusched_watch_mutex);
+	gpusched_watch_stopped = true;
+	mutex_unlock(&gpusched_watch_mutex);
 	cancel_delayed_work_sync(&gpusched_watch_work);
 }
