@@ -48,7 +48,7 @@ UAPI := kmod/include/uapi
 # linked with the shared sources and built with ASan and UBSan.
 USER_CFLAGS := -std=c11 -O1 -g -Wall -Wextra -Werror -I$(UAPI) -Iuserspace/lib -Ikmod
 SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-USER_LIB_SRCS := $(wildcard userspace/lib/*.c) $(wildcard kmod/placement.c)
+USER_LIB_SRCS := $(wildcard userspace/lib/*.c) kmod/placement.c kmod/placement_topology.c
 USER_HDRS := $(wildcard userspace/lib/*.h kmod/*.h $(UAPI)/linux/*.h)
 USER_LIBS := -ljson-c -ldl
 UNIT_TESTS := $(patsubst userspace/tests/%.c,$(OUT)/unit/%,$(wildcard userspace/tests/test_*.c)) \
@@ -199,17 +199,19 @@ $(OUT)/unit/fake_gpusched.so: userspace/tests/fake_gpusched.c $(UAPI)/linux/gpus
 	@mkdir -p $(@D)
 	$(CC) -std=c11 -O1 -g -Wall -Wextra -Werror -I$(UAPI) -fPIC -shared -o $@ $< -ldl
 
-$(OUT)/fuzz/fuzz_placement: userspace/tests/fuzz_placement.c kmod/placement.c kmod/placement.h
+$(OUT)/fuzz/fuzz_placement: userspace/tests/fuzz_placement.c kmod/placement.c kmod/placement_topology.c \
+		kmod/placement.h kmod/placement_internal.h
 	@mkdir -p $(@D)
-	clang $(FUZZ_CFLAGS) -o $@ $< kmod/placement.c
+	clang $(FUZZ_CFLAGS) -o $@ $< kmod/placement.c kmod/placement_topology.c
 
 fuzz: $(OUT)/fuzz/fuzz_placement
 	@mkdir -p $(OUT)/fuzz/corpus
 	$(OUT)/fuzz/fuzz_placement -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $(OUT)/fuzz/corpus
 
-$(OUT)/bench/bench_placement: userspace/bench/bench_placement.c kmod/placement.c kmod/placement.h
+$(OUT)/bench/bench_placement: userspace/bench/bench_placement.c kmod/placement.c kmod/placement_topology.c \
+		kmod/placement.h kmod/placement_internal.h
 	@mkdir -p $(@D)
-	$(CC) -std=c11 -O2 -Wall -Wextra -Werror -Ikmod -o $@ $< kmod/placement.c
+	$(CC) -std=c11 -O2 -Wall -Wextra -Werror -Ikmod -o $@ $< kmod/placement.c kmod/placement_topology.c
 
 bench: $(OUT)/bench/bench_placement
 	$(OUT)/bench/bench_placement

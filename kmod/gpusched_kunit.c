@@ -16,6 +16,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include "placement.c"
+#include "placement_topology.c"
 #include "placement_kunit.c"
 #include "gpusched_table.c"
 #include "gpusched_topology_kunit.c"
