@@ -11,7 +11,9 @@
  * the log as "# bench ..." lines (medians over repeated calls, in
  * microseconds, or calls per second).  "0 pinned" is the module loaded
  * with nothing pinned: its tracepoint probes then return after one atomic
- * read, which is what the module costs an idle machine.
+ * read, which is what the module costs an idle machine; the guest's /init
+ * runs "pin_scale_bench --unloaded" before it loads the module, for the
+ * same rates without it.
  *
  * Under KASAN and lockdep (the debug guest) the largest step is 1,000
  * threads: creating 10,000 there takes minutes.
@@ -222,7 +224,30 @@ static double watch_pass_us(void)
 	return d * WATCH_EVERY_MS * 1e6 / (w - d) / 1000.0;
 }
 
-int main(void)
+/*
+ * --unloaded: the same fork+exit and pthread_create+join rates before the
+ * module is loaded (the guest's /init runs this first), the baseline the
+ * "pinned=0" figures compare with.
+ */
+static int bench_unloaded(void)
+{
+	double forks, threads;
+
+	ksft_print_header();
+	ksft_set_plan(1);
+	if (!access(GS_DEV_PATH, F_OK))
+		ksft_exit_fail_msg("%s exists: the module is loaded\n", GS_DEV_PATH);
+	forks = fork_exit_rate();
+	threads = thread_rate();
+	if (forks < 0 || threads < 0)
+		ksft_exit_fail_msg("a measurement failed: %s\n", strerror(errno));
+	ksft_print_msg("bench module=unloaded fork_exit_per_s=%.0f thread_create_join_per_s=%.0f\n",
+		       forks, threads);
+	ksft_test_result_pass("rates without the module: measured\n");
+	ksft_finished();
+}
+
+int main(int argc, char **argv)
 {
 	unsigned int max_threads = 10000, i, nr_steps = ARRAY_SIZE(steps);
 	const char *why = "";
@@ -234,6 +259,8 @@ int main(void)
 	pid_t holder;
 	int fd, ret;
 
+	if (argc > 1 && !strcmp(argv[1], "--unloaded"))
+		return bench_unloaded();
 	ksft_print_header();
 	ksft_set_plan(nr_steps);
 	fd = gs_open_device();
