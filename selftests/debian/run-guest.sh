@@ -71,6 +71,12 @@ args=("${GS_QEMU_ARGS[@]}" -nodefaults -display none -no-reboot
 	-device virtio-9p-pci,fsdev=repo,mount_tag=repo,bus=pcie.0
 	-kernel "$VMLINUZ" -initrd "$INITRD")
 append="root=/dev/vda rw console=ttyS0 panic=-1 no5lvl"
+# Under QEMU's emulation on two host cores a vCPU can wait tens of seconds
+# for the host: the soft lockup detector's default 20 s fired once on a
+# compiler of the DKMS build, nowhere near the module.  watchdog_thresh=60
+# (its largest) reports a CPU stuck for 120 s, which still catches one
+# stuck for good.
+append+=" watchdog_thresh=60"
 
 if [ "$shell" -eq 1 ]; then
 	qemu-system-x86_64 "${args[@]}" -serial mon:stdio -append "$append"
