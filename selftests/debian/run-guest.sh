@@ -72,11 +72,12 @@ args=("${GS_QEMU_ARGS[@]}" -nodefaults -display none -no-reboot
 	-kernel "$VMLINUZ" -initrd "$INITRD")
 append="root=/dev/vda rw console=ttyS0 panic=-1 no5lvl"
 # Under QEMU's emulation on two host cores a vCPU can wait tens of seconds
-# for the host: the soft lockup detector's default 20 s fired once on a
-# compiler of the DKMS build, nowhere near the module.  watchdog_thresh=60
-# (its largest) reports a CPU stuck for 120 s, which still catches one
-# stuck for good.
-append+=" watchdog_thresh=60"
+# for the host: during the DKMS builds the soft lockup detector (20 s) and
+# the RCU stall detector (21 s) each fired once, on a compiler and a shell
+# clearing a page, nowhere near the module.  watchdog_thresh=60 (its
+# largest) reports a CPU stuck for 120 s, and so does the RCU stall
+# timeout below; either still catches a CPU stuck for good.
+append+=" watchdog_thresh=60 rcupdate.rcu_cpu_stall_timeout=120"
 
 if [ "$shell" -eq 1 ]; then
 	qemu-system-x86_64 "${args[@]}" -serial mon:stdio -append "$append"

@@ -40,8 +40,9 @@ append+=" gpusched_test.suite_timeout=${GPUSCHED_SUITE_TIMEOUT:-120}"
 # count the struct pid objects a leak would pile up.
 append+=" slab_nomerge"
 # A vCPU of an emulated guest can wait tens of seconds for the host: report
-# soft lockups after 120 s rather than 20 s (see selftests/debian/run-guest.sh).
-append+=" watchdog_thresh=60"
+# soft lockups and RCU stalls after 120 s rather than about 20 s (see
+# selftests/debian/run-guest.sh).
+append+=" watchdog_thresh=60 rcupdate.rcu_cpu_stall_timeout=120"
 args+=(-kernel "$vmlinuz" -initrd "$initramfs" -device isa-debug-exit,iobase=0xf4,iosize=0x04)
 
 if [ "$shell" -eq 1 ]; then
