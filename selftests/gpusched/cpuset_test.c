@@ -121,6 +121,16 @@ static int pinned_agent(FIXTURE_DATA(cpuset) *self, const struct gs_mask *cpus, 
 	return ioctl(self->fd, GPUSCHED_IOC_PIN, &pin) ? errno : 0;
 }
 
+/* pinned_agent() in a test: skips when the machine cannot, fails when PIN does. */
+#define PIN_AGENT(allowed, policy, cpus) do {					\
+	const char *_why = "";							\
+	int _ret = pinned_agent(self, allowed, policy, cpus, &_why);		\
+										\
+	if (_ret < 0)								\
+		SKIP(return, "%s", _why);					\
+	ASSERT_EQ(0, _ret) TH_LOG("PIN: %s", strerror(_ret));			\
+} while (0)
+
 /* Polls until thread @tid's CPUs are @want; false after SETTLE_MS. */
 static bool wait_affinity(pid_t tid, const struct gs_mask *want)
 {
@@ -193,15 +203,10 @@ TEST_F(cpuset, shrunk_cpuset_is_followed_inside_the_new_cpuset)
 	struct gs_mask shrunk = self->far, want, cpus, original;
 	int first = gs_mask_first(&self->local);
 	struct gpusched_query q;
-	const char *why = "";
-	int ret;
 
 	if (gs_mask_weight(&self->local) < 2)
 		SKIP(return, "GPU 0 has fewer than two online local CPUs");
-	ret = pinned_agent(self, &self->m.online, GPUSCHED_POLICY_NODE, &cpus, &why);
-	if (ret < 0)
-		SKIP(return, "%s", why);
-	ASSERT_EQ(0, ret) TH_LOG("PIN: %s", strerror(ret));
+	PIN_AGENT(&self->m.online, GPUSCHED_POLICY_NODE, &cpus);
 	EXPECT_MASK_EQ(&self->local, &cpus);
 
 	/* One CPU of the node stays in the cpuset, with every far one. */
@@ -226,23 +231,17 @@ TEST_F(cpuset, shrunk_cpuset_is_followed_inside_the_new_cpuset)
 
 TEST_F(cpuset, move_to_another_cgroup_is_followed)
 {
-	struct gs_mask other = self->far, want = self->local, cpus;
-	int first = gs_mask_first(&self->local), cpu;
+	struct gs_mask other, want = self->local, cpus;
+	int first = gs_mask_first(&self->local);
 	const char *why = "";
-	int ret;
 
 	if (gs_mask_weight(&self->local) < 2)
 		SKIP(return, "GPU 0 has fewer than two online local CPUs");
-	ret = pinned_agent(self, &self->m.online, GPUSCHED_POLICY_NODE, &cpus, &why);
-	if (ret < 0)
-		SKIP(return, "%s", why);
-	ASSERT_EQ(0, ret) TH_LOG("PIN: %s", strerror(ret));
+	PIN_AGENT(&self->m.online, GPUSCHED_POLICY_NODE, &cpus);
 
 	/* The second cgroup lacks the node's first CPU. */
 	gs_mask_clear(&want, first);
-	for (cpu = 0; cpu < GS_MAX_CPUS; cpu++)
-		if (gs_mask_test(&want, cpu))
-			gs_mask_set(&other, cpu);
+	other = gs_mask_or(&self->far, &want);
 	if (make_cpuset(self, 1, &other, &why))
 		SKIP(return, "%s", why);
 	ASSERT_EQ(0, gs_cgroup_move(self->cgroup[1], self->agent.pid));
@@ -257,15 +256,10 @@ TEST_F(cpuset, cpuset_off_the_gpus_node_breaks_the_pin_until_it_returns)
 {
 	struct gs_mask cpus;
 	struct gpusched_query q;
-	const char *why = "";
-	int ret;
 
 	if (gs_mask_empty(&self->far))
 		SKIP(return, "every online CPU is local to GPU 0");
-	ret = pinned_agent(self, &self->m.online, GPUSCHED_POLICY_NODE, &cpus, &why);
-	if (ret < 0)
-		SKIP(return, "%s", why);
-	ASSERT_EQ(0, ret) TH_LOG("PIN: %s", strerror(ret));
+	PIN_AGENT(&self->m.online, GPUSCHED_POLICY_NODE, &cpus);
 	EXPECT_EQ(0, gs_sysfs_long("nr_broken_pins"));
 
 	ASSERT_EQ(0, rewrite_cpuset(self, 0, &self->far));
@@ -297,15 +291,10 @@ TEST_F(cpuset, cpuset_off_the_gpus_node_breaks_the_pin_until_it_returns)
 TEST_F(cpuset, exclusive_pin_moves_its_cores_and_hold_with_the_cpuset)
 {
 	struct gs_mask first, allowed, cpus, held;
-	const char *why = "";
-	int ret;
 
 	if (gs_cores_in(&self->m, &self->local) < 2)
 		SKIP(return, "GPU 0 has fewer than two online local cores");
-	ret = pinned_agent(self, &self->m.online, GPUSCHED_POLICY_EXCLUSIVE, &first, &why);
-	if (ret < 0)
-		SKIP(return, "%s", why);
-	ASSERT_EQ(0, ret) TH_LOG("PIN: %s", strerror(ret));
+	PIN_AGENT(&self->m.online, GPUSCHED_POLICY_EXCLUSIVE, &first);
 	ASSERT_TRUE(gs_whole_cores(&self->m, &first));
 	ASSERT_EQ(0, gs_sysfs_gpu_cpus(0, "reserved_cpus", &held));
 	EXPECT_MASK_EQ(&first, &held);
@@ -332,8 +321,6 @@ TEST_F(cpuset, hotplug_after_a_shrink_keeps_the_pin_inside_the_cpuset)
 	struct gs_mask one, cpus, now;
 	char list[GS_CPULIST_LEN];
 	int keep, gone = -1, cpu;
-	const char *why = "";
-	int ret;
 
 	/* Two local CPUs that can go offline: one kept, one taken away. */
 	keep = gs_mask_first(&self->local);
@@ -345,10 +332,7 @@ TEST_F(cpuset, hotplug_after_a_shrink_keeps_the_pin_inside_the_cpuset)
 		}
 	if (gone < 0)
 		SKIP(return, "GPU 0 has no second local CPU that can go offline");
-	ret = pinned_agent(self, &self->local, GPUSCHED_POLICY_NODE, &cpus, &why);
-	if (ret < 0)
-		SKIP(return, "%s", why);
-	ASSERT_EQ(0, ret) TH_LOG("PIN: %s", strerror(ret));
+	PIN_AGENT(&self->local, GPUSCHED_POLICY_NODE, &cpus);
 	EXPECT_MASK_EQ(&self->local, &cpus);
 
 	gs_mask_zero(&one);
@@ -383,17 +367,12 @@ TEST_F(cpuset, cpus_a_thread_chose_itself_are_never_overwritten)
 {
 	struct gs_mask own, shrunk, cpus;
 	int first = gs_mask_first(&self->local);
-	const char *why = "";
-	int ret;
 
 	if (!kernel_keeps_user_cpus())
 		SKIP(return, "kernels before 6.2 keep no record of the CPUs a thread asked for (user_cpus_ptr): the module takes any change for a cpuset's");
 	if (gs_mask_weight(&self->local) < 2 || gs_mask_empty(&self->far))
 		SKIP(return, "needs two online CPUs local to GPU 0 and one that is not");
-	ret = pinned_agent(self, &self->m.online, GPUSCHED_POLICY_NODE, &cpus, &why);
-	if (ret < 0)
-		SKIP(return, "%s", why);
-	ASSERT_EQ(0, ret) TH_LOG("PIN: %s", strerror(ret));
+	PIN_AGENT(&self->m.online, GPUSCHED_POLICY_NODE, &cpus);
 
 	/* sched_setaffinity() on the thread: its own choice from now on. */
 	gs_mask_zero(&own);
@@ -421,15 +400,10 @@ TEST_F(cpuset, watch_resumes_when_the_interval_is_set_again)
 {
 	struct gs_mask shrunk = self->far, want, cpus;
 	int first = gs_mask_first(&self->local);
-	const char *why = "";
-	int ret;
 
 	if (gs_mask_weight(&self->local) < 2)
 		SKIP(return, "GPU 0 has fewer than two online local CPUs");
-	ret = pinned_agent(self, &self->m.online, GPUSCHED_POLICY_NODE, &cpus, &why);
-	if (ret < 0)
-		SKIP(return, "%s", why);
-	ASSERT_EQ(0, ret) TH_LOG("PIN: %s", strerror(ret));
+	PIN_AGENT(&self->m.online, GPUSCHED_POLICY_NODE, &cpus);
 
 	/* With no interval, nothing looks (no CPU hotplug happens here). */
 	ASSERT_EQ(0, gs_write_text(GS_SYSFS "/watch_interval_ms", "0"));

@@ -153,6 +153,16 @@ static inline struct gs_mask gs_mask_and(const struct gs_mask *a, const struct g
 	return r;
 }
 
+static inline struct gs_mask gs_mask_or(const struct gs_mask *a, const struct gs_mask *b)
+{
+	struct gs_mask r;
+	unsigned int i;
+
+	for (i = 0; i < GS_MASK_WORDS; i++)
+		r.w[i] = a->w[i] | b->w[i];
+	return r;
+}
+
 static inline struct gs_mask gs_mask_andnot(const struct gs_mask *a, const struct gs_mask *b)
 {
 	struct gs_mask r;
