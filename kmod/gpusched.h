@@ -40,6 +40,30 @@ struct file;
 struct task_struct;
 
 /**
+ * struct gpusched_ucmd - one ioctl as its command function sees it
+ * @cmd: the command's struct, copied in and zero-filled to @size
+ * @uarg: the caller's struct
+ * @user_size: its size as the caller gave it
+ * @size: sizeof() the struct this module knows
+ * @responded: the command wrote its answer itself (gpusched_ucmd_respond())
+ *
+ * A command that changes state writes its answer before the change becomes
+ * final (SET_TOPOLOGY, UNPIN) or takes the change back when the answer
+ * cannot be written (PIN): a caller that gets EFAULT (say, an argument
+ * unmapped during the call) finds everything as it was.  Commands that only
+ * read let the dispatcher write the answer after them.
+ */
+struct gpusched_ucmd {
+	void *cmd;
+	void __user *uarg;
+	u32 user_size;
+	u32 size;
+	bool responded;
+};
+
+int gpusched_ucmd_respond(struct gpusched_ucmd *ucmd);
+
+/**
  * struct gpusched_gpu_rec - one GPU of a topology, as the module resolved it
  * @domain: PCI domain
  * @bus: PCI bus
@@ -200,8 +224,8 @@ void gpusched_fill_cpus(struct gpusched_table *topo, const u32 *llc);
 int gpusched_resolve_gpu(const struct gpusched_gpu *in, u32 index, struct gpusched_gpu_rec *rec);
 
 /* gpusched_topology.c */
-int gpusched_set_topology(struct file *file, void *cmd);
-int gpusched_get_topology(struct file *file, void *cmd);
+int gpusched_set_topology(struct file *file, struct gpusched_ucmd *ucmd);
+int gpusched_get_topology(struct file *file, struct gpusched_ucmd *ucmd);
 void gpusched_table_refresh_online(struct gpusched_table *table);
 int gpusched_put_bitmap(u64 uptr, const unsigned long *bits);
 int gpusched_probe_user_bitmap(u64 uptr);
@@ -295,9 +319,9 @@ int gpusched_place_locked(struct gpusched_table *table, struct gpusched_worker *
 			  u32 policy, const struct cpumask *allowed);
 int gpusched_pin_init(void);
 void gpusched_pin_exit(void);
-int gpusched_pin(struct file *file, void *cmd);
-int gpusched_unpin(struct file *file, void *cmd);
-int gpusched_query(struct file *file, void *cmd);
+int gpusched_pin(struct file *file, struct gpusched_ucmd *ucmd);
+int gpusched_unpin(struct file *file, struct gpusched_ucmd *ucmd);
+int gpusched_query(struct file *file, struct gpusched_ucmd *ucmd);
 void gpusched_release_file(struct gpusched_file *gfile);
 unsigned int gpusched_nr_pinned_threads(void);
 unsigned int gpusched_gpu_nr_threads(u32 gpu);

@@ -133,7 +133,7 @@ union gpusched_ucmd_buffer {
 struct gpusched_ioctl_op {
 	unsigned int size;	/* what this module knows of the struct */
 	unsigned int min_size;	/* offsetofend() of its last version 1 field */
-	int (*execute)(struct file *file, void *cmd);
+	int (*execute)(struct file *file, struct gpusched_ucmd *ucmd);
 };
 
 #define GPUSCHED_IOCTL_OP(_cmd, _fn, _struct, _last)			\
@@ -145,9 +145,9 @@ struct gpusched_ioctl_op {
 		.execute = _fn,							\
 	}
 
-static int gpusched_get_info(struct file *file, void *cmd)
+static int gpusched_get_info(struct file *file, struct gpusched_ucmd *ucmd)
 {
-	struct gpusched_get_info *info = cmd;
+	struct gpusched_get_info *info = ucmd->cmd;
 	struct gpusched_table *table;
 
 	if (info->flags || info->__reserved || info->__reserved2)
@@ -180,15 +180,34 @@ static const struct gpusched_ioctl_op gpusched_ioctl_ops[] = {
 			  original_cpus),
 };
 
+/**
+ * gpusched_ucmd_respond() - write a command's answer back to the caller
+ * @ucmd: the command
+ *
+ * For the commands that change state: called while the change can still
+ * be given up, so that a failure here leaves nothing changed.
+ *
+ * Context: process context; may fault in user memory, so no spinlock held.
+ * Return: 0, or -EFAULT.
+ */
+int gpusched_ucmd_respond(struct gpusched_ucmd *ucmd)
+{
+	if (copy_to_user(ucmd->uarg, ucmd->cmd, min(ucmd->user_size, ucmd->size)))
+		return -EFAULT;
+	ucmd->responded = true;
+	return 0;
+}
+
 static long gpusched_fops_ioctl(struct file *file, unsigned int cmd,
 				unsigned long arg)
 {
 	void __user *uarg = (void __user *)arg;
 	const struct gpusched_ioctl_op *op;
 	union gpusched_ucmd_buffer buf;
+	struct gpusched_ucmd ucmd = { .cmd = &buf, .uarg = uarg };
 	unsigned int nr = _IOC_NR(cmd);
 	u32 user_size;
-	int ret;
+	int ret, ret2;
 
 	/* Also refuses the right number with direction or size bits set. */
 	if (cmd != _IO(GPUSCHED_TYPE, nr) || nr < GPUSCHED_CMD_BASE ||
@@ -216,20 +235,19 @@ static long gpusched_fops_ioctl(struct file *file, unsigned int cmd,
 		return -EFAULT;
 
 	/* EMSGSIZE still reports the room needed; other errors write nothing. */
-	ret = op->execute(file, &buf);
-	if (ret && ret != -EMSGSIZE)
+	ucmd.user_size = user_size;
+	ucmd.size = op->size;
+	ret = op->execute(file, &ucmd);
+	if ((ret && ret != -EMSGSIZE) || ucmd.responded)
 		return ret;
 
 	/*
-	 * These bytes were writable before the command ran, so this fails
-	 * only when the caller unmapped or write-protected its argument during
-	 * the call.  The command has then taken effect (a pin holds, a
-	 * topology is published) and stays, as in iommufd: EFAULT says the
-	 * answer is lost, and QUERY or GET_INFO tells what holds.
+	 * A command that only read, or one that changed nothing (EMSGSIZE):
+	 * failing here, because the caller unmapped its argument during the
+	 * call, loses an answer but no change.
 	 */
-	if (copy_to_user(uarg, &buf, min_t(u32, user_size, op->size)))
-		return -EFAULT;
-	return ret;
+	ret2 = gpusched_ucmd_respond(&ucmd);
+	return ret2 ? ret2 : ret;
 }
 
 static int gpusched_fops_open(struct inode *inode, struct file *file)

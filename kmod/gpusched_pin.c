@@ -370,7 +370,7 @@ static int gpusched_pin_locked(struct gpusched_worker *worker,
 	return 0;
 }
 
-/* Undoes a pin whose answer could not be written back, if it still exists. */
+/* Takes back a pin whose answer could not be written, if it still exists. */
 static void gpusched_unpin_worker_id(struct gpusched_file *owner, u64 id)
 {
 	struct gpusched_worker *worker;
@@ -388,19 +388,20 @@ static void gpusched_unpin_worker_id(struct gpusched_file *owner, u64 id)
 /**
  * gpusched_pin() - GPUSCHED_IOC_PIN
  * @file: the caller's open file; the pin belongs to it
- * @cmd: the struct gpusched_pin, copied in
+ * @ucmd: the command; its struct gpusched_pin is copied in
  *
  * Context: process context; takes gpusched_lock, and writes to userspace
  * only after dropping it.  Not cpus_read_lock(): a pin of many threads
  * would hold off CPU hotplug for as long as it takes.
- * Return: 0 with every target thread pinned, or a negative errno with
- * nothing changed: -EAGAIN when every CPU chosen went offline before the
- * threads were moved.
+ * Return: 0 with every target thread pinned and the answer written, or a
+ * negative errno with nothing changed: -EAGAIN when every CPU chosen went
+ * offline before the threads were moved, -EFAULT when the answer could not
+ * be written (the pin is then taken back).
  */
-int gpusched_pin(struct file *file, void *cmd)
+int gpusched_pin(struct file *file, struct gpusched_ucmd *ucmd)
 {
 	struct gpusched_targets targets = {};
-	struct gpusched_pin *args = cmd;
+	struct gpusched_pin *args = ucmd->cmd;
 	struct gpusched_worker *worker;
 	struct gpusched_thread *thread;
 	unsigned int i, nr_threads = 0;
@@ -468,16 +469,15 @@ int gpusched_pin(struct file *file, void *cmd)
 	if (ret)
 		goto out_discard;
 
-	if (args->cpus) {
-		ret = gpusched_put_bitmap(args->cpus, cpumask_bits(chosen));
-		if (ret) {
-			gpusched_unpin_worker_id(file->private_data, id);
-			goto out_targets;
-		}
+	ret = args->cpus ? gpusched_put_bitmap(args->cpus, cpumask_bits(chosen)) : 0;
+	if (!ret) {
+		args->policy = policy;
+		args->nr_cpus = nr_cpu_ids;
+		args->nr_threads = nr_threads;
+		ret = gpusched_ucmd_respond(ucmd);
 	}
-	args->policy = policy;
-	args->nr_cpus = nr_cpu_ids;
-	args->nr_threads = nr_threads;
+	if (ret)
+		gpusched_unpin_worker_id(file->private_data, id);
 	goto out_targets;
 
 out_discard:
@@ -492,17 +492,19 @@ out_mask:
 /**
  * gpusched_unpin() - GPUSCHED_IOC_UNPIN
  * @file: the caller's open file
- * @cmd: the struct gpusched_unpin, copied in
+ * @ucmd: the command; its struct gpusched_unpin is copied in
  *
- * Context: process context; takes gpusched_lock.
+ * Context: process context; takes gpusched_lock, and writes the answer to
+ * userspace under it, before any thread is unpinned.
  * Return: 0 with the target's pinned threads restored; -ENOENT when none
  * was pinned; -EPERM, with nothing changed, when one of them was pinned
- * through another file and the caller could not have pinned it.
+ * through another file and the caller could not have pinned it; -EFAULT,
+ * with nothing changed, when the answer could not be written.
  */
-int gpusched_unpin(struct file *file, void *cmd)
+int gpusched_unpin(struct file *file, struct gpusched_ucmd *ucmd)
 {
 	struct gpusched_targets targets = {};
-	struct gpusched_unpin *args = cmd;
+	struct gpusched_unpin *args = ucmd->cmd;
 	struct gpusched_thread *thread;
 	struct gpusched_worker *worker;
 	unsigned int i, found = 0;
@@ -531,6 +533,10 @@ int gpusched_unpin(struct file *file, void *cmd)
 		ret = -ENOENT;
 		goto unlock;
 	}
+	args->nr_threads = found;
+	ret = gpusched_ucmd_respond(ucmd);
+	if (ret)
+		goto unlock;
 	for (i = 0; i < targets.nr; i++) {
 		thread = gpusched_find_thread(targets.pids[i]);
 		if (!thread)
@@ -540,7 +546,6 @@ int gpusched_unpin(struct file *file, void *cmd)
 		if (list_empty(&worker->threads))
 			gpusched_worker_free(worker);
 	}
-	args->nr_threads = found;
 unlock:
 	mutex_unlock(&gpusched_lock);
 	gpusched_put_targets(&targets);
@@ -550,17 +555,17 @@ unlock:
 /**
  * gpusched_query() - GPUSCHED_IOC_QUERY
  * @file: the caller's open file
- * @cmd: the struct gpusched_query, copied in
+ * @ucmd: the command; its struct gpusched_query is copied in
  *
  * Context: process context; reads under gpusched_lock, writes to userspace
  * after dropping it.
  * Return: 0; -ESRCH for a thread that does not exist; -EINVAL; -EMSGSIZE;
  * -EFAULT; -ENOMEM.
  */
-int gpusched_query(struct file *file, void *cmd)
+int gpusched_query(struct file *file, struct gpusched_ucmd *ucmd)
 {
 	struct gpusched_targets targets = {};
-	struct gpusched_query *args = cmd;
+	struct gpusched_query *args = ucmd->cmd;
 	struct gpusched_thread *thread;
 	cpumask_var_t cpus, original;
 	int ret;

@@ -241,15 +241,17 @@ err_free:
 /**
  * gpusched_set_topology() - GPUSCHED_IOC_SET_TOPOLOGY
  * @file: the caller's open file
- * @cmd: the struct gpusched_topology, copied in
+ * @ucmd: the command; its struct gpusched_topology is copied in
  *
  * Context: process context; takes gpusched_topology_lock, then gpusched_lock.
+ * Writes the answer under gpusched_topology_lock, before the new table is
+ * published.
  * Return: 0 with the new table published, or a negative errno with the
- * previous table untouched.
+ * previous table untouched (-EFAULT when the answer could not be written).
  */
-int gpusched_set_topology(struct file *file, void *cmd)
+int gpusched_set_topology(struct file *file, struct gpusched_ucmd *ucmd)
 {
-	struct gpusched_topology *args = cmd;
+	struct gpusched_topology *args = ucmd->cmd;
 	struct gpusched_table *topo, *old;
 	u32 old_nr_gpus;
 	int ret;
@@ -274,11 +276,16 @@ int gpusched_set_topology(struct file *file, void *cmd)
 	/* New sysfs directories first: failing there must leave everything as it was. */
 	if (topo->nr_gpus > old_nr_gpus) {
 		ret = gpusched_sysfs_resize_gpus(topo->nr_gpus);
-		if (ret) {
-			mutex_unlock(&gpusched_topology_lock);
-			kvfree(topo);
-			return ret;
-		}
+		if (ret)
+			goto err_unlock;
+	}
+	/* The answer, while the table can still be given up. */
+	args->generation = gpusched_generation + 1;
+	ret = gpusched_ucmd_respond(ucmd);
+	if (ret) {
+		if (topo->nr_gpus > old_nr_gpus)
+			gpusched_sysfs_resize_gpus(old_nr_gpus);
+		goto err_unlock;
 	}
 	topo->generation = ++gpusched_generation;
 	mutex_lock(&gpusched_lock);
@@ -287,13 +294,17 @@ int gpusched_set_topology(struct file *file, void *cmd)
 	mutex_unlock(&gpusched_lock);
 	if (topo->nr_gpus < old_nr_gpus)
 		gpusched_sysfs_resize_gpus(topo->nr_gpus);
-	args->generation = topo->generation;
 	mutex_unlock(&gpusched_topology_lock);
 
 	if (old)
 		kvfree_rcu(old, rcu);
 	pr_info("topology %llu: %u GPUs\n", topo->generation, topo->nr_gpus);
 	return 0;
+
+err_unlock:
+	mutex_unlock(&gpusched_topology_lock);
+	kvfree(topo);
+	return ret;
 }
 
 /* What GET_TOPOLOGY copies out, taken under gpusched_lock, written after. */
@@ -365,18 +376,18 @@ static int gpusched_put_gpus(const struct gpusched_topology *args,
 /**
  * gpusched_get_topology() - GPUSCHED_IOC_GET_TOPOLOGY
  * @file: the caller's open file
- * @cmd: the struct gpusched_topology, copied in
+ * @ucmd: the command; its struct gpusched_topology is copied in
  *
  * Context: process context; copies the table under gpusched_lock and
  * writes it to userspace after dropping it, so that a caller whose buffer
  * faults slowly holds up nobody.
- * Return: 0; -EMSGSIZE with the needed counts in @cmd; -EINVAL; -EFAULT;
+ * Return: 0; -EMSGSIZE with the needed counts in the struct; -EINVAL; -EFAULT;
  * -ENOMEM.
  */
-int gpusched_get_topology(struct file *file, void *cmd)
+int gpusched_get_topology(struct file *file, struct gpusched_ucmd *ucmd)
 {
 	struct gpusched_topology_copy copy = {};
-	struct gpusched_topology *args = cmd;
+	struct gpusched_topology *args = ucmd->cmd;
 	const struct gpusched_table *topo;
 	int ret = 0;
 
