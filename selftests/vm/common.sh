@@ -51,7 +51,7 @@ gs_apt_update() {
 # Packages every stage of the harness relies on.
 GS_HOST_PACKAGES=(make gcc libc6-dev clang libclang-rt-dev qemu-system-x86 busybox-static cpio
 	kmod sparse perl xz-utils linux-source-6.12 libjson-c-dev openmpi-bin
-	bpftool libbpf-dev libelf-dev zlib1g-dev linux-libc-dev)
+	bpftool libbpf-dev libelf-dev zlib1g-dev linux-libc-dev python3)
 
 # The extracted pieces of Debian's linux-source-6.12 the harness needs:
 # checkpatch, the kselftest harness headers and the KUnit parser.  Prints the
