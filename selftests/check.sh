@@ -60,7 +60,13 @@ verdict() {
 		record "$1" 1 0 0
 	else
 		record "$1" 0 1 0
-		[ -n "${3:-}" ] && [ -s "$3" ] && sed 's/^/    | /' "$3" | tail -n 60 >&2
+		if [ -n "${3:-}" ] && [ -s "$3" ]; then
+			sed 's/^/    | /' "$3" | tail -n 60 >&2
+			# The start of the log again in the list at the end.
+			while IFS= read -r line; do
+				failed_rows+=("    | ${line:0:160}")
+			done < <(head -n 8 "$3")
+		fi
 	fi
 }
 
@@ -213,6 +219,9 @@ for rel in $kernel_sources; do
 	grep -q '^total: 0 errors, 0 warnings, 0 checks' "$logs/checkpatch.log"
 	verdict "checkpatch --strict $rel" $? "$logs/checkpatch.log"
 done
+# The syzkaller description of the ABI must match the uapi header.
+bash "$GS_TOP/selftests/syzkaller/check.sh" >"$logs/syzkaller-check.tap" 2>&1
+tap_record "syzkaller description matches the uapi header" "$logs/syzkaller-check.tap" $?
 
 stage "module builds (-Werror, sparse)"
 for k in $kernels; do
