@@ -37,6 +37,7 @@
 #include <linux/capability.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -977,6 +978,83 @@ static inline int gs_cgroup_remove(const char *path)
 		gs_sleep_ms(10);
 	}
 	return -EBUSY;
+}
+
+/* ---- fault injection (fail-nth) ---------------------------------------- */
+
+#define GS_FAIL_NTH		"/proc/thread-self/fail-nth"
+#define GS_FAULT_DEBUGFS	"/sys/kernel/debug"
+
+/*
+ * Makes the injectors fail what fail-nth asks for: GFP_KERNEL allocations
+ * (they are ignored by default because they may sleep), order-0 pages, and
+ * without a stack dump per injected fault.  0, or -errno when the kernel
+ * cannot inject faults.
+ */
+static inline int gs_inject_setup(void)
+{
+	static const char *const settings[][2] = {
+		{ GS_FAULT_DEBUGFS "/failslab/ignore-gfp-wait", "N" },
+		{ GS_FAULT_DEBUGFS "/failslab/verbose", "0" },
+		{ GS_FAULT_DEBUGFS "/fail_page_alloc/ignore-gfp-wait", "N" },
+		{ GS_FAULT_DEBUGFS "/fail_page_alloc/min-order", "0" },
+		{ GS_FAULT_DEBUGFS "/fail_page_alloc/verbose", "0" },
+		{ GS_FAULT_DEBUGFS "/fail_usercopy/verbose", "0" },
+	};
+	struct stat st;
+	unsigned int i;
+	int ret;
+
+	if (stat(GS_FAIL_NTH, &st))
+		return -errno;
+	if (stat(GS_FAULT_DEBUGFS "/failslab", &st) &&
+	    mount("debugfs", GS_FAULT_DEBUGFS, "debugfs", 0, NULL))
+		return -errno;
+	for (i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
+		ret = gs_write_text(settings[i][0], settings[i][1]);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* The calling thread's fail-nth, opened once: opening it is itself a call. */
+static __thread int gs_fail_nth_fd __attribute__((unused)) = -1;
+
+static inline int gs_inject_open(void)
+{
+	if (gs_fail_nth_fd < 0)
+		gs_fail_nth_fd = open(GS_FAIL_NTH, O_RDWR | O_CLOEXEC);
+	return gs_fail_nth_fd < 0 ? -errno : 0;
+}
+
+/* The next call of this thread fails its @n-th fault point. */
+static inline int gs_inject_arm(unsigned int n)
+{
+	char text[16];
+	int len = snprintf(text, sizeof(text), "%u", n);
+
+	return pwrite(gs_fail_nth_fd, text, len, 0) == len ? 0 : -errno;
+}
+
+/*
+ * Whether the call since gs_inject_arm() had a fault injected (fail-nth
+ * counted down to 0), and disarms.  Reading copies to user space, itself a
+ * fault point while fail-nth is still counting: EFAULT then also means
+ * "not reached".
+ */
+static inline bool gs_inject_fired(void)
+{
+	unsigned int tries;
+	char text[16] = "";
+	ssize_t len;
+
+	len = pread(gs_fail_nth_fd, text, sizeof(text) - 1, 0);
+	/* The write's own user copy may be the one that fails: then it is 0. */
+	for (tries = 0; tries < 3; tries++)
+		if (pwrite(gs_fail_nth_fd, "0", 1, 0) == 1)
+			break;
+	return len > 0 && text[0] == '0';
 }
 
 /* ---- fixtures ------------------------------------------------------------ */

@@ -35,7 +35,18 @@ gs_qemu_topology "$topology"
 args=("${GS_QEMU_ARGS[@]}" -nodefaults -display none -no-reboot)
 
 append="console=ttyS0 panic=-1 oops=panic no5lvl gpusched_test.topology=$topology"
-append+=" gpusched_test.suite_timeout=${GPUSCHED_SUITE_TIMEOUT:-120}"
+# The ioctl fuzzer runs this long in every guest (a suite gets a minute
+# more than that to start and clean up); GPUSCHED_IOCTL_FUZZ_SEED replays
+# the choices of a run.
+fuzz_seconds=${GPUSCHED_IOCTL_FUZZ_SECONDS:-60}
+suite_timeout=${GPUSCHED_SUITE_TIMEOUT:-120}
+[ "$suite_timeout" -ge $((fuzz_seconds + 60)) ] || suite_timeout=$((fuzz_seconds + 60))
+timeout=$((timeout + fuzz_seconds))
+append+=" gpusched_test.suite_timeout=$suite_timeout gpusched_test.fuzz_seconds=$fuzz_seconds"
+[ -n "${GPUSCHED_IOCTL_FUZZ_SEED:-}" ] && append+=" gpusched_test.fuzz_seed=$GPUSCHED_IOCTL_FUZZ_SEED"
+# Fault injection makes the page allocator report failures: keep the whole
+# kernel log anyway, for the check of it at the end.
+append+=" log_buf_len=4M"
 # Every slab cache keeps its own name in /sys/kernel/slab, so a test can
 # count the struct pid objects a leak would pile up.
 append+=" slab_nomerge"
