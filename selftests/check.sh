@@ -16,8 +16,9 @@
 #     them and runs the admin steps and every selftests/debian/tests/*.sh.
 #
 # Ends with "N passed, N failed, N skipped" over everything, and exits
-# non-zero on any failure.  Environment: GPUSCHED_KERNELS ("6.1 6.12"),
-# GPUSCHED_TOPOLOGIES ("2s-smt 4n memnode"), GPUSCHED_SUITE_TIMEOUT (120 s per
+# non-zero on any failure.  Environment: GPUSCHED_KERNELS ("6.1 6.12 6.12-rt
+# debug"), GPUSCHED_TOPOLOGIES ("2s-smt 4n memnode"), GPUSCHED_RT_TOPOLOGIES
+# ("2s-smt"), GPUSCHED_SUITE_TIMEOUT (120 s per
 # suite), GPUSCHED_DEBUG_SUITE_TIMEOUT (480 s on the debug kernel),
 # GPUSCHED_DEBUG_VM_TIMEOUT (1800 s per debug boot), GPUSCHED_VM_TIMEOUT (300 s per
 # boot), GPUSCHED_DEBIAN_GUEST (1; 0 skips the Debian guest),
@@ -27,10 +28,13 @@ set -uo pipefail
 . "$(dirname "$0")/vm/common.sh"
 
 # An empty GPUSCHED_KERNELS boots no busybox guest (the Debian one still runs).
-kernels=${GPUSCHED_KERNELS-6.1 6.12 debug}
+kernels=${GPUSCHED_KERNELS-6.1 6.12 6.12-rt debug}
 topologies=${GPUSCHED_TOPOLOGIES:-2s-smt 4n memnode}
 # The debug kernel is slow under KASAN and lockdep: one topology by default.
 debug_topologies=${GPUSCHED_DEBUG_TOPOLOGIES:-2s-smt}
+# PREEMPT_RT (sleeping spinlocks, threaded softirqs) is about locking, not
+# about the machine's shape: one topology by default.
+rt_topologies=${GPUSCHED_RT_TOPOLOGIES:-2s-smt}
 logs=$GS_OUT/check
 rm -rf "$logs" && mkdir -p "$logs"
 
@@ -145,6 +149,7 @@ guest_kernel_clean() {
 		{ block = block $0 "\n" }
 		END { judge() }' >"$dir/kmemleak.txt"
 	taint=$(sed -n 's/^=== taint-after //p' "$dir/results.clean")
+	[ -n "$taint" ] || taint=$(sed -n 's/^=== done taint=//p' "$dir/results.clean")
 	{
 		grep -nE "$kernel_problems" "$dir/dmesg.txt" "$console" 2>/dev/null |
 			head -n 20
@@ -288,6 +293,7 @@ for k in $kernels; do
 	initramfs=$GS_OUT/initramfs-${KREL[$k]:-none}.cpio.gz
 	guest_topologies=$topologies
 	[ "$k" = debug ] && guest_topologies=$debug_topologies
+	[ "$k" = 6.12-rt ] && guest_topologies=$rt_topologies
 	for t in $guest_topologies; do
 		name="$k/$t"
 		stage "guest $name"
