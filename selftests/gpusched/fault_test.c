@@ -512,25 +512,20 @@ TEST_F(fault, default_policy_write)
 
 /* ---- module load and the first topology ----------------------------------- */
 
+/* Unloads the module once the files just closed let go of it; 0 or errno. */
 static int module_unload(void)
 {
-	int tries;
+	int tries, err;
 
 	for (tries = 0; tries < 100; tries++) {
-		if (!syscall(SYS_delete_module, "gpusched", O_NONBLOCK) || errno == ENOENT)
+		err = gs_module_unload();
+		if (!err || err == ENOENT)
 			return 0;
-		if (errno != EWOULDBLOCK && errno != EAGAIN)
-			return -errno;
+		if (err != EWOULDBLOCK && err != EAGAIN)
+			return err;
 		gs_sleep_ms(20);
 	}
-	return -EBUSY;
-}
-
-static int module_load(int ko)
-{
-	if (syscall(SYS_finit_module, ko, "", 0))
-		return errno;
-	return -gs_apply_udev_rule();
+	return EBUSY;
 }
 
 FIXTURE(load) {
@@ -572,7 +567,7 @@ FIXTURE_TEARDOWN(load)
 		close(self->fd);
 	/* Leave the module loaded, as every other suite expects it. */
 	if (self->ko >= 0 && stat(GS_DEV_PATH, &st))
-		module_load(self->ko);
+		gs_module_load(self->ko);
 	if (self->ko >= 0)
 		close(self->ko);
 }
@@ -631,7 +626,7 @@ TEST_F(load, first_set_topology)
 			close(self->fd);
 		self->fd = -1;
 		ASSERT_EQ(0, module_unload()) TH_LOG("delete_module: %s", strerror(errno));
-		ASSERT_EQ(0, module_load(self->ko)) TH_LOG("finit_module: %s", strerror(errno));
+		ASSERT_EQ(0, gs_module_load(self->ko)) TH_LOG("finit_module: %s", strerror(errno));
 		self->fd = gs_open_device();
 		ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", GS_DEV_PATH, strerror(errno));
 		memset(&info, 0, sizeof(info));

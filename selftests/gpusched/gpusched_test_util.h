@@ -833,6 +833,20 @@ static inline int gs_apply_udev_rule(void)
 	return 0;
 }
 
+/* Loads the module from the open file @ko as /init does; 0 or errno. */
+static inline int gs_module_load(int ko)
+{
+	if (syscall(SYS_finit_module, ko, "", 0))
+		return errno;
+	return -gs_apply_udev_rule();
+}
+
+/* Unloads the module, failing at once while it is in use; 0 or errno. */
+static inline int gs_module_unload(void)
+{
+	return syscall(SYS_delete_module, "gpusched", O_NONBLOCK) ? errno : 0;
+}
+
 /*
  * Becomes @uid/@uid with no capabilities at all, as an ordinary user's
  * process is, a member of the device's group when @in_group and of no

@@ -128,18 +128,6 @@ TEST_F(reuse, thread_id_taken_over)
 
 /* ---- load and unload ----------------------------------------------------- */
 
-static int unload(void)
-{
-	return syscall(SYS_delete_module, "gpusched", O_NONBLOCK) ? errno : 0;
-}
-
-static int load(int ko)
-{
-	if (syscall(SYS_finit_module, ko, "", 0))
-		return errno;
-	return -gs_apply_udev_rule();
-}
-
 FIXTURE(cycles) {
 	int ko;
 	struct gs_machine m;
@@ -172,7 +160,7 @@ FIXTURE_TEARDOWN(cycles)
 
 	/* Leave the module loaded, as every other suite expects it. */
 	if (self->ko >= 0 && stat(GS_DEV_PATH, &st))
-		load(self->ko);
+		gs_module_load(self->ko);
 	if (self->ko >= 0)
 		close(self->ko);
 }
@@ -211,15 +199,15 @@ TEST_F(cycles, unload_refused_while_pins_are_held)
 	fd = open_and_pin(&self->m, &self->full, holder, GPUSCHED_POLICY_EXCLUSIVE);
 	ASSERT_LE(0, fd) TH_LOG("pinning: %s", strerror(errno));
 	ASSERT_EQ(0, gs_affinity(holder, &pinned));
-	EXPECT_EQ(EWOULDBLOCK, unload());
+	EXPECT_EQ(EWOULDBLOCK, gs_module_unload());
 	/* Nothing changed: the pins hold, the device answers. */
 	EXPECT_TRUE(gs_query_result(fd, &self->m, holder) & GPUSCHED_QUERY_PINNED);
 	ASSERT_EQ(0, gs_affinity(holder, &now));
 	EXPECT_MASK_EQ(&pinned, &now);
 	EXPECT_EQ(3, gs_sysfs_long("nr_pinned_tasks"));
 	close(fd);
-	EXPECT_EQ(0, unload());
-	EXPECT_EQ(0, load(self->ko));
+	EXPECT_EQ(0, gs_module_unload());
+	EXPECT_EQ(0, gs_module_load(self->ko));
 	gs_holder_stop(holder);
 }
 
@@ -234,13 +222,13 @@ TEST_F_TIMEOUT(cycles, load_pin_unload_100_times, 600)
 	for (cycle = 0; cycle < LOAD_CYCLES && !failed; cycle++) {
 		__u32 policy = cycle % 3 ? GPUSCHED_POLICY_NODE : GPUSCHED_POLICY_EXCLUSIVE;
 
-		err = unload();
+		err = gs_module_unload();
 		if (err) {
 			TH_LOG("cycle %u: delete_module: %s", cycle, strerror(err));
 			failed++;
 			break;
 		}
-		err = load(self->ko);
+		err = gs_module_load(self->ko);
 		if (err) {
 			TH_LOG("cycle %u: finit_module: %s", cycle, strerror(err));
 			failed++;
@@ -278,8 +266,8 @@ TEST_F_TIMEOUT(cycles, load_pin_unload_100_times, 600)
 	}
 	EXPECT_EQ(0, failed);
 	EXPECT_EQ(LOAD_CYCLES, cycle);
-	EXPECT_EQ(0, unload());
-	EXPECT_EQ(0, load(self->ko));
+	EXPECT_EQ(0, gs_module_unload());
+	EXPECT_EQ(0, gs_module_load(self->ko));
 	EXPECT_EQ(0, gs_sysfs_long("nr_pinned_tasks"));
 	gs_holder_stop(holder);
 	ksft_print_msg("%u cycles of load, pin, unload\n", cycle);
