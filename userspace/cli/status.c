@@ -348,6 +348,8 @@ int cmd_status(int argc, char **argv)
 
 		snprintf(path, sizeof(path), "sys/kernel/gpusched/gpus/gpu%u/local_cpus", i);
 		gs_sysfs_read_cpulist(sysfs, path, &local[i]);
+		/* cpumask_of_node() keeps offline CPUs on powerpc: show usable ones. */
+		gs_bitmap_and(&local[i], gs_topo_online_cpus(machine));
 		snprintf(path, sizeof(path), "sys/kernel/gpusched/gpus/gpu%u/reserved_cpus", i);
 		if (!gs_sysfs_read_cpulist(sysfs, path, &reserved))
 			gs_bitmap_or(&reserved_all, &reserved);

@@ -26,7 +26,17 @@ static void topo_usage(FILE *out)
 		"module's; with --sysfs-root (a snapshot of another machine) they are discovery's.\n");
 }
 
-/* The node whose CPUs serve @node: itself, or the nearest node with CPUs. */
+/* Whether the kernel names any CPU for @node, usable or not. */
+static bool node_has_cpus(const struct gs_machine_node *node)
+{
+	return !gs_bitmap_empty(&node->cpus) || !gs_bitmap_empty(&node->unusable_cpus);
+}
+
+/*
+ * The node whose CPUs serve @node: itself, or, for a node without any CPU
+ * (GPU memory), the nearest node with usable CPUs.  A node whose CPUs are
+ * all offline serves itself: placement would find no CPU there either.
+ */
 static const struct gs_machine_node *cpu_node_for(const struct gs_machine *machine, int node)
 {
 	const struct gs_machine_node *self = node >= 0 ? gs_topo_node_by_id(machine, node) : NULL;
@@ -34,7 +44,7 @@ static const struct gs_machine_node *cpu_node_for(const struct gs_machine *machi
 	int best_distance = 0;
 	unsigned int i;
 
-	if (!self || !gs_bitmap_empty(&self->cpus))
+	if (!self || node_has_cpus(self))
 		return self;
 	for (i = 0; i < gs_topo_nr_nodes(machine); i++) {
 		const struct gs_machine_node *other = gs_topo_node(machine, i);
@@ -169,6 +179,8 @@ static bool module_rows(const struct cli_common *common, const struct gs_machine
 		snprintf(path, sizeof(path), "sys/kernel/gpusched/gpus/gpu%u/local_cpus", i);
 		if (gs_sysfs_read_cpulist(sysfs, path, &local))
 			cli_warn("/%s: unreadable; local CPUs not shown", path);
+		/* The module shows cpumask_of_node(), which keeps offline CPUs on powerpc. */
+		gs_bitmap_and(&local, gs_topo_online_cpus(machine));
 		row.local_cpus = cli_cpulist(&local);
 		gs_bitmap_free(&local);
 		row.pci = device_by_address(machine, row.address);
@@ -201,6 +213,29 @@ static void discovery_rows(const struct gs_machine *machine, struct cli_table *t
 	}
 }
 
+/*
+ * Under the node table, the CPUs each node's cpulist names that are
+ * offline or absent, so that a reader comparing with node/cpulist knows
+ * why CPUS shows fewer.
+ */
+static void unusable_lines(const struct gs_machine *machine)
+{
+	unsigned int i;
+
+	for (i = 0; i < gs_topo_nr_nodes(machine); i++) {
+		const struct gs_machine_node *node = gs_topo_node(machine, i);
+		char *unusable;
+
+		if (gs_bitmap_empty(&node->unusable_cpus))
+			continue;
+		unusable = cli_cpulist(&node->unusable_cpus);
+		printf("Node %u: CPUs %s are offline or not present and are never used.\n",
+		       node->id, unusable);
+		free(unusable);
+	}
+}
+
+/* The nodes with their usable CPUs, memory and distance rows. */
 static void node_rows(const struct gs_machine *machine, bool json, struct json_object *root)
 {
 	unsigned int i, j, nr = gs_topo_nr_nodes(machine);
@@ -225,7 +260,7 @@ static void node_rows(const struct gs_machine *machine, bool json, struct json_o
 		const struct gs_machine_node *node = gs_topo_node(machine, i);
 		struct json_object *entry = json_object_new_object();
 		struct json_object *distances = json_object_new_array();
-		char *cpus = cli_cpulist(&node->cpus);
+		char *cpus = cli_cpulist(&node->cpus), *unusable = cli_cpulist(&node->unusable_cpus);
 		char **cells = calloc(nr + 3, sizeof(*cells));
 
 		if (!cells) {
@@ -254,12 +289,14 @@ static void node_rows(const struct gs_machine *machine, bool json, struct json_o
 
 		json_object_object_add(entry, "node", json_object_new_int(node->id));
 		json_object_object_add(entry, "cpus", json_object_new_string(cpus));
+		json_object_object_add(entry, "unusable_cpus", json_object_new_string(unusable));
 		json_object_object_add(entry, "has_memory", json_object_new_boolean(node->has_memory));
 		json_object_object_add(entry, "memory_only",
 				       json_object_new_boolean(gs_node_is_memory_only(node)));
 		json_object_object_add(entry, "distances", distances);
 		json_object_array_add(nodes, entry);
 		free(cpus);
+		free(unusable);
 	}
 	json_object_object_add(root, "nodes", nodes);
 	if (json) {
@@ -267,6 +304,7 @@ static void node_rows(const struct gs_machine *machine, bool json, struct json_o
 	} else {
 		printf("\n");
 		cli_table_print(table, stdout);
+		unusable_lines(machine);
 	}
 	free(headers);
 	free(names);

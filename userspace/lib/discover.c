@@ -992,8 +992,10 @@ static int single_node_fallback(struct discovery *d, int err)
 /*
  * Gives each CPU its node: from the nodes' CPU lists, else from the
  * cpuN/nodeM link, which also names the node of an offline CPU (newer
- * kernels drop offline CPUs from node cpulists).  A node whose own list
- * was unreadable gets its CPUs from those links.
+ * kernels drop offline CPUs from node cpulists).  A CPU found through its
+ * link joins its node's set, so that a node lists its offline CPUs the
+ * same way on every kernel, and a node whose own list was unreadable gets
+ * its CPUs.
  */
 static void assign_cpu_nodes(struct discovery *d)
 {
@@ -1036,8 +1038,7 @@ static void assign_cpu_nodes(struct discovery *d)
 			if (index < 0)
 				continue;
 			cpu->node = (int)links[j];
-			if (d->node_cpus_unread[index] &&
-			    gs_bitmap_set(&topo->nodes[index].cpus, cpu->id))
+			if (gs_bitmap_set(&topo->nodes[index].cpus, cpu->id))
 				d->error = -ENOMEM;
 			break;
 		}
@@ -1053,8 +1054,34 @@ static void assign_cpu_nodes(struct discovery *d)
 	gs_bitmap_free(&unplaced);
 }
 
+/*
+ * Moves every CPU of a node's set that is offline or has no cpuN
+ * directory to its unusable set.  Old kernels and powerpc keep offline
+ * CPUs in node cpulists (a POWER9 with SMT off lists 0-87 for a node
+ * whose online CPUs are 0-15), and a cpulist may name hotplug slots that
+ * hold no CPU; nothing that places or shows a node's CPUs may use them.
+ */
+static void split_unusable_cpus(struct discovery *d)
+{
+	struct gs_machine *topo = d->topo;
+	unsigned int i;
+	int cpu;
+
+	for (i = 0; i < topo->nr_nodes; i++) {
+		struct gs_machine_node *node = &topo->nodes[i];
+
+		gs_bitmap_for_each(cpu, &node->cpus) {
+			if (gs_bitmap_test(&topo->online_cpus, (unsigned int)cpu))
+				continue;
+			if (gs_bitmap_set(&node->unusable_cpus, (unsigned int)cpu))
+				d->error = -ENOMEM;
+		}
+		gs_bitmap_and(&node->cpus, &topo->online_cpus);
+	}
+}
+
 /* Reads every nodeN directory and gives CPUs their node; returns 0 or -ENOMEM. */
-static int discover_nodes(struct discovery *d)
+static int read_nodes(struct discovery *d)
 {
 	struct gs_bitmap with_memory = GS_BITMAP_INIT;
 	struct gs_machine *topo = d->topo;
@@ -1110,6 +1137,19 @@ static int discover_nodes(struct discovery *d)
 	if (!d->error)
 		assign_cpu_nodes(d);
 	return d->error;
+}
+
+/*
+ * Reads every nodeN directory, gives CPUs their node and splits each
+ * node's CPUs into usable and unusable; returns 0 or -ENOMEM.
+ */
+static int discover_nodes(struct discovery *d)
+{
+	int err = read_nodes(d);
+
+	if (!err)
+		split_unusable_cpus(d);
+	return err ? err : d->error;
 }
 
 /*
@@ -1265,6 +1305,8 @@ static void read_pci_device(struct discovery *d, struct gs_pci_device *dev,
 	err = read_cpus(d, dir, pci_files, &dev->local_cpus,
 			"the device's local CPUs are unknown");
 	resolve_pci_node(d, dev, dir, err);
+	/* Like node cpulists, local_cpulist may name offline or absent CPUs. */
+	gs_bitmap_and(&dev->local_cpus, &d->topo->online_cpus);
 }
 
 /* Appends @dev to @list, taking over its bitmap; returns 0 or -ENOMEM. */
@@ -1473,6 +1515,7 @@ void gs_machine_free(struct gs_machine *topo)
 	free(topo->cpus);
 	for (i = 0; i < topo->nr_nodes; i++) {
 		gs_bitmap_free(&topo->nodes[i].cpus);
+		gs_bitmap_free(&topo->nodes[i].unusable_cpus);
 		free(topo->nodes[i].distances);
 	}
 	free(topo->nodes);
@@ -1574,7 +1617,8 @@ int gs_topo_node_distance(const struct gs_machine *topo, unsigned int from,
 
 bool gs_node_is_memory_only(const struct gs_machine_node *node)
 {
-	return node->has_memory && gs_bitmap_empty(&node->cpus);
+	return node->has_memory && gs_bitmap_empty(&node->cpus) &&
+	       gs_bitmap_empty(&node->unusable_cpus);
 }
 
 unsigned int gs_topo_nr_gpus(const struct gs_machine *topo)

@@ -52,6 +52,8 @@ static const char *self_command;	/* our argv[0] without its directory */
 #define EPYC		"epyc-nps4-8gpu"
 #define GRACE		"grace-blackwell-memnodes"
 #define WORKSTATION	"workstation-isolated"
+#define POWER9		"power9-smt-offline"
+#define HOTPLUG		"hotplug-no-online-file"
 #define MISSING_ROOT	"/nonexistent-gpusched-test/sysroot"
 #define MISSING_DEVICE	"/nonexistent-gpusched"
 
@@ -333,6 +335,101 @@ static void test_topo_table(void)
 		tap_diag("%u rows, %u misaligned; stdout:\n%s", rows, misaligned, run.out);
 	run_free(&run);
 	free(hgx);
+}
+
+/*
+ * Fixtures whose node cpulists and local_cpulist name offline CPUs and
+ * CPUs without a directory: topo shows only the usable ones as a node's or
+ * a GPU's CPUs, and the others apart (worked out by hand from each
+ * fixture's cpu/online or cpuN/online files and its cpuN directories).
+ */
+struct offline_fixture {
+	const char *machine;
+	unsigned int nr_gpus;
+	const int *gpu_nodes;
+	int nodes[2];
+	const char *cpus[2], *unusable[2];
+	const char *online;
+};
+
+static const int power9_nodes[] = { 0, 0, 8, 8 };
+static const int hotplug_nodes[] = { 0, 1 };
+
+static const struct offline_fixture offline_fixtures[] = {
+	{ POWER9, 4, power9_nodes, { 0, 8 }, { "0,4,8,12", "16,20,24,28" },
+	  { "1-3,5-7,9-11,13-15", "17-19,21-23,25-27,29-31" }, "0,4,8,12,16,20,24,28" },
+	{ HOTPLUG, 2, hotplug_nodes, { 0, 1 }, { "0-2,8-11", "4-5,7" },
+	  { "3", "6,12-15" }, "0-2,4-5,7-11" },
+};
+
+static void test_topo_offline(void)
+{
+	unsigned int f, i;
+
+	for (f = 0; f < sizeof(offline_fixtures) / sizeof(offline_fixtures[0]); f++) {
+		const struct offline_fixture *fx = &offline_fixtures[f];
+		char *root = fixture(fx->machine), *line;
+		json_object *topo, *nodes;
+		struct run run;
+
+		topo = run_json(&run, fx->machine, (const char *const[]){
+				"topo", "--json", "--sysfs-root", root, NULL });
+		if (topo) {
+			nodes = field(topo, "nodes");
+			tap_ok(run.status == 0 && length(nodes) == 2 &&
+			       length(field(topo, "gpus")) == fx->nr_gpus,
+			       "topo %s: exit 0, 2 nodes, %u GPUs", fx->machine, fx->nr_gpus);
+			for (i = 0; i < 2; i++) {
+				json_object *node = item(nodes, i);
+
+				if (!tap_ok(int_of(field(node, "node")) == fx->nodes[i] &&
+					    !strcmp(string_of(field(node, "cpus")), fx->cpus[i]) &&
+					    !strcmp(string_of(field(node, "unusable_cpus")),
+						    fx->unusable[i]),
+					    "topo %s: node %d has CPUs %s, unusable %s", fx->machine,
+					    fx->nodes[i], fx->cpus[i], fx->unusable[i]))
+					tap_diag("got %s", json_object_to_json_string(node));
+			}
+			for (i = 0; i < fx->nr_gpus; i++) {
+				json_object *gpu = item(field(topo, "gpus"), i);
+				int n = fx->gpu_nodes[i] == fx->nodes[0] ? 0 : 1;
+
+				if (!tap_ok(int_of(field(gpu, "node")) == fx->gpu_nodes[i] &&
+					    !strcmp(string_of(field(gpu, "local_cpus")), fx->cpus[n]),
+					    "topo %s: GPU %u on node %d, local CPUs %s", fx->machine,
+					    i, fx->gpu_nodes[i], fx->cpus[n]))
+					tap_diag("got %s", json_object_to_json_string(gpu));
+			}
+			json_object_put(topo);
+		}
+		run_free(&run);
+
+		run = CLI("topo", "--sysfs-root", root);
+		for (i = 0; i < 2; i++) {
+			char *want = xprintf("Node %d: CPUs %s are offline or not present",
+					     fx->nodes[i], fx->unusable[i]);
+			char *row = xprintf("\n%d ", fx->nodes[i]);
+			bool usable_row = false;
+
+			line = strstr(run.out, "\nNODE ");
+			line = line ? strstr(line, row) : NULL;
+			if (line) {
+				char *end = strchr(line + 1, '\n');
+
+				*end = '\0';
+				usable_row = strstr(line, fx->cpus[i]) && !strstr(line, fx->unusable[i]);
+				*end = '\n';
+			}
+			if (!tap_ok(run.status == 0 && usable_row && strstr(run.out, want),
+				    "topo %s: the table lists node %d's CPUs as %s and says %s",
+				    fx->machine, fx->nodes[i], fx->cpus[i], want))
+				tap_diag("stdout:\n%s", run.out);
+			free(want);
+			free(row);
+		}
+		run_free(&run);
+		free(root);
+	}
 }
 
 /* ---- plan ---- */
@@ -715,6 +812,50 @@ static void test_plan_isolated(void)
 		plan_free(&plan);
 	}
 	gs_bitmap_free(&isolated);
+}
+
+/* No policy places a worker on an offline or absent CPU. */
+static void test_plan_offline(void)
+{
+	static const char *const policies[] = { "node", "socket", "exclusive", "l3", "single" };
+	struct gs_bitmap online = GS_BITMAP_INIT;
+	struct plan plan;
+	unsigned int f, p, i;
+
+	for (f = 0; f < sizeof(offline_fixtures) / sizeof(offline_fixtures[0]); f++) {
+		const struct offline_fixture *fx = &offline_fixtures[f];
+
+		gs_bitmap_parse_list(&online, fx->online);
+		for (p = 0; p < sizeof(policies) / sizeof(policies[0]); p++) {
+			if (!plan_run(&plan, fx->machine, fx->gpu_nodes, (const char *const[]){
+				      "--policy", policies[p], NULL })) {
+				plan_free(&plan);
+				continue;
+			}
+			for (i = 0; i < plan.nr_workers; i++)
+				if (gs_bitmap_empty(&plan.workers[i].cpus) ||
+				    !gs_bitmap_subset(&plan.workers[i].cpus, &online))
+					break;
+			if (!tap_ok(plan.run.status == 0 && plan.nr_workers == fx->nr_gpus &&
+				    i == plan.nr_workers,
+				    "%s: every GPU's worker is placed on online CPUs (%s) only",
+				    plan.what, fx->online))
+				tap_diag("exit %d, worker %u CPUs %s; stderr %s", plan.run.status, i,
+					 i < plan.nr_workers ? plan.workers[i].text : "-", plan.run.err);
+			/* --policy node: all usable CPUs of the GPU's node, no more. */
+			for (i = 0; p == 0 && i < plan.nr_workers; i++) {
+				const struct worker *worker = &plan.workers[i];
+				int n = fx->gpu_nodes[worker->gpu] == fx->nodes[0] ? 0 : 1;
+
+				if (!tap_ok(!strcmp(worker->text, fx->cpus[n]),
+					    "%s: GPU %d's worker gets %s", plan.what, worker->gpu,
+					    fx->cpus[n]))
+					tap_diag("got %s", worker->text);
+			}
+			plan_free(&plan);
+		}
+	}
+	gs_bitmap_free(&online);
 }
 
 /* ---- usage, exit codes, messages ---- */
@@ -1405,9 +1546,11 @@ int main(int argc, char **argv)
 
 	test_topo_json();
 	test_topo_table();
+	test_topo_offline();
 	test_plan_exclusive();
 	test_plan_policies();
 	test_plan_isolated();
+	test_plan_offline();
 	test_usage();
 	test_status();
 	test_exec_fallback();
