@@ -1273,6 +1273,97 @@ static void check_status_json_states(json_object *status, const struct status_pi
 	}
 }
 
+/* Physical cores of @node in @machine's fixture files: distinct lowest siblings. */
+static unsigned int fixture_node_cores(const char *machine, int node)
+{
+	struct gs_bitmap cpus = GS_BITMAP_INIT, core = GS_BITMAP_INIT, firsts = GS_BITMAP_INIT;
+	unsigned int count;
+	int cpu;
+
+	node_cpus(machine, node, &cpus);
+	gs_bitmap_for_each(cpu, &cpus) {
+		core_cpus(machine, cpu, &core);
+		gs_bitmap_set(&firsts, (unsigned int)gs_bitmap_next(&core, -1));
+	}
+	count = gs_bitmap_weight(&firsts);
+	gs_bitmap_free(&cpus);
+	gs_bitmap_free(&core);
+	gs_bitmap_free(&firsts);
+	return count;
+}
+
+/*
+ * A GPU whose workers do not fit keeps its index and node in the JSON and
+ * the table, and says the arithmetic: the node's cores, the GPUs sharing
+ * them, the cores each worker needs.
+ */
+static void test_plan_failure_numbers(void)
+{
+	static const char *const args[] = {
+		"--policy", "exclusive", "--workers-per-gpu", "2", NULL
+	};
+	char *hgx = fixture(HGX);
+	struct plan plan;
+	struct run run;
+	unsigned int g, gpus_on_node[2] = { 0 }, cores[2];
+
+	for (g = 0; g < 8; g++)
+		gpus_on_node[hgx_nodes[g]]++;
+	cores[0] = fixture_node_cores(HGX, 0);
+	cores[1] = fixture_node_cores(HGX, 1);
+	if (plan_run(&plan, HGX, hgx_nodes, args)) {
+		json_object *gpus = field(plan.json, "gpus");
+
+		for (g = 0; g < length(gpus); g++) {
+			json_object *gpu = item(gpus, g), *numbers = field(gpu, "numbers");
+			int node = hgx_nodes[g];
+			char *says = xprintf("node %d has %u usable cores", node, cores[node]);
+			char *gpus_text = xprintf("for %u GPUs", gpus_on_node[node]);
+
+			if (!tap_ok(int_of(field(gpu, "gpu")) == (int)g &&
+				    int_of(field(gpu, "node")) == node &&
+				    int_of(field(numbers, "cores_on_node")) == (int)cores[node] &&
+				    int_of(field(numbers, "gpus_on_node")) == (int)gpus_on_node[node] &&
+				    int_of(field(numbers, "cores_per_worker")) == 1 &&
+				    int_of(field(numbers, "cores_needed")) == 2 &&
+				    strstr(string_of(field(gpu, "message")), says) &&
+				    strstr(string_of(field(gpu, "message")), gpus_text) &&
+				    strstr(string_of(field(gpu, "message")), "2 workers x 1 core need 2"),
+				    "%s: GPU %u's failure keeps node %d and says %s %s, 2 workers x 1 core need 2",
+				    plan.what, g, node, says, gpus_text))
+				tap_diag("got %s", json_object_to_json_string(gpu));
+			free(says);
+			free(gpus_text);
+		}
+		tap_ok(length(gpus) == 8, "%s: 8 GPU entries (got %zu)", plan.what, length(gpus));
+	}
+	plan_free(&plan);
+
+	run = CLI("plan", "--sysfs-root", hgx, "--policy", "exclusive", "--workers-per-gpu", "2");
+	{
+		const char *header = strstr(run.out, "GPU ");
+		unsigned int good = 0;
+
+		for (g = 0; header && g < 8; g++) {
+			char *start = xprintf("\n%u ", g);
+			const char *row = strstr(header, start), *end;
+
+			end = row ? strchr(row + 1, '\n') : NULL;
+			if (row && end && cell_is(header, row + 1, "WORKER", "0-1") &&
+			    cell_is(header, row + 1, "NODE", hgx_nodes[g] ? "1" : "0") &&
+			    strstr(row, "usable cores") && strstr(row, "usable cores") < end)
+				good++;
+			free(start);
+		}
+		if (!tap_ok(run.status == 1 && good == 8,
+			    "plan %s exclusive x2: 8 table rows with GPU, WORKER 0-1, NODE and the numbers",
+			    HGX))
+			tap_diag("exit %d, stdout:\n%s", run.status, run.out);
+	}
+	run_free(&run);
+	free(hgx);
+}
+
 static void test_status(void)
 {
 	struct status_pin pins[] = {
@@ -1551,6 +1642,7 @@ int main(int argc, char **argv)
 	test_plan_policies();
 	test_plan_isolated();
 	test_plan_offline();
+	test_plan_failure_numbers();
 	test_usage();
 	test_status();
 	test_exec_fallback();
