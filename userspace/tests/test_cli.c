@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "cpulist.h"
+#include "discover.h"
 #include "run.h"
 #include "tap.h"
 
@@ -1273,6 +1274,96 @@ static void check_status_json_states(json_object *status, const struct status_pi
 	}
 }
 
+/*
+ * Four GPUs of the stand-in module, all on node 0: the free whole cores of
+ * that node are counted once, for the node, not once for every GPU.  The
+ * expected count is this machine's (status reads the live sysfs): the cores
+ * of node 0 all of whose SMT siblings are usable, none being reserved.
+ */
+static void test_status_nodes(void)
+{
+	char device[] = "/tmp/gpusched-fake.XXXXXX", *preload, *device_env, *cpus, *want_row;
+	const struct gs_machine_node *node0;
+	struct gs_machine *machine = NULL;
+	unsigned int g, expected = 0, with_free = 0;
+	json_object *json, *nodes;
+	const char *nodes_header, *gpu_header;
+	bool ok;
+	struct run run;
+	int cpu, fd;
+
+	if (access(fake_module, R_OK) || gs_discover(NULL, &machine) ||
+	    !(node0 = gs_topo_node_by_id(machine, 0))) {
+		tap_skip("no stand-in module, or this machine has no node 0", "status: free cores per node");
+		gs_machine_free(machine);
+		return;
+	}
+	gs_bitmap_for_each(cpu, &node0->cpus) {
+		const struct gs_machine_cpu *c = gs_topo_cpu_by_id(machine, cpu);
+
+		if (c && gs_bitmap_next(&c->siblings, -1) == cpu &&
+		    gs_bitmap_subset(&c->siblings, &node0->cpus))
+			expected++;
+	}
+	cpus = format_cpus(&node0->cpus);
+	fd = mkstemp(device);
+	if (fd < 0)
+		run_bail("status: scratch device");
+	close(fd);
+	preload = xprintf("LD_PRELOAD=%s", fake_module);
+	device_env = xprintf("FAKE_GPUSCHED_DEVICE=%s", device);
+
+	run = run_cli((char *const[]){ "PATH=/usr/bin:/bin", preload, device_env,
+				       "FAKE_GPUSCHED_GPUS=4", NULL },
+		      (const char *const[]){ "status", "--device", device, "--json", NULL });
+	json = json_tokener_parse(run.out);
+	nodes = field(json, "nodes");
+	for (g = 0; g < length(field(json, "gpus")); g++)
+		with_free += field(item(field(json, "gpus"), g), "free_cores") != NULL;
+	if (!tap_ok(run.status == 0 && length(nodes) == 1 &&
+		    int_of(field(item(nodes, 0), "node")) == 0 &&
+		    length(field(item(nodes, 0), "gpus")) == 4 &&
+		    int_of(item(field(item(nodes, 0), "gpus"), 3)) == 3 &&
+		    !strcmp(string_of(field(item(nodes, 0), "cpus")), cpus) &&
+		    int_of(field(item(nodes, 0), "free_cores")) == (int)expected,
+		    "status --json, 4 GPUs on node 0: one node entry, GPUs 0-3, CPUs %s, %u free cores",
+		    cpus, expected))
+		tap_diag("exit %d, nodes %s, stderr %s", run.status,
+			 nodes ? json_object_to_json_string(nodes) : "(missing)", run.err);
+	tap_ok(length(field(json, "gpus")) == 4 && !with_free,
+	       "status --json: no GPU entry carries a free core count of its own (%u do)", with_free);
+	json_object_put(json);
+	run_free(&run);
+
+	run = run_cli((char *const[]){ "PATH=/usr/bin:/bin", preload, device_env,
+				       "FAKE_GPUSCHED_GPUS=4", NULL },
+		      (const char *const[]){ "status", "--device", device, NULL });
+	nodes_header = strstr(run.out, "\nNODE ");
+	gpu_header = strstr(run.out, "GPU  PCI ADDRESS");
+	want_row = xprintf("%u", expected);
+	ok = run.status == 0 && nodes_header && gpu_header &&
+	     !(strstr(gpu_header, "FREE CORES") &&
+	       strstr(gpu_header, "FREE CORES") < strchr(gpu_header, '\n'));
+	if (ok) {
+		const char *header = nodes_header + 1, *row = strchr(header, '\n');
+
+		ok = row && cell_is(header, row + 1, "NODE", "0") &&
+		     cell_is(header, row + 1, "GPUS", "0-3") &&
+		     cell_is(header, row + 1, "FREE CORES", want_row) &&
+		     (!strchr(row + 1, '\n') || strchr(row + 1, '\n')[1] == '\n');
+	}
+	if (!tap_ok(ok, "status, 4 GPUs on node 0: FREE CORES not per GPU; a node table with one row, GPUS 0-3, FREE CORES %u",
+		    expected))
+		tap_diag("exit %d, stdout:\n%s", run.status, run.out);
+	run_free(&run);
+	unlink(device);
+	free(want_row);
+	free(preload);
+	free(device_env);
+	free(cpus);
+	gs_machine_free(machine);
+}
+
 /* Physical cores of @node in @machine's fixture files: distinct lowest siblings. */
 static unsigned int fixture_node_cores(const char *machine, int node)
 {
@@ -1645,6 +1736,7 @@ int main(int argc, char **argv)
 	test_plan_failure_numbers();
 	test_usage();
 	test_status();
+	test_status_nodes();
 	test_exec_fallback();
 	test_exec_fallback_spill();
 	test_exec_environment();
