@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Tests of userspace/lib/sysfs.c and userspace/lib/discover.c against
+ * Tests of userspace/lib/sysfs.c and userspace/lib/discover*.c against
  * sysfs trees: small trees this program writes itself (the sysfs layer,
  * a machine with CPU ids up to 4095 and node 1023), the committed synthetic
  * snapshots in userspace/tests/fixtures/ (HGX-like 8-GPU server, EPYC with
