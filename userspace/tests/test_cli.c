@@ -1455,6 +1455,155 @@ static void test_plan_failure_numbers(void)
 	free(hgx);
 }
 
+/* A fixture file holding one integer, or -1 when it is missing. */
+static int fixture_int(const char *machine, const char *path)
+{
+	char *name = xprintf("%s/%s/sys/%s", fixtures_dir, machine, path);
+	FILE *file = fopen(name, "re");
+	int value = -1;
+
+	if (file && fscanf(file, "%d", &value) != 1)
+		value = -1;
+	if (file)
+		fclose(file);
+	free(name);
+	return value;
+}
+
+/* The lowest CPU of a fixture CPU set file, or -1 when it is missing. */
+static int fixture_first(const char *machine, const char *path)
+{
+	struct gs_bitmap cpus = GS_BITMAP_INIT;
+	int first = fixture_cpulist(machine, path, &cpus) ? -1 : gs_bitmap_next(&cpus, -1);
+
+	gs_bitmap_free(&cpus);
+	return first;
+}
+
+/*
+ * topo --json has every present CPU with its node, package, core,
+ * last-level cache, online, isolated and nohz_full, each checked against
+ * the fixture's own files: cpuN/online (cpu0 without one is online),
+ * physical_package_id, core_cpus_list (two CPUs share a core number
+ * exactly when their sibling lists start at the same CPU), the L3's
+ * shared_cpu_list (likewise for the cache number), the node cpulists, and
+ * cpu/isolated and cpu/nohz_full.
+ */
+static void check_topo_cpus(const char *machine, unsigned int nr_cpus, int nr_nodes)
+{
+	struct gs_bitmap isolated = GS_BITMAP_INIT, nohz = GS_BITMAP_INIT, node = GS_BITMAP_INIT;
+	int core_of_first[64], llc_of_first[64];
+	char *root = fixture(machine);
+	unsigned int i, wrong = 0;
+	json_object *topo, *cpus;
+	struct run run;
+
+	memset(core_of_first, 0xff, sizeof(core_of_first));
+	memset(llc_of_first, 0xff, sizeof(llc_of_first));
+	fixture_cpulist(machine, "devices/system/cpu/isolated", &isolated);
+	fixture_cpulist(machine, "devices/system/cpu/nohz_full", &nohz);
+	topo = run_json(&run, machine, (const char *const[]){
+			"topo", "--json", "--sysfs-root", root, NULL });
+	cpus = field(topo, "cpus");
+	for (i = 0; topo && i < nr_cpus; i++) {
+		json_object *cpu = item(cpus, i);
+		char *path = xprintf("devices/system/cpu/cpu%u/online", i);
+		char *package = xprintf("devices/system/cpu/cpu%u/topology/physical_package_id", i);
+		char *siblings = xprintf("devices/system/cpu/cpu%u/topology/core_cpus_list", i);
+		char *l3 = xprintf("devices/system/cpu/cpu%u/cache/index3/shared_cpu_list", i);
+		int online = fixture_int(machine, path), want_node = -1, first, llc, n;
+		bool is_online = online != 0, ok;
+		struct gs_bitmap want_siblings = GS_BITMAP_INIT;
+		char *want_text;
+
+		for (n = 0; n < nr_nodes; n++) {
+			node_cpus(machine, n, &node);
+			if (gs_bitmap_test(&node, i))
+				want_node = n;
+		}
+		if (fixture_cpulist(machine, siblings, &want_siblings))
+			gs_bitmap_zero(&want_siblings);
+		want_text = format_cpus(&want_siblings);
+		first = fixture_first(machine, siblings);
+		llc = fixture_first(machine, l3);
+		ok = int_of(field(cpu, "cpu")) == (int)i &&
+		     json_object_get_boolean(field(cpu, "online")) == is_online &&
+		     int_of(field(cpu, "node")) == want_node &&
+		     (is_online ? int_of(field(cpu, "package")) == fixture_int(machine, package) :
+				  field(cpu, "package") == NULL && field(cpu, "core") == NULL &&
+				  field(cpu, "llc") == NULL) &&
+		     !strcmp(string_of(field(cpu, "siblings")), want_text) &&
+		     json_object_get_boolean(field(cpu, "isolated")) == gs_bitmap_test(&isolated, i) &&
+		     json_object_get_boolean(field(cpu, "nohz_full")) == gs_bitmap_test(&nohz, i);
+		if (ok && is_online && first >= 0 && first < 64) {
+			if (core_of_first[first] < 0)
+				core_of_first[first] = int_of(field(cpu, "core"));
+			ok = core_of_first[first] == int_of(field(cpu, "core"));
+		}
+		if (ok && is_online && llc >= 0 && llc < 64) {
+			if (llc_of_first[llc] < 0)
+				llc_of_first[llc] = int_of(field(cpu, "llc"));
+			ok = llc_of_first[llc] == int_of(field(cpu, "llc"));
+		}
+		if (!ok) {
+			wrong++;
+			tap_diag("cpu%u: got %s", i, cpu ? json_object_to_json_string(cpu) : "(missing)");
+		}
+		gs_bitmap_free(&want_siblings);
+		free(want_text);
+		free(path);
+		free(package);
+		free(siblings);
+		free(l3);
+	}
+	/* ... and CPUs of different cores or caches have different numbers. */
+	for (i = 0; i < 64; i++) {
+		unsigned int j;
+
+		for (j = i + 1; j < 64; j++) {
+			wrong += core_of_first[i] >= 0 && core_of_first[i] == core_of_first[j];
+			wrong += llc_of_first[i] >= 0 && llc_of_first[i] == llc_of_first[j];
+		}
+	}
+	tap_ok(topo && length(cpus) == nr_cpus && !wrong,
+	       "topo --json %s: %u CPUs with the fixture's node, package, core, cache, online, isolated, nohz_full (%u wrong)",
+	       machine, nr_cpus, wrong);
+	json_object_put(topo);
+	run_free(&run);
+	gs_bitmap_free(&isolated);
+	gs_bitmap_free(&nohz);
+	gs_bitmap_free(&node);
+	free(root);
+}
+
+static void test_topo_cpus(void)
+{
+	char *root = fixture(HOTPLUG);
+	const char *row3;
+	struct run run;
+
+	check_topo_cpus(HOTPLUG, 12, 2);
+	check_topo_cpus(WORKSTATION, 8, 1);
+	check_topo_cpus(HGX, 16, 2);
+
+	/* The table: only CPU rows, under their titles, offline CPU 3 unknown. */
+	run = CLI("topo", "--cpus", "--sysfs-root", root);
+	row3 = strstr(run.out, "\n3 ");
+	if (!tap_ok(run.status == 0 && !strncmp(run.out, "CPU ", 4) && !strstr(run.out, "PCI") &&
+		    row3 && cell_is(run.out, row3 + 1, "NODE", "0") &&
+		    cell_is(run.out, row3 + 1, "PACKAGE", "-") &&
+		    cell_is(run.out, row3 + 1, "CORE", "-") &&
+		    cell_is(run.out, row3 + 1, "ONLINE", "no") &&
+		    cell_is(run.out, strchr(run.out, '\n') + 1, "ONLINE", "yes"),
+		    "topo --cpus %s: a CPU table only; CPU 3 offline, node 0, package and core -",
+		    HOTPLUG))
+		tap_diag("exit %d, stdout:\n%s\nstderr: %s", run.status, run.out, run.err);
+	tap_ok(run.status == 0 && strstr(run.out, "\n11 ") && !strstr(run.out, "\n12 "),
+	       "topo --cpus %s: rows for CPUs 0-11, none for the absent 12-15", HOTPLUG);
+	run_free(&run);
+	free(root);
+}
+
 static void test_status(void)
 {
 	struct status_pin pins[] = {
@@ -1729,6 +1878,7 @@ int main(int argc, char **argv)
 	test_topo_json();
 	test_topo_table();
 	test_topo_offline();
+	test_topo_cpus();
 	test_plan_exclusive();
 	test_plan_policies();
 	test_plan_isolated();
