@@ -88,44 +88,52 @@ struct node_numbers {
 	unsigned int per_worker, need;	/* cores each worker needs, in all */
 };
 
+#define CORE_ONLINE		0x1
+#define CORE_HOUSEKEEPING	0x2
+#define CORE_HELD		0x4
+
 static void count_node(struct plan *plan, unsigned int gpu, struct node_numbers *n)
 {
 	const struct gs_topology *topo = &plan->snapshot->topo;
+	unsigned char *marks;
 	unsigned int g, rank = 0;
-	uint32_t cpu, other;
+	uint32_t cpu;
 
 	memset(n, 0, sizeof(*n));
 	n->node = gs_gpu_cpu_node(topo, &plan->ws, gpu);
-	if (n->node < 0)
-		return;
-	for (g = 0; g < topo->nr_gpus; g++) {
+	marks = calloc(topo->nr_cpus, sizeof(*marks));
+	if (!marks) {
+		cli_error("out of memory");
+		exit(EXIT_FAILURE_RUNTIME);
+	}
+	for (g = 0; n->node >= 0 && g < topo->nr_gpus; g++) {
 		if (gs_gpu_cpu_node(topo, &plan->ws, g) != n->node)
 			continue;
 		n->gpus++;
 		rank += g < gpu;
 	}
+	/* Each core's state gathered at its lowest CPU, as the engine does. */
 	for (cpu = 0; cpu < topo->nr_cpus; cpu++) {
 		const struct gs_cpu *c = &topo->cpus[cpu];
-		bool online = false, housekeeping = false, held = false;
 
-		if (c->node != (uint32_t)n->node)
-			continue;
-		if ((c->flags & GS_CPU_ONLINE) && !(c->flags & GS_CPU_HOUSEKEEPING))
+		if (c->flags & GS_CPU_ONLINE)
+			marks[c->core] |= CORE_ONLINE;
+		if (c->flags & GS_CPU_HOUSEKEEPING)
+			marks[c->core] |= CORE_HOUSEKEEPING;
+		if (plan->resv.holds[cpu].reservation)
+			marks[c->core] |= CORE_HELD;
+		if (c->node == (uint32_t)n->node && (c->flags & GS_CPU_ONLINE) &&
+		    !(c->flags & GS_CPU_HOUSEKEEPING))
 			n->usable_cpus++;
-		if (c->core != cpu)
-			continue;	/* each core once, at its lowest CPU */
-		for (other = cpu; other < topo->nr_cpus; other++) {
-			if (topo->cpus[other].core != cpu)
-				continue;
-			online |= topo->cpus[other].flags & GS_CPU_ONLINE;
-			housekeeping |= topo->cpus[other].flags & GS_CPU_HOUSEKEEPING;
-			held |= plan->resv.holds[other].reservation != 0;
-		}
-		if (!online || housekeeping)
+	}
+	for (cpu = 0; n->node >= 0 && cpu < topo->nr_cpus; cpu++) {
+		if (topo->cpus[cpu].core != cpu || topo->cpus[cpu].node != (uint32_t)n->node ||
+		    (marks[cpu] & (CORE_ONLINE | CORE_HOUSEKEEPING)) != CORE_ONLINE)
 			continue;
 		n->cores++;
-		n->free_cores += !held;
+		n->free_cores += !(marks[cpu] & CORE_HELD);
 	}
+	free(marks);
 	if (n->gpus)
 		n->share = n->cores / n->gpus + (rank < n->cores % n->gpus);
 	n->per_worker = plan->cores ? plan->cores : 1;

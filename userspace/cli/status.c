@@ -3,10 +3,10 @@
  * gpusched status: what the module holds, by GPU: its local and reserved
  * CPUs; by node: its GPUs and how many whole cores are still free for
  * their exclusive workers (one count for the node, since its GPUs share
- * those cores); and every pinned process with its command, threads, policy, CPUs and
- * the state of its pin (holding its policy, fallen back to the GPU's node,
- * or broken by a cpuset without the node's CPUs; threads that chose CPUs
- * of their own).  The module keeps no list a user could read in one call,
+ * those cores); and every pinned process with its command, threads,
+ * policy, CPUs and the state of its pin (holding its policy, fallen back
+ * to the GPU's node, or broken by a cpuset without the node's CPUs;
+ * threads that chose CPUs of their own).  The module keeps no list a user could read in one call,
  * so the pins are found the way ps finds processes: every thread of /proc
  * is queried (GPUSCHED_IOC_QUERY answers anyone about any thread they can
  * see).
