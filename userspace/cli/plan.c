@@ -74,6 +74,137 @@ struct plan {
 	unsigned int policy, workers, cores, flags;
 };
 
+/*
+ * The arithmetic behind a failed placement, counted the way the engine
+ * counts (placement.rst, "exclusive"): the node's capable cores (a CPU
+ * online, none kept for housekeeping), how many of them no reservation of
+ * this plan holds, the GPUs that call the node home and this GPU's share.
+ */
+struct node_numbers {
+	int node;			/* -1 when the engine could not tell */
+	unsigned int cores, free_cores;	/* capable cores of the node, not held */
+	unsigned int usable_cpus;	/* online CPUs not kept for housekeeping */
+	unsigned int gpus, share;	/* GPUs calling it home, this GPU's cores */
+	unsigned int per_worker, need;	/* cores each worker needs, in all */
+};
+
+#define CORE_ONLINE		0x1
+#define CORE_HOUSEKEEPING	0x2
+#define CORE_HELD		0x4
+
+static void count_node(struct plan *plan, unsigned int gpu, struct node_numbers *n)
+{
+	const struct gs_topology *topo = &plan->snapshot->topo;
+	unsigned char *marks;
+	unsigned int g, rank = 0;
+	uint32_t cpu;
+
+	memset(n, 0, sizeof(*n));
+	n->node = gs_gpu_cpu_node(topo, &plan->ws, gpu);
+	marks = calloc(topo->nr_cpus, sizeof(*marks));
+	if (!marks) {
+		cli_error("out of memory");
+		exit(EXIT_FAILURE_RUNTIME);
+	}
+	for (g = 0; n->node >= 0 && g < topo->nr_gpus; g++) {
+		if (gs_gpu_cpu_node(topo, &plan->ws, g) != n->node)
+			continue;
+		n->gpus++;
+		rank += g < gpu;
+	}
+	/* Each core's state gathered at its lowest CPU, as the engine does. */
+	for (cpu = 0; cpu < topo->nr_cpus; cpu++) {
+		const struct gs_cpu *c = &topo->cpus[cpu];
+
+		if (c->flags & GS_CPU_ONLINE)
+			marks[c->core] |= CORE_ONLINE;
+		if (c->flags & GS_CPU_HOUSEKEEPING)
+			marks[c->core] |= CORE_HOUSEKEEPING;
+		if (plan->resv.holds[cpu].reservation)
+			marks[c->core] |= CORE_HELD;
+		if (c->node == (uint32_t)n->node && (c->flags & GS_CPU_ONLINE) &&
+		    !(c->flags & GS_CPU_HOUSEKEEPING))
+			n->usable_cpus++;
+	}
+	for (cpu = 0; n->node >= 0 && cpu < topo->nr_cpus; cpu++) {
+		if (topo->cpus[cpu].core != cpu || topo->cpus[cpu].node != (uint32_t)n->node ||
+		    (marks[cpu] & (CORE_ONLINE | CORE_HOUSEKEEPING)) != CORE_ONLINE)
+			continue;
+		n->cores++;
+		n->free_cores += !(marks[cpu] & CORE_HELD);
+	}
+	free(marks);
+	if (n->gpus)
+		n->share = n->cores / n->gpus + (rank < n->cores % n->gpus);
+	n->per_worker = plan->cores ? plan->cores : 1;
+	n->need = n->per_worker * plan->workers;
+}
+
+/* Says why @gpu's workers found no place, with the numbers, into @text. */
+static void explain_failure(struct plan *plan, const struct node_numbers *n, char *text,
+			    size_t size)
+{
+	const char *reason = gs_reason_name(plan->placement.error.reason);
+	const char *spill = plan->flags & GS_REQUEST_SPILL ? "" :
+			    "; --spill would use farther nodes";
+	int len;
+
+	if (n->node < 0) {
+		snprintf(text, size, "no placement: %s", reason);
+		return;
+	}
+	if (plan->policy != GS_POLICY_EXCLUSIVE) {
+		snprintf(text, size, "no placement: %s: node %d has %u usable CPU%s%s", reason,
+			 n->node, n->usable_cpus, n->usable_cpus == 1 ? "" : "s", spill);
+		return;
+	}
+	len = snprintf(text, size,
+		       "no placement: %s: node %d has %u usable core%s (%u not held) for %u GPU%s, %u for this one; %u worker%s x %u core%s need %u",
+		       reason, n->node, n->cores, n->cores == 1 ? "" : "s", n->free_cores,
+		       n->gpus, n->gpus == 1 ? "" : "s", n->share, plan->workers,
+		       plan->workers == 1 ? "" : "s", n->per_worker, n->per_worker == 1 ? "" : "s",
+		       n->need);
+	if (len > 0 && (size_t)len < size)
+		snprintf(text + len, size - (size_t)len, "; at most %u worker%s per GPU fit",
+			 n->share / n->per_worker, n->share / n->per_worker == 1 ? "" : "s");
+}
+
+/* Records a failed GPU in the table and the JSON entry. */
+static void plan_failure(struct plan *plan, unsigned int gpu, const char *address,
+			 struct cli_table *table, struct json_object *entry)
+{
+	struct json_object *numbers = json_object_new_object();
+	char text[512], index[16], node[16], workers[32];
+	struct node_numbers n;
+
+	count_node(plan, gpu, &n);
+	explain_failure(plan, &n, text, sizeof(text));
+	snprintf(index, sizeof(index), "%u", gpu);
+	snprintf(node, sizeof(node), n.node < 0 ? "?" : "%d", n.node);
+	if (plan->workers == 1)
+		snprintf(workers, sizeof(workers), "0");
+	else
+		snprintf(workers, sizeof(workers), "0-%u", plan->workers - 1);
+	cli_table_row(table, index, address, workers, node, "-", text);
+
+	json_object_object_add(entry, "node", n.node < 0 ? NULL : json_object_new_int(n.node));
+	json_object_object_add(entry, "error",
+			       json_object_new_string(gs_reason_name(plan->placement.error.reason)));
+	json_object_object_add(entry, "message", json_object_new_string(text));
+	if (n.node < 0) {
+		json_object_put(numbers);
+		return;
+	}
+	json_object_object_add(numbers, "usable_cpus_on_node", json_object_new_int(n.usable_cpus));
+	json_object_object_add(numbers, "cores_on_node", json_object_new_int(n.cores));
+	json_object_object_add(numbers, "free_cores_on_node", json_object_new_int(n.free_cores));
+	json_object_object_add(numbers, "gpus_on_node", json_object_new_int(n.gpus));
+	json_object_object_add(numbers, "cores_for_gpu", json_object_new_int(n.share));
+	json_object_object_add(numbers, "cores_per_worker", json_object_new_int(n.per_worker));
+	json_object_object_add(numbers, "cores_needed", json_object_new_int(n.need));
+	json_object_object_add(entry, "numbers", numbers);
+}
+
 /* Places one GPU's workers; prints or records them.  Returns 0 or -errno. */
 static int plan_gpu(struct plan *plan, unsigned int gpu, const struct gs_machine *machine,
 		    struct cli_table *table, struct json_object *gpus)
@@ -101,17 +232,12 @@ static int plan_gpu(struct plan *plan, unsigned int gpu, const struct gs_machine
 	json_object_object_add(entry, "gpu", json_object_new_int(gpu));
 	json_object_object_add(entry, "pci_address", json_object_new_string(address));
 	if (err) {
-		const char *reason = gs_reason_name(plan->placement.error.reason);
-		char text[160];
-
-		snprintf(text, sizeof(text), "no placement: %s", reason);
-		cli_table_row(table, "", address, "-", "-", "-", text);
-		json_object_object_add(entry, "node", NULL);
-		json_object_object_add(entry, "error", json_object_new_string(reason));
+		plan_failure(plan, gpu, address, table, entry);
 	} else {
 		json_object_object_add(entry, "node",
 				       json_object_new_int(plan->placement.gpu_node));
 		json_object_object_add(entry, "error", NULL);
+		json_object_object_add(entry, "message", NULL);
 	}
 	for (w = 0; !err && w < plan->placement.nr_workers; w++) {
 		unsigned long *cpus = gs_worker_cpus(&plan->placement, topo->nr_cpus, w);

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * gpusched status: what the module holds, by GPU: its local and reserved
- * CPUs, how many whole local cores are still free for exclusive workers,
- * and every pinned process with its command, threads, policy, CPUs and
- * the state of its pin (holding its policy, fallen back to the GPU's node,
- * or broken by a cpuset without the node's CPUs; threads that chose CPUs
- * of their own).  The module keeps no list a user could read in one call,
+ * CPUs; by node: its GPUs and how many whole cores are still free for
+ * their exclusive workers (one count for the node, since its GPUs share
+ * those cores); and every pinned process with its command, threads,
+ * policy, CPUs and the state of its pin (holding its policy, fallen back
+ * to the GPU's node, or broken by a cpuset without the node's CPUs;
+ * threads that chose CPUs of their own).  The module keeps no list a user could read in one call,
  * so the pins are found the way ps finds processes: every thread of /proc
  * is queried (GPUSCHED_IOC_QUERY answers anyone about any thread they can
  * see).
@@ -280,26 +281,117 @@ static void status_usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: gpusched status [--device PATH] [--json]\n\n"
-		"Shows, for every GPU of the module's topology, its local and reserved CPUs,\n"
-		"the whole local cores still free, and every pinned process with the state\n"
-		"of its pin.\n");
+		"Shows, for every GPU of the module's topology, its local and reserved CPUs;\n"
+		"for every node with GPUs, the whole cores still free, which its GPUs share;\n"
+		"and every pinned process with the state of its pin.\n");
+}
+
+/*
+ * The usable CPUs of the module's GPU @gpu on @node: the node's, as
+ * discovery reads them; for a node discovery does not know, the module's
+ * local_cpus (its cpumask_of_node(), which keeps offline CPUs on powerpc)
+ * less what is not usable.
+ */
+static void gpu_local_cpus(const struct gs_machine *machine, struct gs_sysfs *sysfs,
+			   unsigned int gpu, unsigned int node, struct gs_bitmap *local)
+{
+	const struct gs_machine_node *known = gs_topo_node_by_id(machine, node);
+	char path[96];
+
+	if (known) {
+		if (gs_bitmap_copy(local, &known->cpus)) {
+			cli_error("out of memory");
+			exit(EXIT_FAILURE_RUNTIME);
+		}
+		return;
+	}
+	snprintf(path, sizeof(path), "sys/kernel/gpusched/gpus/gpu%u/local_cpus", gpu);
+	if (gs_sysfs_read_cpulist(sysfs, path, local))
+		cli_warn("/%s: unreadable, and node %u is not in /sys/devices/system/node; GPU %u's local CPUs are not shown",
+			 path, node, gpu);
+	gs_bitmap_and(local, gs_topo_online_cpus(machine));
+}
+
+/*
+ * One row and one JSON entry per node that holds a GPU of the module: its
+ * CPUs, its GPUs, the CPUs reserved or kept for housekeeping there, and
+ * the whole cores none of whose CPUs is: what new exclusive workers of
+ * these GPUs share.  Counting them per GPU would count each core once for
+ * every GPU of the node.
+ */
+static void node_rows(const struct gs_machine *machine, const struct gpusched_topology_copy *topo,
+		      const struct gs_bitmap *local, const struct gs_bitmap *unavailable,
+		      struct cli_table *table, struct json_object *nodes)
+{
+	unsigned int i, j;
+
+	for (i = 0; i < topo->nr_gpus; i++) {
+		struct gs_bitmap gpus = GS_BITMAP_INIT, reserved = GS_BITMAP_INIT;
+		struct json_object *entry, *gpu_list;
+		char node[16], cores[16], *cpus, *gpus_text, *reserved_text;
+		unsigned int nr_free;
+		int gpu;
+
+		for (j = 0; j < i && topo->gpus[j].node != topo->gpus[i].node; j++)
+			;
+		if (j < i)
+			continue;	/* the node has a row already */
+		for (j = i; j < topo->nr_gpus; j++)
+			if (topo->gpus[j].node == topo->gpus[i].node && gs_bitmap_set(&gpus, j)) {
+				cli_error("out of memory");
+				exit(EXIT_FAILURE_RUNTIME);
+			}
+		if (gs_bitmap_copy(&reserved, unavailable)) {
+			cli_error("out of memory");
+			exit(EXIT_FAILURE_RUNTIME);
+		}
+		gs_bitmap_and(&reserved, &local[i]);
+		nr_free = free_cores(machine, &local[i], unavailable);
+		cpus = cli_cpulist(&local[i]);
+		gpus_text = cli_cpulist(&gpus);
+		reserved_text = cli_cpulist(&reserved);
+		snprintf(node, sizeof(node), "%u", topo->gpus[i].node);
+		snprintf(cores, sizeof(cores), "%u", nr_free);
+		cli_table_row(table, node, cpus, gpus_text, reserved_text[0] ? reserved_text : "-",
+			      cores);
+
+		entry = json_object_new_object();
+		gpu_list = json_object_new_array();
+		gs_bitmap_for_each(gpu, &gpus)
+			json_object_array_add(gpu_list, json_object_new_int(gpu));
+		json_object_object_add(entry, "node", json_object_new_int(topo->gpus[i].node));
+		json_object_object_add(entry, "cpus", json_object_new_string(cpus));
+		json_object_object_add(entry, "gpus", gpu_list);
+		json_object_object_add(entry, "unavailable_cpus",
+				       json_object_new_string(reserved_text));
+		json_object_object_add(entry, "free_cores", json_object_new_int(nr_free));
+		json_object_array_add(nodes, entry);
+		free(cpus);
+		free(gpus_text);
+		free(reserved_text);
+		gs_bitmap_free(&gpus);
+		gs_bitmap_free(&reserved);
+	}
 }
 
 int cmd_status(int argc, char **argv)
 {
 	static const char *const gpu_headers[] = {
-		"GPU", "PCI ADDRESS", "NODE", "LOCAL CPUS", "RESERVED", "FREE CORES", "TASKS"
+		"GPU", "PCI ADDRESS", "NODE", "LOCAL CPUS", "RESERVED", "TASKS"
+	};
+	static const char *const node_headers[] = {
+		"NODE", "CPUS", "GPUS", "UNAVAILABLE", "FREE CORES"
 	};
 	static const char *const pin_headers[] = {
 		"GPU", "PID", "COMMAND", "THREADS", "POLICY", "CPUS", "HELD BY", "STATE"
 	};
 	struct gs_bitmap *local = NULL, reserved_all = GS_BITMAP_INIT;
-	struct cli_table *gpu_table, *pin_table;
+	struct cli_table *gpu_table, *node_table, *pin_table;
 	struct gpusched_topology_copy topo;
 	struct gpusched_get_info info;
 	struct cli_common common = { 0 };
 	struct pin_list pins = { 0 };
-	struct json_object *root, *gpus;
+	struct json_object *root, *gpus, *nodes;
 	struct gs_machine *machine = NULL;
 	struct gs_sysfs *sysfs = NULL;
 	struct gpusched *gs;
@@ -346,8 +438,7 @@ int cmd_status(int argc, char **argv)
 		struct gs_bitmap reserved = GS_BITMAP_INIT;
 		char path[96];
 
-		snprintf(path, sizeof(path), "sys/kernel/gpusched/gpus/gpu%u/local_cpus", i);
-		gs_sysfs_read_cpulist(sysfs, path, &local[i]);
+		gpu_local_cpus(machine, sysfs, i, topo.gpus[i].node, &local[i]);
 		snprintf(path, sizeof(path), "sys/kernel/gpusched/gpus/gpu%u/reserved_cpus", i);
 		if (!gs_sysfs_read_cpulist(sysfs, path, &reserved))
 			gs_bitmap_or(&reserved_all, &reserved);
@@ -362,14 +453,15 @@ int cmd_status(int argc, char **argv)
 	json_object_object_add(root, "generation", json_object_new_int64(info.generation));
 	json_object_object_add(root, "default_policy",
 			       json_object_new_string(gpusched_policy_name(info.default_policy)));
-	gpu_table = cli_table_new(7, gpu_headers);
+	gpu_table = cli_table_new(6, gpu_headers);
+	node_table = cli_table_new(5, node_headers);
 	pin_table = cli_table_new(8, pin_headers);
 	for (i = 0, p = 0; i < topo.nr_gpus; i++) {
 		struct gs_bitmap reserved = GS_BITMAP_INIT;
 		struct json_object *gpu = json_object_new_object(), *list = json_object_new_array();
-		char index[16], node[16], cores[16], tasks[16], path[96], address[GPUSCHED_PCI_ADDRESS_SIZE];
+		char index[16], node[16], tasks[16], path[96], address[GPUSCHED_PCI_ADDRESS_SIZE];
 		char *local_text = cli_cpulist(&local[i]), *reserved_text;
-		unsigned int nr_free = free_cores(machine, &local[i], &reserved_all), nr_tasks = 0;
+		unsigned int nr_tasks = 0;
 
 		snprintf(path, sizeof(path), "sys/kernel/gpusched/gpus/gpu%u/reserved_cpus", i);
 		gs_sysfs_read_cpulist(sysfs, path, &reserved);
@@ -412,16 +504,14 @@ int cmd_status(int argc, char **argv)
 		}
 		snprintf(index, sizeof(index), "%u", i);
 		snprintf(node, sizeof(node), "%u", topo.gpus[i].node);
-		snprintf(cores, sizeof(cores), "%u", nr_free);
 		snprintf(tasks, sizeof(tasks), "%u", nr_tasks);
 		cli_table_row(gpu_table, index, address, node, local_text,
-			      reserved_text[0] ? reserved_text : "-", cores, tasks);
+			      reserved_text[0] ? reserved_text : "-", tasks);
 		json_object_object_add(gpu, "gpu", json_object_new_int(i));
 		json_object_object_add(gpu, "pci_address", json_object_new_string(address));
 		json_object_object_add(gpu, "node", json_object_new_int(topo.gpus[i].node));
 		json_object_object_add(gpu, "local_cpus", json_object_new_string(local_text));
 		json_object_object_add(gpu, "reserved_cpus", json_object_new_string(reserved_text));
-		json_object_object_add(gpu, "free_cores", json_object_new_int(nr_free));
 		json_object_object_add(gpu, "nr_pinned_threads", json_object_new_int(nr_tasks));
 		json_object_object_add(gpu, "pins", list);
 		json_object_array_add(gpus, gpu);
@@ -429,18 +519,26 @@ int cmd_status(int argc, char **argv)
 		free(reserved_text);
 	}
 	json_object_object_add(root, "gpus", gpus);
+	nodes = json_object_new_array();
+	node_rows(machine, &topo, local, &reserved_all, node_table, nodes);
+	json_object_object_add(root, "nodes", nodes);
 	if (common.json) {
 		cli_table_discard(gpu_table);
+		cli_table_discard(node_table);
 		cli_table_discard(pin_table);
 		cli_print_json(root);
 	} else {
 		printf("Topology generation %llu, %u GPU%s, default policy %s\n\n",
 		       (unsigned long long)info.generation, topo.nr_gpus, topo.nr_gpus == 1 ? "" : "s",
 		       gpusched_policy_name(info.default_policy));
-		if (topo.nr_gpus)
+		if (topo.nr_gpus) {
 			cli_table_print(gpu_table, stdout);
-		else
+			printf("\n");
+			cli_table_print(node_table, stdout);
+		} else {
 			cli_table_discard(gpu_table);
+			cli_table_discard(node_table);
+		}
 		if (pins.nr) {
 			printf("\n");
 			cli_table_print(pin_table, stdout);

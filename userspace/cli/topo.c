@@ -17,16 +17,33 @@
 #include "libgpusched.h"
 #include "sysfs.h"
 
+enum {
+	OPT_CPUS = 0x2000,
+};
+
 static void topo_usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: gpusched topo [--sysfs-root DIR] [--match VENDOR[:CLASS]]... [--device PATH] [--json]\n\n"
+		"Usage: gpusched topo [--cpus] [--sysfs-root DIR] [--match VENDOR[:CLASS]]...\n"
+		"                     [--device PATH] [--json]\n\n"
 		"Shows every GPU's PCI address, NUMA node, local CPUs and memory node, and the\n"
 		"NUMA distance matrix.  With the module loaded and fed, GPU rows are the\n"
-		"module's; with --sysfs-root (a snapshot of another machine) they are discovery's.\n");
+		"module's; with --sysfs-root (a snapshot of another machine) they are discovery's.\n\n"
+		"  --cpus   one row per CPU instead: node, package, core, last-level cache,\n"
+		"           online, isolated, nohz_full (--json always has them)\n");
 }
 
-/* The node whose CPUs serve @node: itself, or the nearest node with CPUs. */
+/* Whether the kernel names any CPU for @node, usable or not. */
+static bool node_has_cpus(const struct gs_machine_node *node)
+{
+	return !gs_bitmap_empty(&node->cpus) || !gs_bitmap_empty(&node->unusable_cpus);
+}
+
+/*
+ * The node whose CPUs serve @node: itself, or, for a node without any CPU
+ * (GPU memory), the nearest node with usable CPUs.  A node whose CPUs are
+ * all offline serves itself: placement would find no CPU there either.
+ */
 static const struct gs_machine_node *cpu_node_for(const struct gs_machine *machine, int node)
 {
 	const struct gs_machine_node *self = node >= 0 ? gs_topo_node_by_id(machine, node) : NULL;
@@ -34,7 +51,7 @@ static const struct gs_machine_node *cpu_node_for(const struct gs_machine *machi
 	int best_distance = 0;
 	unsigned int i;
 
-	if (!self || !gs_bitmap_empty(&self->cpus))
+	if (!self || node_has_cpus(self))
 		return self;
 	for (i = 0; i < gs_topo_nr_nodes(machine); i++) {
 		const struct gs_machine_node *other = gs_topo_node(machine, i);
@@ -169,6 +186,8 @@ static bool module_rows(const struct cli_common *common, const struct gs_machine
 		snprintf(path, sizeof(path), "sys/kernel/gpusched/gpus/gpu%u/local_cpus", i);
 		if (gs_sysfs_read_cpulist(sysfs, path, &local))
 			cli_warn("/%s: unreadable; local CPUs not shown", path);
+		/* The module shows cpumask_of_node(), which keeps offline CPUs on powerpc. */
+		gs_bitmap_and(&local, gs_topo_online_cpus(machine));
 		row.local_cpus = cli_cpulist(&local);
 		gs_bitmap_free(&local);
 		row.pci = device_by_address(machine, row.address);
@@ -201,6 +220,29 @@ static void discovery_rows(const struct gs_machine *machine, struct cli_table *t
 	}
 }
 
+/*
+ * Under the node table, the CPUs each node's cpulist names that are
+ * offline or absent, so that a reader comparing with node/cpulist knows
+ * why CPUS shows fewer.
+ */
+static void unusable_lines(const struct gs_machine *machine)
+{
+	unsigned int i;
+
+	for (i = 0; i < gs_topo_nr_nodes(machine); i++) {
+		const struct gs_machine_node *node = gs_topo_node(machine, i);
+		char *unusable;
+
+		if (gs_bitmap_empty(&node->unusable_cpus))
+			continue;
+		unusable = cli_cpulist(&node->unusable_cpus);
+		printf("Node %u: CPUs %s are offline or not present and are never used.\n",
+		       node->id, unusable);
+		free(unusable);
+	}
+}
+
+/* The nodes with their usable CPUs, memory and distance rows. */
 static void node_rows(const struct gs_machine *machine, bool json, struct json_object *root)
 {
 	unsigned int i, j, nr = gs_topo_nr_nodes(machine);
@@ -225,7 +267,7 @@ static void node_rows(const struct gs_machine *machine, bool json, struct json_o
 		const struct gs_machine_node *node = gs_topo_node(machine, i);
 		struct json_object *entry = json_object_new_object();
 		struct json_object *distances = json_object_new_array();
-		char *cpus = cli_cpulist(&node->cpus);
+		char *cpus = cli_cpulist(&node->cpus), *unusable = cli_cpulist(&node->unusable_cpus);
 		char **cells = calloc(nr + 3, sizeof(*cells));
 
 		if (!cells) {
@@ -254,12 +296,14 @@ static void node_rows(const struct gs_machine *machine, bool json, struct json_o
 
 		json_object_object_add(entry, "node", json_object_new_int(node->id));
 		json_object_object_add(entry, "cpus", json_object_new_string(cpus));
+		json_object_object_add(entry, "unusable_cpus", json_object_new_string(unusable));
 		json_object_object_add(entry, "has_memory", json_object_new_boolean(node->has_memory));
 		json_object_object_add(entry, "memory_only",
 				       json_object_new_boolean(gs_node_is_memory_only(node)));
 		json_object_object_add(entry, "distances", distances);
 		json_object_array_add(nodes, entry);
 		free(cpus);
+		free(unusable);
 	}
 	json_object_object_add(root, "nodes", nodes);
 	if (json) {
@@ -267,6 +311,7 @@ static void node_rows(const struct gs_machine *machine, bool json, struct json_o
 	} else {
 		printf("\n");
 		cli_table_print(table, stdout);
+		unusable_lines(machine);
 	}
 	free(headers);
 	free(names);
@@ -319,20 +364,108 @@ static void ignored_rows(const struct gs_machine *machine, bool json, struct jso
 	json_object_object_add(root, "ignored_devices", ignored);
 }
 
+/* A group number of discovery's, or null (JSON) and "-" (table) when unknown. */
+static struct json_object *json_id(int id)
+{
+	return id < 0 ? NULL : json_object_new_int(id);
+}
+
+static void format_id(int id, char *text, size_t size)
+{
+	if (id < 0)
+		snprintf(text, size, "-");
+	else
+		snprintf(text, size, "%d", id);
+}
+
+/*
+ * Every present CPU with what discovery knows of it, in the spirit of
+ * `lscpu -e`: its node, package (physical_package_id), core and
+ * last-level cache group (numbered machine-wide, see discovery.rst), and
+ * whether it is online, isolated and nohz_full.  An offline CPU's core,
+ * package and cache are unknown: the kernel removes its topology.  Added
+ * to @root as "cpus"; printed as a table when @table.
+ */
+static void cpu_rows(const struct gs_machine *machine, bool table, struct json_object *root)
+{
+	static const char *const headers[] = {
+		"CPU", "NODE", "PACKAGE", "CORE", "LLC", "ONLINE", "ISOLATED", "NOHZ FULL"
+	};
+	struct json_object *cpus = json_object_new_array();
+	struct cli_table *rows = cli_table_new(8, headers);
+	unsigned int i;
+
+	for (i = 0; i < gs_topo_nr_cpus(machine); i++) {
+		const struct gs_machine_cpu *cpu = gs_topo_cpu(machine, i);
+		struct json_object *entry = json_object_new_object();
+		char id[16], node[16], package[16], core[16], llc[16];
+		char *siblings = cli_cpulist(&cpu->siblings);
+
+		snprintf(id, sizeof(id), "%u", cpu->id);
+		format_id(cpu->node, node, sizeof(node));
+		format_id(cpu->package, package, sizeof(package));
+		format_id(cpu->core, core, sizeof(core));
+		format_id(cpu->llc, llc, sizeof(llc));
+		cli_table_row(rows, id, node, package, core, llc, cpu->online ? "yes" : "no",
+			      cpu->isolated ? "yes" : "no", cpu->nohz_full ? "yes" : "no");
+
+		json_object_object_add(entry, "cpu", json_object_new_int(cpu->id));
+		json_object_object_add(entry, "online", json_object_new_boolean(cpu->online));
+		json_object_object_add(entry, "node", json_id(cpu->node));
+		json_object_object_add(entry, "package", json_id(cpu->package));
+		json_object_object_add(entry, "core", json_id(cpu->core));
+		json_object_object_add(entry, "core_id", json_id(cpu->core_id));
+		json_object_object_add(entry, "llc", json_id(cpu->llc));
+		json_object_object_add(entry, "siblings",
+				       json_object_new_string(cpu->online ? siblings : ""));
+		json_object_object_add(entry, "isolated", json_object_new_boolean(cpu->isolated));
+		json_object_object_add(entry, "nohz_full", json_object_new_boolean(cpu->nohz_full));
+		json_object_array_add(cpus, entry);
+		free(siblings);
+	}
+	json_object_object_add(root, "cpus", cpus);
+	if (table)
+		cli_table_print(rows, stdout);
+	else
+		cli_table_discard(rows);
+}
+
 int cmd_topo(int argc, char **argv)
 {
 	static const char *const headers[] = {
 		"GPU", "PCI ADDRESS", "VENDOR:DEV", "NODE", "MEM NODE", "LOCAL CPUS", "UUID"
 	};
+	static const struct option options[] = {
+		{ "cpus", no_argument, NULL, OPT_CPUS },
+		CLI_COMMON_LONG_OPTIONS,
+		{ 0 }
+	};
 	struct json_object *root, *gpus;
 	struct cli_common common = { 0 };
 	struct gs_machine *machine;
 	struct cli_table *table;
-	int ret;
+	bool cpus_only = false, quiet;
+	int opt, ret;
 
-	ret = cli_parse_common_only(argc, argv, &common, topo_usage);
-	if (ret >= 0)
-		return ret;
+	while ((opt = getopt_long(argc, argv, "vh", options, NULL)) != -1) {
+		ret = cli_common_option(&common, opt, optarg);
+		if (ret < 0)
+			return EXIT_USAGE;
+		if (ret)
+			continue;
+		if (opt == OPT_CPUS) {
+			cpus_only = true;
+			continue;
+		}
+		topo_usage(opt == 'h' ? stdout : stderr);
+		return opt == 'h' ? EXIT_OK : EXIT_USAGE;
+	}
+	if (optind != argc) {
+		cli_error("topo: unexpected argument '%s'; see `gpusched topo --help`", argv[optind]);
+		return EXIT_USAGE;
+	}
+	/* Human output is either the CPU table or the rest; JSON is all of it. */
+	quiet = common.json || cpus_only;
 	ret = cli_discover(&common, false, &machine);
 	if (ret)
 		return ret;
@@ -343,7 +476,7 @@ int cmd_topo(int argc, char **argv)
 	if (!module_rows(&common, machine, table, root, gpus))
 		discovery_rows(machine, table, root, gpus);
 	json_object_object_add(root, "gpus", gpus);
-	if (common.json) {
+	if (quiet) {
 		cli_table_discard(table);
 	} else {
 		if (!json_object_array_length(gpus))
@@ -352,8 +485,9 @@ int cmd_topo(int argc, char **argv)
 		else
 			cli_table_print(table, stdout);
 	}
-	node_rows(machine, common.json, root);
-	ignored_rows(machine, common.json, root, gpus);
+	node_rows(machine, quiet, root);
+	ignored_rows(machine, quiet, root, gpus);
+	cpu_rows(machine, cpus_only && !common.json, root);
 	if (common.json)
 		cli_print_json(root);
 	else

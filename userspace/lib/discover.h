@@ -46,7 +46,12 @@ struct gs_machine_cpu {
 struct gs_machine_node {
 	unsigned int id;	/* the N of /sys/devices/system/node/nodeN */
 	bool has_memory;
-	struct gs_bitmap cpus;	/* empty for a memory-only node */
+	/*
+	 * The node's usable CPUs: online and present (with a cpuN
+	 * directory).  Empty for a memory-only node, and for a node whose
+	 * CPUs are all offline.
+	 */
+	struct gs_bitmap cpus;
 	/*
 	 * The node's row of the distance table: distances[i] is the distance
 	 * to gs_topo_node(topo, i).  nr_distances is 0 when the row was
@@ -54,6 +59,11 @@ struct gs_machine_node {
 	 */
 	unsigned int nr_distances;
 	int *distances;
+	/*
+	 * CPUs the kernel names for this node (its cpulist or a cpuN/nodeM
+	 * link) that are offline or have no cpuN directory: never used.
+	 */
+	struct gs_bitmap unusable_cpus;
 };
 
 /* What the accelerator match table made of a PCI function. */
@@ -89,7 +99,11 @@ struct gs_pci_device {
 	 * CPU nodes: the kernel knows nothing of the device's locality.
 	 */
 	bool local_cpus_whole_machine;
-	struct gs_bitmap local_cpus;	/* empty when the file is missing */
+	/*
+	 * The usable (online and present) CPUs of local_cpulist; empty when
+	 * the file is missing.
+	 */
+	struct gs_bitmap local_cpus;
 };
 
 /*
@@ -155,7 +169,7 @@ const struct gs_machine_cpu *gs_topo_cpu(const struct gs_machine *topo,
 const struct gs_machine_cpu *gs_topo_cpu_by_id(const struct gs_machine *topo,
 				       unsigned int id);
 
-/* Returns the set of online CPUs. */
+/* Returns the set of usable CPUs: online, with a cpuN directory. */
 const struct gs_bitmap *gs_topo_online_cpus(const struct gs_machine *topo);
 
 /* Returns the set of isolated CPUs (isolcpus=, empty when none). */
@@ -188,7 +202,10 @@ const struct gs_machine_node *gs_topo_node_by_id(const struct gs_machine *topo,
 int gs_topo_node_distance(const struct gs_machine *topo, unsigned int from,
 			  unsigned int to);
 
-/* Returns whether @node has memory but no CPUs (Grace Hopper GPU memory). */
+/*
+ * Returns whether @node has memory but no CPUs, online or not (Grace
+ * Hopper GPU memory).
+ */
 bool gs_node_is_memory_only(const struct gs_machine_node *node);
 
 /* Returns the number of GPUs. */

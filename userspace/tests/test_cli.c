@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "cpulist.h"
+#include "discover.h"
 #include "run.h"
 #include "tap.h"
 
@@ -52,6 +53,8 @@ static const char *self_command;	/* our argv[0] without its directory */
 #define EPYC		"epyc-nps4-8gpu"
 #define GRACE		"grace-blackwell-memnodes"
 #define WORKSTATION	"workstation-isolated"
+#define POWER9		"power9-smt-offline"
+#define HOTPLUG		"hotplug-no-online-file"
 #define MISSING_ROOT	"/nonexistent-gpusched-test/sysroot"
 #define MISSING_DEVICE	"/nonexistent-gpusched"
 
@@ -333,6 +336,101 @@ static void test_topo_table(void)
 		tap_diag("%u rows, %u misaligned; stdout:\n%s", rows, misaligned, run.out);
 	run_free(&run);
 	free(hgx);
+}
+
+/*
+ * Fixtures whose node cpulists and local_cpulist name offline CPUs and
+ * CPUs without a directory: topo shows only the usable ones as a node's or
+ * a GPU's CPUs, and the others apart (worked out by hand from each
+ * fixture's cpu/online or cpuN/online files and its cpuN directories).
+ */
+struct offline_fixture {
+	const char *machine;
+	unsigned int nr_gpus;
+	const int *gpu_nodes;
+	int nodes[2];
+	const char *cpus[2], *unusable[2];
+	const char *online;
+};
+
+static const int power9_nodes[] = { 0, 0, 8, 8 };
+static const int hotplug_nodes[] = { 0, 1 };
+
+static const struct offline_fixture offline_fixtures[] = {
+	{ POWER9, 4, power9_nodes, { 0, 8 }, { "0,4,8,12", "16,20,24,28" },
+	  { "1-3,5-7,9-11,13-15", "17-19,21-23,25-27,29-31" }, "0,4,8,12,16,20,24,28" },
+	{ HOTPLUG, 2, hotplug_nodes, { 0, 1 }, { "0-2,8-11", "4-5,7" },
+	  { "3", "6,12-15" }, "0-2,4-5,7-11" },
+};
+
+static void test_topo_offline(void)
+{
+	unsigned int f, i;
+
+	for (f = 0; f < sizeof(offline_fixtures) / sizeof(offline_fixtures[0]); f++) {
+		const struct offline_fixture *fx = &offline_fixtures[f];
+		char *root = fixture(fx->machine), *line;
+		json_object *topo, *nodes;
+		struct run run;
+
+		topo = run_json(&run, fx->machine, (const char *const[]){
+				"topo", "--json", "--sysfs-root", root, NULL });
+		if (topo) {
+			nodes = field(topo, "nodes");
+			tap_ok(run.status == 0 && length(nodes) == 2 &&
+			       length(field(topo, "gpus")) == fx->nr_gpus,
+			       "topo %s: exit 0, 2 nodes, %u GPUs", fx->machine, fx->nr_gpus);
+			for (i = 0; i < 2; i++) {
+				json_object *node = item(nodes, i);
+
+				if (!tap_ok(int_of(field(node, "node")) == fx->nodes[i] &&
+					    !strcmp(string_of(field(node, "cpus")), fx->cpus[i]) &&
+					    !strcmp(string_of(field(node, "unusable_cpus")),
+						    fx->unusable[i]),
+					    "topo %s: node %d has CPUs %s, unusable %s", fx->machine,
+					    fx->nodes[i], fx->cpus[i], fx->unusable[i]))
+					tap_diag("got %s", json_object_to_json_string(node));
+			}
+			for (i = 0; i < fx->nr_gpus; i++) {
+				json_object *gpu = item(field(topo, "gpus"), i);
+				int n = fx->gpu_nodes[i] == fx->nodes[0] ? 0 : 1;
+
+				if (!tap_ok(int_of(field(gpu, "node")) == fx->gpu_nodes[i] &&
+					    !strcmp(string_of(field(gpu, "local_cpus")), fx->cpus[n]),
+					    "topo %s: GPU %u on node %d, local CPUs %s", fx->machine,
+					    i, fx->gpu_nodes[i], fx->cpus[n]))
+					tap_diag("got %s", json_object_to_json_string(gpu));
+			}
+			json_object_put(topo);
+		}
+		run_free(&run);
+
+		run = CLI("topo", "--sysfs-root", root);
+		for (i = 0; i < 2; i++) {
+			char *want = xprintf("Node %d: CPUs %s are offline or not present",
+					     fx->nodes[i], fx->unusable[i]);
+			char *row = xprintf("\n%d ", fx->nodes[i]);
+			bool usable_row = false;
+
+			line = strstr(run.out, "\nNODE ");
+			line = line ? strstr(line, row) : NULL;
+			if (line) {
+				char *end = strchr(line + 1, '\n');
+
+				*end = '\0';
+				usable_row = strstr(line, fx->cpus[i]) && !strstr(line, fx->unusable[i]);
+				*end = '\n';
+			}
+			if (!tap_ok(run.status == 0 && usable_row && strstr(run.out, want),
+				    "topo %s: the table lists node %d's CPUs as %s and says %s",
+				    fx->machine, fx->nodes[i], fx->cpus[i], want))
+				tap_diag("stdout:\n%s", run.out);
+			free(want);
+			free(row);
+		}
+		run_free(&run);
+		free(root);
+	}
 }
 
 /* ---- plan ---- */
@@ -715,6 +813,50 @@ static void test_plan_isolated(void)
 		plan_free(&plan);
 	}
 	gs_bitmap_free(&isolated);
+}
+
+/* No policy places a worker on an offline or absent CPU. */
+static void test_plan_offline(void)
+{
+	static const char *const policies[] = { "node", "socket", "exclusive", "l3", "single" };
+	struct gs_bitmap online = GS_BITMAP_INIT;
+	struct plan plan;
+	unsigned int f, p, i;
+
+	for (f = 0; f < sizeof(offline_fixtures) / sizeof(offline_fixtures[0]); f++) {
+		const struct offline_fixture *fx = &offline_fixtures[f];
+
+		gs_bitmap_parse_list(&online, fx->online);
+		for (p = 0; p < sizeof(policies) / sizeof(policies[0]); p++) {
+			if (!plan_run(&plan, fx->machine, fx->gpu_nodes, (const char *const[]){
+				      "--policy", policies[p], NULL })) {
+				plan_free(&plan);
+				continue;
+			}
+			for (i = 0; i < plan.nr_workers; i++)
+				if (gs_bitmap_empty(&plan.workers[i].cpus) ||
+				    !gs_bitmap_subset(&plan.workers[i].cpus, &online))
+					break;
+			if (!tap_ok(plan.run.status == 0 && plan.nr_workers == fx->nr_gpus &&
+				    i == plan.nr_workers,
+				    "%s: every GPU's worker is placed on online CPUs (%s) only",
+				    plan.what, fx->online))
+				tap_diag("exit %d, worker %u CPUs %s; stderr %s", plan.run.status, i,
+					 i < plan.nr_workers ? plan.workers[i].text : "-", plan.run.err);
+			/* --policy node: all usable CPUs of the GPU's node, no more. */
+			for (i = 0; p == 0 && i < plan.nr_workers; i++) {
+				const struct worker *worker = &plan.workers[i];
+				int n = fx->gpu_nodes[worker->gpu] == fx->nodes[0] ? 0 : 1;
+
+				if (!tap_ok(!strcmp(worker->text, fx->cpus[n]),
+					    "%s: GPU %d's worker gets %s", plan.what, worker->gpu,
+					    fx->cpus[n]))
+					tap_diag("got %s", worker->text);
+			}
+			plan_free(&plan);
+		}
+	}
+	gs_bitmap_free(&online);
 }
 
 /* ---- usage, exit codes, messages ---- */
@@ -1132,6 +1274,336 @@ static void check_status_json_states(json_object *status, const struct status_pi
 	}
 }
 
+/*
+ * Four GPUs of the stand-in module, all on node 0: the free whole cores of
+ * that node are counted once, for the node, not once for every GPU.  The
+ * expected count is this machine's (status reads the live sysfs): the cores
+ * of node 0 all of whose SMT siblings are usable, none being reserved.
+ */
+static void test_status_nodes(void)
+{
+	char device[] = "/tmp/gpusched-fake.XXXXXX", *preload, *device_env, *cpus, *want_row;
+	const struct gs_machine_node *node0;
+	struct gs_machine *machine = NULL;
+	unsigned int g, expected = 0, with_free = 0;
+	json_object *json, *nodes;
+	const char *nodes_header, *gpu_header;
+	bool ok;
+	struct run run;
+	int cpu, fd;
+
+	if (access(fake_module, R_OK) || gs_discover(NULL, &machine) ||
+	    !(node0 = gs_topo_node_by_id(machine, 0))) {
+		tap_skip("no stand-in module, or this machine has no node 0", "status: free cores per node");
+		gs_machine_free(machine);
+		return;
+	}
+	gs_bitmap_for_each(cpu, &node0->cpus) {
+		const struct gs_machine_cpu *c = gs_topo_cpu_by_id(machine, cpu);
+
+		if (c && gs_bitmap_next(&c->siblings, -1) == cpu &&
+		    gs_bitmap_subset(&c->siblings, &node0->cpus))
+			expected++;
+	}
+	cpus = format_cpus(&node0->cpus);
+	fd = mkstemp(device);
+	if (fd < 0)
+		run_bail("status: scratch device");
+	close(fd);
+	preload = xprintf("LD_PRELOAD=%s", fake_module);
+	device_env = xprintf("FAKE_GPUSCHED_DEVICE=%s", device);
+
+	run = run_cli((char *const[]){ "PATH=/usr/bin:/bin", preload, device_env,
+				       "FAKE_GPUSCHED_GPUS=4", NULL },
+		      (const char *const[]){ "status", "--device", device, "--json", NULL });
+	json = json_tokener_parse(run.out);
+	nodes = field(json, "nodes");
+	for (g = 0; g < length(field(json, "gpus")); g++)
+		with_free += field(item(field(json, "gpus"), g), "free_cores") != NULL;
+	if (!tap_ok(run.status == 0 && length(nodes) == 1 &&
+		    int_of(field(item(nodes, 0), "node")) == 0 &&
+		    length(field(item(nodes, 0), "gpus")) == 4 &&
+		    int_of(item(field(item(nodes, 0), "gpus"), 3)) == 3 &&
+		    !strcmp(string_of(field(item(nodes, 0), "cpus")), cpus) &&
+		    int_of(field(item(nodes, 0), "free_cores")) == (int)expected,
+		    "status --json, 4 GPUs on node 0: one node entry, GPUs 0-3, CPUs %s, %u free cores",
+		    cpus, expected))
+		tap_diag("exit %d, nodes %s, stderr %s", run.status,
+			 nodes ? json_object_to_json_string(nodes) : "(missing)", run.err);
+	tap_ok(length(field(json, "gpus")) == 4 && !with_free,
+	       "status --json: no GPU entry carries a free core count of its own (%u do)", with_free);
+	json_object_put(json);
+	run_free(&run);
+
+	run = run_cli((char *const[]){ "PATH=/usr/bin:/bin", preload, device_env,
+				       "FAKE_GPUSCHED_GPUS=4", NULL },
+		      (const char *const[]){ "status", "--device", device, NULL });
+	nodes_header = strstr(run.out, "\nNODE ");
+	gpu_header = strstr(run.out, "GPU  PCI ADDRESS");
+	want_row = xprintf("%u", expected);
+	ok = run.status == 0 && nodes_header && gpu_header &&
+	     !(strstr(gpu_header, "FREE CORES") &&
+	       strstr(gpu_header, "FREE CORES") < strchr(gpu_header, '\n'));
+	if (ok) {
+		const char *header = nodes_header + 1, *row = strchr(header, '\n');
+
+		ok = row && cell_is(header, row + 1, "NODE", "0") &&
+		     cell_is(header, row + 1, "GPUS", "0-3") &&
+		     cell_is(header, row + 1, "FREE CORES", want_row) &&
+		     (!strchr(row + 1, '\n') || strchr(row + 1, '\n')[1] == '\n');
+	}
+	if (!tap_ok(ok, "status, 4 GPUs on node 0: FREE CORES not per GPU; a node table with one row, GPUS 0-3, FREE CORES %u",
+		    expected))
+		tap_diag("exit %d, stdout:\n%s", run.status, run.out);
+	run_free(&run);
+	unlink(device);
+	free(want_row);
+	free(preload);
+	free(device_env);
+	free(cpus);
+	gs_machine_free(machine);
+}
+
+/* Physical cores of @node in @machine's fixture files: distinct lowest siblings. */
+static unsigned int fixture_node_cores(const char *machine, int node)
+{
+	struct gs_bitmap cpus = GS_BITMAP_INIT, core = GS_BITMAP_INIT, firsts = GS_BITMAP_INIT;
+	unsigned int count;
+	int cpu;
+
+	node_cpus(machine, node, &cpus);
+	gs_bitmap_for_each(cpu, &cpus) {
+		core_cpus(machine, cpu, &core);
+		gs_bitmap_set(&firsts, (unsigned int)gs_bitmap_next(&core, -1));
+	}
+	count = gs_bitmap_weight(&firsts);
+	gs_bitmap_free(&cpus);
+	gs_bitmap_free(&core);
+	gs_bitmap_free(&firsts);
+	return count;
+}
+
+/*
+ * A GPU whose workers do not fit keeps its index and node in the JSON and
+ * the table, and says the arithmetic: the node's cores, the GPUs sharing
+ * them, the cores each worker needs.
+ */
+static void test_plan_failure_numbers(void)
+{
+	static const char *const args[] = {
+		"--policy", "exclusive", "--workers-per-gpu", "2", NULL
+	};
+	char *hgx = fixture(HGX);
+	struct plan plan;
+	struct run run;
+	unsigned int g, gpus_on_node[2] = { 0 }, cores[2];
+
+	for (g = 0; g < 8; g++)
+		gpus_on_node[hgx_nodes[g]]++;
+	cores[0] = fixture_node_cores(HGX, 0);
+	cores[1] = fixture_node_cores(HGX, 1);
+	if (plan_run(&plan, HGX, hgx_nodes, args)) {
+		json_object *gpus = field(plan.json, "gpus");
+
+		for (g = 0; g < length(gpus); g++) {
+			json_object *gpu = item(gpus, g), *numbers = field(gpu, "numbers");
+			int node = hgx_nodes[g];
+			char *says = xprintf("node %d has %u usable cores", node, cores[node]);
+			char *gpus_text = xprintf("for %u GPUs", gpus_on_node[node]);
+
+			if (!tap_ok(int_of(field(gpu, "gpu")) == (int)g &&
+				    int_of(field(gpu, "node")) == node &&
+				    int_of(field(numbers, "cores_on_node")) == (int)cores[node] &&
+				    int_of(field(numbers, "gpus_on_node")) == (int)gpus_on_node[node] &&
+				    int_of(field(numbers, "cores_per_worker")) == 1 &&
+				    int_of(field(numbers, "cores_needed")) == 2 &&
+				    strstr(string_of(field(gpu, "message")), says) &&
+				    strstr(string_of(field(gpu, "message")), gpus_text) &&
+				    strstr(string_of(field(gpu, "message")), "2 workers x 1 core need 2"),
+				    "%s: GPU %u's failure keeps node %d and says %s %s, 2 workers x 1 core need 2",
+				    plan.what, g, node, says, gpus_text))
+				tap_diag("got %s", json_object_to_json_string(gpu));
+			free(says);
+			free(gpus_text);
+		}
+		tap_ok(length(gpus) == 8, "%s: 8 GPU entries (got %zu)", plan.what, length(gpus));
+	}
+	plan_free(&plan);
+
+	run = CLI("plan", "--sysfs-root", hgx, "--policy", "exclusive", "--workers-per-gpu", "2");
+	{
+		const char *header = strstr(run.out, "GPU ");
+		unsigned int good = 0;
+
+		for (g = 0; header && g < 8; g++) {
+			char *start = xprintf("\n%u ", g);
+			const char *row = strstr(header, start), *end;
+
+			end = row ? strchr(row + 1, '\n') : NULL;
+			if (row && end && cell_is(header, row + 1, "WORKER", "0-1") &&
+			    cell_is(header, row + 1, "NODE", hgx_nodes[g] ? "1" : "0") &&
+			    strstr(row, "usable cores") && strstr(row, "usable cores") < end)
+				good++;
+			free(start);
+		}
+		if (!tap_ok(run.status == 1 && good == 8,
+			    "plan %s exclusive x2: 8 table rows with GPU, WORKER 0-1, NODE and the numbers",
+			    HGX))
+			tap_diag("exit %d, stdout:\n%s", run.status, run.out);
+	}
+	run_free(&run);
+	free(hgx);
+}
+
+/* A fixture file holding one integer, or -1 when it is missing. */
+static int fixture_int(const char *machine, const char *path)
+{
+	char *name = xprintf("%s/%s/sys/%s", fixtures_dir, machine, path);
+	FILE *file = fopen(name, "re");
+	int value = -1;
+
+	if (file && fscanf(file, "%d", &value) != 1)
+		value = -1;
+	if (file)
+		fclose(file);
+	free(name);
+	return value;
+}
+
+/* The lowest CPU of a fixture CPU set file, or -1 when it is missing. */
+static int fixture_first(const char *machine, const char *path)
+{
+	struct gs_bitmap cpus = GS_BITMAP_INIT;
+	int first = fixture_cpulist(machine, path, &cpus) ? -1 : gs_bitmap_next(&cpus, -1);
+
+	gs_bitmap_free(&cpus);
+	return first;
+}
+
+/*
+ * topo --json has every present CPU with its node, package, core,
+ * last-level cache, online, isolated and nohz_full, each checked against
+ * the fixture's own files: cpuN/online (cpu0 without one is online),
+ * physical_package_id, core_cpus_list (two CPUs share a core number
+ * exactly when their sibling lists start at the same CPU), the L3's
+ * shared_cpu_list (likewise for the cache number), the node cpulists, and
+ * cpu/isolated and cpu/nohz_full.
+ */
+static void check_topo_cpus(const char *machine, unsigned int nr_cpus, int nr_nodes)
+{
+	struct gs_bitmap isolated = GS_BITMAP_INIT, nohz = GS_BITMAP_INIT, node = GS_BITMAP_INIT;
+	int core_of_first[64], llc_of_first[64];
+	char *root = fixture(machine);
+	unsigned int i, wrong = 0;
+	json_object *topo, *cpus;
+	struct run run;
+
+	memset(core_of_first, 0xff, sizeof(core_of_first));
+	memset(llc_of_first, 0xff, sizeof(llc_of_first));
+	fixture_cpulist(machine, "devices/system/cpu/isolated", &isolated);
+	fixture_cpulist(machine, "devices/system/cpu/nohz_full", &nohz);
+	topo = run_json(&run, machine, (const char *const[]){
+			"topo", "--json", "--sysfs-root", root, NULL });
+	cpus = field(topo, "cpus");
+	for (i = 0; topo && i < nr_cpus; i++) {
+		json_object *cpu = item(cpus, i);
+		char *path = xprintf("devices/system/cpu/cpu%u/online", i);
+		char *package = xprintf("devices/system/cpu/cpu%u/topology/physical_package_id", i);
+		char *siblings = xprintf("devices/system/cpu/cpu%u/topology/core_cpus_list", i);
+		char *l3 = xprintf("devices/system/cpu/cpu%u/cache/index3/shared_cpu_list", i);
+		int online = fixture_int(machine, path), want_node = -1, first, llc, n;
+		bool is_online = online != 0, ok;
+		struct gs_bitmap want_siblings = GS_BITMAP_INIT;
+		char *want_text;
+
+		for (n = 0; n < nr_nodes; n++) {
+			node_cpus(machine, n, &node);
+			if (gs_bitmap_test(&node, i))
+				want_node = n;
+		}
+		if (fixture_cpulist(machine, siblings, &want_siblings))
+			gs_bitmap_zero(&want_siblings);
+		want_text = format_cpus(&want_siblings);
+		first = fixture_first(machine, siblings);
+		llc = fixture_first(machine, l3);
+		ok = int_of(field(cpu, "cpu")) == (int)i &&
+		     json_object_get_boolean(field(cpu, "online")) == is_online &&
+		     int_of(field(cpu, "node")) == want_node &&
+		     (is_online ? int_of(field(cpu, "package")) == fixture_int(machine, package) :
+				  field(cpu, "package") == NULL && field(cpu, "core") == NULL &&
+				  field(cpu, "llc") == NULL) &&
+		     !strcmp(string_of(field(cpu, "siblings")), want_text) &&
+		     json_object_get_boolean(field(cpu, "isolated")) == gs_bitmap_test(&isolated, i) &&
+		     json_object_get_boolean(field(cpu, "nohz_full")) == gs_bitmap_test(&nohz, i);
+		if (ok && is_online && first >= 0 && first < 64) {
+			if (core_of_first[first] < 0)
+				core_of_first[first] = int_of(field(cpu, "core"));
+			ok = core_of_first[first] == int_of(field(cpu, "core"));
+		}
+		if (ok && is_online && llc >= 0 && llc < 64) {
+			if (llc_of_first[llc] < 0)
+				llc_of_first[llc] = int_of(field(cpu, "llc"));
+			ok = llc_of_first[llc] == int_of(field(cpu, "llc"));
+		}
+		if (!ok) {
+			wrong++;
+			tap_diag("cpu%u: got %s", i, cpu ? json_object_to_json_string(cpu) : "(missing)");
+		}
+		gs_bitmap_free(&want_siblings);
+		free(want_text);
+		free(path);
+		free(package);
+		free(siblings);
+		free(l3);
+	}
+	/* ... and CPUs of different cores or caches have different numbers. */
+	for (i = 0; i < 64; i++) {
+		unsigned int j;
+
+		for (j = i + 1; j < 64; j++) {
+			wrong += core_of_first[i] >= 0 && core_of_first[i] == core_of_first[j];
+			wrong += llc_of_first[i] >= 0 && llc_of_first[i] == llc_of_first[j];
+		}
+	}
+	tap_ok(topo && length(cpus) == nr_cpus && !wrong,
+	       "topo --json %s: %u CPUs with the fixture's node, package, core, cache, online, isolated, nohz_full (%u wrong)",
+	       machine, nr_cpus, wrong);
+	json_object_put(topo);
+	run_free(&run);
+	gs_bitmap_free(&isolated);
+	gs_bitmap_free(&nohz);
+	gs_bitmap_free(&node);
+	free(root);
+}
+
+static void test_topo_cpus(void)
+{
+	char *root = fixture(HOTPLUG);
+	const char *row3;
+	struct run run;
+
+	check_topo_cpus(HOTPLUG, 12, 2);
+	check_topo_cpus(WORKSTATION, 8, 1);
+	check_topo_cpus(HGX, 16, 2);
+
+	/* The table: only CPU rows, under their titles, offline CPU 3 unknown. */
+	run = CLI("topo", "--cpus", "--sysfs-root", root);
+	row3 = strstr(run.out, "\n3 ");
+	if (!tap_ok(run.status == 0 && !strncmp(run.out, "CPU ", 4) && !strstr(run.out, "PCI") &&
+		    row3 && cell_is(run.out, row3 + 1, "NODE", "0") &&
+		    cell_is(run.out, row3 + 1, "PACKAGE", "-") &&
+		    cell_is(run.out, row3 + 1, "CORE", "-") &&
+		    cell_is(run.out, row3 + 1, "ONLINE", "no") &&
+		    cell_is(run.out, strchr(run.out, '\n') + 1, "ONLINE", "yes"),
+		    "topo --cpus %s: a CPU table only; CPU 3 offline, node 0, package and core -",
+		    HOTPLUG))
+		tap_diag("exit %d, stdout:\n%s\nstderr: %s", run.status, run.out, run.err);
+	tap_ok(run.status == 0 && strstr(run.out, "\n11 ") && !strstr(run.out, "\n12 "),
+	       "topo --cpus %s: rows for CPUs 0-11, none for the absent 12-15", HOTPLUG);
+	run_free(&run);
+	free(root);
+}
+
 static void test_status(void)
 {
 	struct status_pin pins[] = {
@@ -1405,11 +1877,16 @@ int main(int argc, char **argv)
 
 	test_topo_json();
 	test_topo_table();
+	test_topo_offline();
+	test_topo_cpus();
 	test_plan_exclusive();
 	test_plan_policies();
 	test_plan_isolated();
+	test_plan_offline();
+	test_plan_failure_numbers();
 	test_usage();
 	test_status();
+	test_status_nodes();
 	test_exec_fallback();
 	test_exec_fallback_spill();
 	test_exec_environment();

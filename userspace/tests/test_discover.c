@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Tests of userspace/lib/sysfs.c and userspace/lib/discover.c against
+ * Tests of userspace/lib/sysfs.c and userspace/lib/discover*.c against
  * sysfs trees: small trees this program writes itself (the sysfs layer,
  * a machine with CPU ids up to 4095 and node 1023), the committed synthetic
  * snapshots in userspace/tests/fixtures/ (HGX-like 8-GPU server, EPYC with
@@ -295,6 +295,20 @@ static void check_node(const struct gs_machine *topo, const char *machine,
 			 node->id, node->has_memory,
 			 gs_node_is_memory_only(node), cpus);
 	free(cpus);
+}
+
+/* The CPUs the kernel names for a node but that cannot be used. */
+static void check_node_unusable(const struct gs_machine *topo, const char *machine,
+				unsigned int id, const char *want)
+{
+	const struct gs_machine_node *node = gs_topo_node_by_id(topo, id);
+
+	if (!node) {
+		tap_ok(0, "%s: node%u exists", machine, id);
+		return;
+	}
+	expect_list(&node->unusable_cpus, want,
+		    "%s: node%u's offline or absent CPUs", machine, id);
 }
 
 struct pci_expect {
@@ -975,6 +989,118 @@ out:
 	free(root);
 }
 
+/*
+ * power9-smt-offline: nodes 0 and 8, 4 cores x SMT4 each, SMT turned off:
+ * node cpulists and local_cpulist still name every thread, as powerpc's
+ * cpumask_of_node() does, while only thread 0 of each core is online.
+ */
+static void test_power9_offline(void)
+{
+	static const char *const machine = "power9-smt-offline";
+	static const struct node_expect nodes[] = {
+		{ 0, true, false, "0,4,8,12" },
+		{ 8, true, false, "16,20,24,28" },
+	};
+	static const char *const gpu_addresses[] = {
+		"0004:04:00.0", "0004:05:00.0", "0035:03:00.0", "0035:04:00.0",
+	};
+	char *root = fixtures_root(machine);
+	struct gs_machine *topo = discover(root, machine, NULL, 0);
+	unsigned int i;
+
+	if (!topo)
+		goto out;
+	expect_int(gs_topo_nr_cpus(topo), 32, "%s: CPU directories", machine);
+	expect_list(gs_topo_online_cpus(topo), "0,4,8,12,16,20,24,28", "%s: online CPUs", machine);
+	expect_int(gs_topo_nr_cores(topo), 8, "%s: cores", machine);
+	expect_int(gs_topo_nr_llcs(topo), 4, "%s: L3 pairs", machine);
+	for (i = 0; i < 32; i += 5) {
+		struct cpu_expect want = {
+			i, !(i % 4), -1, -1, -1, i < 16 ? 0 : 8, -1, "",
+		};
+		char siblings[8];
+
+		if (want.online) {
+			snprintf(siblings, sizeof(siblings), "%u", i);
+			want = (struct cpu_expect){ i, true, (int)i / 4, (int)i, i < 16 ? 0 : 8,
+						    i < 16 ? 0 : 8, (int)i / 8, siblings };
+		}
+		check_cpu(topo, machine, &want);
+	}
+	expect_int(gs_topo_nr_nodes(topo), 2, "%s: nodes", machine);
+	for (i = 0; i < 2; i++)
+		check_node(topo, machine, i, &nodes[i]);
+	check_node_unusable(topo, machine, 0, "1-3,5-7,9-11,13-15");
+	check_node_unusable(topo, machine, 8, "17-19,21-23,25-27,29-31");
+	expect_int(gs_topo_nr_gpus(topo), 4, "%s: GPUs", machine);
+	for (i = 0; i < 4; i++) {
+		struct pci_expect want = {
+			gpu_addresses[i], 0x10de, 0x1db1, 0x030200, GS_PCI_GPU,
+			i < 2 ? 0 : i == 2 ? 8 : -1, i < 2 ? 0 : 8,
+			i < 3 ? GS_PCI_NODE_FROM_NUMA_NODE : GS_PCI_NODE_FROM_LOCAL_CPUS,
+			false, i < 2 ? "0,4,8,12" : "16,20,24,28",
+		};
+
+		check_pci(gs_topo_gpu(topo, i), "power9: GPU", &want);
+	}
+	expect_no_warnings(topo, machine);
+	gs_machine_free(topo);
+out:
+	free(root);
+}
+
+/*
+ * hotplug-no-online-file: a kernel without cpu/online, so each cpuN/online
+ * decides, and cpu0 has none (it is online); CPUs 3 and 6 are offline and
+ * 12-15 are empty hotplug slots without a directory, yet the node cpulists
+ * and the GPUs' local_cpulist name all of them.
+ */
+static void test_hotplug_no_online_file(void)
+{
+	static const char *const machine = "hotplug-no-online-file";
+	static const struct node_expect nodes[] = {
+		{ 0, true, false, "0-2,8-11" },
+		{ 1, true, false, "4-5,7" },
+	};
+	static const struct pci_expect gpus[] = {
+		{ "0000:17:00.0", 0x10de, 0x2330, 0x030200, GS_PCI_GPU, 0, 0,
+		  GS_PCI_NODE_FROM_NUMA_NODE, false, "0-2,8-11" },
+		{ "0000:b1:00.0", 0x10de, 0x2330, 0x030200, GS_PCI_GPU, -1, 1,
+		  GS_PCI_NODE_FROM_LOCAL_CPUS, false, "4-5,7" },
+	};
+	static const struct cpu_expect cpus[] = {
+		{ 0, true, 0, 0, 0, 0, 0, "0,8" },
+		{ 3, false, -1, -1, -1, 0, -1, "" },
+		{ 6, false, -1, -1, -1, 1, -1, "" },
+		{ 7, true, 5, 3, 1, 1, 1, "7" },
+		{ 11, true, 6, 3, 0, 0, 0, "11" },
+	};
+	char *root = fixtures_root(machine);
+	struct gs_machine *topo = discover(root, machine, NULL, 0);
+	unsigned int i;
+
+	if (!topo)
+		goto out;
+	expect_int(gs_topo_nr_cpus(topo), 12, "%s: CPU directories", machine);
+	expect_list(gs_topo_online_cpus(topo), "0-2,4-5,7-11",
+		    "%s: online CPUs from each cpuN/online, cpu0 without one", machine);
+	expect_int(gs_topo_nr_cores(topo), 7, "%s: cores", machine);
+	for (i = 0; i < ARRAY_SIZE(cpus); i++)
+		check_cpu(topo, machine, &cpus[i]);
+	expect_int(gs_topo_nr_nodes(topo), 2, "%s: nodes", machine);
+	for (i = 0; i < 2; i++)
+		check_node(topo, machine, i, &nodes[i]);
+	check_node_unusable(topo, machine, 0, "3");
+	check_node_unusable(topo, machine, 1, "6,12-15");
+	expect_int(gs_topo_nr_gpus(topo), 2, "%s: GPUs", machine);
+	for (i = 0; i < 2; i++)
+		check_pci(gs_topo_gpu(topo, i), "hotplug: GPU", &gpus[i]);
+	expect_no_warnings(topo, machine);
+	gs_machine_free(topo);
+out:
+	free(root);
+}
+
 static void test_malformed(void)
 {
 	static const char *const machine = "malformed";
@@ -1357,7 +1483,7 @@ static void test_real_4s2c2t(const char *root)
 		{ 14, false, -1, -1, -1, 0, -1, "" },
 		{ 15, true, 5, 1, 3, 0, 2, "7,15" },
 	};
-	static const struct node_expect node0 = { 0, true, false, "0-15" };
+	static const struct node_expect node0 = { 0, true, false, "0-1,3-4,6-12,15" };
 	struct gs_machine *topo;
 	unsigned int i;
 
@@ -1378,6 +1504,7 @@ static void test_real_4s2c2t(const char *root)
 	/* An old kernel: cpumap (a mask) instead of cpulist, meminfo instead of has_memory. */
 	expect_int(gs_topo_nr_nodes(topo), 1, "%s: nodes", machine);
 	check_node(topo, machine, 0, &node0);
+	check_node_unusable(topo, machine, 0, "2,5,13-14");
 	expect_int(gs_topo_node_distance(topo, 0, 0), 10, "%s: distance 0->0", machine);
 	expect_int(gs_topo_nr_gpus(topo), 0, "%s: GPUs (no PCI directory)", machine);
 	expect_no_warnings(topo, machine);
@@ -1634,6 +1761,8 @@ int main(int argc, char **argv)
 	test_epyc();
 	test_grace();
 	test_workstation();
+	test_power9_offline();
+	test_hotplug_no_online_file();
 	test_malformed();
 	test_big_machine();
 	test_real_dumps(tarball_dir);

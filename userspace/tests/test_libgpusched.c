@@ -5,7 +5,8 @@
  * the name tables, the memory policy, the PCI address format, the engine
  * snapshot and SET_TOPOLOGY request of fixture machines (groups named by
  * their lowest CPU, offline CPUs naming themselves, isolated CPUs kept
- * from workers, unknown GPU nodes refused), the fallback placement, and
+ * from workers, unknown GPU nodes refused), the fallback placement (never
+ * on a CPU a fixture has offline or absent), and
  * that QUERY writes no more of the caller's struct than its size (checked
  * in a copy of this program run against the stand-in module,
  * fake_gpusched.so beside it).
@@ -339,6 +340,70 @@ static void test_fallback(void)
 }
 
 /*
+ * The fallback never places on a CPU the fixture has offline or absent,
+ * even where this machine's affinity has it: on power9-smt-offline node 0
+ * is cpulist 0-15 with 0,4,8,12 online, so a caller on CPUs 0-1 gets CPU 0
+ * and never CPU 1; on hotplug-no-online-file node 0 is 0-3,8-11 with 3
+ * offline.  Each case runs in a child, whose affinity may change.
+ */
+static void test_fallback_offline(void)
+{
+	static const struct {
+		const char *machine;
+		unsigned int gpu, policy, flags;
+		const char *usable;
+	} cases[] = {
+		{ "power9-smt-offline", 0, GPUSCHED_POLICY_NODE, 0, "0,4,8,12" },
+		{ "power9-smt-offline", 1, GPUSCHED_POLICY_EXCLUSIVE, 0, "0,4,8,12" },
+		/* Node 8 (16-31) or, spilling, node 0: online CPUs all the same. */
+		{ "power9-smt-offline", 2, GPUSCHED_POLICY_SINGLE, GPUSCHED_PIN_SPILL,
+		  "0,4,8,12,16,20,24,28" },
+		{ "hotplug-no-online-file", 0, GPUSCHED_POLICY_NODE, 0, "0-2,8-11" },
+		{ "hotplug-no-online-file", 1, GPUSCHED_POLICY_EXCLUSIVE, GPUSCHED_PIN_SPILL,
+		  "0-2,4-5,7-11" },
+	};
+	unsigned int i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *root = fixture(cases[i].machine);
+		int status;
+		pid_t child = fork();
+
+		if (child == 0) {
+			char message[GPUSCHED_MESSAGE_SIZE];
+			struct gpusched_fallback placed;
+			struct gs_bitmap usable = GS_BITMAP_INIT;
+			cpu_set_t *before = CPU_ALLOC(1024);
+			size_t size = CPU_ALLOC_SIZE(1024);
+			unsigned int cpu;
+
+			if (!before || sched_getaffinity(0, size, before) ||
+			    gs_bitmap_parse_list(&usable, cases[i].usable))
+				_exit(10);
+			if (gpusched_fallback_pin(root, NULL, 0, cases[i].gpu, cases[i].policy, 0,
+						  cases[i].flags, &placed, message))
+				_exit(11);
+			for (cpu = 0; cpu < placed.cpus_size * 8; cpu++)
+				if (CPU_ISSET_S(cpu, placed.cpus_size, placed.cpus) &&
+				    (!gs_bitmap_test(&usable, cpu) || !CPU_ISSET_S(cpu, size, before)))
+					_exit(12);	/* offline, absent or outside the affinity */
+			_exit(CPU_COUNT_S(placed.cpus_size, placed.cpus) ? 0 : 13);
+		}
+		waitpid(child, &status, 0);
+		if (WIFEXITED(status) && WEXITSTATUS(status) == 11)
+			tap_skip("no CPU of this machine's affinity is usable in the fixture",
+				 "fallback on %s, GPU %u: usable CPUs only", cases[i].machine,
+				 cases[i].gpu);
+		else
+			tap_ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+			       "fallback on %s, GPU %u, %s%s: only the fixture's usable CPUs %s, inside the old affinity (status %d)",
+			       cases[i].machine, cases[i].gpu, gpusched_policy_name(cases[i].policy),
+			       cases[i].flags ? ", spill" : "", cases[i].usable, status);
+		free(root);
+	}
+}
+
+/*
  * The query half of test_query_sizes(), in a copy of this program with the
  * stand-in module preloaded: prints what each call left in a struct with
  * a canary behind it.
@@ -458,6 +523,7 @@ int main(int argc, char **argv)
 	test_isolated();
 	test_offline_and_unknown_node();
 	test_fallback();
+	test_fallback_offline();
 	test_query_sizes(argv[0]);
 	return tap_done();
 }
