@@ -239,15 +239,17 @@ static int gpusched_worker_apply(struct gpusched_worker *worker)
 	return 0;
 }
 
-/* Frees a worker that was never listed, with its threads and its id. */
+/*
+ * Frees a worker that was never listed, with its threads.  It holds no
+ * reservation id: gpusched_pin_locked() gives one back before it fails.
+ * Called without gpusched_lock.
+ */
 static void gpusched_worker_discard(struct gpusched_worker *worker)
 {
 	struct gpusched_thread *thread, *next;
 
 	list_for_each_entry_safe(thread, next, &worker->threads, node)
 		gpusched_thread_free(thread);
-	if (worker->reservation)
-		idr_remove(&gpusched_reservations, worker->reservation);
 	put_pid(worker->process);
 	free_cpumask_var(worker->cpus);
 	kfree(worker);
@@ -340,19 +342,16 @@ static int gpusched_pin_locked(struct gpusched_worker *worker,
 	}
 	ret = gpusched_place_locked(table, worker, worker->policy, gpusched_scratch);
 	if (ret)
-		return ret;
+		goto err_id;
 	ret = gpusched_charge_user(worker);
-	if (ret) {
-		gs_release(&gpusched_resv, worker->reservation, NULL);
-		return ret;
-	}
+	if (ret)
+		goto err_release;
 	ret = gpusched_worker_apply(worker);
 	if (ret) {
-		gs_release(&gpusched_resv, worker->reservation, NULL);
 		/* Every CPU chosen went offline meanwhile: worth a retry. */
 		if (ret == -EINVAL && !cpumask_intersects(worker->cpus, cpu_active_mask))
 			ret = -EAGAIN;
-		return ret;
+		goto err_release;
 	}
 
 	worker->id = gpusched_next_worker_id++;
@@ -368,6 +367,16 @@ static int gpusched_pin_locked(struct gpusched_worker *worker,
 		gpusched_worker_adopt(worker, true);
 	gpusched_watch_start();
 	return 0;
+
+err_release:
+	gs_release(&gpusched_resv, worker->reservation, NULL);
+err_id:
+	/* The id goes back under the lock: the IDR is not safe without it. */
+	if (worker->reservation) {
+		idr_remove(&gpusched_reservations, worker->reservation);
+		worker->reservation = 0;
+	}
+	return ret;
 }
 
 /* Takes back a pin whose answer could not be written, if it still exists. */
