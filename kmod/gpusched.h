@@ -14,7 +14,9 @@
  * threads queues the hotplug work, which waits for gpusched_lock and
  * places the workers again.  The hotplug work and topology publication
  * take cpus_read_lock() first: the order is always cpus_read_lock(), then
- * gpusched_lock.
+ * gpusched_lock.  UNPIN writes its answer to userspace under gpusched_lock
+ * (so that a failed write changes nothing), so a page fault may take
+ * mmap_lock inside it; nothing takes gpusched_lock under mmap_lock.
  *
  * gpusched_current_table is published with rcu_assign_pointer() under
  * gpusched_lock and read under rcu_read_lock() by sysfs and GET_INFO; a
