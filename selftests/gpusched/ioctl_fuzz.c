@@ -491,7 +491,12 @@ static void *hotplugger(void *arg)
 
 	rng_init(&r, 400 + (uintptr_t)arg);
 	while (!atomic_load(&fuzz_stop)) {
-		sleep_us(50000 + rnd_below(&r, 250000));
+		/*
+		 * Every hotplug patches kernel text (static keys), which QEMU's
+		 * emulation of several vCPUs gets wrong now and then ("Oops:
+		 * int3"): one every second or two is plenty.
+		 */
+		sleep_us(1000000 + rnd_below(&r, 1000000));
 		if (nr_possible < 2 || gs_read_cpulistf(&online, "/sys/devices/system/cpu/online"))
 			continue;
 		cpu = 1 + rnd_below(&r, nr_possible - 1);
