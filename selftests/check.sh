@@ -319,19 +319,22 @@ for k in $kernels; do
 		# "Oops: int3" died of QEMU's multi-threaded emulation of x86
 		# text patching (a vCPU runs an int3 the kernel already took
 		# back; seen at boot and after CPU hotplug, with and without the
-		# module loaded).  Boot it once more, say so, and keep the first
-		# console; a second failure counts.
-		why=
-		[ $boot -ne 0 ] && [ ! -s "$dir/results.txt" ] && why="never reached /init"
-		[ $boot -ne 0 ] && grep -q 'Oops: int3' "$dir/console.log" 2>/dev/null &&
-			why="died of an int3 trap (emulated text patching)"
-		if [ -n "$why" ]; then
-			mv "$dir/console.log" "$dir/console.first-attempt.log"
-			gs_log "guest $name $why ($(grep -m1 'Oops: int3' "$dir/console.first-attempt.log" || tail -n 1 "$dir/console.first-attempt.log")); booting it again"
+		# module loaded; the PREEMPT_RT kernel dies of it more often, at
+		# boot, at "sched_clock: Marking stable").  Boot it again, at
+		# most twice, say so, and keep each failed console; a third
+		# failure counts.
+		for attempt in 1 2; do
+			why=
+			[ $boot -ne 0 ] && [ ! -s "$dir/results.txt" ] && why="never reached /init"
+			[ $boot -ne 0 ] && grep -q 'Oops: int3' "$dir/console.log" 2>/dev/null &&
+				why="died of an int3 trap (emulated text patching)"
+			[ -n "$why" ] || break
+			mv "$dir/console.log" "$dir/console.attempt-$attempt.log"
+			gs_log "guest $name $why ($(grep -m1 'Oops: int3' "$dir/console.attempt-$attempt.log" || tail -n 1 "$dir/console.attempt-$attempt.log")); booting it again"
 			"$GS_TOP/selftests/vm/run-guest.sh" "${VMLINUZ[$k]}" "$initramfs" "$t" "$dir" \
 				2>>"$logs/guest-$k-$t.log"
 			boot=$?
-		fi
+		done
 		results=$dir/results.txt
 		[ -f "$results" ] || : >"$results"
 		tr -d '\r' <"$results" >"$dir/results.clean"
