@@ -8,15 +8,23 @@
  * gpusched_lock (a mutex) serialises every change of state: publishing a
  * new topology, the reservation table, the list of pinned workers and
  * threads, and the online flags of the current topology's CPUs.  It may be
- * held across set_cpus_allowed_ptr(), which sleeps.  The commands do not
- * hold off CPU hotplug (a pin or unpin of many threads would hold it off
- * as long as it takes): a CPU that goes or comes while they place or move
- * threads queues the hotplug work, which waits for gpusched_lock and
- * places the workers again.  The hotplug work and topology publication
- * take cpus_read_lock() first: the order is always cpus_read_lock(), then
- * gpusched_lock.  UNPIN writes its answer to userspace under gpusched_lock
- * (so that a failed write changes nothing), so a page fault may take
- * mmap_lock inside it; nothing takes gpusched_lock under mmap_lock.
+ * held across set_cpus_allowed_ptr(), which sleeps.  Whoever may change a
+ * thread's CPUs under it (PIN, UNPIN, the release of a file, the hotplug,
+ * watch and adopt works) takes cpus_read_lock() first, through
+ * gpusched_lock_cpus(), as the cpuset code does: the online CPUs cannot
+ * change between a placement and the move it asks for.  Without it a CPU
+ * could go down between the two, set_cpus_allowed_ptr() could then leave a
+ * migration-disabled thread on a CPU outside its new mask, and 6.12's
+ * affine_move_task() warns when that thread next calls migrate_enable()
+ * (on PREEMPT_RT, where every spinlock disables migration; plain
+ * sched_setaffinity() racing CPU hot-unplug does it without the module, so
+ * the fault is the kernel's, but the module need not add to it).  Holding
+ * off hotplug costs it the time a pin of a process's threads takes, as a
+ * cpuset change of a cgroup's tasks does.  The order is always
+ * cpus_read_lock(), then gpusched_lock.  Nothing under either faults in
+ * user memory: UNPIN writes its answer under them with page faults
+ * disabled (the dispatcher proved the buffer writable before), so that
+ * neither a slow fault (a FUSE mapping) nor mmap_lock nests inside them.
  *
  * gpusched_current_table is published with rcu_assign_pointer() under
  * gpusched_lock and read under rcu_read_lock() by sysfs and GET_INFO; a
@@ -64,6 +72,7 @@ struct gpusched_ucmd {
 };
 
 int gpusched_ucmd_respond(struct gpusched_ucmd *ucmd);
+int gpusched_ucmd_respond_nofault(struct gpusched_ucmd *ucmd);
 
 /**
  * struct gpusched_gpu_rec - one GPU of a topology, as the module resolved it
@@ -107,6 +116,9 @@ struct gpusched_table {
 };
 
 extern struct mutex gpusched_lock;
+
+void gpusched_lock_cpus(void);
+void gpusched_unlock_cpus(void);
 
 /*
  * gpusched_topology_lock serialises topology updates against each other and

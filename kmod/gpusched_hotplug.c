@@ -255,8 +255,7 @@ static void gpusched_hotplug_workfn(struct work_struct *work)
 	struct gpusched_worker *worker;
 	struct gpusched_table *table;
 
-	cpus_read_lock();
-	mutex_lock(&gpusched_lock);
+	gpusched_lock_cpus();
 	gpusched_reap_locked();
 	table = rcu_dereference_protected(gpusched_current_table,
 					  lockdep_is_held(&gpusched_lock));
@@ -279,8 +278,7 @@ static void gpusched_hotplug_workfn(struct work_struct *work)
 			gpusched_worker_replace(table, worker, false);
 		worker->replace_pending = false;
 	}
-	mutex_unlock(&gpusched_lock);
-	cpus_read_unlock();
+	gpusched_unlock_cpus();
 }
 
 /* Hotplug callbacks run in the hotplug thread: only queue the work. */

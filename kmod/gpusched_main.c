@@ -198,6 +198,32 @@ int gpusched_ucmd_respond(struct gpusched_ucmd *ucmd)
 	return 0;
 }
 
+/**
+ * gpusched_ucmd_respond_nofault() - write an answer under a lock
+ * @ucmd: the command, whose buffer the dispatcher proved writable before
+ *	the command ran (it wrote back the caller's own bytes)
+ *
+ * For a command that answers under cpus_read_lock() and gpusched_lock: a
+ * page fault there could wait for as long as a FUSE server likes, holding
+ * off CPU hotplug and every pin.  With faults disabled, a buffer unmapped
+ * or paged out since it was proven writable fails the command instead.
+ *
+ * Context: process context, any lock but a spinlock held.
+ * Return: 0, or -EFAULT.
+ */
+int gpusched_ucmd_respond_nofault(struct gpusched_ucmd *ucmd)
+{
+	unsigned long left;
+
+	pagefault_disable();
+	left = copy_to_user(ucmd->uarg, ucmd->cmd, min(ucmd->user_size, ucmd->size));
+	pagefault_enable();
+	if (left)
+		return -EFAULT;
+	ucmd->responded = true;
+	return 0;
+}
+
 static long gpusched_fops_ioctl(struct file *file, unsigned int cmd,
 				unsigned long arg)
 {

@@ -15,8 +15,8 @@
  * command names).
  *
  * Every set_cpus_allowed_ptr() call runs in process context under
- * gpusched_lock (a mutex) and outside any RCU read section, because it may
- * sleep until the task has migrated.
+ * cpus_read_lock() and gpusched_lock (a mutex), and outside any RCU read
+ * section, because it may sleep until the task has migrated.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -35,6 +35,32 @@
 
 /* See gpusched.h: every change of pins, reservations and the table. */
 DEFINE_MUTEX(gpusched_lock);
+
+/**
+ * gpusched_lock_cpus() - take gpusched_lock to change threads' CPUs
+ *
+ * Holds off CPU hotplug first, then takes gpusched_lock: the order of the
+ * module (see gpusched.h).  For every path that may call
+ * set_cpus_allowed_ptr().
+ *
+ * Context: process context, neither lock held.
+ */
+void gpusched_lock_cpus(void)
+{
+	cpus_read_lock();
+	mutex_lock(&gpusched_lock);
+}
+
+/**
+ * gpusched_unlock_cpus() - undo gpusched_lock_cpus()
+ *
+ * Context: both locks held by gpusched_lock_cpus().
+ */
+void gpusched_unlock_cpus(void)
+{
+	mutex_unlock(&gpusched_lock);
+	cpus_read_unlock();
+}
 
 /* Every pinned worker, struct gpusched_worker.node; under gpusched_lock. */
 LIST_HEAD(gpusched_workers);
@@ -346,13 +372,10 @@ static int gpusched_pin_locked(struct gpusched_worker *worker,
 	ret = gpusched_charge_user(worker);
 	if (ret)
 		goto err_release;
+	/* CPU hotplug is held off: the CPUs just chosen are still active. */
 	ret = gpusched_worker_apply(worker);
-	if (ret) {
-		/* Every CPU chosen went offline meanwhile: worth a retry. */
-		if (ret == -EINVAL && !cpumask_intersects(worker->cpus, cpu_active_mask))
-			ret = -EAGAIN;
+	if (ret)
 		goto err_release;
-	}
 
 	worker->id = gpusched_next_worker_id++;
 	worker->generation = table->generation;
@@ -384,14 +407,14 @@ static void gpusched_unpin_worker_id(struct gpusched_file *owner, u64 id)
 {
 	struct gpusched_worker *worker;
 
-	mutex_lock(&gpusched_lock);
+	gpusched_lock_cpus();
 	list_for_each_entry(worker, &gpusched_workers, node) {
 		if (worker->id == id && worker->owner == owner) {
 			gpusched_worker_unpin(worker);
 			break;
 		}
 	}
-	mutex_unlock(&gpusched_lock);
+	gpusched_unlock_cpus();
 }
 
 /**
@@ -399,12 +422,10 @@ static void gpusched_unpin_worker_id(struct gpusched_file *owner, u64 id)
  * @file: the caller's open file; the pin belongs to it
  * @ucmd: the command; its struct gpusched_pin is copied in
  *
- * Context: process context; takes gpusched_lock, and writes to userspace
- * only after dropping it.  Not cpus_read_lock(): a pin of many threads
- * would hold off CPU hotplug for as long as it takes.
+ * Context: process context; takes cpus_read_lock() and gpusched_lock, and
+ * writes to userspace only after dropping them.
  * Return: 0 with every target thread pinned and the answer written, or a
- * negative errno with nothing changed: -EAGAIN when every CPU chosen went
- * offline before the threads were moved, -EFAULT when the answer could not
+ * negative errno with nothing changed: -EFAULT when the answer could not
  * be written (the pin is then taken back).
  */
 int gpusched_pin(struct file *file, struct gpusched_ucmd *ucmd)
@@ -466,7 +487,7 @@ int gpusched_pin(struct file *file, struct gpusched_ucmd *ucmd)
 
 	/* Workers whose last thread just exited give their cores back first. */
 	gpusched_reap_flush();
-	mutex_lock(&gpusched_lock);
+	gpusched_lock_cpus();
 	ret = gpusched_pin_locked(worker, &targets);
 	if (!ret) {
 		id = worker->id;
@@ -474,7 +495,7 @@ int gpusched_pin(struct file *file, struct gpusched_ucmd *ucmd)
 		list_for_each_entry(thread, &worker->threads, node)
 			nr_threads++;
 	}
-	mutex_unlock(&gpusched_lock);
+	gpusched_unlock_cpus();
 	if (ret)
 		goto out_discard;
 
@@ -503,8 +524,9 @@ out_mask:
  * @file: the caller's open file
  * @ucmd: the command; its struct gpusched_unpin is copied in
  *
- * Context: process context; takes gpusched_lock, and writes the answer to
- * userspace under it, before any thread is unpinned.
+ * Context: process context; takes cpus_read_lock() and gpusched_lock, and
+ * writes the answer to userspace under them, with page faults disabled,
+ * before any thread is unpinned.
  * Return: 0 with the target's pinned threads restored; -ENOENT when none
  * was pinned; -EPERM, with nothing changed, when one of them was pinned
  * through another file and the caller could not have pinned it; -EFAULT,
@@ -525,7 +547,7 @@ int gpusched_unpin(struct file *file, struct gpusched_ucmd *ucmd)
 	if (ret)
 		return ret;
 
-	mutex_lock(&gpusched_lock);
+	gpusched_lock_cpus();
 	/* Check every thread before changing any. */
 	for (i = 0; i < targets.nr; i++) {
 		thread = gpusched_find_thread(targets.pids[i]);
@@ -543,7 +565,7 @@ int gpusched_unpin(struct file *file, struct gpusched_ucmd *ucmd)
 		goto unlock;
 	}
 	args->nr_threads = found;
-	ret = gpusched_ucmd_respond(ucmd);
+	ret = gpusched_ucmd_respond_nofault(ucmd);
 	if (ret)
 		goto unlock;
 	for (i = 0; i < targets.nr; i++) {
@@ -556,7 +578,7 @@ int gpusched_unpin(struct file *file, struct gpusched_ucmd *ucmd)
 			gpusched_worker_free(worker);
 	}
 unlock:
-	mutex_unlock(&gpusched_lock);
+	gpusched_unlock_cpus();
 	gpusched_put_targets(&targets);
 	return ret;
 }
@@ -647,17 +669,18 @@ out_cpus:
  * gpusched_release_file() - unpin everything pinned through a file
  * @gfile: the file being released
  *
- * Context: process context (the file's release); takes gpusched_lock.
+ * Context: process context (the file's release); takes cpus_read_lock()
+ * and gpusched_lock.
  */
 void gpusched_release_file(struct gpusched_file *gfile)
 {
 	struct gpusched_worker *worker, *next;
 
-	mutex_lock(&gpusched_lock);
+	gpusched_lock_cpus();
 	list_for_each_entry_safe(worker, next, &gpusched_workers, node)
 		if (worker->owner == gfile)
 			gpusched_worker_unpin(worker);
-	mutex_unlock(&gpusched_lock);
+	gpusched_unlock_cpus();
 }
 
 /* Whether @worker was pinned for GPU @gpu of the current topology. */

@@ -684,7 +684,7 @@ static void gpusched_adopt_workfn(struct work_struct *work)
 							       &gpusched_births_buf[0];
 	raw_spin_unlock(&gpusched_births_lock);
 
-	mutex_lock(&gpusched_lock);
+	gpusched_lock_cpus();
 	for (i = 0; i < births->nr; i++)
 		gpusched_settle_birth(&births->entries[i]);
 	if (births->overflow) {
@@ -694,7 +694,7 @@ static void gpusched_adopt_workfn(struct work_struct *work)
 			if (worker->process)
 				gpusched_worker_adopt(worker, false);
 	}
-	mutex_unlock(&gpusched_lock);
+	gpusched_unlock_cpus();
 	gpusched_births_clear(births);
 }
 

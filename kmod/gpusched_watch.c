@@ -190,7 +190,7 @@ static void gpusched_watch_workfn(struct work_struct *work)
 	struct gpusched_table *table;
 	bool more;
 
-	mutex_lock(&gpusched_lock);
+	gpusched_lock_cpus();
 	gpusched_reap_locked();
 	table = rcu_dereference_protected(gpusched_current_table,
 					  lockdep_is_held(&gpusched_lock));
@@ -198,7 +198,7 @@ static void gpusched_watch_workfn(struct work_struct *work)
 	more = !list_empty(&gpusched_workers);
 	if (!more)
 		WRITE_ONCE(gpusched_watch_wanted, false);
-	mutex_unlock(&gpusched_lock);
+	gpusched_unlock_cpus();
 	if (more)
 		gpusched_watch_start();
 }

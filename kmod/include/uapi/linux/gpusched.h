@@ -222,8 +222,7 @@ enum gpusched_target_type {
  * Pinning a task of another user needs CAP_SYS_NICE in that task's user
  * namespace.  EBUSY when a target thread is already pinned; EDQUOT when an
  * exclusive pin would take the caller's user over the module's
- * max_reserved_cpus_per_user (CAP_SYS_NICE is not limited); EAGAIN when
- * every CPU chosen went offline before the threads could move.
+ * max_reserved_cpus_per_user (CAP_SYS_NICE is not limited).
  */
 struct gpusched_pin {
 	__u32 size;
