@@ -179,10 +179,11 @@ static void gpusched_worker_unpin(struct gpusched_worker *worker)
  * On success the CPUs are in @worker->cpus and, for an exclusive placement,
  * held under the worker's reservation id.
  *
- * The online CPUs may change right after; CPU hotplug then queues the
- * hotplug work, which waits for gpusched_lock and places the worker again.
+ * The online CPUs stay as they are until the caller lets CPU hotplug go
+ * on; a CPU that goes or comes after that queues the hotplug work, which
+ * places the worker again.
  *
- * Context: gpusched_lock held.
+ * Context: cpus_read_lock() and gpusched_lock held (gpusched_lock_cpus()).
  * Return: 0, or the engine's negative errno (ENOSPC when nothing fits).
  */
 int gpusched_place_locked(struct gpusched_table *table, struct gpusched_worker *worker,
