@@ -213,15 +213,12 @@ int gpusched_ucmd_respond(struct gpusched_ucmd *ucmd)
  */
 int gpusched_ucmd_respond_nofault(struct gpusched_ucmd *ucmd)
 {
-	unsigned long left;
+	int ret;
 
 	pagefault_disable();
-	left = copy_to_user(ucmd->uarg, ucmd->cmd, min(ucmd->user_size, ucmd->size));
+	ret = gpusched_ucmd_respond(ucmd);
 	pagefault_enable();
-	if (left)
-		return -EFAULT;
-	ucmd->responded = true;
-	return 0;
+	return ret;
 }
 
 static long gpusched_fops_ioctl(struct file *file, unsigned int cmd,
