@@ -17,6 +17,8 @@
 /* pid_max's floor: ids below it are kept for the kernel. */
 #define LOW_PID_MAX	"400"
 #define REUSE_TRIES	5000
+/* After a wrap the kernel hands out ids from RESERVED_PIDS (300) up only. */
+#define FIRST_REUSABLE_PID	300
 #define LOAD_CYCLES	100
 
 FIXTURE(reuse) {
@@ -43,16 +45,32 @@ FIXTURE_TEARDOWN(reuse)
 		close(self->fd);
 }
 
+/*
+ * A sleeping child whose id can be given out again: early in a guest's
+ * life the next ids are below FIRST_REUSABLE_PID, so those children are
+ * reaped and others forked.  The child, or -1.
+ */
 static pid_t sleeper(void)
 {
-	pid_t pid = fork();
+	unsigned int tries;
+	pid_t pid;
 
-	if (!pid) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		for (;;)
-			pause();
+	for (tries = 0; tries < REUSE_TRIES; tries++) {
+		pid = fork();
+		if (pid < 0)
+			return -1;
+		if (!pid) {
+			if (getpid() < FIRST_REUSABLE_PID)
+				_exit(0);
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			for (;;)
+				pause();
+		}
+		if (pid >= FIRST_REUSABLE_PID)
+			return pid;
+		waitpid(pid, NULL, 0);
 	}
-	return pid;
+	return -1;
 }
 
 /* Forks until a child gets id @want; that child (sleeping), or -1. */
