@@ -118,7 +118,7 @@ struct topo_row {
 };
 
 static void add_gpu(struct cli_table *table, struct json_object *gpus, struct topo_row *row,
-		    int node, int mem_node, const char *node_source)
+		    int node, int mem_node, const char *node_source, const char *mem_node_source)
 {
 	struct json_object *gpu = json_object_new_object();
 
@@ -148,6 +148,8 @@ static void add_gpu(struct cli_table *table, struct json_object *gpus, struct to
 	json_object_object_add(gpu, "node_source", json_object_new_string(node_source));
 	json_object_object_add(gpu, "memory_node",
 			       mem_node >= 0 ? json_object_new_int(mem_node) : NULL);
+	json_object_object_add(gpu, "memory_node_source",
+			       json_object_new_string(mem_node_source));
 	json_object_object_add(gpu, "local_cpus", json_object_new_string(row->local_cpus));
 	json_object_object_add(gpu, "uuid",
 			       row->uuid[0] ? json_object_new_string(row->uuid) : NULL);
@@ -193,7 +195,7 @@ static bool module_rows(const struct cli_common *common, const struct gs_machine
 		row.pci = device_by_address(machine, row.address);
 		add_gpu(table, gpus, &row, rec->node,
 			rec->mem_node == GPUSCHED_NODE_ANY ? (int)rec->node : (int)rec->mem_node,
-			"module");
+			"module", "module");
 	}
 	gs_sysfs_close(sysfs);
 	gpusched_topology_copy_free(&copy);
@@ -216,7 +218,9 @@ static void discovery_rows(const struct gs_machine *machine, struct cli_table *t
 		snprintf(row.index, sizeof(row.index), "%u", i);
 		snprintf(row.address, sizeof(row.address), "%s", pci->address);
 		row.local_cpus = cli_cpulist(local ? &local->cpus : &none);
-		add_gpu(table, gpus, &row, pci->node, pci->node, node_source_name(pci->node_source));
+		add_gpu(table, gpus, &row, pci->node, pci->mem_node >= 0 ? pci->mem_node : pci->node,
+			node_source_name(pci->node_source),
+			pci->mem_node >= 0 ? "numa_status" : "gpu_node");
 	}
 }
 

@@ -90,6 +90,8 @@ int gs_discover(const struct gs_discover_opts *opts, struct gs_machine **topo)
 		goto fail;
 	err = gs_discover_pci(&d);
 	if (!err)
+		gs_discover_gpu_memory(&d);
+	if (!err)
 		err = d.error;
 	if (err)
 		goto fail;

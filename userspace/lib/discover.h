@@ -4,7 +4,8 @@
  * module and what `gpusched topo` and `gpusched plan` show.  One call reads
  * CPUs (online state, physical core, package, node, last-level cache group,
  * SMT siblings, isolated and nohz_full), NUMA nodes (CPUs, memory, distance
- * row) and GPUs (PCI address, ids, class, node and local CPUs) below a root
+ * row) and GPUs (PCI address, ids, class, node, local CPUs and, from the
+ * NVIDIA driver's /proc files, the node of the GPU's memory) below a root
  * that is "/" on a live machine and a snapshot directory in tests.  The
  * result is one heap object read through the accessors below, so it can
  * grow without breaking callers; the element structs may gain fields at
@@ -104,6 +105,13 @@ struct gs_pci_device {
 	 * the file is missing.
 	 */
 	struct gs_bitmap local_cpus;
+	/*
+	 * The CPU-less node that holds the GPU's own memory (Grace Hopper,
+	 * Grace Blackwell), from the NVIDIA driver's numa_status once that
+	 * node is online; -1 when the driver names none.  Always -1 for an
+	 * ignored device.
+	 */
+	int mem_node;
 };
 
 /*

@@ -100,5 +100,6 @@ int gs_discover_cpus(struct gs_discovery *d);		/* discover_cpus.c */
 void gs_discover_isolation(struct gs_discovery *d);	/* discover_cpus.c */
 int gs_discover_nodes(struct gs_discovery *d);		/* discover_nodes.c */
 int gs_discover_pci(struct gs_discovery *d);		/* discover_pci.c */
+void gs_discover_gpu_memory(struct gs_discovery *d);	/* discover_nvidia.c */
 
 #endif /* GPUSCHED_DISCOVER_INTERNAL_H */

@@ -360,6 +360,7 @@ static void discover_pci_device(struct gs_discovery *d, const char *name)
 	int err;
 
 	memset(&dev, 0, sizeof(dev));
+	dev.mem_node = -1;
 	if (!parse_pci_address(name, &dev)) {
 		gs_discovery_warn(d, "%s/" PCI_DIR "/%s: not a PCI address; skipped",
 				  root_of(d), name);

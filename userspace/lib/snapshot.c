@@ -234,7 +234,8 @@ int gs_snapshot_build(const struct gs_machine *machine,
 			goto out_free;
 		}
 		snapshot->gpus[i].cpu_node = node;
-		snapshot->gpus[i].mem_node = node;
+		/* A memory node the driver names and gpuschedd would feed. */
+		snapshot->gpus[i].mem_node = gpu->mem_node >= 0 ? gpu->mem_node : node;
 	}
 
 	snapshot->topo = (struct gs_topology){

@@ -892,6 +892,7 @@ static void test_grace(void)
 		{ "0019:01:00.0", 0x10de, 0x2941, 0x030200, GS_PCI_GPU, 1, 1,
 		  GS_PCI_NODE_FROM_NUMA_NODE, false, "4-7" },
 	};
+	static const int mem_nodes[] = { 2, 10, 18, -1 };
 	char *root = fixtures_root(machine);
 	struct gs_machine *topo = discover(root, machine, NULL, 0);
 	unsigned int i;
@@ -916,9 +917,18 @@ static void test_grace(void)
 	expect_int(gs_topo_node_distance(topo, 26, 26), 10, "%s: distance 26->26", machine);
 	expect_int(gs_topo_node_distance(topo, 0, 3), -1, "%s: distance to a missing node", machine);
 	expect_int(gs_topo_nr_gpus(topo), 4, "%s: GPUs", machine);
-	for (i = 0; i < 4; i++)
+	for (i = 0; i < 4; i++) {
 		check_pci(gs_topo_gpu(topo, i), "grace: GPU", &gpus[i]);
-	expect_no_warnings(topo, machine);
+		if (gs_topo_gpu(topo, i))
+			expect_int(gs_topo_gpu(topo, i)->mem_node, mem_nodes[i],
+				   "%s: GPU %s has its memory on node %d (numa_status)",
+				   machine, gpus[i].address, mem_nodes[i]);
+	}
+	/* The fourth GPU's memory node is not online yet: one warning, no node. */
+	if (!expect_int(gs_topo_nr_warnings(topo), 1, "%s: number of warnings", machine))
+		show_warnings(topo);
+	expect_int(count_warnings(topo, "proc/driver/nvidia/gpus/0019:01:00.0/numa_status: node 26 is \"offline\", not online"),
+		   1, "%s: the warning names the file, the node and its status", machine);
 	gs_machine_free(topo);
 out:
 	free(root);
@@ -1121,6 +1131,10 @@ static void test_malformed(void)
 		"/sys/bus/pci/devices/0000:99:00.0/vendor: missing; the device is skipped",
 		"/sys/bus/pci/devices/0000:b3:00.0/local_cpulist: 1-2 is not the CPU list of one node",
 		"/sys/bus/pci/devices/0000:cd:00.0/local_cpulist: Is a directory; the device's local CPUs are unknown",
+		"/proc/driver/nvidia/gpus/0000:17:00.0/numa_status: the Node: line holds no node id; the GPU's memory node is not known",
+		"/proc/driver/nvidia/gpus/0000:31:00.0/numa_status: no \"Node:\" or no \"Status:\" line; the GPU's memory node is not known",
+		"/proc/driver/nvidia/gpus/0000:4b:00.0/numa_status: node 5 is not in sys/devices/system/node; the GPU's memory node is not known",
+		"/proc/driver/nvidia/gpus/0000:65:00.0/numa_status: node 1 is \"online_in_progress\", not online; the GPU's memory node is not used until it is",
 	};
 	static const struct cpu_expect cpus[] = {
 		{ 0, true, 0, 0, 0, 0, 0, "0" },
@@ -1154,6 +1168,7 @@ static void test_malformed(void)
 	const size_t nr_expected = ARRAY_SIZE(expected_warnings);
 	struct warning_log log = { NULL, 0 };
 	char *root = fixtures_root(machine), *prefix = xprintf("%s/sys/", root);
+	char *proc_prefix = xprintf("%s/proc/", root);
 	struct gs_discover_opts opts = {
 		.root = root, .warn = log_warning, .warn_arg = &log,
 	};
@@ -1172,7 +1187,8 @@ static void test_malformed(void)
 	if (!expect_int(gs_topo_nr_warnings(topo), nr_expected, "%s: number of warnings", machine))
 		show_warnings(topo);
 	for (i = 0, named = 0; i < gs_topo_nr_warnings(topo); i++)
-		named += !strncmp(gs_topo_warning(topo, i), prefix, strlen(prefix));
+		named += !strncmp(gs_topo_warning(topo, i), prefix, strlen(prefix)) ||
+			 !strncmp(gs_topo_warning(topo, i), proc_prefix, strlen(proc_prefix));
 	expect_int(named, gs_topo_nr_warnings(topo), "%s: warnings that start with the file's path", machine);
 	expect_int(count_warnings(topo, "0000:02:00.0"), 0, "%s: warnings about the BMC", machine);
 	for (i = 0, same = 0; i < log.count && i < gs_topo_nr_warnings(topo); i++)
@@ -1192,14 +1208,20 @@ static void test_malformed(void)
 	expect_int(gs_topo_node_distance(topo, 0, 1), 20, "%s: distance 0->1", machine);
 	expect_int(gs_topo_node_distance(topo, 1, 0), -1, "%s: distance 1->0 (bad row)", machine);
 	expect_int(gs_topo_nr_gpus(topo), 6, "%s: GPUs (the bad class and the dangling link are skipped)", machine);
-	for (i = 0; i < 6; i++)
+	for (i = 0; i < 6; i++) {
 		check_pci(gs_topo_gpu(topo, i), "malformed: GPU", &gpus[i]);
+		/* No numa_status here is usable; "disabled" (0000:cd:00.0) is no warning. */
+		if (gs_topo_gpu(topo, i))
+			expect_int(gs_topo_gpu(topo, i)->mem_node, -1,
+				   "%s: GPU %s has no memory node", machine, gpus[i].address);
+	}
 	expect_int(gs_topo_nr_ignored_devices(topo), 1, "%s: ignored devices", machine);
 	check_pci(gs_topo_ignored_device(topo, 0), "malformed: ignored", &aspeed);
 	gs_machine_free(topo);
 out:
 	free_log(&log);
 	free(prefix);
+	free(proc_prefix);
 	free(root);
 }
 
