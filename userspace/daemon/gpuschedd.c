@@ -94,9 +94,9 @@ static void usage(FILE *out)
 		"                             repeatable\n"
 		"  -k, --housekeeping CPULIST keep these CPUs from every pin, as isolated\n"
 		"                             CPUs are\n"
-		"  -M, --mem-node GPU=NODE    GPU (PCI address or index) has its memory on NODE;\n"
-		"                             repeatable\n"
-		"  -N, --no-nvml              do not ask NVML for GPU UUIDs\n"
+		"  -M, --mem-node GPU=NODE    GPU (PCI address or index) has its memory on NODE,\n"
+		"                             whatever the NVIDIA driver says; repeatable\n"
+		"  -N, --no-nvml              do not ask NVML for GPU UUIDs and memory nodes\n"
 		"  -n, --dry-run              print the request as JSON instead of sending it\n"
 		"                             (implies --once; the device is not opened)\n"
 		"  -v, --verbose              log debug messages too\n"
@@ -342,16 +342,20 @@ static int build_housekeeping(const struct daemon *d, const struct gs_machine *m
 	return 0;
 }
 
-/* The GPUs' UUIDs from NVML into @uuids (zero when NVML is absent or does not know one). */
-static void lookup_uuids(const struct daemon *d, const struct gs_machine *machine,
-			 uint8_t (*uuids)[16])
+/*
+ * What NVML knows of the GPUs into @nvml (UUIDs zero and nodes -1 when
+ * NVML is absent, turned off or does not know a GPU).
+ */
+static void lookup_nvml(const struct daemon *d, const struct gs_machine *machine,
+			struct gs_nvml_gpu *nvml)
 {
 	unsigned int nr_gpus = gs_topo_nr_gpus(machine), i;
 	const char **addresses;
 	char message[GS_NVML_MESSAGE_SIZE];
 	int err;
 
-	memset(uuids, 0, (size_t)nr_gpus * sizeof(*uuids));
+	for (i = 0; i < nr_gpus; i++)
+		nvml[i] = (struct gs_nvml_gpu){ .mem_node = -1 };
 	if (d->opts.no_nvml || !nr_gpus)
 		return;
 	addresses = calloc(nr_gpus, sizeof(*addresses));
@@ -361,15 +365,54 @@ static void lookup_uuids(const struct daemon *d, const struct gs_machine *machin
 	}
 	for (i = 0; i < nr_gpus; i++)
 		addresses[i] = gs_topo_gpu(machine, i)->address;
-	err = gs_nvml_uuids(nr_gpus, addresses, uuids, message);
+	err = gs_nvml_lookup(nr_gpus, addresses, nvml, message);
 	if (err == -ENOENT)
 		gs_log(GS_LOG_DEBUG, "no NVML (%s); GPU UUIDs stay unknown", message);
 	else if (err)
 		gs_log(GS_LOG_WARNING, "%s; GPU UUIDs stay unknown (--no-nvml skips NVML)",
 		       message);
 	else if (message[0])
-		gs_log(GS_LOG_WARNING, "NVML: %s; those GPUs have no UUID", message);
+		gs_log(GS_LOG_WARNING, "NVML: %s; those GPUs have no UUID or memory node", message);
 	free(addresses);
+}
+
+/*
+ * Fills in the memory node of every GPU that --mem-node left open: the
+ * one the driver's numa_status names (discovery read it), else the one
+ * NVML names if the machine has memory there.  Each choice is logged with
+ * where it came from, since it decides where every worker's memory goes.
+ */
+static void fill_driver_mem_nodes(const struct gs_machine *machine,
+				  const struct gs_nvml_gpu *nvml, int *mem_nodes)
+{
+	unsigned int nr_gpus = gs_topo_nr_gpus(machine), i;
+
+	for (i = 0; i < nr_gpus; i++) {
+		const struct gs_pci_device *gpu = gs_topo_gpu(machine, i);
+		const struct gs_machine_node *node;
+		const char *source;
+
+		if (mem_nodes[i] >= 0) {
+			source = "--mem-node";
+		} else if (gpu->mem_node >= 0) {
+			mem_nodes[i] = gpu->mem_node;
+			source = "the driver's numa_status";
+		} else if (nvml[i].mem_node >= 0) {
+			node = gs_topo_node_by_id(machine, (unsigned int)nvml[i].mem_node);
+			if (!node || !node->has_memory) {
+				gs_log(GS_LOG_WARNING, "GPU %u (%s): NVML puts its memory on node %d, which %s; the GPU's memory node is not used (--mem-node sets one)",
+				       i, gpu->address, nvml[i].mem_node,
+				       node ? "has no memory" : "does not exist");
+				continue;
+			}
+			mem_nodes[i] = nvml[i].mem_node;
+			source = "NVML";
+		} else {
+			continue;
+		}
+		gs_log(GS_LOG_INFO, "GPU %u (%s): memory on node %d (%s)", i, gpu->address,
+		       mem_nodes[i], source);
+	}
 }
 
 /*
@@ -387,8 +430,9 @@ static int build_feed(const struct daemon *d, uint32_t nr_cpu_ids, struct gs_fee
 	};
 	struct gs_bitmap housekeeping = GS_BITMAP_INIT;
 	struct gs_machine *machine = NULL;
+	struct gs_nvml_gpu *nvml = NULL;
 	uint8_t (*uuids)[16] = NULL;
-	unsigned int nr_gpus, nr_cpus;
+	unsigned int nr_gpus, nr_cpus, i;
 	int *mem_nodes = NULL;
 	int err;
 
@@ -405,7 +449,8 @@ static int build_feed(const struct daemon *d, uint32_t nr_cpu_ids, struct gs_fee
 		nr_cpu_ids = nr_cpus ? gs_topo_cpu(machine, nr_cpus - 1)->id + 1 : 0;
 	mem_nodes = calloc(nr_gpus ? nr_gpus : 1, sizeof(*mem_nodes));
 	uuids = calloc(nr_gpus ? nr_gpus : 1, sizeof(*uuids));
-	if (!mem_nodes || !uuids) {
+	nvml = calloc(nr_gpus ? nr_gpus : 1, sizeof(*nvml));
+	if (!mem_nodes || !uuids || !nvml) {
 		err = -ENOMEM;
 		gs_log(GS_LOG_ERR, "out of memory");
 		goto out;
@@ -418,7 +463,10 @@ static int build_feed(const struct daemon *d, uint32_t nr_cpu_ids, struct gs_fee
 		gs_log(GS_LOG_ERR, "out of memory");
 		goto out;
 	}
-	lookup_uuids(d, machine, uuids);
+	lookup_nvml(d, machine, nvml);
+	fill_driver_mem_nodes(machine, nvml, mem_nodes);
+	for (i = 0; i < nr_gpus; i++)
+		memcpy(uuids[i], nvml[i].uuid, sizeof(uuids[i]));
 	err = gs_feed_build(machine, nr_cpu_ids, &housekeeping, mem_nodes,
 			    (const uint8_t (*)[16])uuids, feed);
 	if (err == -ERANGE)
@@ -428,6 +476,7 @@ static int build_feed(const struct daemon *d, uint32_t nr_cpu_ids, struct gs_fee
 	else if (err)
 		gs_log(GS_LOG_ERR, "cannot build the topology request: %s", strerror(-err));
 out:
+	free(nvml);
 	free(uuids);
 	free(mem_nodes);
 	gs_bitmap_free(&housekeeping);

@@ -4,8 +4,9 @@
  * gpuschedd needs neither libudev nor a running udevd (initramfs, minimal
  * containers).  A payload is "ACTION@DEVPATH" followed by NUL-separated
  * KEY=VALUE lines; gpuschedd cares about CPUs going online or offline,
- * PCI functions and NUMA nodes appearing or leaving, and its own misc
- * device being created when the module loads.
+ * PCI functions and NUMA nodes appearing or leaving, memory blocks going
+ * online or offline (the NVIDIA driver onlining a GPU's memory node), and
+ * its own misc device being created when the module loads.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -62,6 +63,7 @@ unsigned int gs_uevent_classify(const char *payload, size_t length, const char *
 {
 	static const char *const cpu_actions[] = { "online", "offline", "add", "remove", NULL };
 	static const char *const device_actions[] = { "add", "remove", NULL };
+	static const char *const memory_actions[] = { "online", "offline", NULL };
 	const char *action = NULL, *subsystem = NULL, *name = NULL;
 	const char *p = payload, *end = payload + length;
 
@@ -82,6 +84,8 @@ unsigned int gs_uevent_classify(const char *payload, size_t length, const char *
 		return GS_UEVENT_TOPOLOGY;
 	if ((!strcmp(subsystem, "pci") || !strcmp(subsystem, "node")) &&
 	    is_one_of(action, device_actions))
+		return GS_UEVENT_TOPOLOGY;
+	if (!strcmp(subsystem, "memory") && is_one_of(action, memory_actions))
 		return GS_UEVENT_TOPOLOGY;
 	if (!strcmp(subsystem, "misc") && !strcmp(action, "add") && name &&
 	    !strcmp(name, devname))

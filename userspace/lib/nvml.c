@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The UUID lookup of nvml.h.  libnvidia-ml.so.1 is opened with dlopen()
- * and its five functions found with dlsym(), so gpusched neither builds
+ * The lookup of nvml.h.  libnvidia-ml.so.1 is opened with dlopen() and
+ * its functions found with dlsym(), so gpusched neither builds
  * against NVIDIA's headers nor needs the library at run time; the few
  * NVML types and return codes used are declared here, as NVML's ABI
  * fixes them.  The library is loaded for one lookup and unloaded again:
@@ -24,6 +24,7 @@ typedef int nvmlReturn_t;
 typedef struct nvmlDevice_st *nvmlDevice_t;
 
 #define NVML_SUCCESS			0
+#define NVML_ERROR_NOT_SUPPORTED	3
 #define NVML_ERROR_NOT_FOUND		6
 /* NVML_DEVICE_UUID_V2_BUFFER_SIZE: room for every UUID form NVML prints. */
 #define NVML_UUID_BUFFER_SIZE		96
@@ -34,6 +35,8 @@ struct nvml_api {
 	nvmlReturn_t (*handle_by_bus_id)(const char *bus_id, nvmlDevice_t *device);
 	nvmlReturn_t (*get_uuid)(nvmlDevice_t device, char *uuid, unsigned int length);
 	const char *(*error_string)(nvmlReturn_t result);
+	/* Since the R530 drivers; NULL before. */
+	nvmlReturn_t (*get_numa_node)(nvmlDevice_t device, unsigned int *node);
 };
 
 static void set_message(char *message, const char *fmt, ...)
@@ -111,6 +114,11 @@ static int resolve_api(void *library, struct nvml_api *api, char *message)
 	memcpy(&api->handle_by_bus_id, &functions[2], sizeof(api->handle_by_bus_id));
 	memcpy(&api->get_uuid, &functions[3], sizeof(api->get_uuid));
 	memcpy(&api->error_string, &functions[4], sizeof(api->error_string));
+	functions[0] = dlsym(library, "nvmlDeviceGetNumaNodeId");
+	if (functions[0])
+		memcpy(&api->get_numa_node, &functions[0], sizeof(api->get_numa_node));
+	else
+		api->get_numa_node = NULL;
 	return 0;
 }
 
@@ -121,9 +129,36 @@ static const char *nvml_error(const struct nvml_api *api, nvmlReturn_t result)
 	return text ? text : "unknown NVML error";
 }
 
-/* One device's UUID into @uuid, or a note in @message and @uuid left zero. */
+/*
+ * The node of one device's memory into @gpu->mem_node.  "Not supported"
+ * is the answer for every GPU whose memory is no NUMA node: nothing to
+ * report.
+ */
+static void lookup_numa_node(const struct nvml_api *api, nvmlDevice_t device,
+			     const char *address, struct gs_nvml_gpu *gpu, char *message)
+{
+	unsigned int node;
+	nvmlReturn_t result;
+
+	if (!api->get_numa_node)
+		return;
+	result = api->get_numa_node(device, &node);
+	if (result == NVML_ERROR_NOT_SUPPORTED)
+		return;
+	if (result != NVML_SUCCESS) {
+		add_device_problem(message, address, nvml_error(api, result));
+		return;
+	}
+	if (node > 0xffff) {
+		add_device_problem(message, address, "nvmlDeviceGetNumaNodeId gave no node id");
+		return;
+	}
+	gpu->mem_node = (int)node;
+}
+
+/* One device's UUID and memory node into @gpu, or a note in @message. */
 static void lookup_device(const struct nvml_api *api, const char *address,
-			  uint8_t uuid[16], char *message)
+			  struct gs_nvml_gpu *gpu, char *message)
 {
 	char bus_id[32], text[NVML_UUID_BUFFER_SIZE], problem[160];
 	nvmlDevice_t device;
@@ -135,11 +170,12 @@ static void lookup_device(const struct nvml_api *api, const char *address,
 	}
 	result = api->handle_by_bus_id(bus_id, &device);
 	if (result == NVML_ERROR_NOT_FOUND)
-		return;		/* not NVIDIA's: no UUID, and nothing to say */
+		return;		/* not NVIDIA's: nothing known, and nothing to say */
 	if (result != NVML_SUCCESS) {
 		add_device_problem(message, address, nvml_error(api, result));
 		return;
 	}
+	lookup_numa_node(api, device, address, gpu, message);
 	result = api->get_uuid(device, text, sizeof(text));
 	if (result != NVML_SUCCESS) {
 		add_device_problem(message, address, nvml_error(api, result));
@@ -147,8 +183,8 @@ static void lookup_device(const struct nvml_api *api, const char *address,
 	}
 	text[sizeof(text) - 1] = '\0';
 	/* MIG instances ("MIG-...") are no PCI function and are refused with the rest. */
-	if (gpusched_uuid_parse(text, uuid)) {
-		memset(uuid, 0, 16);
+	if (gpusched_uuid_parse(text, gpu->uuid)) {
+		memset(gpu->uuid, 0, sizeof(gpu->uuid));
 		snprintf(problem, sizeof(problem), "UUID \"%.100s\" is not GPU-xxxxxxxx-...", text);
 		add_device_problem(message, address, problem);
 	}
@@ -171,8 +207,8 @@ static void *load_library(const char *name)
 }
 #endif
 
-int gs_nvml_uuids(unsigned int nr, const char *const *pci_addresses,
-		  uint8_t (*uuids)[16], char *message)
+int gs_nvml_lookup(unsigned int nr, const char *const *pci_addresses,
+		   struct gs_nvml_gpu *gpus, char *message)
 {
 	const char *name = getenv("GPUSCHED_NVML_LIBRARY");
 	struct nvml_api api;
@@ -182,8 +218,8 @@ int gs_nvml_uuids(unsigned int nr, const char *const *pci_addresses,
 	int err;
 
 	message[0] = '\0';
-	if (nr)
-		memset(uuids, 0, (size_t)nr * sizeof(*uuids));
+	for (i = 0; i < nr; i++)
+		gpus[i] = (struct gs_nvml_gpu){ .mem_node = -1 };
 	if (!name || !*name)
 		name = GS_NVML_LIBRARY;
 	library = load_library(name);
@@ -204,7 +240,7 @@ int gs_nvml_uuids(unsigned int nr, const char *const *pci_addresses,
 		goto out;
 	}
 	for (i = 0; i < nr; i++)
-		lookup_device(&api, pci_addresses[i], uuids[i], message);
+		lookup_device(&api, pci_addresses[i], &gpus[i], message);
 	api.shutdown();
 out:
 	dlclose(library);

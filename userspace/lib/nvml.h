@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * GPU UUIDs from NVIDIA's management library, loaded with dlopen() when it
- * is there.  The UUID is what CUDA_VISIBLE_DEVICES=GPU-... names, so the
- * module's topology carries it and launchers can match a UUID list to a
- * PCI function.  NVML is never a build or run dependency: a machine
- * without it (no NVIDIA driver, AMD GPUs, a test host) simply gets zero
- * UUIDs.
+ * What NVIDIA's management library knows of each GPU, loaded with
+ * dlopen() when it is there: the UUID, which CUDA_VISIBLE_DEVICES=GPU-...
+ * names, so the module's topology carries it and launchers can match a
+ * UUID list to a PCI function; and, on machines whose GPU memory is a NUMA
+ * node of its own (Grace Hopper, Grace Blackwell), that node.  NVML is
+ * never a build or run dependency: a machine without it (no NVIDIA
+ * driver, AMD GPUs, a test host) simply learns nothing from it.
  */
 #ifndef GPUSCHED_NVML_H
 #define GPUSCHED_NVML_H
@@ -18,11 +19,23 @@
 /* Bytes of the message buffer gs_nvml_uuids() fills. */
 #define GS_NVML_MESSAGE_SIZE	256
 
+/* What NVML says of one GPU. */
+struct gs_nvml_gpu {
+	uint8_t uuid[16];	/* all zero when unknown */
+	/*
+	 * nvmlDeviceGetNumaNodeId(): the node holding the GPU's memory, -1
+	 * where GPU memory is no NUMA node (NVML says "not supported") or
+	 * the driver predates the call.
+	 */
+	int mem_node;
+};
+
 /*
- * Looks up the UUIDs of the @nr PCI functions in @pci_addresses
- * ("0000:3b:00.0", as sysfs and discovery name them) and writes them to
- * @uuids[0..@nr-1].  Every entry is zeroed first; one NVML does not know
- * (not an NVIDIA GPU, or a UUID in an unknown form) stays zero.
+ * Looks up the @nr PCI functions in @pci_addresses ("0000:3b:00.0", as
+ * sysfs and discovery name them) and writes what NVML knows of them to
+ * @gpus[0..@nr-1].  Every entry starts unknown (zero UUID, mem_node -1); a
+ * device NVML does not know (not an NVIDIA GPU), or a UUID in an unknown
+ * form, stays so.
  *
  * Returns 0, and then @message is "" or says which devices NVML could
  * not answer for; -ENOENT when the library cannot be loaded, which is no
@@ -31,7 +44,7 @@
  * driver is not loaded: @message has NVML's reason).  @message holds
  * GS_NVML_MESSAGE_SIZE bytes.
  */
-int gs_nvml_uuids(unsigned int nr, const char *const *pci_addresses,
-		  uint8_t (*uuids)[16], char *message);
+int gs_nvml_lookup(unsigned int nr, const char *const *pci_addresses,
+		   struct gs_nvml_gpu *gpus, char *message);
 
 #endif /* GPUSCHED_NVML_H */

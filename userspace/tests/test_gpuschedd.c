@@ -48,7 +48,12 @@ static struct run run_daemon(const char *const *args)
  * extra @args and returns the parsed request, or NULL after a failed
  * check that says why.
  */
-static json_object *dry_run(const char *machine, bool nvml, const char *const *extra)
+/*
+ * Runs gpuschedd --dry-run on fixture @machine and returns the request it
+ * prints, or NULL; its log goes to *@log (malloc'ed) when @log is not NULL.
+ */
+static json_object *dry_run_log(const char *machine, bool nvml, const char *const *extra,
+				char **log)
 {
 	char *root = xprintf("%s/%s", fixtures_dir, machine);
 	const char *args[24] = { "--dry-run", "--sysfs-root", root };
@@ -68,9 +73,16 @@ static json_object *dry_run(const char *machine, bool nvml, const char *const *e
 		tap_diag("exit %d, stderr: %s", run.status, run.err);
 	if (run.status == 0 && !tap_ok(request != NULL, "%s: stdout is JSON", machine))
 		tap_diag("stdout: %s", run.out);
+	if (log)
+		*log = xprintf("%s", run.err ? run.err : "");
 	run_free(&run);
 	free(root);
 	return request;
+}
+
+static json_object *dry_run(const char *machine, bool nvml, const char *const *extra)
+{
+	return dry_run_log(machine, nvml, extra, NULL);
 }
 
 static json_object *field(json_object *object, const char *name)
@@ -233,19 +245,71 @@ static void test_grace_mem_nodes(void)
 {
 	static const char *const machine = "grace-blackwell-memnodes";
 	static const char *const args[] = {
-		"--mem-node", "0008:01:00.0=2", "--mem-node", "3=26", NULL,
+		"--mem-node", "0008:01:00.0=18", "--mem-node", "3=26", NULL,
 	};
-	json_object *request = dry_run(machine, false, args);
+	json_object *request;
+	char *log = NULL;
 
+	/* The driver's numa_status names nodes 2, 10 and 18; node 26 is offline. */
+	request = dry_run_log(machine, false, NULL, &log);
+	if (request) {
+		check_int(gpu_field(request, 0, "mem_node"), 2,
+			  "%s: mem_node of 0008:01:00.0 from numa_status", machine);
+		check_int(gpu_field(request, 1, "mem_node"), 10,
+			  "%s: mem_node of 0009:01:00.0 from numa_status", machine);
+		tap_ok(json_object_is_type(gpu_field(request, 3, "mem_node"), json_type_null),
+		       "%s: mem_node of 0019:01:00.0, whose node is offline, is null", machine);
+		tap_ok(strstr(log, "GPU 0 (0008:01:00.0): memory on node 2 (the driver's numa_status)") &&
+		       strstr(log, "0019:01:00.0/numa_status: node 26 is \"offline\""),
+		       "%s: the log says where each memory node came from, and why 26 is not used",
+		       machine);
+		json_object_put(request);
+	}
+	free(log);
+
+	request = dry_run(machine, false, args);
 	if (!request)
 		return;
-	check_int(gpu_field(request, 0, "mem_node"), 2,
-		  "%s: mem_node of 0008:01:00.0 (--mem-node by address)", machine);
-	tap_ok(json_object_is_type(gpu_field(request, 1, "mem_node"), json_type_null),
-	       "%s: mem_node of 0009:01:00.0 is null", machine);
+	check_int(gpu_field(request, 0, "mem_node"), 18,
+		  "%s: --mem-node by address overrides numa_status", machine);
+	check_int(gpu_field(request, 1, "mem_node"), 10,
+		  "%s: mem_node of 0009:01:00.0 still from numa_status", machine);
 	check_int(gpu_field(request, 3, "mem_node"), 26,
 		  "%s: mem_node of GPU 3 (--mem-node by index)", machine);
 	json_object_put(request);
+}
+
+/* NVML's node is taken where the driver's /proc says nothing, if it has memory. */
+static void test_nvml_mem_nodes(void)
+{
+	static const char *const machine = "hgx-2s-smt-8gpu";
+	json_object *request;
+	char *log = NULL;
+
+	if (access(fake_nvml, R_OK)) {
+		tap_skip("no fake NVML", "%s: memory nodes from NVML (%s)", machine, fake_nvml);
+		return;
+	}
+	setenv("GPUSCHED_NVML_LIBRARY", fake_nvml, 1);
+	setenv("FAKE_NVML_DEVICES", "0000:18:00.0=GPU-5b6f3a1c-0d2e-4f7a-8b9c-0123456789ab;"
+	       "0000:2a:00.0=GPU-ffeeddcc-bbaa-9988-7766-554433221100", 1);
+	setenv("FAKE_NVML_NUMA_NODES", "0000:18:00.0=1;0000:2a:00.0=7", 1);
+	request = dry_run_log(machine, true, NULL, &log);
+	unsetenv("FAKE_NVML_NUMA_NODES");
+	unsetenv("FAKE_NVML_DEVICES");
+	unsetenv("GPUSCHED_NVML_LIBRARY");
+	if (request) {
+		check_int(gpu_field(request, 0, "mem_node"), 1,
+			  "%s with NVML: mem_node of 0000:18:00.0 from nvmlDeviceGetNumaNodeId",
+			  machine);
+		tap_ok(json_object_is_type(gpu_field(request, 1, "mem_node"), json_type_null),
+		       "%s with NVML: node 7, which the machine lacks, is not fed", machine);
+		tap_ok(strstr(log, "memory on node 1 (NVML)") &&
+		       strstr(log, "0000:2a:00.0): NVML puts its memory on node 7, which does not exist"),
+		       "%s with NVML: the log names both", machine);
+		json_object_put(request);
+	}
+	free(log);
 }
 
 static void test_nvml_uuids(void)
@@ -342,6 +406,7 @@ int main(int argc, char **argv)
 	test_workstation();
 	test_grace_mem_nodes();
 	test_nvml_uuids();
+	test_nvml_mem_nodes();
 	test_failures();
 
 	free(fake_nvml);

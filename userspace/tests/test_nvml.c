@@ -3,7 +3,8 @@
  * Tests of userspace/lib/nvml.c against a fake libnvidia-ml.so.1
  * (fake_nvml.c, built beside this program): a missing library, known and
  * unknown devices, the bus-id form NVML is given, UUID texts that are not
- * GPU UUIDs, a failing nvmlInit_v2 and a library without NVML's functions.
+ * GPU UUIDs, GPU memory nodes, a failing nvmlInit_v2 and a library without
+ * NVML's functions.
  *
  * Usage: test_nvml [FAKE_LIBRARY]
  *   FAKE_LIBRARY defaults to libnvidia-ml.so.1 in the directory of argv[0];
@@ -12,6 +13,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <libgen.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,25 +36,31 @@ static const uint8_t uuid_b[16] = {
 };
 static const uint8_t zero[16];
 
-/* Fills @uuids with a pattern so that the tests see which entries were written. */
-static void scribble(uint8_t (*uuids)[16], unsigned int nr)
+/* Fills @gpus with a pattern so that the tests see which entries were written. */
+static void scribble(struct gs_nvml_gpu *gpus, unsigned int nr)
 {
-	memset(uuids, 0xa5, (size_t)nr * 16);
+	memset(gpus, 0xa5, (size_t)nr * sizeof(*gpus));
+}
+
+/* Whether @gpu is what a lookup leaves for a device NVML knows nothing of. */
+static bool unknown(const struct gs_nvml_gpu *gpu)
+{
+	return !memcmp(gpu->uuid, zero, 16) && gpu->mem_node == -1;
 }
 
 static void test_missing_library(void)
 {
 	static const char *const addresses[] = { "0000:3b:00.0" };
 	char message[GS_NVML_MESSAGE_SIZE];
-	uint8_t uuids[1][16];
+	struct gs_nvml_gpu gpus[1];
 	int err;
 
 	setenv("GPUSCHED_NVML_LIBRARY", "/nonexistent-gpusched/libnvidia-ml.so.1", 1);
-	scribble(uuids, 1);
-	err = gs_nvml_uuids(1, addresses, uuids, message);
+	scribble(gpus, 1);
+	err = gs_nvml_lookup(1, addresses, gpus, message);
 	if (!tap_ok(err == -ENOENT, "missing library: -ENOENT"))
 		tap_diag("got %d (%s)", err, message);
-	tap_ok(!memcmp(uuids[0], zero, 16), "missing library: UUIDs are zeroed");
+	tap_ok(unknown(&gpus[0]), "missing library: nothing is known");
 	tap_ok(strstr(message, "/nonexistent-gpusched/libnvidia-ml.so.1") != NULL,
 	       "missing library: the message names the file (%s)", message);
 }
@@ -61,12 +69,12 @@ static void test_no_nvml_symbols(void)
 {
 	static const char *const addresses[] = { "0000:3b:00.0" };
 	char message[GS_NVML_MESSAGE_SIZE];
-	uint8_t uuids[1][16];
+	struct gs_nvml_gpu gpus[1];
 	int err;
 
 	/* libc loads everywhere and has no NVML function. */
 	setenv("GPUSCHED_NVML_LIBRARY", "libc.so.6", 1);
-	err = gs_nvml_uuids(1, addresses, uuids, message);
+	err = gs_nvml_lookup(1, addresses, gpus, message);
 	if (!tap_ok(err == -EOPNOTSUPP, "a library without NVML's functions: -EOPNOTSUPP"))
 		tap_diag("got %d (%s)", err, message);
 	tap_ok(strstr(message, "nvmlInit_v2") && strstr(message, "libc.so.6"),
@@ -79,7 +87,7 @@ static void test_fake(const char *fake)
 		"0000:3b:00.0", "0000:5d:00.0", "0000:db:00.0", "0008:01:00.0",
 	};
 	char message[GS_NVML_MESSAGE_SIZE];
-	uint8_t uuids[4][16];
+	struct gs_nvml_gpu gpus[4];
 	int err;
 
 	setenv("GPUSCHED_NVML_LIBRARY", fake, 1);
@@ -87,41 +95,60 @@ static void test_fake(const char *fake)
 	/* The fake knows 3b (lower-case here), db and the Grace-style domain 8. */
 	setenv("FAKE_NVML_DEVICES", "0000:3b:00.0=" UUID_A ";0000:DB:00.0=" UUID_B
 	       ";0008:01:00.0=" UUID_B, 1);
-	scribble(uuids, 4);
-	err = gs_nvml_uuids(4, addresses, uuids, message);
+	scribble(gpus, 4);
+	err = gs_nvml_lookup(4, addresses, gpus, message);
 	if (!tap_ok(err == 0, "fake: lookup succeeds"))
 		tap_diag("got %d (%s)", err, message);
-	tap_ok(!memcmp(uuids[0], uuid_a, 16), "fake: 0000:3b:00.0 has its UUID (lower-case hex)");
-	tap_ok(!memcmp(uuids[1], zero, 16), "fake: 0000:5d:00.0, unknown to NVML, stays zero");
-	tap_ok(!memcmp(uuids[2], uuid_b, 16), "fake: 0000:db:00.0 has its UUID (upper-case hex)");
-	tap_ok(!memcmp(uuids[3], uuid_b, 16),
+	tap_ok(!memcmp(gpus[0].uuid, uuid_a, 16), "fake: 0000:3b:00.0 has its UUID (lower-case hex)");
+	tap_ok(unknown(&gpus[1]), "fake: 0000:5d:00.0, unknown to NVML, stays unknown");
+	tap_ok(!memcmp(gpus[2].uuid, uuid_b, 16), "fake: 0000:db:00.0 has its UUID (upper-case hex)");
+	tap_ok(!memcmp(gpus[3].uuid, uuid_b, 16),
 	       "fake: 0008:01:00.0 is found as bus id 00000008:01:00.0");
+	tap_ok(gpus[0].mem_node == -1 && gpus[2].mem_node == -1 && gpus[3].mem_node == -1,
+	       "fake: \"not supported\" leaves every memory node unknown");
 	tap_ok(message[0] == '\0', "fake: nothing to report (\"%s\")", message);
 
-	err = gs_nvml_uuids(0, NULL, NULL, message);
+	err = gs_nvml_lookup(0, NULL, NULL, message);
 	tap_ok(err == 0 && !message[0], "fake: no devices is no error");
 
 	/* A MIG instance UUID and a cut one name no PCI function. */
 	setenv("FAKE_NVML_DEVICES", "0000:3b:00.0=MIG-5b6f3a1c-0d2e-4f7a-8b9c-0123456789ab;"
 	       "0000:5d:00.0=GPU-5b6f3a1c-0d2e;0000:db:00.0=" UUID_A, 1);
-	scribble(uuids, 3);
-	err = gs_nvml_uuids(3, addresses, uuids, message);
+	scribble(gpus, 3);
+	err = gs_nvml_lookup(3, addresses, gpus, message);
 	tap_ok(err == 0, "odd UUIDs: still no error");
-	tap_ok(!memcmp(uuids[0], zero, 16) && !memcmp(uuids[1], zero, 16),
+	tap_ok(unknown(&gpus[0]) && unknown(&gpus[1]),
 	       "odd UUIDs: a MIG UUID and a short one stay zero");
-	tap_ok(!memcmp(uuids[2], uuid_a, 16), "odd UUIDs: the good one is still read");
+	tap_ok(!memcmp(gpus[2].uuid, uuid_a, 16), "odd UUIDs: the good one is still read");
 	tap_ok(strstr(message, "0000:3b:00.0") && strstr(message, "MIG-") &&
 	       strstr(message, "0000:5d:00.0"),
 	       "odd UUIDs: the message names both devices (%s)", message);
 
+	/* Grace Blackwell: GPU memory is a node; one GPU's answer is an error. */
+	setenv("FAKE_NVML_DEVICES", "0000:3b:00.0=" UUID_A ";0000:5d:00.0=" UUID_B
+	       ";0000:db:00.0=" UUID_A, 1);
+	setenv("FAKE_NVML_NUMA_NODES", "0000:3b:00.0=2;0000:5d:00.0=x", 1);
+	scribble(gpus, 3);
+	err = gs_nvml_lookup(3, addresses, gpus, message);
+	unsetenv("FAKE_NVML_NUMA_NODES");
+	tap_ok(err == 0, "memory nodes: no error");
+	if (!tap_ok(gpus[0].mem_node == 2 && !memcmp(gpus[0].uuid, uuid_a, 16),
+		    "memory nodes: 0000:3b:00.0 has node 2 and its UUID"))
+		tap_diag("got node %d", gpus[0].mem_node);
+	tap_ok(gpus[1].mem_node == -1 && !memcmp(gpus[1].uuid, uuid_b, 16),
+	       "memory nodes: an NVML error leaves the node unknown, not the UUID");
+	tap_ok(gpus[2].mem_node == -1, "memory nodes: \"not supported\" is no node");
+	tap_ok(strstr(message, "0000:5d:00.0: Unknown Error") && !strstr(message, "0000:db"),
+	       "memory nodes: only the error is reported (%s)", message);
+
 	setenv("FAKE_NVML_INIT_ERROR", "9", 1);
-	scribble(uuids, 1);
-	err = gs_nvml_uuids(1, addresses, uuids, message);
+	scribble(gpus, 1);
+	err = gs_nvml_lookup(1, addresses, gpus, message);
 	if (!tap_ok(err == -EIO, "init failure: -EIO"))
 		tap_diag("got %d", err);
 	tap_ok(strstr(message, "nvmlInit_v2") && strstr(message, "Driver Not Loaded"),
 	       "init failure: the message has NVML's reason (%s)", message);
-	tap_ok(!memcmp(uuids[0], zero, 16), "init failure: UUIDs are zeroed");
+	tap_ok(unknown(&gpus[0]), "init failure: nothing is known");
 	unsetenv("FAKE_NVML_INIT_ERROR");
 	unsetenv("FAKE_NVML_DEVICES");
 }
