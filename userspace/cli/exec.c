@@ -250,14 +250,33 @@ static int apply_mem_policy(const struct pin_options *o, unsigned int gpu_node,
 	return 0;
 }
 
+/*
+ * The line that says what a pin applied, printed with --verbose or
+ * GPUSCHED_VERBOSE.  Its form is documented in gpusched(1) and
+ * Documentation/launchers.rst for log scrapers; keep it.
+ */
+static void report_pinned(int gpu, const char *address, unsigned int node,
+			  const cpu_set_t *cpus, size_t size, unsigned int policy,
+			  bool arbitrated)
+{
+	char *list = cli_cpu_set_list(cpus, size);
+
+	fprintf(stderr, "gpusched: pid %d pinned to GPU %d (%s, node %u): CPUs %s, policy %s%s\n",
+		getpid(), gpu, address, node, list ? list : "?",
+		gpusched_policy_name(policy), arbitrated ? "" : ", not arbitrated");
+	free(list);
+}
+
 /* exec without the module: the library's unarbitrated fallback. */
 static int exec_fallback(const struct pin_options *o)
 {
 	char message[GPUSCHED_MESSAGE_SIZE];
+	char address[GPUSCHED_PCI_ADDRESS_SIZE];
 	struct gpusched_fallback placed;
 	struct gpusched_gpu *gpus;
 	struct gs_machine *machine;
 	unsigned int i, nr;
+	uint32_t mem_node;
 	int gpu, err;
 	char *list;
 
@@ -278,6 +297,9 @@ static int exec_fallback(const struct pin_options *o)
 		gpus[i].bus = pci->bus;
 		gpus[i].devfn = pci->slot << 3 | pci->function;
 		gpus[i].node = pci->node;
+		/* The driver's numa_status node, as gpuschedd would feed it. */
+		gpus[i].mem_node = pci->mem_node >= 0 ? (uint32_t)pci->mem_node :
+							GPUSCHED_NODE_ANY;
 	}
 	gs_machine_free(machine);
 	if (!nr) {
@@ -286,9 +308,13 @@ static int exec_fallback(const struct pin_options *o)
 		return EXIT_FAILURE_RUNTIME;
 	}
 	gpu = choose_gpu(o, environ, nr, gpus, "the");
-	free(gpus);
-	if (gpu < 0)
+	if (gpu < 0) {
+		free(gpus);
 		return EXIT_FAILURE_RUNTIME;
+	}
+	mem_node = gpus[gpu].mem_node;
+	gpusched_format_pci_address(&gpus[gpu], address);
+	free(gpus);
 
 	err = gpusched_fallback_pin(o->common.sysfs_root, o->common.matches, o->common.nr_matches,
 				    gpu, o->policy, o->cores, o->flags, &placed, message);
@@ -296,12 +322,20 @@ static int exec_fallback(const struct pin_options *o)
 		cli_error("placing without the module: %s", message);
 		return EXIT_FAILURE_RUNTIME;
 	}
-	list = cli_cpu_set_list(placed.cpus, placed.cpus_size);
-	cli_warn("%s is missing (the gpusched module is not loaded): placed on CPUs %s of node %u with sched_setaffinity, NOT arbitrated with other jobs",
-		 o->common.device ? o->common.device : GPUSCHED_DEVICE, list, placed.node);
-	free(list);
+	if (!gpusched_disabled()) {
+		list = cli_cpu_set_list(placed.cpus, placed.cpus_size);
+		cli_warn("%s is missing (the gpusched module is not loaded): placed on CPUs %s of node %u with sched_setaffinity, NOT arbitrated with other jobs",
+			 o->common.device ? o->common.device : GPUSCHED_DEVICE, list, placed.node);
+		free(list);
+		if (o->common.verbose)
+			report_pinned(gpu, address, placed.node, placed.cpus, placed.cpus_size,
+				      o->policy == GPUSCHED_POLICY_DEFAULT ? GPUSCHED_POLICY_NODE :
+				      o->policy, false);
+	}
 	CPU_FREE(placed.cpus);
-	return apply_mem_policy(o, placed.node, placed.node) ? EXIT_FAILURE_RUNTIME : EXIT_OK;
+	return apply_mem_policy(o, placed.node,
+				mem_node == GPUSCHED_NODE_ANY ? placed.node : mem_node) ?
+	       EXIT_FAILURE_RUNTIME : EXIT_OK;
 }
 
 /* exec through the module; leaves the pin on the kept-open @gs. */
@@ -343,14 +377,9 @@ static int exec_pin(const struct pin_options *o, struct gpusched *gs)
 			  gpusched_policy_name(o->policy), pin_error_hint(err));
 		ret = EXIT_FAILURE_RUNTIME;
 	} else {
-		if (o->common.verbose) {
-			char *list = cli_cpu_set_list(cpus, size);
-
-			fprintf(stderr, "gpusched: pid %d pinned to GPU %d (%s, node %u): CPUs %s, policy %s\n",
-				getpid(), gpu, address, topo.gpus[gpu].node, list,
-				gpusched_policy_name(pin.policy));
-			free(list);
-		}
+		if (o->common.verbose)
+			report_pinned(gpu, address, topo.gpus[gpu].node, cpus, size, pin.policy,
+				      true);
 		ret = apply_mem_policy(o, topo.gpus[gpu].node,
 				       topo.gpus[gpu].mem_node == GPUSCHED_NODE_ANY ?
 				       topo.gpus[gpu].node : topo.gpus[gpu].mem_node) ?
@@ -396,6 +425,14 @@ static const struct option pin_long_options[] = {
 	CLI_COMMON_LONG_OPTIONS,
 	{ 0 }
 };
+
+/* Whether variable @name is set to anything but "" or "0". */
+static bool env_set(const char *name)
+{
+	const char *value = getenv(name);
+
+	return value && *value && strcmp(value, "0");
+}
 
 int cmd_exec(int argc, char **argv)
 {
@@ -446,6 +483,16 @@ int cmd_exec(int argc, char **argv)
 	if (o.mem_node != -1 && !o.mem_policy) {
 		cli_error("--mem-node needs --mem-policy bind, preferred or interleave");
 		return EXIT_USAGE;
+	}
+	if (env_set("GPUSCHED_VERBOSE"))
+		o.common.verbose = true;
+
+	/* A rollout's opt-out: the program runs as it would without gpusched. */
+	if (gpusched_disabled()) {
+		execvp(argv[optind], argv + optind);
+		ret = errno;
+		cli_error("%s: %s", argv[optind], strerror(ret));
+		return ret == ENOENT ? EXIT_EXEC_NOT_FOUND : EXIT_EXEC_NOT_EXECUTABLE;
 	}
 
 	ret = cli_open(&o.common, GPUSCHED_OPEN_KEEP_ON_EXEC, !o.no_fallback, &gs);

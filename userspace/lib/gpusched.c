@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -192,6 +193,64 @@ static void mask_to_cpu_set(const uint64_t *mask, uint32_t nr_bits, cpu_set_t *s
 			CPU_SET_S(cpu, set_size, set);
 }
 
+bool gpusched_disabled(void)
+{
+	static atomic_flag said = ATOMIC_FLAG_INIT;
+	const char *value = getenv(GPUSCHED_DISABLE_VARIABLE);
+
+	if (!value || !*value || !strcmp(value, "0"))
+		return false;
+	if (!atomic_flag_test_and_set(&said))
+		fprintf(stderr, "gpusched: " GPUSCHED_DISABLE_VARIABLE
+			"=%.32s: not pinning; CPUs and memory policy stay as they are\n", value);
+	return true;
+}
+
+/* The thread id a pidfd refers to, from /proc/self/fdinfo; or -errno. */
+static pid_t pidfd_pid(int pidfd)
+{
+	char path[64], line[128];
+	pid_t pid = -EBADF;
+	FILE *file;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", pidfd);
+	file = fopen(path, "re");
+	if (!file)
+		return -errno;
+	while (fgets(line, sizeof(line), file))
+		if (sscanf(line, "Pid: %d", &pid) == 1)
+			break;
+	fclose(file);
+	/* -1: the process has been reaped, as for the module. */
+	return pid == -1 ? -ESRCH : pid;
+}
+
+/* GPUSCHED_DISABLE's PIN: the target's CPUs as they are, into @cpus. */
+static int pin_pass_through(const struct gpusched_pin *pin, cpu_set_t *cpus,
+			    size_t cpus_size)
+{
+	pid_t tid;
+
+	switch (pin->target_type) {
+	case GPUSCHED_TARGET_THREAD:
+	case GPUSCHED_TARGET_PROCESS:
+		tid = (pid_t)pin->target_id;
+		break;
+	case GPUSCHED_TARGET_PIDFD:
+		tid = pidfd_pid((int)pin->target_id);
+		if (tid < 0)
+			return tid;
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (tid < 0)
+		return -EINVAL;
+	if (cpus && sched_getaffinity(tid, cpus_size, cpus))
+		return -errno;
+	return 0;
+}
+
 int gpusched_pin_task(struct gpusched *gs, struct gpusched_pin *pin,
 		      cpu_set_t *cpus, size_t cpus_size)
 {
@@ -202,6 +261,8 @@ int gpusched_pin_task(struct gpusched *gs, struct gpusched_pin *pin,
 	pin->size = sizeof(*pin);
 	pin->nr_cpus = 0;
 	pin->cpus = 0;
+	if (gpusched_disabled())
+		return pin_pass_through(pin, cpus, cpus_size);
 	if (cpus) {
 		mask = mask_alloc(gs, &nr_bits);
 		if (!mask)
@@ -220,6 +281,8 @@ int gpusched_pin_task(struct gpusched *gs, struct gpusched_pin *pin,
 int gpusched_unpin_task(struct gpusched *gs, struct gpusched_unpin *unpin)
 {
 	unpin->size = sizeof(*unpin);
+	if (gpusched_disabled())
+		return 0;
 	return gs_ioctl(gs, GPUSCHED_IOC_UNPIN, unpin);
 }
 
@@ -329,6 +392,8 @@ int gpusched_set_mem_policy(enum gpusched_mem_policy mode, unsigned int node)
 	const unsigned int bits = 8 * sizeof(unsigned long);
 	int mpol;
 
+	if (gpusched_disabled())
+		return 0;
 	switch (mode) {
 	case GPUSCHED_MEM_NONE:
 		return 0;
@@ -485,7 +550,14 @@ int gpusched_fallback_pin(const char *sysfs_root,
 	for (cpu = 0; cpu < snapshot.topo.nr_cpus; cpu++)
 		if (gs_bit_test(placed, cpu))
 			CPU_SET_S(cpu, current_size, current);
-	if (sched_setaffinity(0, current_size, current)) {
+	if (gpusched_disabled()) {
+		/* Pass-through: report the CPUs the caller keeps. */
+		if (sched_getaffinity(0, current_size, current)) {
+			err = fallback_fail(message, -errno, "sched_getaffinity: %s",
+					    strerror(errno));
+			goto out_snapshot;
+		}
+	} else if (sched_setaffinity(0, current_size, current)) {
 		err = fallback_fail(message, -errno, "sched_setaffinity: %s", strerror(errno));
 		goto out_snapshot;
 	}

@@ -9,7 +9,8 @@
  * same placement engine the module runs and sched_setaffinity(2), telling
  * the caller that such a placement is not arbitrated against other jobs.
  *
- * Conventions: functions return 0 or a negative errno and never print;
+ * Conventions: functions return 0 or a negative errno and never print
+ * (but for gpusched_disabled()'s one line);
  * where a failure needs explaining they fill a caller's message buffer.
  * Handles are opaque.  Nothing here is thread-safe on one handle.
  */
@@ -121,6 +122,9 @@ void gpusched_topology_copy_free(struct gpusched_topology_copy *copy);
  * @cpus: receives the CPUs chosen, or NULL
  * @cpus_size: bytes of @cpus, as CPU_ALLOC_SIZE() gives it
  *
+ * Under GPUSCHED_DISABLE (gpusched_disabled()) the module is not asked:
+ * @cpus receives the target's current affinity and nothing changes.
+ *
  * Return: 0 or -errno of the ioctl (EBUSY: already pinned; ENOSPC: no
  * free cores; ESRCH: no such task; EPERM; EMSGSIZE: @cpus too small).
  */
@@ -131,6 +135,9 @@ int gpusched_pin_task(struct gpusched *gs, struct gpusched_pin *pin,
  * gpusched_unpin_task() - GPUSCHED_IOC_UNPIN
  * @gs: the handle
  * @unpin: the request; the library sets size
+ *
+ * Under GPUSCHED_DISABLE (gpusched_disabled()) the module is not asked and
+ * 0 is returned: nothing was pinned.
  *
  * Return: 0 or -errno (ENOENT: nothing of the target is pinned).
  */
@@ -292,10 +299,34 @@ int gpusched_mem_policy_parse(const char *name);
  * @node: the NUMA node
  *
  * Threads created later inherit it, and so does a program exec'd after.
+ * Under GPUSCHED_DISABLE (gpusched_disabled()) nothing is set.
+ *
  * Return: 0, or -errno of set_mempolicy(2) (EINVAL: no such node or no
  * memory on it).
  */
 int gpusched_set_mem_policy(enum gpusched_mem_policy mode, unsigned int node);
+
+/* ---- Turning pinning off for a rollout ---- */
+
+/* Set to anything but "" or "0", it turns every pin into a pass-through. */
+#define GPUSCHED_DISABLE_VARIABLE	"GPUSCHED_DISABLE"
+
+/**
+ * gpusched_disabled() - whether GPUSCHED_DISABLE turns pinning off
+ *
+ * With GPUSCHED_DISABLE set to anything but "" or "0", gpusched_pin_task(),
+ * gpusched_unpin_task(), gpusched_fallback_pin() and
+ * gpusched_set_mem_policy() change nothing and succeed (a pin reports the
+ * CPUs its target already has), and `gpusched exec` runs its program as it
+ * is: an administrator can turn gpusched off for a job, or a whole
+ * rollout, without touching a launch script.  The first call in a process
+ * that finds it set writes one line to standard error:
+ *
+ *   gpusched: GPUSCHED_DISABLE=VALUE: not pinning; CPUs and memory policy stay as they are
+ *
+ * Return: true when pinning is off.
+ */
+bool gpusched_disabled(void);
 
 /* ---- Placement without the module ---- */
 
@@ -330,6 +361,9 @@ struct gpusched_fallback {
  * thread with sched_setaffinity(2), which threads created later inherit.
  * Nothing arbitrates between jobs: two exclusive workers placed this way
  * may get the same cores.
+ *
+ * Under GPUSCHED_DISABLE (gpusched_disabled()) the placement is computed
+ * but not applied: @out->cpus is the caller's own affinity.
  *
  * Return: 0, or -errno with @message saying what was wrong (-EINVAL for
  * unknown @flags or @cores with another policy).

@@ -290,6 +290,18 @@ static void test_topo_json(void)
 		tap_ok(length(field(topo, "gpus")) == 4, "topo %s: 4 GPUs", GRACE);
 		check_topo_gpu(topo, GRACE, 0, "0008:01:00.0", 0, "0-3");
 		check_topo_gpu(topo, GRACE, 2, "0018:01:00.0", 1, "4-7");
+		/* The driver's numa_status: nodes 2, 10, 18 online, 26 offline. */
+		for (i = 0; i < 4; i++) {
+			json_object *gpu = item(field(topo, "gpus"), i);
+			static const int memory[] = { 2, 10, 18, 1 };
+			const char *source = i < 3 ? "numa_status" : "gpu_node";
+			const char *got = json_object_get_string(field(gpu, "memory_node_source"));
+
+			tap_ok(int_of(field(gpu, "memory_node")) == memory[i] && got &&
+			       !strcmp(got, source),
+			       "topo %s: GPU %u has its memory on node %d (%s)", GRACE, i,
+			       memory[i], source);
+		}
 		/* Nodes 0,1,2,10,18,26 in that order; has_memory is 0-2,10,18. */
 		for (i = 0; i < length(nodes); i++) {
 			json_object *node = item(nodes, i);
@@ -1763,6 +1775,83 @@ out:
 }
 
 /*
+ * GPUSCHED_DISABLE makes exec a pass-through: even with --no-fallback and
+ * no module, the program runs with the CPUs it was given, its exit status
+ * is exec's, and one line says so.  GPUSCHED_VERBOSE prints the line that
+ * reports the applied CPUs, in its documented form.
+ */
+static void test_exec_disabled(void)
+{
+	char *const disabled_env[] = { "PATH=/usr/bin:/bin", "GPUSCHED_DISABLE=1", NULL };
+	char *const zero_env[] = { "PATH=/usr/bin:/bin", "GPUSCHED_DISABLE=0", NULL };
+	char *const verbose_env[] = { "PATH=/usr/bin:/bin", "GPUSCHED_VERBOSE=1", NULL };
+	static const char line[] =
+		"gpusched: GPUSCHED_DISABLE=1: not pinning; CPUs and memory policy stay as they are\n";
+	struct gs_bitmap here = GS_BITMAP_INIT, cpus = GS_BITMAP_INIT;
+	char *root = fixture(WORKSTATION), *want, *expected, *self;
+	cpu_set_t set;
+	struct run run;
+	int cpu;
+
+	CPU_ZERO(&set);
+	if (!sched_getaffinity(0, sizeof(set), &set))
+		for (cpu = 0; cpu < CPU_SETSIZE; cpu++)
+			if (CPU_ISSET(cpu, &set))
+				gs_bitmap_set(&here, cpu);
+	self = format_cpus(&here);
+	run = CLI_ENV(disabled_env, "exec", "--device", MISSING_DEVICE, "--no-fallback", "--gpu",
+		      "0", "--mem-policy", "bind", "--", "/bin/sh", "-c",
+		      "grep Cpus_allowed_list /proc/self/status; exit 7");
+	if (!tap_ok(run.status == 7 && !strcmp(run.err, line),
+		    "GPUSCHED_DISABLE=1 exec: the program's exit status and only the one line"))
+		tap_diag("exit %d, stderr: %s", run.status, run.err);
+	expected = xprintf("Cpus_allowed_list:\t%s\n", self);
+	if (!tap_ok(!strcmp(run.out, expected), "GPUSCHED_DISABLE=1 exec: the program keeps CPUs %s",
+		    self))
+		tap_diag("stdout: %s", run.out);
+	run_free(&run);
+	free(expected);
+	expect_exit(CLI_ENV(zero_env, "exec", "--device", MISSING_DEVICE, "--no-fallback",
+			    "--gpu", "0", "--", "/bin/true"), 3, "modprobe",
+		    "GPUSCHED_DISABLE=0 is no opt-out");
+
+	expected_fallback(WORKSTATION, 0, &cpus);
+	if (gs_bitmap_empty(&cpus)) {
+		tap_skip("the fixture's GPU node has no CPU of this machine",
+			 "GPUSCHED_VERBOSE=1 exec prints the applied CPUs");
+		goto out;
+	}
+	want = format_cpus(&cpus);
+	expected = xprintf("gpusched: pid %%d pinned to GPU 0 (0000:01:00.0, node 0): CPUs %s, policy node, not arbitrated\n",
+			   want);
+	run = CLI_ENV(verbose_env, "exec", "--device", MISSING_DEVICE, "--sysfs-root", root,
+		      "--gpu", "0", "--", "/bin/true");
+	{
+		const char *at = strstr(run.err, "gpusched: pid ");
+		char *line_seen = at ? strndup(at, strcspn(at, "\n") + 1) : NULL;
+		char *made = NULL;
+		int pid = 0;
+
+		if (line_seen && sscanf(line_seen, "gpusched: pid %d", &pid) == 1)
+			made = xprintf(expected, pid);
+		if (!tap_ok(run.status == 0 && made && !strcmp(made, line_seen),
+			    "GPUSCHED_VERBOSE=1 exec prints \"pinned to GPU 0 (0000:01:00.0, node 0): CPUs %s, policy node, not arbitrated\"",
+			    want))
+			tap_diag("exit %d, stderr: %s", run.status, run.err);
+		free(made);
+		free(line_seen);
+	}
+	run_free(&run);
+	free(expected);
+	free(want);
+out:
+	gs_bitmap_free(&cpus);
+	gs_bitmap_free(&here);
+	free(self);
+	free(root);
+}
+
+/*
  * --spill without the module: GPU 4 of hgx is on node 1 (CPUs 4-7,12-15).
  * Where none of those is ours but some of node 0 (0-3,8-11) are, the
  * worker must spill to node 0's CPUs that are ours, as the module would.
@@ -1888,6 +1977,7 @@ int main(int argc, char **argv)
 	test_status();
 	test_status_nodes();
 	test_exec_fallback();
+	test_exec_disabled();
 	test_exec_fallback_spill();
 	test_exec_environment();
 

@@ -404,6 +404,39 @@ static void test_fallback_offline(void)
 }
 
 /*
+ * GPUSCHED_DISABLE, through the stand-in device, which answers PIN with
+ * ENOTTY: before it is set the module is asked (ENOTTY); once it is set,
+ * PIN succeeds with the caller's own CPUs and UNPIN and the memory policy
+ * (of a node that does not exist) succeed without doing anything.  The
+ * library's one line goes to standard error, which the parent reads too.
+ */
+static void disabled_child(struct gpusched *gs)
+{
+	struct gpusched_pin pin = {
+		.target_type = GPUSCHED_TARGET_THREAD, .policy = GPUSCHED_POLICY_NODE,
+	};
+	struct gpusched_unpin unpin = { .target_type = GPUSCHED_TARGET_THREAD };
+	size_t size = CPU_ALLOC_SIZE(1024);
+	cpu_set_t *got = CPU_ALLOC(1024), *own = CPU_ALLOC(1024);
+	int err;
+
+	if (!got || !own || sched_getaffinity(0, size, own))
+		exit(1);
+	err = gpusched_pin_task(gs, &pin, got, size);
+	printf("enabled-pin %d\n", err);
+	setenv(GPUSCHED_DISABLE_VARIABLE, "1", 1);
+	CPU_ZERO_S(size, got);
+	err = gpusched_pin_task(gs, &pin, got, size);
+	printf("disabled-pin %d %d\n", err, CPU_EQUAL_S(size, got, own) ? 1 : 0);
+	printf("disabled-unpin %d\n", gpusched_unpin_task(gs, &unpin));
+	printf("disabled-mem %d\n", gpusched_set_mem_policy(GPUSCHED_MEM_BIND, 1000));
+	fflush(stdout);
+	unsetenv(GPUSCHED_DISABLE_VARIABLE);
+	CPU_FREE(got);
+	CPU_FREE(own);
+}
+
+/*
  * The query half of test_query_sizes(), in a copy of this program with the
  * stand-in module preloaded: prints what each call left in a struct with
  * a canary behind it.
@@ -437,6 +470,8 @@ static int query_child(const char *device)
 	printf("larger %d %u %#x\n", err, buf.q.result, buf.canary[0]);
 	err = gpusched_query(gs, getpid(), &buf.q, 8, NULL, NULL, 0);
 	printf("small %d\n", err);
+	fflush(stdout);
+	disabled_child(gs);
 	gpusched_close(gs);
 	return 0;
 }
@@ -459,7 +494,7 @@ static void test_query_sizes(const char *self)
 		exit(1);
 	close(fd);
 	/* ASan, when built in, tolerates the stand-in loaded before it. */
-	if (asprintf(&cmd, "env ASAN_OPTIONS=verify_asan_link_order=0 LD_PRELOAD=%s %s %s --query-child %s",
+	if (asprintf(&cmd, "env ASAN_OPTIONS=verify_asan_link_order=0 LD_PRELOAD=%s %s %s --query-child %s 2>&1",
 		     preload, device_env, self, device) < 0)
 		exit(1);
 	child = popen(cmd, "r");
@@ -492,8 +527,22 @@ static void test_query_sizes(const char *self)
 	tap_ok(out && strstr(out, "small ") && sscanf(strstr(out, "small "), "small %d", &err) == 1 &&
 	       err == -EINVAL,
 	       "gpusched_query of a struct smaller than the first version gives -EINVAL");
+	tap_ok(out && strstr(out, "enabled-pin ") &&
+	       sscanf(strstr(out, "enabled-pin "), "enabled-pin %d", &err) == 1 && err == -ENOTTY,
+	       "without GPUSCHED_DISABLE, gpusched_pin_task asks the device");
+	tap_ok(out && strstr(out, "disabled-pin ") &&
+	       sscanf(strstr(out, "disabled-pin "), "disabled-pin %d %u", &err, &result) == 2 &&
+	       !err && result == 1,
+	       "GPUSCHED_DISABLE=1: gpusched_pin_task succeeds without the device, reporting the caller's own CPUs");
+	tap_ok(out && strstr(out, "disabled-unpin 0\n") && strstr(out, "disabled-mem 0\n"),
+	       "GPUSCHED_DISABLE=1: gpusched_unpin_task and gpusched_set_mem_policy change nothing and succeed");
+	tap_ok(out && strstr(out, "gpusched: GPUSCHED_DISABLE=1: not pinning; CPUs and memory policy stay as they are\n") &&
+	       !strstr(strstr(out, "not pinning") + 1, "not pinning"),
+	       "GPUSCHED_DISABLE=1: the library says so once, on standard error");
 	if (!out)
 		printf("# no answer from the query child: %s\n", cmd);
+	else if (!strstr(out, "disabled-mem"))
+		printf("# query child said: %s\n", out);
 	free(out);
 	free(cmd);
 	free(device_env);
