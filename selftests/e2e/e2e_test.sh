@@ -6,8 +6,8 @@
 # exclusive cores local to each GPU, cores returned on SIGKILL, a second
 # job kept off the first one's cores, a cpuset respected, a CPU going
 # offline re-fed by the daemon and the pin moved, the memory policy set,
-# `status` and `topo` showing what the kernel holds, and the fallback
-# without the module.  TAP on stdout.  Runs as root under busybox sh; puts
+# `status` and `topo` showing what the kernel holds, the fallback without
+# the module, and a GPU memory node taken from the driver's numa_status.  TAP on stdout.  Runs as root under busybox sh; puts
 # back everything it changed (CPUs online, cgroup, processes) so the suites
 # after it find the machine as it was.
 set -u
@@ -39,6 +39,7 @@ disjoint() {
 	return 0
 }
 contains() { case " $(expand "$1") " in *" $2 "*) return 0 ;; esac; return 1; }
+contains_word() { case " $1 " in *" $2 "*) return 0 ;; esac; return 1; }
 allowed() { sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' "/proc/$1/status" 2>/dev/null; }
 
 
@@ -73,6 +74,7 @@ cleanup() {
 	for c in $offlined; do echo 1 >"/sys/devices/system/cpu/cpu$c/online"; done
 	[ -d /sys/fs/cgroup/e2e ] && rmdir /sys/fs/cgroup/e2e 2>/dev/null
 	[ -n "${daemon:-}" ] && kill "$daemon" 2>/dev/null
+	grep -q ' /proc/driver ' /proc/mounts && umount /proc/driver
 }
 offlined=
 trap cleanup EXIT
@@ -243,6 +245,14 @@ check "SLURM_LOCALID=3 pins to GPU 3" grep -q "pinned to GPU 3 " "$log/slurm.err
 OMPI_COMM_WORLD_LOCAL_RANK=0 gpusched exec --verbose --policy node -- true 2>"$log/ompi.err"
 check "OMPI_COMM_WORLD_LOCAL_RANK=0 pins to GPU 0" grep -q "pinned to GPU 0 " "$log/ompi.err"
 
+# --- the rollout opt-out -------------------------------------------------------
+out=$(GPUSCHED_DISABLE=1 gpusched exec --gpu 0 --policy exclusive -- \
+	sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' /proc/self/status 2>"$log/disabled.err")
+check "GPUSCHED_DISABLE=1 gpusched exec leaves the program on the CPUs it had ($out)" \
+	[ "$out" = "$all_cpus" ]
+check "and says so in one line" [ "$(cat "$log/disabled.err")" = \
+	"gpusched: GPUSCHED_DISABLE=1: not pinning; CPUs and memory policy stay as they are" ]
+
 # --- CPU hotplug: the daemon feeds again and the pin moves ---------------------
 victim=
 for c in $(expand "$(allowed "$w3")"); do
@@ -287,5 +297,60 @@ kill -TERM "$daemon"
 wait "$daemon"
 check "gpuschedd exits 0 on SIGTERM" [ $? -eq 0 ]
 daemon=
+
+# --- the GPU's memory node from the NVIDIA driver, with no --mem-node ----------
+# The guest has no NVIDIA driver, so its /proc/driver/nvidia/gpus/ADDR/numa_status
+# is written on a tmpfs mounted over /proc/driver.  The node is offline first (not
+# used) and then goes online, which the driver follows with memory block uevents:
+# one is sent by hand, and the daemon must feed the node without a restart.
+gpu0_memory_node() {
+	gpusched topo --json >"$log/topo-numa.json" 2>&1 &&
+		json_check "$log/topo-numa.json" "gpus.0.memory_node=$1" >/dev/null
+}
+if [ -z "$memory_only_node" ]; then
+	skip "the GPU's memory node from the driver's numa_status" \
+		"$topology_file has no CPU-less memory node"
+elif ! mount -t tmpfs gpusched-e2e /proc/driver 2>"$log/mount.err"; then
+	skip "the GPU's memory node from the driver's numa_status" \
+		"cannot mount a tmpfs over /proc/driver: $(cat "$log/mount.err")"
+else
+	numa_dir=/proc/driver/nvidia/gpus/$(gpu_addr 0)
+	mkdir -p "$numa_dir"
+	printf 'Node:      %s\nStatus:    offline\n' "$memory_only_node" >"$numa_dir/numa_status"
+	before=$(generation)
+	# shellcheck disable=SC2086
+	gpuschedd $matches 2>"$log/gpuschedd-numa.log" &
+	daemon=$!
+	refed() { [ "$(generation)" -gt "$before" ]; }
+	check "gpuschedd without --mem-node feeds the module" wait_for 20 refed
+	check "numa_status with node $memory_only_node offline: GPU 0's memory stays on node $(gpu_node 0)" \
+		gpu0_memory_node "$(gpu_node 0)"
+	check "and gpuschedd says why" grep -q "node $memory_only_node is \"offline\", not online" \
+		"$log/gpuschedd-numa.log"
+	printf 'Node:      %s\nStatus:    online\n' "$memory_only_node" >"$numa_dir/numa_status"
+	before=$(generation)
+	block=$(ls -d /sys/devices/system/memory/memory[0-9]* 2>/dev/null | head -n 1)
+	if [ -n "$block" ]; then
+		echo online >"$block/uevent"
+		check "a memory block's online uevent makes gpuschedd feed again" wait_for 15 refed
+		check "numa_status with node $memory_only_node online: GPU 0's memory is on it" \
+			gpu0_memory_node "$memory_only_node"
+		check "and gpuschedd says where it came from" \
+			grep -q "memory on node $memory_only_node (the driver's numa_status)" \
+			"$log/gpuschedd-numa.log"
+		out=$(gpusched exec --gpu 0 --policy node --mem-policy bind --mem-node gpu-memory -- \
+			cat /proc/self/numa_maps 2>"$log/numa-exec.err" | head -n 1)
+		check "gpusched exec --mem-node gpu-memory binds to node $memory_only_node ($out)" \
+			contains_word "$out" "bind:$memory_only_node"
+	else
+		skip "a memory block's online uevent makes gpuschedd feed again" \
+			"no /sys/devices/system/memory on $(uname -r)"
+	fi
+	kill -TERM "$daemon"
+	wait "$daemon"
+	daemon=
+	umount /proc/driver
+	diag "$(grep -v '^$' "$log/gpuschedd-numa.log" | tail -n 4)"
+fi
 
 finish
