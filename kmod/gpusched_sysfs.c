@@ -204,14 +204,25 @@ static ssize_t memory_node_show(struct kobject *kobj, struct kobj_attribute *att
 	return ret ? ret : sysfs_emit(buf, "%u\n", rec.mem_node);
 }
 
+/*
+ * The node's online CPUs: powerpc keeps offline CPUs in cpumask_of_node(),
+ * and a CPU that is offline is no CPU a pin can use.
+ */
 static ssize_t local_cpus_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf)
 {
 	struct gpusched_gpu_rec rec;
-	int ret = gpusched_dir_gpu(kobj, &rec);
+	cpumask_var_t mask;
+	int ret;
 
+	ret = gpusched_dir_gpu(kobj, &rec);
 	if (ret)
 		return ret;
-	return sysfs_emit(buf, "%*pbl\n", cpumask_pr_args(cpumask_of_node(rec.node)));
+	if (!alloc_cpumask_var(&mask, GFP_KERNEL))
+		return -ENOMEM;
+	cpumask_and(mask, cpumask_of_node(rec.node), cpu_online_mask);
+	ret = sysfs_emit(buf, "%*pbl\n", cpumask_pr_args(mask));
+	free_cpumask_var(mask);
+	return ret;
 }
 
 static ssize_t reserved_cpus_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf)

@@ -142,7 +142,7 @@ static int gpu_with_spare_cpu(const struct gs_machine *m, unsigned int *cpu)
 
 TEST_F(hotplug, node_pin_drops_an_offline_cpu_and_gets_it_back)
 {
-	struct gs_mask cpus, gone;
+	struct gs_mask cpus, gone, local;
 	unsigned int cpu;
 	int gpu;
 
@@ -159,6 +159,10 @@ TEST_F(hotplug, node_pin_drops_an_offline_cpu_and_gets_it_back)
 		TH_LOG("the pin still holds cpu%u after it went offline", cpu);
 	cpus = pinned_cpus(self);
 	EXPECT_AFFINITY(&cpus, 0);
+	/* The module's local_cpus names online CPUs only (powerpc keeps the rest). */
+	ASSERT_EQ(0, gs_sysfs_gpu_cpus(gpu, "local_cpus", &local));
+	EXPECT_FALSE(gs_mask_test(&local, cpu))
+		TH_LOG("gpu%u/local_cpus still names cpu%u, which is offline", gpu, cpu);
 
 	ASSERT_EQ(0, bring_online(self, cpu));
 	EXPECT_TRUE(wait_for_pin(self, contains, &gone))
