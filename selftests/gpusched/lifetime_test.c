@@ -9,6 +9,8 @@
  * add the kernel log and kmemleak after the cycles.
  */
 #define _GNU_SOURCE
+#include <limits.h>
+
 #include "gpusched_test_util.h"
 
 #include "kselftest_harness.h"
@@ -46,11 +48,11 @@ FIXTURE_TEARDOWN(reuse)
 }
 
 /*
- * A sleeping child whose id can be given out again: early in a guest's
- * life the next ids are below FIRST_REUSABLE_PID, so those children are
- * reaped and others forked.  The child, or -1.
+ * Forks until a child gets an id in @low..@high; that child, sleeping until
+ * it is killed (or its parent dies), or -1.  Children with other ids exit
+ * at once and are reaped.
  */
-static pid_t sleeper(void)
+static pid_t sleeper_in(pid_t low, pid_t high)
 {
 	unsigned int tries;
 	pid_t pid;
@@ -60,41 +62,33 @@ static pid_t sleeper(void)
 		if (pid < 0)
 			return -1;
 		if (!pid) {
-			if (getpid() < FIRST_REUSABLE_PID)
+			if (getpid() < low || getpid() > high)
 				_exit(0);
 			prctl(PR_SET_PDEATHSIG, SIGKILL);
 			for (;;)
 				pause();
 		}
-		if (pid >= FIRST_REUSABLE_PID)
+		if (pid >= low && pid <= high)
 			return pid;
 		waitpid(pid, NULL, 0);
 	}
 	return -1;
 }
 
-/* Forks until a child gets id @want; that child (sleeping), or -1. */
+/*
+ * A sleeping child whose id can be given out again: early in a guest's
+ * life the next ids are below FIRST_REUSABLE_PID, which the kernel never
+ * hands out again once pid_max wraps.
+ */
+static pid_t sleeper(void)
+{
+	return sleeper_in(FIRST_REUSABLE_PID, INT_MAX);
+}
+
+/* A sleeping child with id @want, or -1. */
 static pid_t take_id(pid_t want)
 {
-	unsigned int tries;
-	pid_t pid;
-
-	for (tries = 0; tries < REUSE_TRIES; tries++) {
-		pid = fork();
-		if (pid < 0)
-			return -1;
-		if (!pid) {
-			if (getpid() != want)
-				_exit(0);
-			prctl(PR_SET_PDEATHSIG, SIGKILL);
-			for (;;)
-				pause();
-		}
-		if (pid == want)
-			return pid;
-		waitpid(pid, NULL, 0);
-	}
-	return -1;
+	return sleeper_in(want, want);
 }
 
 static void pin_then_reuse(struct __test_metadata *_metadata, FIXTURE_DATA(reuse) *self,
