@@ -322,16 +322,14 @@ static int exec_fallback(const struct pin_options *o)
 		cli_error("placing without the module: %s", message);
 		return EXIT_FAILURE_RUNTIME;
 	}
-	if (!gpusched_disabled()) {
-		list = cli_cpu_set_list(placed.cpus, placed.cpus_size);
-		cli_warn("%s is missing (the gpusched module is not loaded): placed on CPUs %s of node %u with sched_setaffinity, NOT arbitrated with other jobs",
-			 o->common.device ? o->common.device : GPUSCHED_DEVICE, list, placed.node);
-		free(list);
-		if (o->common.verbose)
-			report_pinned(gpu, address, placed.node, placed.cpus, placed.cpus_size,
-				      o->policy == GPUSCHED_POLICY_DEFAULT ? GPUSCHED_POLICY_NODE :
-				      o->policy, false);
-	}
+	list = cli_cpu_set_list(placed.cpus, placed.cpus_size);
+	cli_warn("%s is missing (the gpusched module is not loaded): placed on CPUs %s of node %u with sched_setaffinity, NOT arbitrated with other jobs",
+		 o->common.device ? o->common.device : GPUSCHED_DEVICE, list, placed.node);
+	free(list);
+	if (o->common.verbose)
+		report_pinned(gpu, address, placed.node, placed.cpus, placed.cpus_size,
+			      o->policy == GPUSCHED_POLICY_DEFAULT ? GPUSCHED_POLICY_NODE :
+			      o->policy, false);
 	CPU_FREE(placed.cpus);
 	return apply_mem_policy(o, placed.node,
 				mem_node == GPUSCHED_NODE_ANY ? placed.node : mem_node) ?

@@ -15,6 +15,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,12 @@ static const char *field_value(const char *text, const char *key)
 			line++;
 	}
 	return NULL;
+}
+
+/* Whether the @len bytes at @word are @expected. */
+static bool word_is(const char *word, size_t len, const char *expected)
+{
+	return len == strlen(expected) && !strncmp(word, expected, len);
 }
 
 /*
@@ -74,7 +81,7 @@ static void read_numa_status(struct gs_discovery *d, struct gs_pci_device *dev)
 	}
 	status_len = strcspn(status, " \t\n");
 	/* A GPU whose memory is no NUMA node says "disabled": nothing to report. */
-	if (status_len == strlen("disabled") && !strncmp(status, "disabled", status_len))
+	if (word_is(status, status_len, "disabled"))
 		goto out_text;
 	errno = 0;
 	id = strtol(node_text, &end, 10);
@@ -84,7 +91,7 @@ static void read_numa_status(struct gs_discovery *d, struct gs_pci_device *dev)
 				  root_of(d), path, consequence);
 		goto out_text;
 	}
-	if (status_len != strlen("online") || strncmp(status, "online", status_len)) {
+	if (!word_is(status, status_len, "online")) {
 		gs_discovery_warn(d, "%s/%s: node %ld is \"%.*s\", not online; %s until it is",
 				  root_of(d), path, id, (int)(status_len > 32 ? 32 : status_len),
 				  status, "the GPU's memory node is not used");

@@ -546,20 +546,17 @@ int gpusched_fallback_pin(const char *sysfs_root,
 	if (err)
 		goto out_snapshot;
 
-	CPU_ZERO_S(current_size, current);
-	for (cpu = 0; cpu < snapshot.topo.nr_cpus; cpu++)
-		if (gs_bit_test(placed, cpu))
-			CPU_SET_S(cpu, current_size, current);
-	if (gpusched_disabled()) {
-		/* Pass-through: report the CPUs the caller keeps. */
-		if (sched_getaffinity(0, current_size, current)) {
-			err = fallback_fail(message, -errno, "sched_getaffinity: %s",
+	/* Under GPUSCHED_DISABLE, @current already holds the CPUs the caller keeps. */
+	if (!gpusched_disabled()) {
+		CPU_ZERO_S(current_size, current);
+		for (cpu = 0; cpu < snapshot.topo.nr_cpus; cpu++)
+			if (gs_bit_test(placed, cpu))
+				CPU_SET_S(cpu, current_size, current);
+		if (sched_setaffinity(0, current_size, current)) {
+			err = fallback_fail(message, -errno, "sched_setaffinity: %s",
 					    strerror(errno));
 			goto out_snapshot;
 		}
-	} else if (sched_setaffinity(0, current_size, current)) {
-		err = fallback_fail(message, -errno, "sched_setaffinity: %s", strerror(errno));
-		goto out_snapshot;
 	}
 	out->cpus = current;
 	out->cpus_size = current_size;
