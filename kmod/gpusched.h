@@ -101,6 +101,7 @@ struct gpusched_gpu_rec {
  * @engine: the snapshot the placement engine works on; its CPU online
  *	flags are refreshed under gpusched_lock before every placement
  * @cpus: backing store of @engine.cpus (nr_cpu_ids entries)
+ * @index: backing store of @engine.node_cpus and @engine.node_start
  * @housekeeping: CPUs no pin may use, a bitmap of nr_cpu_ids bits
  *
  * Allocated as one block by gpusched_table_alloc(); all arrays live in it.
@@ -112,6 +113,7 @@ struct gpusched_table {
 	struct gpusched_gpu_rec *gpus;
 	struct gs_topology engine;
 	struct gs_cpu *cpus;
+	u32 *index;
 	unsigned long *housekeeping;
 };
 

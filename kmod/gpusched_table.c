@@ -32,14 +32,16 @@ struct gpusched_table *gpusched_table_alloc(u32 nr_gpus)
 {
 	size_t words = BITS_TO_LONGS(nr_cpu_ids);
 	struct gpusched_table *topo;
-	size_t size, off_gpus, off_engine_gpus, off_cpus, off_dist, off_hk;
+	size_t size, off_gpus, off_engine_gpus, off_cpus, off_dist, off_index, off_hk;
 
-	/* One block: header, GPU records, engine GPUs, CPUs, distances, mask. */
+	/* One block: header, GPU records, engine GPUs, CPUs, distances, node index, mask. */
 	off_gpus = ALIGN(sizeof(*topo), 8);
 	off_engine_gpus = off_gpus + array_size(nr_gpus, sizeof(struct gpusched_gpu_rec));
 	off_cpus = ALIGN(off_engine_gpus + array_size(nr_gpus, sizeof(struct gs_gpu)), 8);
 	off_dist = off_cpus + array_size(nr_cpu_ids, sizeof(struct gs_cpu));
-	off_hk = ALIGN(off_dist + array3_size(nr_node_ids, nr_node_ids, sizeof(u32)), 8);
+	off_index = off_dist + array3_size(nr_node_ids, nr_node_ids, sizeof(u32));
+	off_hk = ALIGN(off_index + array_size(gs_topology_index_words(nr_cpu_ids, nr_node_ids),
+					      sizeof(u32)), 8);
 	size = off_hk + array_size(words, sizeof(unsigned long));
 
 	topo = kvzalloc(size, GFP_KERNEL);
@@ -48,6 +50,7 @@ struct gpusched_table *gpusched_table_alloc(u32 nr_gpus)
 	topo->nr_gpus = nr_gpus;
 	topo->gpus = (void *)topo + off_gpus;
 	topo->cpus = (void *)topo + off_cpus;
+	topo->index = (void *)topo + off_index;
 	topo->housekeeping = (void *)topo + off_hk;
 	topo->engine.nr_cpus = nr_cpu_ids;
 	topo->engine.nr_nodes = nr_node_ids;
@@ -65,8 +68,9 @@ struct gpusched_table *gpusched_table_alloc(u32 nr_gpus)
  *	NULL to group by package
  *
  * Takes the cores, packages, nodes and online CPUs from the kernel's own
- * topology masks.  Groups are named by their lowest CPU, as the engine
- * expects; the engine's validation then checks what userspace gave.
+ * topology masks and indexes the CPUs by node.  Groups are named by their
+ * lowest CPU, as the engine expects; the engine's validation then checks
+ * what userspace gave.
  *
  * Context: cpus_read_lock() held, so that the masks stay as read.
  */
@@ -95,6 +99,7 @@ void gpusched_fill_cpus(struct gpusched_table *topo, const u32 *llc)
 	for (a = 0; a < nr_node_ids; a++)
 		for (b = 0; b < nr_node_ids; b++)
 			distance[a * nr_node_ids + b] = node_distance(a, b);
+	gs_topology_index(&topo->engine, topo->index);
 }
 
 static bool gpusched_node_ok(u32 node)

@@ -21,6 +21,13 @@
  * cores, caches and packages at once.  The low byte holds flags gathered over
  * the group's CPUs, the bits above it a 1-based sequence number: the worker a
  * core is dealt to, or the rank of a core or cache in the walk that chose it.
+ *
+ * A call only marks the nodes it looks at, each the first time it does:
+ * workspace->node_marks[n] is non-zero once node n's entries are set for
+ * this call, and entries of unmarked nodes hold leftovers of earlier calls.
+ * A core lies within one node (validation sees to it), so marking a node
+ * sets every entry its cores are named by; a cache or package can reach
+ * into other nodes, and is read only after its leader's node is marked.
  */
 #define GS_MARK_ONLINE		0x01u	/* core: a CPU is online */
 #define GS_MARK_HOUSEKEEPING	0x02u	/* core: a CPU is housekeeping */
@@ -64,27 +71,18 @@ struct gs_deal {
 /*
  * Walks the physical cores of one node in CPU order, starting at a given CPU
  * and wrapping around: the one order in which every policy visits cores.
+ * It goes through the node's run of the topology's node index.
  */
 struct gs_core_walk {
-	u32 node;
-	u32 start;
-	u32 step;
+	const u32 *cpus;	/* the node's CPUs, in increasing order */
+	u32 nr_cpus;		/* ... and how many */
+	u32 first;		/* position of the first CPU at or after the start */
+	u32 step;		/* CPUs visited so far */
 };
 
 static u32 gs_min(u32 a, u32 b)
 {
 	return a < b ? a : b;
-}
-
-/* node_marks[n] = number of CPUs on node n, online or not. */
-static void gs_count_node_cpus(const struct gs_topology *topo, struct gs_workspace *ws)
-{
-	u32 node, cpu;
-
-	for (node = 0; node < topo->nr_nodes; node++)
-		ws->node_marks[node] = 0;
-	for (cpu = 0; cpu < topo->nr_cpus; cpu++)
-		ws->node_marks[topo->cpus[cpu].node]++;
 }
 
 /* Spill order: by distance from the GPU's device node @origin, ties to the lower id. */
@@ -99,16 +97,14 @@ static bool gs_node_before(const struct gs_topology *topo, u32 origin, u32 a, u3
 /*
  * The node after @prev in spill order among nodes that have CPUs (the first
  * one when @prev is nr_nodes), or nr_nodes after the last.  O(nodes) per
- * step keeps the walk free of sorting and of storage.  Needs node_marks from
- * gs_count_node_cpus().
+ * step keeps the walk free of sorting and of storage.
  */
-static u32 gs_next_node(const struct gs_topology *topo, const struct gs_workspace *ws,
-			u32 origin, u32 prev)
+static u32 gs_next_node(const struct gs_topology *topo, u32 origin, u32 prev)
 {
 	u32 node, best = topo->nr_nodes;
 
 	for (node = 0; node < topo->nr_nodes; node++) {
-		if (!ws->node_marks[node])
+		if (!gs_node_nr_cpus(topo, node))
 			continue;
 		if (prev < topo->nr_nodes && !gs_node_before(topo, origin, prev, node))
 			continue;
@@ -121,11 +117,17 @@ static u32 gs_next_node(const struct gs_topology *topo, const struct gs_workspac
 /*
  * The node a GPU's workers call home: the first node in its spill order.
  * That is its device's node, or for a node without CPUs (GPU memory exposed
- * as a NUMA node) the nearest node with CPUs, ties to the lowest id.
+ * as a NUMA node) the nearest node with CPUs, ties to the lowest id.  A node
+ * with CPUs needs no search: validation keeps every other node farther than
+ * 10, a node's distance to itself.
  */
-static u32 gs_home_node(const struct gs_topology *topo, const struct gs_workspace *ws, u32 gpu)
+static u32 gs_home_node(const struct gs_topology *topo, u32 gpu)
 {
-	return gs_next_node(topo, ws, topo->gpus[gpu].cpu_node, topo->nr_nodes);
+	u32 origin = topo->gpus[gpu].cpu_node;
+
+	if (gs_node_nr_cpus(topo, origin))
+		return origin;
+	return gs_next_node(topo, origin, topo->nr_nodes);
 }
 
 /**
@@ -147,27 +149,30 @@ int gs_gpu_cpu_node(const struct gs_topology *topo, struct gs_workspace *ws, u32
 		return -EINVAL;
 	if (gpu >= topo->nr_gpus)
 		return -ENODEV;
-	gs_count_node_cpus(topo, ws);
-	return (int)gs_home_node(topo, ws, gpu);
+	return (int)gs_home_node(topo, gpu);
 }
 
-static void gs_core_walk_init(struct gs_core_walk *walk, u32 node, u32 start)
+static void gs_core_walk_init(const struct gs_topology *topo, struct gs_core_walk *walk,
+			      u32 node, u32 start)
 {
-	walk->node = node;
-	walk->start = start;
+	walk->cpus = topo->node_cpus + topo->node_start[node];
+	walk->nr_cpus = gs_node_nr_cpus(topo, node);
+	walk->first = gs_node_position(topo, node, start);
 	walk->step = 0;
 }
 
 static bool gs_core_walk_next(const struct gs_topology *topo, struct gs_core_walk *walk,
 			      u32 *core)
 {
-	while (walk->step < topo->nr_cpus) {
-		u32 cpu = walk->start + walk->step;
+	while (walk->step < walk->nr_cpus) {
+		u32 position = walk->first + walk->step;
+		u32 cpu;
 
 		walk->step++;
-		if (cpu >= topo->nr_cpus)
-			cpu -= topo->nr_cpus;
-		if (topo->cpus[cpu].core == cpu && topo->cpus[cpu].node == walk->node) {
+		if (position >= walk->nr_cpus)
+			position -= walk->nr_cpus;
+		cpu = walk->cpus[position];
+		if (topo->cpus[cpu].core == cpu) {
 			*core = cpu;
 			return true;
 		}
@@ -228,16 +233,24 @@ static bool gs_cpu_free(const struct gs_placer *placer, u32 cpu)
 	return gs_cpu_usable(placer, cpu) && !gs_cpu_held_by_other(placer, cpu);
 }
 
-/* Gathers each core's state into the mark of its lowest CPU. */
-static void gs_mark_cores(struct gs_placer *placer)
+/*
+ * Gathers the state of each core of @node into the mark of its lowest CPU,
+ * once per call; see node_marks above.
+ */
+static void gs_mark_node(struct gs_placer *placer, u32 node)
 {
 	const struct gs_topology *topo = placer->topo;
 	const struct gs_hold *holds = placer->resv->holds;
-	u32 cpu, mark;
+	const u32 *cpus = topo->node_cpus + topo->node_start[node];
+	u32 i, cpu, mark, nr_cpus = gs_node_nr_cpus(topo, node);
 
-	for (cpu = 0; cpu < topo->nr_cpus; cpu++)
-		placer->ws->core_marks[cpu] = 0;
-	for (cpu = 0; cpu < topo->nr_cpus; cpu++) {
+	if (placer->ws->node_marks[node])
+		return;
+	placer->ws->node_marks[node] = 1;
+	for (i = 0; i < nr_cpus; i++)
+		placer->ws->core_marks[cpus[i]] = 0;
+	for (i = 0; i < nr_cpus; i++) {
+		cpu = cpus[i];
 		mark = 0;
 		if (topo->cpus[cpu].flags & GS_CPU_ONLINE)
 			mark |= GS_MARK_ONLINE;
@@ -261,7 +274,7 @@ static u32 gs_capable_core_at(const struct gs_placer *placer, u32 position)
 	struct gs_core_walk walk;
 	u32 core, seen = 0;
 
-	gs_core_walk_init(&walk, placer->home, 0);
+	gs_core_walk_init(placer->topo, &walk, placer->home, 0);
 	while (gs_core_walk_next(placer->topo, &walk, &core)) {
 		if (!gs_core_capable(gs_marks(placer, core)))
 			continue;
@@ -272,7 +285,7 @@ static u32 gs_capable_core_at(const struct gs_placer *placer, u32 position)
 }
 
 /* Works out the request's GPU's share of its home node; see struct gs_share. */
-static void gs_gpu_share(const struct gs_placer *placer, struct gs_share *share)
+static void gs_gpu_share(struct gs_placer *placer, struct gs_share *share)
 {
 	const struct gs_topology *topo = placer->topo;
 	u32 gpu, local_gpus = 0, rank = 0, capable = 0, held = 0;
@@ -281,7 +294,7 @@ static void gs_gpu_share(const struct gs_placer *placer, struct gs_share *share)
 
 	/* Rank the GPUs by index, never by any assumed GPU-to-CPU pattern. */
 	for (gpu = 0; gpu < topo->nr_gpus; gpu++) {
-		if (gs_home_node(topo, placer->ws, gpu) != placer->home)
+		if (gs_home_node(topo, gpu) != placer->home)
 			continue;
 		local_gpus++;
 		if (gpu < placer->req->gpu)
@@ -289,7 +302,8 @@ static void gs_gpu_share(const struct gs_placer *placer, struct gs_share *share)
 	}
 	share->usable = 0;
 	share->free = 0;
-	gs_core_walk_init(&walk, placer->home, 0);
+	gs_mark_node(placer, placer->home);
+	gs_core_walk_init(topo, &walk, placer->home, 0);
 	while (gs_core_walk_next(topo, &walk, &core)) {
 		marks = gs_marks(placer, core);
 		if (!gs_core_capable(marks))
@@ -329,7 +343,8 @@ static void gs_deal_cores(struct gs_placer *placer, struct gs_deal *deal, u32 no
 	u32 core, worker, dealt_here = 0;
 	struct gs_core_walk walk;
 
-	gs_core_walk_init(&walk, node, start);
+	gs_mark_node(placer, node);
+	gs_core_walk_init(placer->topo, &walk, node, start);
 	while (dealt_here < limit && deal->dealt < deal->need &&
 	       gs_core_walk_next(placer->topo, &walk, &core)) {
 		if (!gs_core_takeable(gs_marks(placer, core)))
@@ -346,12 +361,13 @@ static void gs_deal_cores(struct gs_placer *placer, struct gs_deal *deal, u32 no
 }
 
 /* Cores of @node an exclusive worker could use if nobody held them. */
-static u32 gs_usable_cores(const struct gs_placer *placer, u32 node)
+static u32 gs_usable_cores(struct gs_placer *placer, u32 node)
 {
 	struct gs_core_walk walk;
 	u32 core, marks, usable = 0;
 
-	gs_core_walk_init(&walk, node, 0);
+	gs_mark_node(placer, node);
+	gs_core_walk_init(placer->topo, &walk, node, 0);
 	while (gs_core_walk_next(placer->topo, &walk, &core)) {
 		marks = gs_marks(placer, core);
 		if (gs_core_capable(marks) && (marks & GS_MARK_USABLE))
@@ -377,10 +393,10 @@ static int gs_exclusive_no_space(struct gs_placer *placer, const struct gs_share
 	u32 node, elsewhere = 0;
 
 	if (placer->req->flags & GS_REQUEST_SPILL) {
-		node = gs_next_node(topo, placer->ws, placer->origin, placer->home);
+		node = gs_next_node(topo, placer->origin, placer->home);
 		while (node < topo->nr_nodes) {
 			elsewhere += gs_usable_cores(placer, node);
-			node = gs_next_node(topo, placer->ws, placer->origin, node);
+			node = gs_next_node(topo, placer->origin, node);
 		}
 	}
 	if (share->usable + elsewhere < need)
@@ -390,16 +406,26 @@ static int gs_exclusive_no_space(struct gs_placer *placer, const struct gs_share
 	return gs_no_space(placer, GS_REASON_CPUS_HELD);
 }
 
-/* Gives each worker the free CPUs of the cores whose mark names it. */
+/*
+ * Gives each worker the free CPUs of the cores whose mark names it.  Cores
+ * are only dealt on nodes the call has marked, so only those are visited.
+ */
 static void gs_write_cores(struct gs_placer *placer)
 {
 	const struct gs_topology *topo = placer->topo;
-	u32 cpu, seq;
+	u32 node, position, cpu, seq;
 
-	for (cpu = 0; cpu < topo->nr_cpus; cpu++) {
-		seq = gs_seq(placer, topo->cpus[cpu].core);
-		if (seq && gs_cpu_free(placer, cpu))
-			gs_bit_set(gs_worker_cpus(placer->out, topo->nr_cpus, seq - 1), cpu);
+	for (node = 0; node < topo->nr_nodes; node++) {
+		if (!placer->ws->node_marks[node])
+			continue;
+		for (position = topo->node_start[node]; position < topo->node_start[node + 1];
+		     position++) {
+			cpu = topo->node_cpus[position];
+			seq = gs_seq(placer, topo->cpus[cpu].core);
+			if (seq && gs_cpu_free(placer, cpu))
+				gs_bit_set(gs_worker_cpus(placer->out, topo->nr_cpus, seq - 1),
+					   cpu);
+		}
 	}
 }
 
@@ -438,10 +464,10 @@ static int gs_place_exclusive(struct gs_placer *placer)
 	if (deal.need > available && !(req->flags & GS_REQUEST_SPILL))
 		return gs_exclusive_no_space(placer, &share, deal.need);
 	gs_deal_cores(placer, &deal, placer->home, share.start, available);
-	node = gs_next_node(topo, placer->ws, placer->origin, placer->home);
+	node = gs_next_node(topo, placer->origin, placer->home);
 	while (deal.dealt < deal.need && node < topo->nr_nodes) {
 		gs_deal_cores(placer, &deal, node, 0, deal.need);
-		node = gs_next_node(topo, placer->ws, placer->origin, node);
+		node = gs_next_node(topo, placer->origin, node);
 	}
 	if (deal.dealt < deal.need)
 		return gs_exclusive_no_space(placer, &share, deal.need);
@@ -462,17 +488,39 @@ static void gs_repeat_workers(struct gs_placer *placer, u32 units)
 	}
 }
 
-static void gs_mark_packages(struct gs_placer *placer, u32 node)
+/*
+ * Sets or clears the package flag of every package with a CPU on @node.
+ * Between calls no entry has the flag (gs_workspace_init() starts from
+ * zero, node marks never set it, and the socket policy clears what it
+ * set), so setting it for one node's packages flags exactly those, with no
+ * pass over every CPU to clear it first.
+ */
+static void gs_flag_packages(struct gs_placer *placer, u32 node, bool set)
 {
 	const struct gs_topology *topo = placer->topo;
-	u32 cpu;
+	u32 position, package;
 
-	for (cpu = 0; cpu < topo->nr_cpus; cpu++)
-		placer->ws->core_marks[cpu] &= ~GS_MARK_PACKAGE;
-	for (cpu = 0; cpu < topo->nr_cpus; cpu++) {
-		if (topo->cpus[cpu].node == node)
-			placer->ws->core_marks[topo->cpus[cpu].package] |= GS_MARK_PACKAGE;
+	for (position = topo->node_start[node]; position < topo->node_start[node + 1];
+	     position++) {
+		package = topo->cpus[topo->node_cpus[position]].package;
+		if (set)
+			placer->ws->core_marks[package] |= GS_MARK_PACKAGE;
+		else
+			placer->ws->core_marks[package] &= ~GS_MARK_PACKAGE;
 	}
+}
+
+/* Adds @cpu to @set if it is free; returns whether it was added. */
+static bool gs_add_free_cpu(const struct gs_placer *placer, unsigned long *set, u32 cpu,
+			    bool *usable_seen)
+{
+	if (!gs_cpu_usable(placer, cpu))
+		return false;
+	*usable_seen = true;
+	if (gs_cpu_held_by_other(placer, cpu))
+		return false;
+	gs_bit_set(set, cpu);
+	return true;
 }
 
 /* node and socket: one set for all workers, every free CPU of the node or its packages. */
@@ -481,23 +529,20 @@ static u32 gs_fill_cpu_set(struct gs_placer *placer, u32 node, bool whole_packag
 {
 	const struct gs_topology *topo = placer->topo;
 	unsigned long *set = gs_worker_cpus(placer->out, topo->nr_cpus, 0);
-	u32 cpu, found = 0;
-	bool in_set;
+	u32 cpu, position, found = 0;
 
-	if (whole_packages)
-		gs_mark_packages(placer, node);
-	for (cpu = 0; cpu < topo->nr_cpus; cpu++) {
-		if (whole_packages)
-			in_set = gs_marks(placer, topo->cpus[cpu].package) & GS_MARK_PACKAGE;
-		else
-			in_set = topo->cpus[cpu].node == node;
-		if (!in_set || !gs_cpu_usable(placer, cpu))
-			continue;
-		*usable_seen = true;
-		if (gs_cpu_held_by_other(placer, cpu))
-			continue;
-		gs_bit_set(set, cpu);
-		found++;
+	if (whole_packages) {
+		gs_flag_packages(placer, node, true);
+		for (cpu = 0; cpu < topo->nr_cpus; cpu++) {
+			if (gs_marks(placer, topo->cpus[cpu].package) & GS_MARK_PACKAGE)
+				found += gs_add_free_cpu(placer, set, cpu, usable_seen);
+		}
+		gs_flag_packages(placer, node, false);
+	} else {
+		for (position = topo->node_start[node]; position < topo->node_start[node + 1];
+		     position++)
+			found += gs_add_free_cpu(placer, set, topo->node_cpus[position],
+						 usable_seen);
 	}
 	if (!found)
 		return 0;
@@ -512,7 +557,8 @@ static u32 gs_fill_cores(struct gs_placer *placer, u32 node, u32 start, bool *us
 	u32 core, marks, units = 0;
 	struct gs_core_walk walk;
 
-	gs_core_walk_init(&walk, node, start);
+	gs_mark_node(placer, node);
+	gs_core_walk_init(placer->topo, &walk, node, start);
 	while (units < placer->req->nr_workers &&
 	       gs_core_walk_next(placer->topo, &walk, &core)) {
 		marks = gs_marks(placer, core);
@@ -538,13 +584,15 @@ static u32 gs_fill_cores(struct gs_placer *placer, u32 node, u32 start, bool *us
 static u32 gs_fill_caches(struct gs_placer *placer, u32 node, u32 start, bool *usable_seen)
 {
 	const struct gs_topology *topo = placer->topo;
-	u32 core, cpu, llc, seq, marks, units = 0;
+	u32 core, cpu, llc, seq, marks, position, units = 0;
 	struct gs_core_walk walk;
 
-	gs_core_walk_init(&walk, node, start);
+	gs_mark_node(placer, node);
+	gs_core_walk_init(topo, &walk, node, start);
 	while (units < placer->req->nr_workers && gs_core_walk_next(topo, &walk, &core)) {
 		marks = gs_marks(placer, core);
 		llc = topo->cpus[core].llc;
+		gs_mark_node(placer, topo->cpus[llc].node);
 		if (marks & GS_MARK_USABLE)
 			*usable_seen = true;
 		if (!(marks & GS_MARK_FREE) || gs_seq(placer, llc))
@@ -555,9 +603,13 @@ static u32 gs_fill_caches(struct gs_placer *placer, u32 node, u32 start, bool *u
 	if (!units)
 		return 0;
 	/* A cache can span nodes (sub-NUMA clustering); keep to this node's part. */
-	for (cpu = 0; cpu < topo->nr_cpus; cpu++) {
-		seq = gs_seq(placer, topo->cpus[cpu].llc);
-		if (seq && topo->cpus[cpu].node == node && gs_cpu_free(placer, cpu))
+	for (position = topo->node_start[node]; position < topo->node_start[node + 1];
+	     position++) {
+		cpu = topo->node_cpus[position];
+		llc = topo->cpus[cpu].llc;
+		gs_mark_node(placer, topo->cpus[llc].node);
+		seq = gs_seq(placer, llc);
+		if (seq && gs_cpu_free(placer, cpu))
 			gs_bit_set(gs_worker_cpus(placer->out, topo->nr_cpus, seq - 1), cpu);
 	}
 	gs_repeat_workers(placer, units);
@@ -586,12 +638,14 @@ static int gs_place_shared(struct gs_placer *placer)
 {
 	const struct gs_topology *topo = placer->topo;
 	bool usable_seen = false;
-	struct gs_share share;
+	struct gs_share share = { 0 };
 	u32 node, start;
 
-	gs_gpu_share(placer, &share);
+	/* Only the walks of l3 and single start in the GPU's block of cores. */
+	if (placer->req->policy == GS_POLICY_L3 || placer->req->policy == GS_POLICY_SINGLE)
+		gs_gpu_share(placer, &share);
 	for (node = placer->home; node < topo->nr_nodes;
-	     node = gs_next_node(topo, placer->ws, placer->origin, node)) {
+	     node = gs_next_node(topo, placer->origin, node)) {
 		start = node == placer->home ? share.start : 0;
 		if (gs_fill_from_node(placer, node, start, &usable_seen))
 			return gs_placed(placer);
@@ -642,7 +696,7 @@ static int gs_check_request(const struct gs_placer *placer, bool reserving)
 static int gs_run(struct gs_placer *placer, bool reserving)
 {
 	const struct gs_topology *topo;
-	u32 worker;
+	u32 worker, node;
 	int err;
 
 	placer->out->nr_workers = 0;
@@ -657,11 +711,11 @@ static int gs_run(struct gs_placer *placer, bool reserving)
 	topo = placer->topo;
 	for (worker = 0; worker < placer->req->nr_workers; worker++)
 		gs_map_zero(gs_worker_cpus(placer->out, topo->nr_cpus, worker), topo->nr_cpus);
-	gs_count_node_cpus(topo, placer->ws);
+	for (node = 0; node < topo->nr_nodes; node++)
+		placer->ws->node_marks[node] = 0;
 	placer->origin = topo->gpus[placer->req->gpu].cpu_node;
-	placer->home = gs_home_node(topo, placer->ws, placer->req->gpu);
+	placer->home = gs_home_node(topo, placer->req->gpu);
 	placer->out->gpu_node = placer->home;
-	gs_mark_cores(placer);
 	if (placer->req->policy == GS_POLICY_EXCLUSIVE)
 		return gs_place_exclusive(placer);
 	return gs_place_shared(placer);
@@ -722,7 +776,7 @@ int gs_reserve(const struct gs_topology *topo, struct gs_reservations *resv,
 	struct gs_placer placer = {
 		.topo = topo, .resv = resv, .req = req, .ws = ws, .out = out,
 	};
-	u32 cpu;
+	u32 node, position, cpu;
 	int err;
 
 	if (!out)
@@ -730,11 +784,18 @@ int gs_reserve(const struct gs_topology *topo, struct gs_reservations *resv,
 	err = gs_run(&placer, true);
 	if (err || req->policy != GS_POLICY_EXCLUSIVE)
 		return err;
-	for (cpu = 0; cpu < topo->nr_cpus; cpu++) {
-		if (!gs_seq(&placer, topo->cpus[cpu].core))
+	/* Cores were dealt on marked nodes only. */
+	for (node = 0; node < topo->nr_nodes; node++) {
+		if (!ws->node_marks[node])
 			continue;
-		resv->holds[cpu].reservation = req->reservation_id;
-		resv->holds[cpu].gpu = req->gpu;
+		for (position = topo->node_start[node]; position < topo->node_start[node + 1];
+		     position++) {
+			cpu = topo->node_cpus[position];
+			if (!gs_seq(&placer, topo->cpus[cpu].core))
+				continue;
+			resv->holds[cpu].reservation = req->reservation_id;
+			resv->holds[cpu].gpu = req->gpu;
+		}
 	}
 	return 0;
 }

@@ -87,6 +87,12 @@ struct gs_gpu {
  *	from node a to node b is @distance[a * @nr_nodes + b]; need not be
  *	symmetric
  * @gpus: the GPUs; may be NULL when @nr_gpus is 0
+ * @node_cpus: every CPU, grouped by node: node n's CPUs, in increasing
+ *	order, are @node_cpus[@node_start[n]] up to @node_cpus[@node_start[n + 1] - 1]
+ * @node_start: @nr_nodes + 1 offsets into @node_cpus
+ *
+ * gs_topology_index() fills in @node_cpus and @node_start from @cpus; it
+ * lets a placement visit only the nodes it can use instead of every CPU.
  */
 struct gs_topology {
 	u32 nr_cpus;
@@ -95,6 +101,8 @@ struct gs_topology {
 	const struct gs_cpu *cpus;
 	const u32 *distance;
 	const struct gs_gpu *gpus;
+	const u32 *node_cpus;
+	const u32 *node_start;
 };
 
 /**
@@ -127,8 +135,10 @@ struct gs_reservations {
  * @core_marks: @nr_cpus entries of per-core, per-cache and per-package state
  * @node_marks: @nr_nodes entries of per-node state
  *
- * Initialise with gs_workspace_init() over gs_workspace_words() u32s.  Kept
- * apart from the reservations so that gs_place() can take them read-only.
+ * Initialise with gs_workspace_init() over gs_workspace_words() u32s; after
+ * that only the engine writes to it, as calls leave state the next relies
+ * on.  Kept apart from the reservations so that gs_place() can take them
+ * read-only.
  */
 struct gs_workspace {
 	u32 nr_cpus;
@@ -222,6 +232,8 @@ struct gs_request {
  *	(subject: the GPU's node)
  * @GS_REASON_CPUS_HELD: the usable CPUs or cores are held by reservations
  *	(subject: the GPU's node)
+ * @GS_REASON_NODE_INDEX: the per-node CPU index is missing or does not list
+ *	each node's CPUs in increasing order (subject: node)
  * @GS_NR_REASONS: number of reasons
  */
 enum gs_reason {
@@ -248,6 +260,7 @@ enum gs_reason {
 	GS_REASON_NO_USABLE_CPUS = 20,
 	GS_REASON_GPU_SHARE_FULL = 21,
 	GS_REASON_CPUS_HELD = 22,
+	GS_REASON_NODE_INDEX = 23,
 	GS_NR_REASONS
 };
 
@@ -329,6 +342,8 @@ static inline unsigned long *gs_worker_cpus(const struct gs_placement *placement
 	return placement->worker_cpus + (size_t)worker * gs_bitmap_words(nr_cpus);
 }
 
+u32 gs_topology_index_words(u32 nr_cpus, u32 nr_nodes);
+void gs_topology_index(struct gs_topology *topo, u32 *storage);
 int gs_topology_validate(const struct gs_topology *topo, struct gs_error *error);
 u32 gs_workspace_words(u32 nr_cpus, u32 nr_nodes);
 void gs_workspace_init(struct gs_workspace *ws, u32 *storage, u32 nr_cpus, u32 nr_nodes);

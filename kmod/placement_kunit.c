@@ -21,6 +21,7 @@ struct gs_test_machine {
 	struct gs_cpu *cpus;
 	u32 *distance;
 	struct gs_gpu *gpus;
+	u32 *index;
 	struct gs_reservations resv;
 	struct gs_workspace ws;
 	unsigned long *worker_cpus;
@@ -51,6 +52,8 @@ static struct gs_test_machine *gs_test_machine(struct kunit *test, u32 packages,
 	m->cpus = kunit_kcalloc(test, nr_cpus, sizeof(*m->cpus), GFP_KERNEL);
 	m->distance = kunit_kcalloc(test, nr_nodes * nr_nodes, sizeof(u32), GFP_KERNEL);
 	m->gpus = kunit_kcalloc(test, nr_gpus, sizeof(*m->gpus), GFP_KERNEL);
+	m->index = kunit_kcalloc(test, gs_topology_index_words(nr_cpus, nr_nodes), sizeof(u32),
+				 GFP_KERNEL);
 	m->resv.holds = kunit_kcalloc(test, nr_cpus, sizeof(struct gs_hold), GFP_KERNEL);
 	m->ws.core_marks = kunit_kcalloc(test, gs_workspace_words(nr_cpus, nr_nodes),
 					 sizeof(u32), GFP_KERNEL);
@@ -60,6 +63,7 @@ static struct gs_test_machine *gs_test_machine(struct kunit *test, u32 packages,
 	KUNIT_ASSERT_NOT_NULL(test, m->cpus);
 	KUNIT_ASSERT_NOT_NULL(test, m->distance);
 	KUNIT_ASSERT_NOT_NULL(test, m->gpus);
+	KUNIT_ASSERT_NOT_NULL(test, m->index);
 	KUNIT_ASSERT_NOT_NULL(test, m->resv.holds);
 	KUNIT_ASSERT_NOT_NULL(test, m->ws.core_marks);
 	KUNIT_ASSERT_NOT_NULL(test, m->worker_cpus);
@@ -96,6 +100,7 @@ static struct gs_test_machine *gs_test_machine(struct kunit *test, u32 packages,
 	m->topo.cpus = m->cpus;
 	m->topo.distance = m->distance;
 	m->topo.gpus = m->gpus;
+	gs_topology_index(&m->topo, m->index);
 	gs_reservations_init(&m->resv, m->resv.holds, nr_cpus);
 	gs_workspace_init(&m->ws, m->ws.core_marks, nr_cpus, nr_nodes);
 	m->out.max_workers = 1;
@@ -317,6 +322,12 @@ static void placement_inconsistent_snapshots_are_refused(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, gs_topology_validate(&m->topo, &error), -EINVAL);
 	KUNIT_EXPECT_EQ(test, error.reason, (u32)GS_REASON_GPU_NODE);
 	m->gpus[0].cpu_node = 0;
+
+	/* The node index lists CPU 1 before CPU 0. */
+	m->index[0] = 1;
+	KUNIT_EXPECT_EQ(test, gs_topology_validate(&m->topo, &error), -EINVAL);
+	KUNIT_EXPECT_EQ(test, error.reason, (u32)GS_REASON_NODE_INDEX);
+	m->index[0] = 0;
 	KUNIT_EXPECT_EQ(test, gs_topology_validate(&m->topo, &error), 0);
 }
 

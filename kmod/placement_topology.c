@@ -33,6 +33,7 @@ static const char * const gs_reason_names[GS_NR_REASONS] = {
 		"too few usable CPUs near the GPU (offline, housekeeping or not allowed)",
 	[GS_REASON_GPU_SHARE_FULL] = "the GPU's share of its node's cores is used up",
 	[GS_REASON_CPUS_HELD] = "the usable CPUs near the GPU are held by other reservations",
+	[GS_REASON_NODE_INDEX] = "the per-node CPU index does not match the CPUs' nodes",
 };
 
 static const char * const gs_policy_names[] = {
@@ -71,6 +72,49 @@ static int gs_validate_cpu(const struct gs_topology *topo, u32 cpu, struct gs_er
 	return 0;
 }
 
+/* The node of the first CPU the index leaves out; the index is otherwise sound. */
+static u32 gs_node_left_out(const struct gs_topology *topo)
+{
+	u32 cpu, node, position;
+
+	for (cpu = 0; cpu < topo->nr_cpus; cpu++) {
+		node = topo->cpus[cpu].node;
+		position = gs_node_position(topo, node, cpu);
+		if (position == gs_node_nr_cpus(topo, node) ||
+		    topo->node_cpus[topo->node_start[node] + position] != cpu)
+			return node;
+	}
+	return 0;
+}
+
+/*
+ * Each node's run of the index must hold only that node's CPUs, in strictly
+ * increasing order.  Then no CPU is listed twice, and runs totalling
+ * nr_cpus entries list every CPU exactly once.  Needs the CPUs' nodes
+ * checked first.
+ */
+static int gs_validate_index(const struct gs_topology *topo, struct gs_error *error)
+{
+	const u32 *start = topo->node_start;
+	u32 node, position, cpu;
+
+	if (!topo->node_cpus || !start || start[0])
+		return gs_fail(error, GS_REASON_NODE_INDEX, 0, -EINVAL);
+	for (node = 0; node < topo->nr_nodes; node++) {
+		if (start[node + 1] < start[node] || start[node + 1] > topo->nr_cpus)
+			return gs_fail(error, GS_REASON_NODE_INDEX, node, -EINVAL);
+		for (position = start[node]; position < start[node + 1]; position++) {
+			cpu = topo->node_cpus[position];
+			if (cpu >= topo->nr_cpus || topo->cpus[cpu].node != node ||
+			    (position > start[node] && cpu <= topo->node_cpus[position - 1]))
+				return gs_fail(error, GS_REASON_NODE_INDEX, node, -EINVAL);
+		}
+	}
+	if (start[topo->nr_nodes] != topo->nr_cpus)
+		return gs_fail(error, GS_REASON_NODE_INDEX, gs_node_left_out(topo), -EINVAL);
+	return 0;
+}
+
 /*
  * Firmware tables are not always symmetric, so only each entry is checked:
  * 10 to itself, 11..255 to any other node (Linux's own rule for the SLIT).
@@ -91,6 +135,63 @@ static int gs_validate_distances(const struct gs_topology *topo, struct gs_error
 		}
 	}
 	return 0;
+}
+
+/**
+ * gs_topology_index_words() - size of the storage gs_topology_index() fills
+ * @nr_cpus: the topology's CPU count
+ * @nr_nodes: the topology's node count
+ *
+ * Context: Any context.
+ * Return: the number of u32 entries to pass to gs_topology_index().
+ */
+u32 gs_topology_index_words(u32 nr_cpus, u32 nr_nodes)
+{
+	return nr_cpus + nr_nodes + 1;
+}
+
+/**
+ * gs_topology_index() - group a topology's CPUs by node
+ * @topo: a topology whose counts and CPUs are filled in
+ * @storage: gs_topology_index_words() u32 entries, which must live as long
+ *	as @topo is used
+ *
+ * Points @topo->node_cpus and @topo->node_start into @storage and fills
+ * them: a counting sort by node, so each node's CPUs stay in increasing
+ * order.  Call it again after changing any CPU's node; flags may change
+ * without it.  A CPU whose node is out of range is left out, and
+ * gs_topology_validate() then refuses the topology for that CPU.
+ *
+ * Context: Any context; the caller owns @topo.
+ */
+void gs_topology_index(struct gs_topology *topo, u32 *storage)
+{
+	u32 *start = storage + topo->nr_cpus;
+	u32 cpu, node, count, sum = 0;
+
+	for (node = 0; node <= topo->nr_nodes; node++)
+		start[node] = 0;
+	for (cpu = 0; cpu < topo->nr_cpus; cpu++) {
+		if (topo->cpus[cpu].node < topo->nr_nodes)
+			start[topo->cpus[cpu].node]++;
+	}
+	for (node = 0; node < topo->nr_nodes; node++) {
+		count = start[node];
+		start[node] = sum;
+		sum += count;
+	}
+	/* Filling moves each node's entry from its first CPU to past its last... */
+	for (cpu = 0; cpu < topo->nr_cpus; cpu++) {
+		node = topo->cpus[cpu].node;
+		if (node < topo->nr_nodes)
+			storage[start[node]++] = cpu;
+	}
+	/* ...which is where the next node starts. */
+	for (node = topo->nr_nodes; node > 0; node--)
+		start[node] = start[node - 1];
+	start[0] = 0;
+	topo->node_cpus = storage;
+	topo->node_start = start;
 }
 
 /**
@@ -127,6 +228,9 @@ int gs_topology_validate(const struct gs_topology *topo, struct gs_error *error)
 		    topo->gpus[gpu].mem_node >= topo->nr_nodes)
 			return gs_fail(error, GS_REASON_GPU_NODE, gpu, -EINVAL);
 	}
+	err = gs_validate_index(topo, error);
+	if (err)
+		return err;
 	return gs_fail(error, GS_REASON_NONE, 0, 0);
 }
 
@@ -150,10 +254,17 @@ u32 gs_workspace_words(u32 nr_cpus, u32 nr_nodes)
  * @nr_cpus: CPUs of the topologies the workspace will serve
  * @nr_nodes: nodes of those topologies
  *
+ * Clears @storage: the engine relies on state it leaves there between
+ * calls (see placement.c), so only the engine may write to it afterwards.
+ *
  * Context: Any context.
  */
 void gs_workspace_init(struct gs_workspace *ws, u32 *storage, u32 nr_cpus, u32 nr_nodes)
 {
+	u32 i;
+
+	for (i = 0; i < nr_cpus + nr_nodes; i++)
+		storage[i] = 0;
 	ws->nr_cpus = nr_cpus;
 	ws->nr_nodes = nr_nodes;
 	ws->core_marks = storage;

@@ -34,6 +34,7 @@ struct machine {
 	struct gs_cpu *cpus;
 	uint32_t *distance;
 	struct gs_gpu *gpus;
+	uint32_t *index;		/* storage of topo.node_cpus and topo.node_start */
 	struct gs_hold *holds;
 	struct gs_reservations resv;
 	uint32_t *scratch;
@@ -81,6 +82,7 @@ static struct machine *machine_new(uint32_t packages, uint32_t nodes_per_package
 	m->cpus = zalloc(nr_cpus * sizeof(*m->cpus));
 	m->distance = zalloc((size_t)nr_nodes * nr_nodes * sizeof(*m->distance));
 	m->gpus = zalloc(nr_gpus * sizeof(*m->gpus));
+	m->index = zalloc(gs_topology_index_words(nr_cpus, nr_nodes) * sizeof(*m->index));
 	m->holds = zalloc(nr_cpus * sizeof(*m->holds));
 	m->scratch = zalloc(gs_workspace_words(nr_cpus, nr_nodes) * sizeof(*m->scratch));
 	m->all_cpus = zalloc(gs_bitmap_words(nr_cpus) * sizeof(unsigned long));
@@ -107,8 +109,10 @@ static struct machine *machine_new(uint32_t packages, uint32_t nodes_per_package
 		m->gpus[gpu].cpu_node = nr_nodes - 1 - (uint32_t)((uint64_t)gpu * nr_nodes / nr_gpus);
 		m->gpus[gpu].mem_node = m->gpus[gpu].cpu_node;
 	}
-	m->topo = (struct gs_topology){ nr_cpus, nr_nodes, nr_gpus, m->cpus, m->distance,
-					m->gpus };
+	m->topo = (struct gs_topology){ .nr_cpus = nr_cpus, .nr_nodes = nr_nodes,
+					.nr_gpus = nr_gpus, .cpus = m->cpus,
+					.distance = m->distance, .gpus = m->gpus };
+	gs_topology_index(&m->topo, m->index);
 	gs_reservations_init(&m->resv, m->holds, nr_cpus);
 	gs_workspace_init(&m->ws, m->scratch, nr_cpus, nr_nodes);
 	m->out = (struct gs_placement){ .max_workers = MAX_WORKERS,
@@ -127,6 +131,7 @@ static void machine_free(struct machine *m)
 	free(m->cpus);
 	free(m->distance);
 	free(m->gpus);
+	free(m->index);
 	free(m->holds);
 	free(m->scratch);
 	free(m->all_cpus);

@@ -206,7 +206,9 @@ int gs_snapshot_build(const struct gs_machine *machine,
 	snapshot->cpus = calloc(nr_cpus, sizeof(*snapshot->cpus));
 	snapshot->distance = calloc((size_t)nr_nodes * nr_nodes, sizeof(*snapshot->distance));
 	snapshot->gpus = calloc(nr_gpus ? nr_gpus : 1, sizeof(*snapshot->gpus));
-	if (!snapshot->cpus || !snapshot->distance || !snapshot->gpus) {
+	snapshot->index = calloc(gs_topology_index_words(nr_cpus, nr_nodes),
+				 sizeof(*snapshot->index));
+	if (!snapshot->cpus || !snapshot->distance || !snapshot->gpus || !snapshot->index) {
 		err = fail(message, -ENOMEM, "out of memory");
 		goto out_free;
 	}
@@ -246,6 +248,7 @@ int gs_snapshot_build(const struct gs_machine *machine,
 		.distance = snapshot->distance,
 		.gpus = nr_gpus ? snapshot->gpus : NULL,
 	};
+	gs_topology_index(&snapshot->topo, snapshot->index);
 	if (gs_topology_validate(&snapshot->topo, &error)) {
 		err = fail(message, -EINVAL, "the machine's topology is inconsistent: %s (%u)",
 			   gs_reason_name(error.reason), error.subject);
@@ -263,6 +266,7 @@ void gs_snapshot_free(struct gs_snapshot *snapshot)
 	free(snapshot->cpus);
 	free(snapshot->distance);
 	free(snapshot->gpus);
+	free(snapshot->index);
 	memset(snapshot, 0, sizeof(*snapshot));
 }
 

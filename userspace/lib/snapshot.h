@@ -30,6 +30,7 @@ struct gs_snapshot {
 	struct gs_cpu *cpus;
 	uint32_t *distance;
 	struct gs_gpu *gpus;
+	uint32_t *index;	/* storage of topo.node_cpus and topo.node_start */
 };
 
 /*

@@ -13,7 +13,8 @@
  * A broken promise aborts, which libFuzzer reports as a crash.
  *
  * Build: clang -std=c11 -g -fsanitize=fuzzer,address,undefined -I kmod
- *        userspace/tests/fuzz_placement.c kmod/placement.c -o fuzz_placement
+ *        userspace/tests/fuzz_placement.c kmod/placement.c
+ *        kmod/placement_topology.c -o fuzz_placement
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -48,6 +49,7 @@ static struct {
 	struct gs_cpu cpus[FUZZ_MAX_CPUS];
 	uint32_t distance[FUZZ_MAX_NODES * FUZZ_MAX_NODES];
 	struct gs_gpu gpus[FUZZ_MAX_GPUS];
+	uint32_t index[FUZZ_MAX_CPUS + FUZZ_MAX_NODES + 1];
 	struct gs_topology topo;
 	struct gs_hold holds[FUZZ_MAX_CPUS], before[FUZZ_MAX_CPUS];
 	struct gs_reservations resv;
@@ -113,6 +115,15 @@ static void maybe_corrupt(struct bytes *in)
 	}
 }
 
+/* Now and then the node index gets an arbitrary entry too. */
+static void maybe_corrupt_index(struct bytes *in)
+{
+	uint32_t words = gs_topology_index_words(fz.topo.nr_cpus, fz.topo.nr_nodes);
+
+	if (!take(in, 16))
+		fz.index[take(in, words)] = take(in, FUZZ_MAX_CPUS + 1);
+}
+
 static void build_machine(struct bytes *in)
 {
 	uint32_t cpu, from, to, gpu, n;
@@ -134,6 +145,8 @@ static void build_machine(struct bytes *in)
 		fz.gpus[gpu].mem_node = take(in, n);
 	}
 	maybe_corrupt(in);
+	gs_topology_index(&fz.topo, fz.index);
+	maybe_corrupt_index(in);
 	gs_reservations_init(&fz.resv, fz.holds, fz.topo.nr_cpus);
 	gs_workspace_init(&fz.ws, fz.scratch, fz.topo.nr_cpus, fz.topo.nr_nodes);
 	memset(fz.taken, 0, sizeof(fz.taken));
@@ -212,6 +225,26 @@ static void gpu_share(uint32_t gpu, uint32_t home, const struct gs_hold *holds,
 		*held += holds[core].reservation && holds[core].gpu == gpu;
 	}
 	*quota = capable / local + (rank < capable % local);
+}
+
+/* What validation let through: each node's CPUs, in order, in its run of the index. */
+static void check_index(void)
+{
+	uint32_t node, cpu, position;
+
+	for (node = 0; node < fz.topo.nr_nodes; node++) {
+		position = fz.topo.node_start[node];
+		for (cpu = 0; cpu < fz.topo.nr_cpus; cpu++) {
+			if (fz.cpus[cpu].node != node)
+				continue;
+			PROMISE(position < fz.topo.node_start[node + 1] &&
+				fz.topo.node_cpus[position] == cpu,
+				"a valid index lists each node's CPUs in order");
+			position++;
+		}
+		PROMISE(position == fz.topo.node_start[node + 1],
+			"a valid index lists nothing else");
+	}
 }
 
 static void check_gpu_homes(void)
@@ -421,6 +454,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		"validation gives a reason exactly when it fails");
 	if (err)
 		return 0;
+	check_index();
 	check_gpu_homes();
 	for (step = 0; step < FUZZ_MAX_STEPS && in.left; step++) {
 		op = take(&in, 8);

@@ -31,6 +31,7 @@ struct machine {
 	struct gs_cpu *cpus;
 	uint32_t *distance;
 	struct gs_gpu *gpus;
+	uint32_t *index;
 	struct gs_hold *holds;
 	struct gs_reservations resv;
 	uint32_t *scratch;
@@ -146,12 +147,14 @@ static struct machine *machine_new(const char *name, uint32_t nr_cpus, uint32_t 
 	m->cpus = zalloc(nr_cpus * sizeof(*m->cpus));
 	m->distance = zalloc((size_t)nr_nodes * nr_nodes * sizeof(*m->distance));
 	m->gpus = zalloc(nr_gpus * sizeof(*m->gpus));
+	m->index = zalloc(gs_topology_index_words(nr_cpus, nr_nodes) * sizeof(*m->index));
 	m->holds = zalloc(nr_cpus * sizeof(*m->holds));
 	m->scratch = zalloc(gs_workspace_words(nr_cpus, nr_nodes) * sizeof(*m->scratch));
 	m->all_cpus = bitmap_new(nr_cpus);
 	m->worker_cpus = zalloc((size_t)MAX_WORKERS * words_for(nr_cpus) * sizeof(unsigned long));
-	m->topo = (struct gs_topology){ nr_cpus, nr_nodes, nr_gpus, m->cpus, m->distance,
-					m->gpus };
+	m->topo = (struct gs_topology){ .nr_cpus = nr_cpus, .nr_nodes = nr_nodes,
+					.nr_gpus = nr_gpus, .cpus = m->cpus,
+					.distance = m->distance, .gpus = m->gpus };
 	for (cpu = 0; cpu < nr_cpus; cpu++) {
 		m->cpus[cpu] = (struct gs_cpu){ cpu, cpu, cpu, 0, GS_CPU_ONLINE };
 		gs_bit_set(m->all_cpus, cpu);
@@ -172,6 +175,7 @@ static void machine_free(struct machine *m)
 	free(m->cpus);
 	free(m->distance);
 	free(m->gpus);
+	free(m->index);
 	free(m->holds);
 	free(m->scratch);
 	free(m->all_cpus);
@@ -223,6 +227,7 @@ static struct machine *machine_shaped(const char *name, const struct shape *s, u
 	}
 	for (gpu = 0; gpu < nr_gpus; gpu++)
 		m->gpus[gpu] = (struct gs_gpu){ gpu_nodes[gpu], gpu_nodes[gpu] };
+	gs_topology_index(&m->topo, m->index);
 	return m;
 }
 
@@ -283,6 +288,7 @@ static struct machine *grace(void)
 	memcpy(m->distance, distance, sizeof(distance));
 	m->gpus[0] = (struct gs_gpu){ 2, 2 };
 	m->gpus[1] = (struct gs_gpu){ 3, 3 };
+	gs_topology_index(&m->topo, m->index);
 	return m;
 }
 
@@ -482,6 +488,84 @@ static void test_validation_errors(void)
 	machine_free(m);
 }
 
+static bool expect_run(const struct machine *m, uint32_t node, const char *list)
+{
+	unsigned long *run = bitmap_new(m->topo.nr_cpus);
+	char buf[LIST_LEN];
+	uint32_t position;
+	bool ascending = true;
+
+	for (position = m->topo.node_start[node]; position < m->topo.node_start[node + 1];
+	     position++) {
+		gs_bit_set(run, m->topo.node_cpus[position]);
+		ascending = ascending && (position == m->topo.node_start[node] ||
+					  m->topo.node_cpus[position - 1] < m->topo.node_cpus[position]);
+	}
+	bitmap_to_list(run, m->topo.nr_cpus, buf);
+	ascending = ascending && strcmp(buf, list) == 0;
+	if (!ascending)
+		tap_diag("node %u: got %s, want %s in increasing order", node, buf, list);
+	free(run);
+	return ascending;
+}
+
+static void test_node_index(void)
+{
+	struct machine *m = dgx_h100(), *g = grace();
+	uint32_t *index = m->index, saved;
+
+	tap_ok(gs_topology_index_words(224, 2) == 227,
+	       "index: one word per CPU and one more than the nodes");
+	tap_ok(m->topo.node_start[0] == 0 && m->topo.node_start[1] == 112 &&
+	       m->topo.node_start[2] == 224 && expect_run(m, 0, "0-55,112-167") &&
+	       expect_run(m, 1, "56-111,168-223"),
+	       "index: dgx nodes list their CPUs in increasing order, siblings included");
+	tap_ok(expect_run(g, 0, "0-3") && expect_run(g, 1, "4-7") &&
+	       g->topo.node_start[2] == 8 && g->topo.node_start[3] == 8 &&
+	       g->topo.node_start[4] == 8,
+	       "index: grace's GPU memory nodes have empty runs");
+	machine_free(g);
+
+	m->topo.node_cpus = NULL;
+	expect_invalid(m, GS_REASON_NODE_INDEX, 0, "missing node index");
+	m->topo.node_cpus = index;
+	m->topo.node_start = NULL;
+	expect_invalid(m, GS_REASON_NODE_INDEX, 0, "missing node offsets");
+	m->topo.node_start = index + 224;
+	index[224] = 1;
+	expect_invalid(m, GS_REASON_NODE_INDEX, 0, "node 0 starting past the first entry");
+	index[224] = 0;
+	index[225] = 225;
+	expect_invalid(m, GS_REASON_NODE_INDEX, 0, "node 0 ending past the last CPU");
+	index[225] = 111;
+	expect_invalid(m, GS_REASON_NODE_INDEX, 1, "node 1's run starting on a node-0 CPU");
+	index[225] = 112;
+	index[226] = 223;
+	expect_invalid(m, GS_REASON_NODE_INDEX, 1, "CPU 223 left out of node 1's run");
+	index[226] = 224;
+	saved = index[120];
+	index[120] = index[121];
+	index[121] = saved;
+	expect_invalid(m, GS_REASON_NODE_INDEX, 1, "two CPUs of node 1 out of order");
+	index[121] = index[120];
+	index[120] = saved;
+	tap_ok(gs_topology_validate(&m->topo, NULL) == 0, "index: restored index passes");
+
+	/* Core 55 (CPUs 55 and 167) moves to node 1: the old index no longer fits. */
+	m->cpus[55].node = 1;
+	m->cpus[167].node = 1;
+	expect_invalid(m, GS_REASON_NODE_INDEX, 0, "an index older than the CPUs' nodes");
+	gs_topology_index(&m->topo, m->index);
+	tap_ok(gs_topology_validate(&m->topo, NULL) == 0 && expect_run(m, 0, "0-54,112-166") &&
+	       expect_run(m, 1, "55-111,167-223"),
+	       "index: rebuilt after a node change, it validates and lists the move");
+
+	m->cpus[7].node = 2;
+	gs_topology_index(&m->topo, m->index);
+	expect_invalid(m, GS_REASON_CPU_NODE, 7, "indexing a CPU on a node out of range");
+	machine_free(m);
+}
+
 static void test_request_errors(void)
 {
 	struct machine *m = dgx_h100();
@@ -636,7 +720,8 @@ static void test_helper_errors(void)
 	       "policy names are the keywords users type; 0 and 6 have none");
 	tap_ok(GS_POLICY_NODE == 1 && GS_POLICY_SOCKET == 2 && GS_POLICY_EXCLUSIVE == 3 &&
 	       GS_POLICY_L3 == 4 && GS_POLICY_SINGLE == 5 && GS_REQUEST_SPILL == 1 &&
-	       GS_REASON_CPUS_HELD == 22, "policy, flag and reason values are the stable ABI ones");
+	       GS_REASON_CPUS_HELD == 22 && GS_REASON_NODE_INDEX == 23,
+	       "policy, flag and reason values are the stable ABI ones");
 	free(released);
 	machine_free(m);
 }
@@ -1758,6 +1843,7 @@ int main(void)
 	test_bitmap_helpers();
 	test_valid_machines();
 	test_validation_errors();
+	test_node_index();
 	test_request_errors();
 	test_helper_errors();
 	test_dgx_exclusive();
