@@ -208,10 +208,12 @@ fuzz: $(OUT)/fuzz/fuzz_placement
 	@mkdir -p $(OUT)/fuzz/corpus
 	$(OUT)/fuzz/fuzz_placement -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $(OUT)/fuzz/corpus
 
-$(OUT)/bench/bench_placement: userspace/bench/bench_placement.c kmod/placement.c kmod/placement_topology.c \
+$(OUT)/bench/bench_placement: userspace/bench/bench_placement.c userspace/cli/bench_synthetic.c \
+		userspace/cli/bench_synthetic.h kmod/placement.c kmod/placement_topology.c \
 		kmod/placement.h kmod/placement_internal.h
 	@mkdir -p $(@D)
-	$(CC) -std=c11 -O2 -Wall -Wextra -Werror -Ikmod -o $@ $< kmod/placement.c kmod/placement_topology.c
+	$(CC) -std=c11 -O2 -Wall -Wextra -Werror -Ikmod -Iuserspace/cli -o $@ $< \
+		userspace/cli/bench_synthetic.c kmod/placement.c kmod/placement_topology.c
 
 bench: $(OUT)/bench/bench_placement
 	$(OUT)/bench/bench_placement

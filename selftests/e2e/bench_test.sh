@@ -101,6 +101,12 @@ fi
 pin_timed() { grep -A 4 '"name":"GPUSCHED_IOC_PIN' "$log/bench.json" | grep -q '"samples":[1-9]'; }
 check "a pin through the module was timed" pin_timed
 
+# The engine's whole job on the synthetic 2304-CPU machine, once per policy.
+jobs_timed() {
+	[ "$(grep -A 4 '"name":"placement job' "$log/bench.json" | grep -c '"samples":[1-9]')" -eq 5 ]
+}
+check "a whole placement job (72 GPUs x 16 workers) was timed under each policy" jobs_timed
+
 # --- no module: bench says so, exit 3 ---------------------------------------------
 gpusched bench --device /dev/gpusched-missing --policies none,node --seconds 1 \
 	--repetitions 1 >/dev/null 2>"$log/nomodule.err"

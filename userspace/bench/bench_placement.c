@@ -7,8 +7,9 @@
  * in the module under a lock on every pin, so these are the numbers to watch
  * when the engine changes.
  *
- * Build: gcc -std=c11 -O2 -Wall -Wextra -Werror -I kmod
- *        userspace/bench/bench_placement.c kmod/placement.c -o bench_placement
+ * Build: gcc -std=c11 -O2 -Wall -Wextra -Werror -I kmod -I userspace/cli
+ *        userspace/bench/bench_placement.c userspace/cli/bench_synthetic.c
+ *        kmod/placement.c kmod/placement_topology.c -o bench_placement
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -18,6 +19,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "bench_synthetic.h"
 #include "placement.h"
 
 /*
@@ -28,34 +30,6 @@
 #define BATCH_NS	4e6
 #define MAX_WORKERS	512u
 
-/* A synthetic machine: packages of nodes of cores with 2 SMT threads, 8-core caches. */
-struct machine {
-	struct gs_topology topo;
-	struct gs_cpu *cpus;
-	uint32_t *distance;
-	struct gs_gpu *gpus;
-	uint32_t *index;		/* storage of topo.node_cpus and topo.node_start */
-	struct gs_hold *holds;
-	struct gs_reservations resv;
-	uint32_t *scratch;
-	struct gs_workspace ws;
-	unsigned long *all_cpus;
-	unsigned long *worker_cpus;
-	uint32_t worker_node[MAX_WORKERS];
-	struct gs_placement out;
-};
-
-static void *zalloc(size_t bytes)
-{
-	void *p = calloc(1, bytes ? bytes : 1);
-
-	if (!p) {
-		fprintf(stderr, "bench_placement: out of memory\n");
-		exit(1);
-	}
-	return p;
-}
-
 static double now_ns(void)
 {
 	struct timespec ts;
@@ -64,60 +38,18 @@ static double now_ns(void)
 	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
-/*
- * CPUs are numbered the way Linux numbers Intel and AMD servers (all first
- * threads, then all second threads), and GPUs are spread over the nodes in
- * reverse order, as on boards whose GPU 0 hangs off the last node.
- */
-static struct machine *machine_new(uint32_t packages, uint32_t nodes_per_package,
-				   uint32_t cores_per_node, uint32_t nr_gpus)
+/* The synthetic machine (bench_synthetic.h), checked; exits if it cannot be made. */
+static struct gs_synthetic *machine_new(uint32_t packages, uint32_t nodes_per_package,
+					uint32_t cores_per_node, uint32_t nr_gpus)
 {
-	uint32_t nr_nodes = packages * nodes_per_package;
-	uint32_t cores = nr_nodes * cores_per_node, nr_cpus = 2 * cores;
-	uint32_t cores_per_package = nodes_per_package * cores_per_node;
-	struct machine *m = zalloc(sizeof(*m));
-	uint32_t core, thread, from, to, gpu, package;
+	struct gs_synthetic *m = gs_synthetic_new(packages, nodes_per_package, cores_per_node,
+						  nr_gpus, MAX_WORKERS);
 	struct gs_error error;
 
-	m->cpus = zalloc(nr_cpus * sizeof(*m->cpus));
-	m->distance = zalloc((size_t)nr_nodes * nr_nodes * sizeof(*m->distance));
-	m->gpus = zalloc(nr_gpus * sizeof(*m->gpus));
-	m->index = zalloc(gs_topology_index_words(nr_cpus, nr_nodes) * sizeof(*m->index));
-	m->holds = zalloc(nr_cpus * sizeof(*m->holds));
-	m->scratch = zalloc(gs_workspace_words(nr_cpus, nr_nodes) * sizeof(*m->scratch));
-	m->all_cpus = zalloc(gs_bitmap_words(nr_cpus) * sizeof(unsigned long));
-	m->worker_cpus = zalloc((size_t)MAX_WORKERS * gs_bitmap_words(nr_cpus) *
-				sizeof(unsigned long));
-	for (core = 0; core < cores; core++) {
-		package = core / cores_per_package;
-		for (thread = 0; thread < 2; thread++) {
-			m->cpus[core + thread * cores] = (struct gs_cpu){
-				.core = core,
-				.package = package * cores_per_package,
-				.llc = core - core % 8,
-				.node = core / cores_per_node,
-				.flags = GS_CPU_ONLINE,
-			};
-			gs_bit_set(m->all_cpus, core + thread * cores);
-		}
+	if (!m) {
+		fprintf(stderr, "bench_placement: out of memory\n");
+		exit(1);
 	}
-	for (from = 0; from < nr_nodes; from++)
-		for (to = 0; to < nr_nodes; to++)
-			m->distance[from * nr_nodes + to] = from == to ? 10 :
-				from / nodes_per_package == to / nodes_per_package ? 12 : 32;
-	for (gpu = 0; gpu < nr_gpus; gpu++) {
-		m->gpus[gpu].cpu_node = nr_nodes - 1 - (uint32_t)((uint64_t)gpu * nr_nodes / nr_gpus);
-		m->gpus[gpu].mem_node = m->gpus[gpu].cpu_node;
-	}
-	m->topo = (struct gs_topology){ .nr_cpus = nr_cpus, .nr_nodes = nr_nodes,
-					.nr_gpus = nr_gpus, .cpus = m->cpus,
-					.distance = m->distance, .gpus = m->gpus };
-	gs_topology_index(&m->topo, m->index);
-	gs_reservations_init(&m->resv, m->holds, nr_cpus);
-	gs_workspace_init(&m->ws, m->scratch, nr_cpus, nr_nodes);
-	m->out = (struct gs_placement){ .max_workers = MAX_WORKERS,
-					.worker_cpus = m->worker_cpus,
-					.worker_node = m->worker_node };
 	if (gs_topology_validate(&m->topo, &error)) {
 		fprintf(stderr, "bench_placement: bad synthetic machine: %s\n",
 			gs_reason_name(error.reason));
@@ -126,40 +58,13 @@ static struct machine *machine_new(uint32_t packages, uint32_t nodes_per_package
 	return m;
 }
 
-static void machine_free(struct machine *m)
-{
-	free(m->cpus);
-	free(m->distance);
-	free(m->gpus);
-	free(m->index);
-	free(m->holds);
-	free(m->scratch);
-	free(m->all_cpus);
-	free(m->worker_cpus);
-	free(m);
-}
-
-static struct gs_request job_request(struct machine *m, uint32_t gpu, uint32_t policy,
-				     uint32_t workers)
-{
-	return (struct gs_request){
-		.gpu = gpu,
-		.policy = policy,
-		.nr_workers = workers,
-		.cores_per_worker = policy == GS_POLICY_EXCLUSIVE ? 1 : 0,
-		.flags = GS_REQUEST_SPILL,
-		.reservation_id = gpu + 1,
-		.allowed_cpus = m->all_cpus,
-	};
-}
-
 static double best(double a, double b)
 {
 	return a < b ? a : b;
 }
 
 /* ns of gs_place() for one GPU's workers, cycling over the GPUs; < 0 if it fails. */
-static double ns_per_placement(struct machine *m, uint32_t policy, uint32_t workers)
+static double ns_per_placement(struct gs_synthetic *m, uint32_t policy, uint32_t workers)
 {
 	double start, elapsed, fastest = 1e30;
 	struct gs_request req;
@@ -171,7 +76,7 @@ static double ns_per_placement(struct machine *m, uint32_t policy, uint32_t work
 		elapsed = 0;
 		calls = 0;
 		do {
-			req = job_request(m, (uint32_t)(calls % m->topo.nr_gpus), policy, workers);
+			req = gs_synthetic_request(m, (uint32_t)(calls % m->topo.nr_gpus), policy, workers);
 			if (gs_place(&m->topo, &m->resv, &req, &m->ws, &m->out))
 				return -1;
 			if (++calls % 16 == 0)
@@ -186,13 +91,11 @@ static double ns_per_placement(struct machine *m, uint32_t policy, uint32_t work
  * ns of one whole job: gs_reserve() for every GPU in turn, then gs_release()
  * of every reservation (timed apart, into *@release_ns).
  */
-static double ns_per_job(struct machine *m, uint32_t policy, uint32_t workers,
+static double ns_per_job(struct gs_synthetic *m, uint32_t policy, uint32_t workers,
 			 double *release_ns)
 {
 	double placing, releasing, mark, fastest = 1e30;
-	struct gs_request req;
 	uint64_t jobs;
-	uint32_t gpu;
 	int batch;
 
 	*release_ns = 1e30;
@@ -202,15 +105,13 @@ static double ns_per_job(struct machine *m, uint32_t policy, uint32_t workers,
 		jobs = 0;
 		do {
 			mark = now_ns();
-			for (gpu = 0; gpu < m->topo.nr_gpus; gpu++) {
-				req = job_request(m, gpu, policy, workers);
-				if (gs_reserve(&m->topo, &m->resv, &req, &m->ws, &m->out))
-					return -1;
+			if (gs_synthetic_job(m, policy, workers)) {
+				gs_synthetic_release(m);
+				return -1;
 			}
 			placing += now_ns() - mark;
 			mark = now_ns();
-			for (gpu = 0; gpu < m->topo.nr_gpus; gpu++)
-				gs_release(&m->resv, gpu + 1, NULL);
+			gs_synthetic_release(m);
 			releasing += now_ns() - mark;
 			jobs++;
 		} while (placing + releasing < BATCH_NS);
@@ -230,7 +131,7 @@ static void print_ns(double ns, int width)
 		printf(" %*.1fk", width - 1, ns / 1e3);
 }
 
-static void bench_job(const char *title, struct machine *m, uint32_t workers)
+static void bench_job(const char *title, struct gs_synthetic *m, uint32_t workers)
 {
 	double placement, job, release;
 	uint32_t policy;
@@ -249,10 +150,10 @@ static void bench_job(const char *title, struct machine *m, uint32_t workers)
 		print_ns(job < 0 ? -1 : release, 12);
 		printf("\n");
 	}
-	machine_free(m);
+	gs_synthetic_free(m);
 }
 
-static double ns_to_validate(struct machine *m)
+static double ns_to_validate(struct gs_synthetic *m)
 {
 	double start, elapsed, fastest = 1e30;
 	uint64_t calls;
@@ -277,7 +178,7 @@ static void bench_growth(uint32_t policy)
 {
 	static const uint32_t workers[] = { 1, 8, 64, 512 };
 	uint32_t nr_cpus, column, cores_per_node, nodes;
-	struct machine *m;
+	struct gs_synthetic *m;
 	char label[16];
 
 	printf("\n%s policy, ns per placement of one GPU's workers (8 GPUs, SPILL allowed)\n",
@@ -297,7 +198,7 @@ static void bench_growth(uint32_t policy)
 		for (column = 0; column < sizeof(workers) / sizeof(workers[0]); column++)
 			print_ns(ns_per_placement(m, policy, workers[column]), 10);
 		printf("\n");
-		machine_free(m);
+		gs_synthetic_free(m);
 	}
 }
 

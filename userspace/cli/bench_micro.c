@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "bench_synthetic.h"
 #include "libgpusched.h"
 #include "snapshot.h"
 
@@ -36,6 +37,11 @@
 #define PLACE_BATCHES		201u
 #define PLACE_BATCH		50u
 #define PLACE_SECONDS		0.5
+/* Whole jobs on the synthetic machine: jobs per policy, and their time limit. */
+#define JOB_SAMPLES		101u
+#define JOB_SECONDS		1.0
+#define JOB_GPUS		72u
+#define JOB_WORKERS		16u
 
 static double now_ns(void)
 {
@@ -590,11 +596,59 @@ static void micro_placement(struct bench *b)
 	gs_snapshot_free(&snapshot);
 }
 
+/*
+ * A whole job on a machine the size of a 72-GPU rack node (18 nodes of 64
+ * cores, 2304 CPUs): one gs_reserve() per GPU, timed as one sample, then
+ * gs_release() of all 72 reservations, timed apart.  It measures the engine,
+ * which the module runs under its lock on every pin, at a size no test
+ * machine has; the machine is the one bench_placement (make bench) uses.
+ */
+static void micro_engine_job(struct bench *b, uint32_t policy)
+{
+	struct gs_synthetic *m = gs_synthetic_new(18, 1, 64, JOB_GPUS, JOB_WORKERS);
+	double *placing = samples_new(JOB_SAMPLES), *releasing = samples_new(JOB_SAMPLES);
+	const char *name = "placement job: gs_reserve for each of 72 GPUs x 16 workers";
+	char condition[64];
+	double t0, end;
+	unsigned int n;
+	int err = 0;
+
+	if (!m) {
+		cli_error("out of memory");
+		exit(EXIT_FAILURE_RUNTIME);
+	}
+	snprintf(condition, sizeof(condition), "%s, 2304 CPUs, 18 nodes (synthetic)",
+		 gs_policy_name(policy));
+	end = now_ns() + JOB_SECONDS * 1e9;
+	for (n = 0; n < JOB_SAMPLES && !err && now_ns() < end; n++) {
+		t0 = now_ns();
+		err = gs_synthetic_job(m, policy, JOB_WORKERS);
+		placing[n] = now_ns() - t0;
+		t0 = now_ns();
+		gs_synthetic_release(m);
+		releasing[n] = now_ns() - t0;
+	}
+	if (err) {
+		bench_micro_add(b, "placement", name, condition, NULL, 0, "no placement: %s",
+				gs_reason_name(m->out.error.reason));
+	} else {
+		bench_micro_add(b, "placement", name, condition, placing, n,
+				"the engine alone, in this process");
+		if (policy == GS_POLICY_EXCLUSIVE)
+			bench_micro_add(b, "placement", "gs_release of that job's 72 reservations",
+					condition, releasing, n, "the engine alone, in this process");
+	}
+	free(placing);
+	free(releasing);
+	gs_synthetic_free(m);
+}
+
 void bench_run_micro(struct bench *b)
 {
 	struct affinity_masks masks = { 0 };
 	bool progress = isatty(STDERR_FILENO) || b->common.verbose;
 	char why[256] = "";
+	uint32_t policy;
 	bool usable;
 
 	if (progress)
@@ -608,4 +662,6 @@ void bench_run_micro(struct bench *b)
 	micro_launch(b, &masks, usable);
 	affinity_masks_free(&masks);
 	micro_placement(b);
+	for (policy = GS_POLICY_NODE; policy <= GS_POLICY_SINGLE; policy++)
+		micro_engine_job(b, policy);
 }
