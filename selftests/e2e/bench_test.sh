@@ -106,6 +106,8 @@ jobs_timed() {
 	[ "$(grep -A 4 '"name":"placement job' "$log/bench.json" | grep -c '"samples":[1-9]')" -eq 5 ]
 }
 check "a whole placement job (72 GPUs x 16 workers) was timed under each policy" jobs_timed
+daemon_timed() { grep -A 4 '"name":"gpuschedd CPU time' "$log/bench.json" | grep -q '"samples":1'; }
+check "gpuschedd's CPU time while bench ran was measured" daemon_timed
 
 # --- no module: bench says so, exit 3 ---------------------------------------------
 gpusched bench --device /dev/gpusched-missing --policies none,node --seconds 1 \

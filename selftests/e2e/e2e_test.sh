@@ -66,6 +66,16 @@ gpu_cpus() { eval "echo \$node_cpus_$(gpu_node "$1")"; }
 all_cpus=$(cat /sys/devices/system/cpu/online)
 
 generation() { gpusched status --json 2>/dev/null | sed -n 's/^ *"generation": *\([0-9]*\).*/\1/p'; }
+# Milliseconds from the last kernel line containing $1 (a CPU going offline
+# or booting, just before its uevent) to the next topology the module took,
+# from the two dmesg timestamps; empty when either line is missing.
+to_topology_ms() {
+	dmesg | awk -v pat="$1" '
+		{ t = $0; sub(/^\[ */, "", t); sub(/\].*/, "", t) }
+		index($0, pat) { start = t; end = ""; next }
+		start != "" && end == "" && /gpusched: topology [0-9]+:/ { end = t }
+		END { if (start != "" && end != "") printf "%.0f\n", (end - start) * 1000 }'
+}
 comm_is() { [ "$(cat "/proc/$1/comm" 2>/dev/null)" = "$2" ]; }
 
 pids=
@@ -268,11 +278,13 @@ elif [ -n "$victim" ]; then
 	echo 0 >"/sys/devices/system/cpu/cpu$victim/online" && offlined=$victim
 	refed() { [ "$(generation)" -gt "$before" ]; }
 	check "offlining CPU $victim makes gpuschedd feed the topology again" wait_for 15 refed
+	diag "bench hotplug_offline_to_topology_ms=$(to_topology_ms "CPU $victim is now offline")"
 	moved() { ! contains "$(allowed "$w3")" "$victim" && [ -n "$(allowed "$w3")" ]; }
 	check "worker 3's pin moved off CPU $victim (now $(allowed "$w3"))" wait_for 10 moved
 	before=$(generation)
 	echo 1 >"/sys/devices/system/cpu/cpu$victim/online" && offlined=
 	check "onlining CPU $victim makes gpuschedd feed again" wait_for 15 refed
+	diag "bench hotplug_online_to_topology_ms=$(to_topology_ms "Processor $victim APIC")"
 	diag "$(grep -v '^$' "$log/gpuschedd.log" | tail -n 6)"
 else
 	skip "CPU hotplug re-feed" "no CPU of worker 3 can go offline"

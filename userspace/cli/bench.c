@@ -928,6 +928,7 @@ int cmd_bench(int argc, char **argv)
 	if (!b.workers)
 		b.workers = b.nr_gpus ? b.nr_gpus : 1;
 
+	bench_daemon_start(&b);
 	if (!b.micro_only) {
 		ret = find_standin(&b);
 		if (ret)
@@ -942,6 +943,7 @@ int cmd_bench(int argc, char **argv)
 	}
 	if (!b.no_micro)
 		bench_run_micro(&b);
+	bench_daemon_finish(&b);
 	ret = bench_report(&b);
 out:
 	bench_free(&b);

@@ -103,6 +103,9 @@ struct bench {
 	/* Micro-benchmarks. */
 	struct bench_micro *micro;
 	unsigned int nr_micro;
+	/* gpuschedd's CPU time while bench runs: its pid (0: none), the start. */
+	int daemon_pid;
+	double daemon_cpu_ns, daemon_since_ns;
 };
 
 /* The GPU worker @w uses. */
@@ -122,6 +125,14 @@ void bench_micro_add(struct bench *b, const char *group, const char *name, const
 
 /* Runs the micro-benchmarks into b->micro.  Never fails: what cannot run says why. */
 void bench_run_micro(struct bench *b);
+
+/*
+ * Notes gpuschedd's CPU time now; bench_daemon_finish() adds a row with its
+ * CPU time per second since, which is its idle cost (bench changes nothing
+ * the daemon watches), or says why there is none.
+ */
+void bench_daemon_start(struct bench *b);
+void bench_daemon_finish(struct bench *b);
 
 /* Prints the tables, or the JSON; writes the CSV and SVG files.  Returns 0 or an exit code. */
 int bench_report(struct bench *b);

@@ -11,6 +11,7 @@
  * here (no module, a tool not installed, one CPU) is listed with why.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -641,6 +642,101 @@ static void micro_engine_job(struct bench *b, uint32_t policy)
 	free(placing);
 	free(releasing);
 	gs_synthetic_free(m);
+}
+
+/* The pid of the first process named gpuschedd, or 0. */
+static int find_daemon(void)
+{
+	DIR *proc = opendir("/proc");
+	char path[64], comm[32];
+	struct dirent *entry;
+	int pid = 0;
+	FILE *f;
+
+	while (proc && !pid && (entry = readdir(proc))) {
+		if (entry->d_name[0] < '1' || entry->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/comm", atoi(entry->d_name));
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fgets(comm, sizeof(comm), f) && strcmp(comm, "gpuschedd\n") == 0)
+			pid = atoi(entry->d_name);
+		fclose(f);
+	}
+	if (proc)
+		closedir(proc);
+	return pid;
+}
+
+/*
+ * CPU time of every thread of @pid in ns, summed from the first field of
+ * /proc/PID/task/TID/schedstat; < 0 if the process is gone or the kernel
+ * lacks the file (CONFIG_SCHED_INFO).
+ */
+static double daemon_cpu_ns(int pid)
+{
+	char path[96];
+	unsigned long long ns;
+	struct dirent *entry;
+	double total = 0;
+	bool seen = false;
+	DIR *tasks;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	tasks = opendir(path);
+	if (!tasks)
+		return -1;
+	while ((entry = readdir(tasks))) {
+		if (entry->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/schedstat", pid,
+			 atoi(entry->d_name));
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fscanf(f, "%llu", &ns) == 1) {
+			total += (double)ns;
+			seen = true;
+		}
+		fclose(f);
+	}
+	closedir(tasks);
+	return seen ? total : -1;
+}
+
+void bench_daemon_start(struct bench *b)
+{
+	b->daemon_pid = find_daemon();
+	b->daemon_since_ns = now_ns();
+	b->daemon_cpu_ns = b->daemon_pid ? daemon_cpu_ns(b->daemon_pid) : -1;
+}
+
+void bench_daemon_finish(struct bench *b)
+{
+	const char *name = "gpuschedd CPU time per second of bench";
+	double seconds = (now_ns() - b->daemon_since_ns) / 1e9, cpu = -1, per_second;
+	char condition[64];
+
+	snprintf(condition, sizeof(condition), "idle, over %.1f s", seconds);
+	if (!b->daemon_pid) {
+		bench_micro_add(b, "daemon", name, condition, NULL, 0,
+				"not measured: no process named gpuschedd");
+		return;
+	}
+	if (b->daemon_cpu_ns >= 0)
+		cpu = daemon_cpu_ns(b->daemon_pid);
+	if (cpu < 0) {
+		bench_micro_add(b, "daemon", name, condition, NULL, 0,
+				"not measured: /proc/%d/task/*/schedstat unreadable or pid gone",
+				b->daemon_pid);
+		return;
+	}
+	per_second = (cpu - b->daemon_cpu_ns) / seconds;
+	bench_micro_add(b, "daemon", name, condition, &per_second, 1,
+			"pid %d; %.4f%% of a core (goal: under 0.1%%)", b->daemon_pid,
+			per_second / 1e7);
 }
 
 void bench_run_micro(struct bench *b)
