@@ -166,7 +166,8 @@ $(OUT)/lib/libgpusched.pc: userspace/lib/libgpusched.pc.in
 
 unit-tests: $(UNIT_TESTS) $(PROGRAMS) $(OUT)/unit/libnvidia-ml.so.1 $(OUT)/unit/fake_gpusched.so
 
-$(OUT)/unit/%: userspace/tests/%.c $(USER_LIB_SRCS) $(USER_HDRS) $(wildcard userspace/tests/*.h) | $(USER_DEPS)
+$(OUT)/unit/%: userspace/tests/%.c $(USER_LIB_SRCS) $(USER_HDRS) $(wildcard userspace/tests/*.h) \
+		$(wildcard userspace/daemon/*.h) | $(USER_DEPS)
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) $(SANITIZE) -o $@ $< $(USER_LIB_SRCS) $(USER_LIBS)
 

@@ -31,6 +31,7 @@
 #include "libgpusched.h"
 #include "nvml.h"
 #include "snapshot.h"
+#include "debounce.h"
 #include "gpuschedd.h"
 
 #ifndef GPUSCHED_VERSION
@@ -44,7 +45,7 @@ enum {
 	EXIT_NO_MODULE = 3,
 };
 
-/* Quiet time after the last uevent before the machine is looked at again. */
+/* Quiet time that ends a burst of uevents; see debounce.h. */
 #define DEBOUNCE_MS		250
 /* How often --wait retries the device when no uevent says it appeared. */
 #define WAIT_POLL_MS		1000
@@ -707,21 +708,18 @@ static int64_t now_ms(void)
 /* Serves hotplug and SIGHUP until SIGTERM or SIGINT. */
 static void serve(struct daemon *d)
 {
-	int64_t deadline = -1;	/* when to look at the machine again; -1: no change pending */
+	struct gs_debounce debounce;
 
+	gs_debounce_init(&debounce, DEBOUNCE_MS);
 	for (;;) {
 		struct pollfd fds[2] = {
 			{ .fd = d->signal_fd, .events = POLLIN },
 			{ .fd = d->uevent_fd, .events = POLLIN },
 		};
-		int timeout = -1, ready;
+		int ready;
 
-		if (deadline >= 0) {
-			int64_t left = deadline - now_ms();
-
-			timeout = left > 0 ? (int)left : 0;
-		}
-		ready = poll(fds, d->uevent_fd >= 0 ? 2 : 1, timeout);
+		ready = poll(fds, d->uevent_fd >= 0 ? 2 : 1,
+			     gs_debounce_timeout(&debounce, now_ms()));
 		if (ready < 0 && errno != EINTR) {
 			gs_log(GS_LOG_ERR, "poll: %s", strerror(errno));
 			return;
@@ -736,19 +734,21 @@ static void serve(struct daemon *d)
 			if (signo == SIGHUP) {
 				gs_log(GS_LOG_INFO, "SIGHUP: discovering the topology again");
 				refeed(d, true);
-				deadline = -1;
+				gs_debounce_cancel(&debounce);
 			}
 		}
 		if (ready > 0 && d->uevent_fd >= 0 && fds[1].revents & POLLIN &&
 		    gs_uevent_read(d->uevent_fd, d->devname) & GS_UEVENT_TOPOLOGY) {
-			gs_log(GS_LOG_DEBUG, "hotplug: looking again after %d ms of quiet",
-			       DEBOUNCE_MS);
-			deadline = now_ms() + DEBOUNCE_MS;
+			if (gs_debounce_event(&debounce, now_ms())) {
+				gs_log(GS_LOG_DEBUG, "hotplug: looking again now");
+				refeed(d, false);
+			} else {
+				gs_log(GS_LOG_DEBUG, "hotplug: looking again after %d ms of quiet",
+				       DEBOUNCE_MS);
+			}
 		}
-		if (deadline >= 0 && now_ms() >= deadline) {
-			deadline = -1;
+		if (gs_debounce_due(&debounce, now_ms()))
 			refeed(d, false);
-		}
 	}
 }
 
