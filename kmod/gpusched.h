@@ -168,7 +168,8 @@ struct gpusched_file {
  *	hotplug work places the worker again whatever its policy
  * @process: the thread group of a whole-process pin (reference held), whose
  *	threads created after the pin join the worker; NULL for a thread pin
- * @cpus: the CPUs the threads are pinned to
+ * @cpus: the CPUs the threads are pinned to; points into @mask
+ * @mask: storage of @cpus, cpumask_size() bytes allocated with the worker
  *
  * Everything in it is protected by gpusched_lock.
  */
@@ -191,7 +192,8 @@ struct gpusched_worker {
 	u32 reason;
 	u32 nr_followed;
 	struct pid *process;
-	cpumask_var_t cpus;
+	struct cpumask *cpus;
+	unsigned long mask[];
 };
 
 /**
@@ -213,18 +215,21 @@ struct gpusched_worker {
  * @hash: entry in the table of pinned threads by @pid, added and removed
  *	under gpusched_lock and read under RCU by the fork tracepoint
  * @rcu: frees the record once those readers are done
+ * @masks: storage of @original, @applied and @user_cpus, cpumask_size()
+ *	bytes each, allocated with the record: one allocation per thread
  */
 struct gpusched_thread {
 	struct list_head node;
 	struct gpusched_worker *worker;
 	struct pid *pid;
-	cpumask_var_t original;
-	cpumask_var_t applied;
-	cpumask_var_t user_cpus;
+	struct cpumask *original;
+	struct cpumask *applied;
+	struct cpumask *user_cpus;
 	bool has_user_cpus;
 	bool own_cpus;
 	struct hlist_node hash;
 	struct rcu_head rcu;
+	unsigned long masks[];
 };
 
 /* gpusched_main.c */
@@ -257,15 +262,18 @@ void gpusched_topology_exit(void);
 
 /**
  * struct gpusched_targets - the threads a PIN, UNPIN or QUERY names
- * @pids: one pid reference per thread
+ * @pids: one pid reference per thread; points to @one for a single thread
  * @nr: entries in @pids
  * @process: the thread group, with a reference, when a whole process was
  *	named; NULL otherwise
+ * @one: the storage of @pids when the command names a single thread, so
+ *	that the common case allocates nothing; the struct is never copied
  */
 struct gpusched_targets {
 	struct pid **pids;
 	unsigned int nr;
 	struct pid *process;
+	struct pid *one;
 };
 
 /* Every pinned worker, struct gpusched_worker.node. */

@@ -119,13 +119,11 @@ static struct gpusched_worker *gpusched_worker_alloc(struct gpusched_file *owner
 {
 	struct gpusched_worker *worker;
 
-	worker = kzalloc(sizeof(*worker), GFP_KERNEL_ACCOUNT);
+	worker = kzalloc(struct_size(worker, mask, cpumask_size() / sizeof(unsigned long)),
+			 GFP_KERNEL_ACCOUNT);
 	if (!worker)
 		return NULL;
-	if (!zalloc_cpumask_var(&worker->cpus, GFP_KERNEL_ACCOUNT)) {
-		kfree(worker);
-		return NULL;
-	}
+	worker->cpus = to_cpumask(worker->mask);
 	INIT_LIST_HEAD(&worker->node);
 	INIT_LIST_HEAD(&worker->threads);
 	worker->owner = owner;
@@ -155,7 +153,6 @@ void gpusched_worker_free(struct gpusched_worker *worker)
 	}
 	put_pid(worker->process);
 	list_del(&worker->node);
-	free_cpumask_var(worker->cpus);
 	kfree(worker);
 }
 
@@ -278,7 +275,6 @@ static void gpusched_worker_discard(struct gpusched_worker *worker)
 	list_for_each_entry_safe(thread, next, &worker->threads, node)
 		gpusched_thread_free(thread);
 	put_pid(worker->process);
-	free_cpumask_var(worker->cpus);
 	kfree(worker);
 }
 
@@ -461,7 +457,8 @@ int gpusched_pin(struct file *file, struct gpusched_ucmd *ucmd)
 		if (ret)
 			return ret;
 	}
-	if (!zalloc_cpumask_var(&chosen, GFP_KERNEL))
+	/* Where the answer's CPUs wait until the locks are dropped, if asked for. */
+	if (args->cpus && !zalloc_cpumask_var(&chosen, GFP_KERNEL))
 		return -ENOMEM;
 
 	ret = gpusched_resolve_targets(args->target_type, args->target_id, &targets);
@@ -492,7 +489,8 @@ int gpusched_pin(struct file *file, struct gpusched_ucmd *ucmd)
 	ret = gpusched_pin_locked(worker, &targets);
 	if (!ret) {
 		id = worker->id;
-		cpumask_copy(chosen, worker->cpus);
+		if (args->cpus)
+			cpumask_copy(chosen, worker->cpus);
 		list_for_each_entry(thread, &worker->threads, node)
 			nr_threads++;
 	}
@@ -516,7 +514,8 @@ out_discard:
 out_targets:
 	gpusched_put_targets(&targets);
 out_mask:
-	free_cpumask_var(chosen);
+	if (args->cpus)
+		free_cpumask_var(chosen);
 	return ret;
 }
 

@@ -27,7 +27,8 @@ static void gpusched_put_thread_targets(struct gpusched_targets *targets)
 
 	for (i = 0; i < targets->nr; i++)
 		put_pid(targets->pids[i]);
-	kvfree(targets->pids);
+	if (targets->pids != &targets->one)
+		kvfree(targets->pids);
 	targets->pids = NULL;
 	targets->nr = 0;
 }
@@ -127,16 +128,12 @@ static struct pid *gpusched_pidfd_pid(u32 fd, bool *thread)
 	return pid;
 }
 
-static int gpusched_one_target(struct pid *pid, struct gpusched_targets *targets)
+/* A single thread: its reference moves to @targets, into the inline slot. */
+static void gpusched_one_target(struct pid *pid, struct gpusched_targets *targets)
 {
-	targets->pids = kvcalloc(1, sizeof(*targets->pids), GFP_KERNEL_ACCOUNT);
-	if (!targets->pids) {
-		put_pid(pid);
-		return -ENOMEM;
-	}
-	targets->pids[0] = pid;
+	targets->one = pid;
+	targets->pids = &targets->one;
 	targets->nr = 1;
-	return 0;
 }
 
 /*
@@ -167,7 +164,8 @@ static int gpusched_lookup_targets(u32 type, u32 id, struct gpusched_targets *ta
 		pid = id ? find_get_pid(id) : get_task_pid(current, PIDTYPE_PID);
 		if (!pid)
 			return -ESRCH;
-		return gpusched_one_target(pid, targets);
+		gpusched_one_target(pid, targets);
+		return 0;
 	case GPUSCHED_TARGET_PROCESS:
 		pid = id ? find_get_pid(id) : get_task_pid(current, PIDTYPE_TGID);
 		return gpusched_process_targets(pid, targets);
@@ -176,8 +174,10 @@ static int gpusched_lookup_targets(u32 type, u32 id, struct gpusched_targets *ta
 		if (IS_ERR(pid))
 			return PTR_ERR(pid);
 		/* A PIDFD_THREAD pidfd names one thread, not a process. */
-		if (thread)
-			return gpusched_one_target(pid, targets);
+		if (thread) {
+			gpusched_one_target(pid, targets);
+			return 0;
+		}
 		return gpusched_process_targets(pid, targets);
 	default:
 		return -EINVAL;

@@ -181,39 +181,19 @@ bool gpusched_thread_gone(const struct gpusched_thread *thread)
  */
 struct gpusched_thread *gpusched_thread_alloc(struct pid *pid)
 {
+	size_t words = cpumask_size() / sizeof(unsigned long);
 	struct gpusched_thread *thread;
 
-	thread = kzalloc(sizeof(*thread), GFP_KERNEL_ACCOUNT);
+	thread = kzalloc(struct_size(thread, masks, 3 * words), GFP_KERNEL_ACCOUNT);
 	if (!thread)
 		return NULL;
-	if (!zalloc_cpumask_var(&thread->original, GFP_KERNEL_ACCOUNT))
-		goto err_thread;
-	if (!zalloc_cpumask_var(&thread->applied, GFP_KERNEL_ACCOUNT))
-		goto err_original;
-	if (!zalloc_cpumask_var(&thread->user_cpus, GFP_KERNEL_ACCOUNT))
-		goto err_applied;
+	thread->original = to_cpumask(thread->masks);
+	thread->applied = to_cpumask(thread->masks + words);
+	thread->user_cpus = to_cpumask(thread->masks + 2 * words);
 	INIT_LIST_HEAD(&thread->node);
 	INIT_HLIST_NODE(&thread->hash);
 	thread->pid = get_pid(pid);
 	return thread;
-
-err_applied:
-	free_cpumask_var(thread->applied);
-err_original:
-	free_cpumask_var(thread->original);
-err_thread:
-	kfree(thread);
-	return NULL;
-}
-
-static void gpusched_thread_free_rcu(struct rcu_head *rcu)
-{
-	struct gpusched_thread *thread = container_of(rcu, struct gpusched_thread, rcu);
-
-	free_cpumask_var(thread->user_cpus);
-	free_cpumask_var(thread->applied);
-	free_cpumask_var(thread->original);
-	kfree(thread);
 }
 
 /**
@@ -232,7 +212,7 @@ void gpusched_thread_free(struct gpusched_thread *thread)
 		atomic_dec(&gpusched_nr_threads);
 	}
 	put_pid(thread->pid);
-	call_rcu(&thread->rcu, gpusched_thread_free_rcu);
+	kfree_rcu(thread, rcu);
 }
 
 /*
