@@ -155,8 +155,8 @@ struct gpusched_file {
  * @generation: generation of the topology @gpu indexes
  * @uid: real user id of the caller that made the pin, charged for its
  *	exclusive CPUs
- * @unlimited: the caller had CAP_SYS_NICE: max_reserved_cpus_per_user does
- *	not apply
+ * @unlimited: an exclusive worker whose caller had CAP_SYS_NICE:
+ *	max_reserved_cpus_per_user does not apply
  * @fallback: CPU hotplug or a cpuset change left no room for @policy; the
  *	worker runs on its GPU's node until a later event makes room again
  * @broken: not even that: no CPU of the GPU's node is online and allowed

@@ -128,7 +128,8 @@ static struct gpusched_worker *gpusched_worker_alloc(struct gpusched_file *owner
 	INIT_LIST_HEAD(&worker->threads);
 	worker->owner = owner;
 	worker->uid = current_uid();
-	worker->unlimited = capable(CAP_SYS_NICE);
+	/* Only exclusive workers are charged, so only they need the check (and its audit). */
+	worker->unlimited = policy == GPUSCHED_POLICY_EXCLUSIVE && capable(CAP_SYS_NICE);
 	worker->gpu = args->gpu;
 	worker->policy = policy;
 	worker->cores = args->cores;

@@ -77,6 +77,7 @@ static struct gpusched_births *gpusched_births = &gpusched_births_buf[0];
 
 struct gpusched_exits {
 	unsigned int nr;
+	unsigned int seen;	/* exits recorded, in @entries or lost to the overflow */
 	bool overflow;
 	struct pid *entries[GPUSCHED_MAX_EXITS];
 };
@@ -85,6 +86,13 @@ static DEFINE_RAW_SPINLOCK(gpusched_exits_lock);
 static struct gpusched_exits gpusched_exits_buf[2];
 /* The array the probe fills; under gpusched_exits_lock. */
 static struct gpusched_exits *gpusched_exits = &gpusched_exits_buf[0];
+/*
+ * Exits the probe recorded that the reap work has not finished reaping.
+ * Raised by the probe before it queues the work, lowered (release) by the
+ * work once the reaps are done and gpusched_lock is dropped; while it reads
+ * 0 (acquire), gpusched_reap_flush() has nothing to wait for.
+ */
+static atomic_t gpusched_exits_unreaped = ATOMIC_INIT(0);
 
 static void gpusched_reap_workfn(struct work_struct *work);
 static void gpusched_adopt_workfn(struct work_struct *work);
@@ -415,6 +423,7 @@ static void gpusched_exits_clear(struct gpusched_exits *exits)
 	for (i = 0; i < exits->nr; i++)
 		put_pid(exits->entries[i]);
 	exits->nr = 0;
+	exits->seen = 0;
 	exits->overflow = false;
 }
 
@@ -439,6 +448,7 @@ static void gpusched_reap_workfn(struct work_struct *work)
 			gpusched_reap_pid(exits->entries[i]);
 	}
 	mutex_unlock(&gpusched_lock);
+	atomic_sub_return_release(exits->seen, &gpusched_exits_unreaped);
 	gpusched_exits_clear(exits);
 }
 
@@ -448,13 +458,15 @@ static void gpusched_reap_workfn(struct work_struct *work)
  * Every exit of a pinned thread queues the reap work (gpusched_exit_probe()),
  * so after this the records of threads that exited before the call are
  * gone and their workers' cores free.  Commands and sysfs readers call it
- * instead of scanning every record themselves: it costs nothing when no
- * pinned thread exited.
+ * instead of scanning every record themselves: when no exit is waiting to
+ * be reaped it is one atomic read, not a flush of the work.
  *
  * Context: process context; gpusched_lock must not be held (the work takes it).
  */
 void gpusched_reap_flush(void)
 {
+	if (!atomic_read_acquire(&gpusched_exits_unreaped))
+		return;
 	flush_work(&gpusched_reap_work);
 }
 
@@ -468,6 +480,8 @@ static void gpusched_exit_probe(void *data, struct task_struct *task)
 		gpusched_exits->entries[gpusched_exits->nr++] = get_task_pid(task, PIDTYPE_PID);
 	else
 		gpusched_exits->overflow = true;
+	gpusched_exits->seen++;
+	atomic_inc(&gpusched_exits_unreaped);
 	raw_spin_unlock(&gpusched_exits_lock);
 	queue_work(system_unbound_wq, &gpusched_reap_work);
 }
