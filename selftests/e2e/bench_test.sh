@@ -109,6 +109,17 @@ check "a whole placement job (72 GPUs x 16 workers) was timed under each policy"
 daemon_timed() { grep -A 4 '"name":"gpuschedd CPU time' "$log/bench.json" | grep -q '"samples":1'; }
 check "gpuschedd's CPU time while bench ran was measured" daemon_timed
 
+# What the monitor costs a pipe ping-pong: without it always, with it when it loads.
+pingpong_timed() {
+	grep -A 4 '"condition":"'"$1"'"' "$log/bench.json" | grep -q '"samples":[1-9]'
+}
+check "a pipe ping-pong was timed without the monitor" pingpong_timed "no scheduler monitor"
+if grep -q '"available":true' "$log/bench.json"; then
+	check "and with the monitor watching it" pingpong_timed "the monitor watching both"
+else
+	skip "and with the monitor watching it" "monitor unavailable: ${reason:-?}"
+fi
+
 # --- no module: bench says so, exit 3 ---------------------------------------------
 gpusched bench --device /dev/gpusched-missing --policies none,node --seconds 1 \
 	--repetitions 1 >/dev/null 2>"$log/nomodule.err"

@@ -355,6 +355,15 @@ int gs_sched_monitor_reset(struct gs_sched_monitor *monitor)
 	return 0;
 }
 
+void gs_sched_monitor_memory(const struct gs_sched_monitor *monitor, size_t *per_thread,
+			     size_t *max_threads)
+{
+	const struct bpf_map *tasks = monitor->skel->maps.tasks;
+
+	*per_thread = bpf_map__key_size(tasks) + bpf_map__value_size(tasks);
+	*max_threads = bpf_map__max_entries(tasks);
+}
+
 void gs_sched_monitor_close(struct gs_sched_monitor *monitor)
 {
 	if (!monitor)

@@ -77,6 +77,15 @@ int gs_sched_monitor_reset(struct gs_sched_monitor *monitor);
 void gs_sched_monitor_close(struct gs_sched_monitor *monitor);
 
 /*
+ * The kernel memory of the per-thread counters: *@per_thread bytes of key
+ * and value for each thread seen, in a hash map the kernel allocates whole
+ * for *@max_threads threads when the monitor loads (its own per-element
+ * bookkeeping comes on top).
+ */
+void gs_sched_monitor_memory(const struct gs_sched_monitor *monitor, size_t *per_thread,
+			     size_t *max_threads);
+
+/*
  * The latency below which @fraction (0.5 for p50, 0.99 for p99) of the
  * waits in @latency fall, in microseconds: the upper edge of the slot
  * that crosses it.  0 when there are no samples.

@@ -940,6 +940,10 @@ int cmd_bench(int argc, char **argv)
 		ret = run_policies(&b);
 		if (ret)
 			goto out;
+		/* Detached, so that the micro-benchmarks time the kernel without it. */
+		b.monitor_used = b.monitor != NULL;
+		gs_sched_monitor_close(b.monitor);
+		b.monitor = NULL;
 	}
 	if (!b.no_micro)
 		bench_run_micro(&b);

@@ -98,7 +98,8 @@ struct bench {
 	unsigned int nr_cpus;		/* highest CPU id + 1 */
 	char kernel[128];
 	/* The scheduler monitor, or why there is none. */
-	struct gs_sched_monitor *monitor;
+	struct gs_sched_monitor *monitor;	/* open while the policies run */
+	bool monitor_used;			/* the policies' numbers come from it */
 	char monitor_reason[256];
 	/* Micro-benchmarks. */
 	struct bench_micro *micro;

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@
 #include "bench.h"
 #include "bench_synthetic.h"
 #include "libgpusched.h"
+#include "sched_monitor.h"
 #include "snapshot.h"
 
 /* Affinity calls per condition, and the time they may take at most. */
@@ -43,6 +45,10 @@
 #define JOB_SECONDS		1.0
 #define JOB_GPUS		72u
 #define JOB_WORKERS		16u
+/* Pipe ping-pong: samples of a batch of round trips each, and their time limit. */
+#define PINGPONG_SAMPLES	101u
+#define PINGPONG_BATCH		200u
+#define PINGPONG_SECONDS	2.0
 
 static double now_ns(void)
 {
@@ -644,6 +650,141 @@ static void micro_engine_job(struct bench *b, uint32_t policy)
 	gs_synthetic_free(m);
 }
 
+/* Two pipes between the timing thread and its peer, which echoes each byte; 0 stops it. */
+struct pingpong {
+	int to_peer[2];
+	int to_timer[2];
+};
+
+static void *pingpong_peer(void *arg)
+{
+	struct pingpong *pp = arg;
+	char byte;
+
+	while (read(pp->to_peer[0], &byte, 1) == 1 && byte) {
+		if (write(pp->to_timer[1], &byte, 1) != 1)
+			break;
+	}
+	return NULL;
+}
+
+/*
+ * Times round trips of one byte between this thread and a peer thread, both
+ * on this thread's first allowed CPU so that a round trip is exactly two
+ * context switches (on two CPUs it would time cross-CPU wakeups instead):
+ * *@n samples of ns per round trip.  This thread's CPUs are restored.
+ * Returns 0 or a negative errno.
+ */
+static int time_pingpong(double *samples, unsigned int *n)
+{
+	cpu_set_t before, one;
+	struct pingpong pp;
+	char byte = 1, stop = 0;
+	pthread_t peer;
+	double t0, end;
+	unsigned int i;
+	int cpu, err = 0;
+
+	if (sched_getaffinity(0, sizeof(before), &before))
+		return -errno;
+	for (cpu = 0; cpu < CPU_SETSIZE && !CPU_ISSET(cpu, &before); cpu++)
+		;
+	CPU_ZERO(&one);
+	CPU_SET(cpu % CPU_SETSIZE, &one);
+	/* The peer inherits the one CPU when it is created. */
+	if (sched_setaffinity(0, sizeof(one), &one))
+		return -errno;
+	if (pipe(pp.to_peer)) {
+		err = -errno;
+		goto out_affinity;
+	}
+	if (pipe(pp.to_timer)) {
+		err = -errno;
+		goto out_to_peer;
+	}
+	err = -pthread_create(&peer, NULL, pingpong_peer, &pp);
+	if (err)
+		goto out_to_timer;
+	end = now_ns() + PINGPONG_SECONDS * 1e9;
+	for (*n = 0; *n < PINGPONG_SAMPLES && !err && now_ns() < end; (*n)++) {
+		t0 = now_ns();
+		for (i = 0; i < PINGPONG_BATCH && !err; i++) {
+			if (write(pp.to_peer[1], &byte, 1) != 1 || read(pp.to_timer[0], &byte, 1) != 1)
+				err = -EIO;
+		}
+		samples[*n] = (now_ns() - t0) / PINGPONG_BATCH;
+	}
+	if (write(pp.to_peer[1], &stop, 1) != 1)
+		close(pp.to_peer[1]);	/* the peer's read then ends */
+	pthread_join(peer, NULL);
+out_to_timer:
+	close(pp.to_timer[0]);
+	close(pp.to_timer[1]);
+out_to_peer:
+	close(pp.to_peer[0]);
+	close(pp.to_peer[1]);
+out_affinity:
+	sched_setaffinity(0, sizeof(before), &before);
+	return err;
+}
+
+/*
+ * What the scheduler monitor costs the scheduler: a pipe ping-pong between
+ * two threads of this process without it, then with it attached and
+ * watching them, so that every switch and wakeup of both goes through its
+ * programs and updates their counters.
+ */
+static void micro_monitor(struct bench *b)
+{
+	const char *name = "pipe ping-pong of two threads on one CPU, one round trip";
+	struct gs_sched_monitor_opts opts = {
+		.filter = GS_MONITOR_PIDS,
+		.cpu_node = b->cpu_node,
+		.nr_cpus = b->nr_cpus,
+	};
+	double *off = samples_new(PINGPONG_SAMPLES), *on = samples_new(PINGPONG_SAMPLES);
+	double median_off, median_on, p10, p90;
+	struct gs_sched_monitor *monitor = NULL;
+	unsigned int n_off = 0, n_on = 0;
+	size_t per_thread, max_threads;
+	char message[256] = "";
+	int err;
+
+	err = time_pingpong(off, &n_off);
+	if (err) {
+		bench_micro_add(b, "monitor", name, "no scheduler monitor", NULL, 0,
+				"not measured: %s", strerror(-err));
+		goto out;
+	}
+	bench_micro_add(b, "monitor", name, "no scheduler monitor", off, n_off, NULL);
+	median_off = b->micro[b->nr_micro - 1].median_ns;
+	if (b->nr_cpus > GS_MONITOR_MAX_CPUS) {
+		bench_micro_add(b, "monitor", name, "the monitor watching both", NULL, 0,
+				"not measured: the machine has %u CPUs, the monitor maps at most %d",
+				b->nr_cpus, GS_MONITOR_MAX_CPUS);
+		goto out;
+	}
+	err = gs_sched_monitor_open(&opts, &monitor, message);
+	if (!err)
+		err = gs_sched_monitor_watch_pid(monitor, getpid());
+	if (!err)
+		err = time_pingpong(on, &n_on);
+	if (err) {
+		bench_micro_add(b, "monitor", name, "the monitor watching both", NULL, 0,
+				"not measured: %s", message[0] ? message : strerror(-err));
+		goto out;
+	}
+	gs_sched_monitor_memory(monitor, &per_thread, &max_threads);
+	bench_percentiles(on, n_on, &median_on, &p10, &p90);
+	bench_micro_add(b, "monitor", name, "the monitor watching both", on, n_on,
+			"%+.1f%% against no monitor (goal: under 5%%); %zu bytes of counters per thread, in a map the kernel allocates for %zu threads at load",
+			(median_on / median_off - 1) * 100, per_thread, max_threads);
+out:
+	gs_sched_monitor_close(monitor);
+	free(off);
+	free(on);
+}
+
 /* The pid of the first process named gpuschedd, or 0. */
 static int find_daemon(void)
 {
@@ -760,4 +901,5 @@ void bench_run_micro(struct bench *b)
 	micro_placement(b);
 	for (policy = GS_POLICY_NODE; policy <= GS_POLICY_SINGLE; policy++)
 		micro_engine_job(b, policy);
+	micro_monitor(b);
 }

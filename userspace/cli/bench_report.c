@@ -83,7 +83,7 @@ static void print_policy_table(const struct bench *b)
 	       b->workers, b->workers == 1 ? "" : "s", b->loaders, b->loaders == 1 ? "" : "s",
 	       b->buffer_mib, b->seconds, b->repetitions, b->repetitions == 1 ? "" : "s");
 	cli_table_print(table, stdout);
-	if (b->monitor)
+	if (b->monitor_used)
 		printf("Scheduler numbers from the BPF monitor (run-queue latency: upper edge of a log2 bucket).\n");
 	else
 		printf("Scheduler monitor unavailable (%s): migrations from /proc/PID/task/TID/sched, mean run-queue wait per time slice from .../schedstat; the other columns are not measured.\n",
@@ -220,10 +220,10 @@ static struct json_object *bench_json(const struct bench *b)
 	json_object_object_add(parameters, "micro_only", json_object_new_boolean(b->micro_only));
 	json_object_object_add(root, "parameters", parameters);
 
-	json_object_object_add(monitor, "available", json_object_new_boolean(b->monitor != NULL));
-	json_object_object_add(monitor, "reason", b->monitor ? NULL :
+	json_object_object_add(monitor, "available", json_object_new_boolean(b->monitor_used));
+	json_object_object_add(monitor, "reason", b->monitor_used ? NULL :
 			       json_object_new_string(b->monitor_reason));
-	json_object_object_add(monitor, "migrations_from", json_object_new_string(b->monitor ?
+	json_object_object_add(monitor, "migrations_from", json_object_new_string(b->monitor_used ?
 			       "bpf" : "procfs se.nr_migrations"));
 	json_object_object_add(root, "monitor", monitor);
 
@@ -276,7 +276,7 @@ static int write_csv(const struct bench *b)
 				else
 					fprintf(out, ",%.6g", value);
 			}
-			fprintf(out, ",%s\n", b->monitor ? "bpf" : "procfs");
+			fprintf(out, ",%s\n", b->monitor_used ? "bpf" : "procfs");
 		}
 	}
 	if (fclose(out)) {
@@ -419,7 +419,7 @@ static int write_svg(const struct bench *b)
 		SVG_WIDTH / 2, title);
 	svg_panel(out, b, BENCH_THROUGHPUT, 20, bench_metrics[BENCH_THROUGHPUT].label);
 	svg_panel(out, b, second, 20 + PANEL_WIDTH + 40, bench_metrics[second].label);
-	if (!b->monitor)
+	if (!b->monitor_used)
 		fprintf(out, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" font-size=\"11\" fill=\"#666666\">scheduler monitor unavailable: migrations from procfs</text>\n",
 			SVG_WIDTH / 2, SVG_HEIGHT - 12);
 	fprintf(out, "</svg>\n");

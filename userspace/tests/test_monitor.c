@@ -6,7 +6,8 @@
  * is node 0 and CPU 1 node 1, so that a busy child the test moves between
  * them must show as many migrations, all of them cross-node, and run time
  * on both nodes; a child held on CPU 1 must show none, and a thread its
- * watched process creates later must be counted too.  Where BPF cannot be
+ * watched process creates later must be counted too, under the name it
+ * gives itself once running.  Where BPF cannot be
  * loaded the live cases are skipped with the loader's reason.
  */
 #define _GNU_SOURCE
@@ -16,6 +17,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -74,10 +76,27 @@ static void *spin(void *arg)
 {
 	volatile unsigned long n = 0;
 
-	(void)arg;
+	/* A name to take first: the record, made when the thread was switched in, must follow. */
+	if (arg)
+		prctl(PR_SET_NAME, arg);
 	for (;;)
 		n++;
 	return NULL;
+}
+
+/* Whether a thread of @pid is recorded under the name @comm. */
+static bool named(struct gs_sched_monitor *monitor, pid_t pid, const char *comm)
+{
+	struct gs_task_stats *stats;
+	bool found = false;
+	size_t nr, i;
+
+	if (gs_sched_monitor_read(monitor, &stats, &nr))
+		return false;
+	for (i = 0; i < nr; i++)
+		found = found || (stats[i].pid == pid && !strcmp(stats[i].comm, comm));
+	free(stats);
+	return found;
 }
 
 /*
@@ -111,7 +130,7 @@ static pid_t start_spinner(int cpu, long thread_after_ms)
 		pthread_t thread;
 
 		sleep_ms(thread_after_ms);
-		if (pthread_create(&thread, NULL, spin, NULL))
+		if (pthread_create(&thread, NULL, spin, "gs-renamed"))
 			_exit(1);
 	}
 	spin(NULL);
@@ -241,6 +260,10 @@ static void test_live(void)
 	}
 	tap_ok(!err && nr_threads == 2,
 	       "a thread the watched process created later is counted (%u threads)", nr_threads);
+	for (tries = 0; tries < 100 && !named(monitor, growing, "gs-renamed"); tries++)
+		sleep_ms(10);
+	tap_ok(named(monitor, growing, "gs-renamed"),
+	       "... under the name it gave itself after it started");
 
 	tap_ok(!gs_sched_monitor_reset(monitor) &&
 	       !stats_of(monitor, moving, &sum, &nr_threads) && sum.migrations == 0,
