@@ -28,6 +28,7 @@
 #include "cli.h"
 #include "libgpusched.h"
 #include "slurm.h"
+#include "snapshot.h"
 #include "sysfs.h"
 
 extern char **environ;
@@ -301,23 +302,23 @@ static int exec_fallback(const struct pin_options *o)
 		gpus[i].mem_node = pci->mem_node >= 0 ? (uint32_t)pci->mem_node :
 							GPUSCHED_NODE_ANY;
 	}
-	gs_machine_free(machine);
-	if (!nr) {
-		free(gpus);
-		cli_error("the module is not loaded and discovery found no GPUs; `gpusched topo` shows why");
-		return EXIT_FAILURE_RUNTIME;
+	gpu = nr ? choose_gpu(o, environ, nr, gpus, "the") : -1;
+	if (gpu >= 0) {
+		mem_node = gpus[gpu].mem_node;
+		gpusched_format_pci_address(&gpus[gpu], address);
 	}
-	gpu = choose_gpu(o, environ, nr, gpus, "the");
-	if (gpu < 0) {
-		free(gpus);
-		return EXIT_FAILURE_RUNTIME;
-	}
-	mem_node = gpus[gpu].mem_node;
-	gpusched_format_pci_address(&gpus[gpu], address);
 	free(gpus);
+	if (!nr)
+		cli_error("the module is not loaded and discovery found no GPUs; `gpusched topo` shows why");
+	if (gpu < 0) {
+		gs_machine_free(machine);
+		return EXIT_FAILURE_RUNTIME;
+	}
 
-	err = gpusched_fallback_pin(o->common.sysfs_root, o->common.matches, o->common.nr_matches,
-				    gpu, o->policy, o->cores, o->flags, &placed, message);
+	/* The machine just discovered, not a second discovery. */
+	err = gs_fallback_pin_machine(machine, gpu, o->policy, o->cores, o->flags, &placed,
+				      message);
+	gs_machine_free(machine);
 	if (err) {
 		cli_error("placing without the module: %s", message);
 		return EXIT_FAILURE_RUNTIME;

@@ -467,23 +467,15 @@ out:
 	return err;
 }
 
-int gpusched_fallback_pin(const char *sysfs_root,
-			  const char *const *gpu_matches,
-			  unsigned int nr_gpu_matches, unsigned int gpu,
-			  unsigned int policy, unsigned int cores, unsigned int flags,
-			  struct gpusched_fallback *out, char *message)
+int gs_fallback_pin_machine(const struct gs_machine *machine, unsigned int gpu,
+			    unsigned int policy, unsigned int cores, unsigned int flags,
+			    struct gpusched_fallback *out, char *message)
 {
-	struct gs_discover_opts opts = {
-		.root = sysfs_root,
-		.gpu_matches = gpu_matches,
-		.nr_gpu_matches = nr_gpu_matches,
-	};
 	struct gs_bitmap housekeeping = GS_BITMAP_INIT;
 	char snapshot_message[GS_SNAPSHOT_MESSAGE_SIZE];
 	unsigned long *allowed = NULL, *placed = NULL;
 	struct gs_snapshot snapshot;
 	struct gs_request request;
-	struct gs_machine *machine;
 	cpu_set_t *current = NULL;
 	size_t current_size;
 	uint32_t cpu, words;
@@ -496,23 +488,17 @@ int gpusched_fallback_pin(const char *sysfs_root,
 		return fallback_fail(message, -EINVAL, "unknown flags %#x", flags);
 	if (cores && policy != GPUSCHED_POLICY_EXCLUSIVE)
 		return fallback_fail(message, -EINVAL, "cores apply to the exclusive policy only");
-	err = gs_discover(&opts, &machine);
-	if (err)
-		return fallback_fail(message, err, "cannot discover the topology below %s: %s",
-				     sysfs_root ? sysfs_root : "/", strerror(-err));
 	out->nr_gpus = gs_topo_nr_gpus(machine);
-	if (gpu >= out->nr_gpus) {
-		err = fallback_fail(message, -ERANGE,
-				    "GPU %u does not exist: discovery found %u GPUs (see `gpusched topo`)",
-				    gpu, out->nr_gpus);
-		goto out_machine;
-	}
+	if (gpu >= out->nr_gpus)
+		return fallback_fail(message, -ERANGE,
+				     "GPU %u does not exist: discovery found %u GPUs (see `gpusched topo`)",
+				     gpu, out->nr_gpus);
 	err = gs_default_housekeeping(machine, &housekeeping);
 	if (!err)
 		err = gs_snapshot_build(machine, &housekeeping, &snapshot, snapshot_message);
 	if (err) {
 		fallback_fail(message, err, "%s", err == -ENOMEM ? "out of memory" : snapshot_message);
-		goto out_machine;
+		goto out_housekeeping;
 	}
 
 	/* The engine never widens: it places within what the caller may use now. */
@@ -568,8 +554,31 @@ out_snapshot:
 	free(allowed);
 	free(placed);
 	gs_snapshot_free(&snapshot);
-out_machine:
+out_housekeeping:
 	gs_bitmap_free(&housekeeping);
+	return err;
+}
+
+int gpusched_fallback_pin(const char *sysfs_root,
+			  const char *const *gpu_matches,
+			  unsigned int nr_gpu_matches, unsigned int gpu,
+			  unsigned int policy, unsigned int cores, unsigned int flags,
+			  struct gpusched_fallback *out, char *message)
+{
+	struct gs_discover_opts opts = {
+		.root = sysfs_root,
+		.gpu_matches = gpu_matches,
+		.nr_gpu_matches = nr_gpu_matches,
+	};
+	struct gs_machine *machine;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	err = gs_discover(&opts, &machine);
+	if (err)
+		return fallback_fail(message, err, "cannot discover the topology below %s: %s",
+				     sysfs_root ? sysfs_root : "/", strerror(-err));
+	err = gs_fallback_pin_machine(machine, gpu, policy, cores, flags, out, message);
 	gs_machine_free(machine);
 	return err;
 }

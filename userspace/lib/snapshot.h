@@ -18,6 +18,7 @@
 
 #include "cpulist.h"
 #include "discover.h"
+#include "libgpusched.h"
 #include "placement.h"
 
 /*
@@ -48,6 +49,16 @@ int gs_snapshot_build(const struct gs_machine *machine,
 
 /* Frees the arrays of a snapshot built by gs_snapshot_build() and zeroes it. */
 void gs_snapshot_free(struct gs_snapshot *snapshot);
+
+/*
+ * gpusched_fallback_pin() on a machine the caller has discovered already
+ * (gpusched exec, which needs the GPUs first to choose one): the same
+ * arguments, results and errors, without a second discovery.  In
+ * gpusched.c, not exported.
+ */
+int gs_fallback_pin_machine(const struct gs_machine *machine, unsigned int gpu,
+			    unsigned int policy, unsigned int cores, unsigned int flags,
+			    struct gpusched_fallback *out, char *message);
 
 /*
  * The arrays of one GPUSCHED_IOC_SET_TOPOLOGY, owned by this struct.
