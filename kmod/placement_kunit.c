@@ -233,6 +233,8 @@ static void placement_memory_only_gpu_node_uses_the_nearest(struct kunit *test)
 		m->cpus[cpu].flags = 0;
 		m->cpus[cpu].node = 0;
 	}
+	/* CPUs changed nodes: the index must follow, or validation refuses it. */
+	gs_topology_index(&m->topo, m->index);
 	m->gpus[0].cpu_node = 2;
 	m->gpus[0].mem_node = 2;
 	m->distance[2 * 3 + 0] = 40;
