@@ -152,15 +152,6 @@ int gs_gpu_cpu_node(const struct gs_topology *topo, struct gs_workspace *ws, u32
 	return (int)gs_home_node(topo, gpu);
 }
 
-static void gs_core_walk_init(const struct gs_topology *topo, struct gs_core_walk *walk,
-			      u32 node, u32 start)
-{
-	walk->cpus = topo->node_cpus + topo->node_start[node];
-	walk->nr_cpus = gs_node_nr_cpus(topo, node);
-	walk->first = gs_node_position(topo, node, start);
-	walk->step = 0;
-}
-
 static bool gs_core_walk_next(const struct gs_topology *topo, struct gs_core_walk *walk,
 			      u32 *core)
 {
@@ -268,13 +259,29 @@ static void gs_mark_node(struct gs_placer *placer, u32 node)
 	}
 }
 
+/*
+ * Starts a walk of @node's cores at CPU @start.  A walk reads the cores'
+ * marks, so the node is marked first, if this call has not marked it yet.
+ */
+static void gs_core_walk_init(struct gs_placer *placer, struct gs_core_walk *walk, u32 node,
+			      u32 start)
+{
+	const struct gs_topology *topo = placer->topo;
+
+	gs_mark_node(placer, node);
+	walk->cpus = topo->node_cpus + topo->node_start[node];
+	walk->nr_cpus = gs_node_nr_cpus(topo, node);
+	walk->first = gs_node_position(topo, node, start);
+	walk->step = 0;
+}
+
 /* Position @position among the home node's capable cores, or CPU 0 if none. */
-static u32 gs_capable_core_at(const struct gs_placer *placer, u32 position)
+static u32 gs_capable_core_at(struct gs_placer *placer, u32 position)
 {
 	struct gs_core_walk walk;
 	u32 core, seen = 0;
 
-	gs_core_walk_init(placer->topo, &walk, placer->home, 0);
+	gs_core_walk_init(placer, &walk, placer->home, 0);
 	while (gs_core_walk_next(placer->topo, &walk, &core)) {
 		if (!gs_core_capable(gs_marks(placer, core)))
 			continue;
@@ -302,8 +309,7 @@ static void gs_gpu_share(struct gs_placer *placer, struct gs_share *share)
 	}
 	share->usable = 0;
 	share->free = 0;
-	gs_mark_node(placer, placer->home);
-	gs_core_walk_init(topo, &walk, placer->home, 0);
+	gs_core_walk_init(placer, &walk, placer->home, 0);
 	while (gs_core_walk_next(topo, &walk, &core)) {
 		marks = gs_marks(placer, core);
 		if (!gs_core_capable(marks))
@@ -343,8 +349,7 @@ static void gs_deal_cores(struct gs_placer *placer, struct gs_deal *deal, u32 no
 	u32 core, worker, dealt_here = 0;
 	struct gs_core_walk walk;
 
-	gs_mark_node(placer, node);
-	gs_core_walk_init(placer->topo, &walk, node, start);
+	gs_core_walk_init(placer, &walk, node, start);
 	while (dealt_here < limit && deal->dealt < deal->need &&
 	       gs_core_walk_next(placer->topo, &walk, &core)) {
 		if (!gs_core_takeable(gs_marks(placer, core)))
@@ -366,8 +371,7 @@ static u32 gs_usable_cores(struct gs_placer *placer, u32 node)
 	struct gs_core_walk walk;
 	u32 core, marks, usable = 0;
 
-	gs_mark_node(placer, node);
-	gs_core_walk_init(placer->topo, &walk, node, 0);
+	gs_core_walk_init(placer, &walk, node, 0);
 	while (gs_core_walk_next(placer->topo, &walk, &core)) {
 		marks = gs_marks(placer, core);
 		if (gs_core_capable(marks) && (marks & GS_MARK_USABLE))
@@ -557,8 +561,7 @@ static u32 gs_fill_cores(struct gs_placer *placer, u32 node, u32 start, bool *us
 	u32 core, marks, units = 0;
 	struct gs_core_walk walk;
 
-	gs_mark_node(placer, node);
-	gs_core_walk_init(placer->topo, &walk, node, start);
+	gs_core_walk_init(placer, &walk, node, start);
 	while (units < placer->req->nr_workers &&
 	       gs_core_walk_next(placer->topo, &walk, &core)) {
 		marks = gs_marks(placer, core);
@@ -587,8 +590,7 @@ static u32 gs_fill_caches(struct gs_placer *placer, u32 node, u32 start, bool *u
 	u32 core, cpu, llc, seq, marks, position, units = 0;
 	struct gs_core_walk walk;
 
-	gs_mark_node(placer, node);
-	gs_core_walk_init(topo, &walk, node, start);
+	gs_core_walk_init(placer, &walk, node, start);
 	while (units < placer->req->nr_workers && gs_core_walk_next(topo, &walk, &core)) {
 		marks = gs_marks(placer, core);
 		llc = topo->cpus[core].llc;
