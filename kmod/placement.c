@@ -46,6 +46,7 @@ struct gs_placer {
 	const struct gs_request *req;
 	struct gs_workspace *ws;
 	struct gs_placement *out;
+	struct gs_hold *hold;	/* gs_reserve(): the table its cores go into, else NULL */
 	u32 origin;	/* the GPU's device node, from which distances count */
 	u32 home;	/* the node whose CPUs are local to the GPU */
 };
@@ -411,8 +412,10 @@ static int gs_exclusive_no_space(struct gs_placer *placer, const struct gs_share
 }
 
 /*
- * Gives each worker the free CPUs of the cores whose mark names it.  Cores
- * are only dealt on nodes the call has marked, so only those are visited.
+ * Gives each worker the free CPUs of the cores whose mark names it and,
+ * for gs_reserve() of exclusive cores, holds every CPU of those cores.
+ * Cores are only dealt on nodes the call has marked, so only those are
+ * visited.  Called once the placement has succeeded.
  */
 static void gs_write_cores(struct gs_placer *placer)
 {
@@ -426,9 +429,15 @@ static void gs_write_cores(struct gs_placer *placer)
 		     position++) {
 			cpu = topo->node_cpus[position];
 			seq = gs_seq(placer, topo->cpus[cpu].core);
-			if (seq && gs_cpu_free(placer, cpu))
+			if (!seq)
+				continue;
+			if (gs_cpu_free(placer, cpu))
 				gs_bit_set(gs_worker_cpus(placer->out, topo->nr_cpus, seq - 1),
 					   cpu);
+			if (placer->hold) {
+				placer->hold[cpu].reservation = placer->req->reservation_id;
+				placer->hold[cpu].gpu = placer->req->gpu;
+			}
 		}
 	}
 }
@@ -778,26 +787,11 @@ int gs_reserve(const struct gs_topology *topo, struct gs_reservations *resv,
 	struct gs_placer placer = {
 		.topo = topo, .resv = resv, .req = req, .ws = ws, .out = out,
 	};
-	u32 node, position, cpu;
-	int err;
 
 	if (!out)
 		return -EINVAL;
-	err = gs_run(&placer, true);
-	if (err || req->policy != GS_POLICY_EXCLUSIVE)
-		return err;
-	/* Cores were dealt on marked nodes only. */
-	for (node = 0; node < topo->nr_nodes; node++) {
-		if (!ws->node_marks[node])
-			continue;
-		for (position = topo->node_start[node]; position < topo->node_start[node + 1];
-		     position++) {
-			cpu = topo->node_cpus[position];
-			if (!gs_seq(&placer, topo->cpus[cpu].core))
-				continue;
-			resv->holds[cpu].reservation = req->reservation_id;
-			resv->holds[cpu].gpu = req->gpu;
-		}
-	}
-	return 0;
+	/* The holds are written with the workers' CPUs, once placing has succeeded. */
+	if (req && req->policy == GS_POLICY_EXCLUSIVE && resv)
+		placer.hold = resv->holds;
+	return gs_run(&placer, true);
 }
