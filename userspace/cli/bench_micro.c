@@ -795,7 +795,7 @@ static int find_daemon(void)
 	FILE *f;
 
 	while (proc && !pid && (entry = readdir(proc))) {
-		if (entry->d_name[0] < '1' || entry->d_name[0] > '9')
+		if (!cli_is_pid(entry->d_name))
 			continue;
 		snprintf(path, sizeof(path), "/proc/%d/comm", atoi(entry->d_name));
 		f = fopen(path, "r");

@@ -99,6 +99,9 @@ char *cli_cpulist(const struct gs_bitmap *bitmap);
 /* Formats a cpu_set_t of @size bytes as a cpulist; the caller frees it. */
 char *cli_cpu_set_list(const cpu_set_t *set, size_t size);
 
+/* Whether @name, an entry of /proc, is a process id: digits only. */
+bool cli_is_pid(const char *name);
+
 /* Prints @object as pretty JSON on stdout and frees it. */
 void cli_print_json(struct json_object *object);
 

@@ -8,6 +8,7 @@
  * with its warnings, opening the device, tables and JSON.
  */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
@@ -197,6 +198,16 @@ char *cli_cpulist(const struct gs_bitmap *bitmap)
 	}
 	cli_error("out of memory");
 	exit(EXIT_FAILURE_RUNTIME);
+}
+
+bool cli_is_pid(const char *name)
+{
+	if (!*name)
+		return false;
+	for (; *name; name++)
+		if (!isdigit((unsigned char)*name))
+			return false;
+	return true;
 }
 
 char *cli_cpu_set_list(const cpu_set_t *set, size_t size)

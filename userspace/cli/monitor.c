@@ -11,7 +11,6 @@
  * interval) and learns each pinned thread's GPU from GPUSCHED_IOC_QUERY.
  */
 #define _GNU_SOURCE
-#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
@@ -207,16 +206,6 @@ static int cpu_nodes(const struct cli_common *common, int **cpu_node, unsigned i
 	return 0;
 }
 
-static bool all_digits(const char *name)
-{
-	if (!*name)
-		return false;
-	for (; *name; name++)
-		if (!isdigit((unsigned char)*name))
-			return false;
-	return true;
-}
-
 /* Whether any thread of process @pid is pinned by the module. */
 static bool process_is_pinned(struct gpusched *gs, pid_t pid)
 {
@@ -231,7 +220,7 @@ static bool process_is_pinned(struct gpusched *gs, pid_t pid)
 	if (!dir)
 		return false;	/* exited meanwhile */
 	while (!pinned && (entry = readdir(dir)))
-		pinned = all_digits(entry->d_name) &&
+		pinned = cli_is_pid(entry->d_name) &&
 			 !gpusched_query_thread(gs, atoi(entry->d_name), &query, NULL, NULL, 0) &&
 			 (query.result & GPUSCHED_QUERY_PINNED);
 	closedir(dir);
@@ -248,7 +237,7 @@ static unsigned int watch_pinned(struct gpusched *gs, struct gs_sched_monitor *m
 	if (!proc)
 		return 0;
 	while ((entry = readdir(proc)))
-		if (all_digits(entry->d_name) && process_is_pinned(gs, atoi(entry->d_name))) {
+		if (cli_is_pid(entry->d_name) && process_is_pinned(gs, atoi(entry->d_name))) {
 			gs_sched_monitor_watch_pid(monitor, atoi(entry->d_name));
 			nr++;
 		}

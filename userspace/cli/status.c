@@ -12,7 +12,6 @@
  * see).
  */
 #define _GNU_SOURCE
-#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
@@ -107,16 +106,6 @@ static void read_command(pid_t pid, char *command, size_t size)
 		fclose(file);
 }
 
-static bool all_digits(const char *name)
-{
-	if (!*name)
-		return false;
-	for (; *name; name++)
-		if (!isdigit((unsigned char)*name))
-			return false;
-	return true;
-}
-
 /* Queries every thread of process @pid; adds the pinned ones to @list. */
 static int scan_process(struct gpusched *gs, pid_t pid, cpu_set_t *cpus, size_t size,
 			struct pin_list *list)
@@ -135,7 +124,7 @@ static int scan_process(struct gpusched *gs, pid_t pid, cpu_set_t *cpus, size_t 
 		pid_t tid;
 		char *text;
 
-		if (!all_digits(entry->d_name))
+		if (!cli_is_pid(entry->d_name))
 			continue;
 		tid = atoi(entry->d_name);
 		if (gpusched_query(gs, tid, &query, sizeof(query), cpus, NULL, size) ||
@@ -191,7 +180,7 @@ static int scan_pins(struct gpusched *gs, uint32_t nr_cpus, struct pin_list *lis
 		goto out;
 	}
 	while (!err && (entry = readdir(proc)))
-		if (all_digits(entry->d_name))
+		if (cli_is_pid(entry->d_name))
 			err = scan_process(gs, atoi(entry->d_name), cpus, size, list);
 	closedir(proc);
 out:
