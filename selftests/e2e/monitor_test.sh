@@ -2,10 +2,12 @@
 # SPDX-License-Identifier: GPL-2.0
 # `gpusched monitor` in the test guest, on the guest's kernel: a busy
 # thread that is moved between CPUs of different nodes shows migrations
-# and cross-node migrations; a worker pinned through `gpusched exec
-# --policy node` shows none across nodes and all its run time on its GPU's
-# node; and a user without privilege is told what the monitor needs.  TAP
-# on stdout.  Runs as root under busybox sh; kills what it started.
+# and cross-node migrations; a busy loop that was running before it was
+# watched is counted from the first interval; a worker pinned through
+# `gpusched exec --policy node` shows none across nodes and all its run
+# time on its GPU's node; and a user without privilege is told what the
+# monitor needs.  TAP on stdout.  Runs as root under busybox sh; kills
+# what it started.
 set -u
 
 topology_file=${GPUSCHED_TOPOLOGY:-/etc/gpusched/topologies/2s-smt}
@@ -98,6 +100,25 @@ else
 	[ "$rc" -eq 0 ] || diag "$(cat "$log/moved.err")"
 	kill -9 "$busy" 2>/dev/null
 fi
+
+# --- a thread that was running before it was watched -------------------------
+# Alone on the last CPU, a busy loop is never switched out, so no switch-in
+# shows it to the monitor: the per-CPU catch-up sampler must, within 50 ms.
+# Its run time over the first 1-s interval is then close to the interval.
+last_cpu=$(sed -n 's/^processor[[:space:]]*: //p' /proc/cpuinfo | tail -n 1)
+taskset -c "$last_cpu" sh -c 'while :; do :; done' &
+alone=$!
+pids="$pids $alone"
+sleep 1
+gpusched monitor --pid "$alone" --count 1 --interval 1 --json >"$log/alone.json" 2>"$log/alone.err"
+rc=$?
+alone_ms=$(task_objects "$alone" "$log/alone.json" | grep -o '"run_ms_by_node":{[^}]*}' |
+	grep -o ':[0-9]*' | tr -d : | awk '{ s += $1 } END { print s + 0 }')
+diag "busy loop alone on CPU $last_cpu since 1 s before the monitor: $alone_ms ms run in its first 1-s interval"
+check "a thread running since before it was watched is counted from the start ($alone_ms ms >= 500, rc $rc)" \
+	[ "$rc" -eq 0 -a "$alone_ms" -ge 500 ]
+[ "$rc" -eq 0 ] || diag "$(cat "$log/alone.err")"
+kill -9 "$alone" 2>/dev/null
 
 # --- a worker pinned to its GPU's node ---------------------------------------
 gpuschedd --match 1234 --match 1af4 2>"$log/gpuschedd.log" &

@@ -207,14 +207,11 @@ static __always_inline void add_wait(struct gs_task_record *record, __u64 us)
 	__sync_fetch_and_add(&record->nr_waits, 1);
 }
 
-static __always_inline void start_running(struct gs_task_record *record,
-					  struct task_struct *task, __u32 cpu, __u64 now)
+static __always_inline void start_running(struct gs_task_record *record, __u32 cpu, __u64 now)
 {
 	record->running_since = now;
 	record->running_cpu = cpu;
 	record->last_cpu = cpu;
-	/* exec and prctl(PR_SET_NAME) rename threads: keep the name current. */
-	bpf_core_read_str(record->comm, sizeof(record->comm), &task->comm);
 }
 
 static __always_inline void on_wakeup(struct task_struct *task)
@@ -272,7 +269,7 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev, struct task_s
 			if (record->queued_at && now > record->queued_at)
 				add_wait(record, (now - record->queued_at) / 1000);
 			record->queued_at = 0;
-			start_running(record, next, cpu, now);
+			start_running(record, cpu, now);
 		}
 	}
 	return 0;
@@ -298,21 +295,43 @@ int BPF_PROG(sched_migrate_task, struct task_struct *task, int dest_cpu)
 }
 
 /*
- * CFS's run-time accounting, at every tick of a running task: a thread
- * that was already running when the monitor started, and is never
- * switched out (a busy loop alone on its CPU), is seen here within a tick.
- * The task is its CPU's current one, but that CPU need not be this one.
+ * exec and prctl(PR_SET_NAME) rename a thread: the record follows, here
+ * rather than at every switch.  The tracepoint fires before the new name is
+ * copied into the task, so it is read from the argument.
  */
-SEC("tp_btf/sched_stat_runtime")
-int BPF_PROG(sched_stat_runtime, struct task_struct *task)
+SEC("tp_btf/task_rename")
+int BPF_PROG(task_rename, struct task_struct *task, const char *comm)
 {
 	struct gs_task_record *record;
 
 	if (!watched(task))
 		return 0;
 	record = record_of(task);
+	if (record)
+		bpf_probe_read_kernel_str(record->comm, sizeof(record->comm), comm);
+	return 0;
+}
+
+/*
+ * The catch-up sampler: the loader attaches this to a CPU-clock perf event
+ * on every online CPU, CATCH_UP_HZ times a second.  A thread that was
+ * already running when it came to be watched (the monitor started, or its
+ * process was added), and is never switched out (a busy loop alone on its
+ * CPU), has no switch-in to be seen at: it is seen here, within one
+ * period, as its CPU's current task.  A tracepoint that fires at every
+ * tick (sched_stat_runtime) did this before, at a cost on every switch.
+ */
+SEC("perf_event")
+int catch_up(void *ctx)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct gs_task_record *record;
+
+	if (!watched(task))
+		return 0;
+	record = record_of(task);
 	if (record && !record->running_since)
-		start_running(record, task, task_cpu(task), bpf_ktime_get_ns());
+		start_running(record, bpf_get_smp_processor_id(), bpf_ktime_get_ns());
 	return 0;
 }
 

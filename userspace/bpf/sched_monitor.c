@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <linux/capability.h>
 #include <linux/magic.h>
+#include <linux/perf_event.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -40,6 +41,11 @@ _Static_assert(GS_RECORD_FILTER_PIDS == GS_MONITOR_PIDS &&
 
 #define KERNEL_BTF	"/sys/kernel/btf/vmlinux"
 #define MESSAGE_SIZE	256
+/*
+ * How often the catch-up sampler looks at each CPU's current thread: a
+ * thread running since before it was watched is seen within 1/CATCH_UP_HZ s.
+ */
+#define CATCH_UP_HZ	20
 
 /* Capabilities that may be missing from an older <linux/capability.h>. */
 #ifndef CAP_PERFMON
@@ -54,6 +60,8 @@ struct gs_sched_monitor {
 	enum gs_monitor_filter filter;
 	unsigned int nr_cpus;
 	int *cpu_node;		/* the loader's copy, for the slice still running */
+	struct bpf_link **samplers;	/* catch_up on each CPU; NULL where offline */
+	int nr_samplers;
 };
 
 static int print_libbpf(enum libbpf_print_level level, const char *format, va_list args)
@@ -108,6 +116,79 @@ static int cgroup_id_of(const char *path, uint64_t *id, char *message)
 			   path);
 	*id = st.st_ino;
 	return 0;
+}
+
+/*
+ * Attaches the catch-up program to a CPU-clock event on every CPU that is
+ * online now.  A CPU that comes online later gets none: a thread can only
+ * be running there after a switch-in, which the tracepoints see.
+ */
+static int attach_samplers(struct gs_sched_monitor *mon, char *message)
+{
+	struct perf_event_attr attr = {
+		.type = PERF_TYPE_SOFTWARE,
+		.size = sizeof(attr),
+		.config = PERF_COUNT_SW_CPU_CLOCK,
+		.sample_period = 1000000000ULL / CATCH_UP_HZ,	/* ns of the CPU clock */
+	};
+	int nr_cpus = libbpf_num_possible_cpus(), cpu, fd, err, online = 0;
+
+	if (nr_cpus < 0)
+		return say(message, nr_cpus, "counting the possible CPUs: %s", strerror(-nr_cpus));
+	if (!mon->samplers) {
+		mon->samplers = calloc(nr_cpus, sizeof(*mon->samplers));
+		if (!mon->samplers)
+			return say(message, -ENOMEM, "out of memory");
+		mon->nr_samplers = nr_cpus;
+	}
+	for (cpu = 0; cpu < mon->nr_samplers; cpu++) {
+		fd = syscall(SYS_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+		if (fd < 0 && errno == ENODEV)
+			continue;	/* offline */
+		if (fd < 0)
+			return say(message, -errno,
+				   "opening a CPU-clock perf event on CPU %d: %s (kernel.perf_event_paranoid, CAP_PERFMON)",
+				   cpu, strerror(errno));
+		mon->samplers[cpu] = bpf_program__attach_perf_event(mon->skel->progs.catch_up, fd);
+		if (!mon->samplers[cpu]) {
+			err = -errno;
+			close(fd);
+			return say(message, err, "attaching the catch-up program to CPU %d: %s",
+				   cpu, strerror(-err));
+		}
+		online++;
+	}
+	return online ? 0 : say(message, -ENODEV, "no online CPU took a perf event");
+}
+
+static void detach_all(struct gs_sched_monitor *mon)
+{
+	int cpu;
+
+	for (cpu = 0; cpu < mon->nr_samplers; cpu++) {
+		bpf_link__destroy(mon->samplers[cpu]);
+		mon->samplers[cpu] = NULL;
+	}
+	sched_monitor_bpf__detach(mon->skel);
+}
+
+/* Attaches the tracepoint programs and the samplers; on failure, none. */
+static int attach_all(struct gs_sched_monitor *mon, char *message)
+{
+	int err = sched_monitor_bpf__attach(mon->skel);
+
+	if (err) {
+		char reason[128];
+
+		libbpf_strerror(err, reason, sizeof(reason));
+		return say(message, err,
+			   "attaching to the scheduler tracepoints: %s (set GPUSCHED_BPF_DEBUG=1 for libbpf's log)",
+			   reason);
+	}
+	err = attach_samplers(mon, message);
+	if (err)
+		detach_all(mon);
+	return err;
 }
 
 int gs_sched_monitor_open(const struct gs_sched_monitor_opts *opts,
@@ -181,16 +262,9 @@ int gs_sched_monitor_open(const struct gs_sched_monitor_opts *opts,
 			    reason);
 		goto fail;
 	}
-	err = sched_monitor_bpf__attach(mon->skel);
-	if (err) {
-		char reason[128];
-
-		libbpf_strerror(err, reason, sizeof(reason));
-		say(message, err,
-		    "attaching to the scheduler tracepoints: %s (set GPUSCHED_BPF_DEBUG=1 for libbpf's log)",
-		    reason);
+	err = attach_all(mon, message);
+	if (err)
 		goto fail;
-	}
 	*monitor = mon;
 	return 0;
 
@@ -364,10 +438,20 @@ void gs_sched_monitor_memory(const struct gs_sched_monitor *monitor, size_t *per
 	*max_threads = bpf_map__max_entries(tasks);
 }
 
+int gs_sched_monitor_attach(struct gs_sched_monitor *monitor, bool attached, char *message)
+{
+	message[0] = '\0';
+	detach_all(monitor);
+	return attached ? attach_all(monitor, message) : 0;
+}
+
 void gs_sched_monitor_close(struct gs_sched_monitor *monitor)
 {
 	if (!monitor)
 		return;
+	if (monitor->skel)
+		detach_all(monitor);
+	free(monitor->samplers);
 	sched_monitor_bpf__destroy(monitor->skel);
 	free(monitor->cpu_node);
 	free(monitor);

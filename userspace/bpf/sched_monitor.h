@@ -73,6 +73,19 @@ int gs_sched_monitor_read(struct gs_sched_monitor *monitor, struct gs_task_stats
 /* Forgets every counter (for the next measurement). */
 int gs_sched_monitor_reset(struct gs_sched_monitor *monitor);
 
+/*
+ * Detaches every program (@attached false) or attaches them again (true),
+ * keeping the records: what happens while detached is not counted, and a
+ * slice a thread was running when they were detached is counted whole at
+ * its switch-out.  Reset after attaching again to count from there on.
+ * For comparing the scheduler with and without the monitor in one run.
+ * The programs are attached through file descriptors: a child forked while
+ * they were attached keeps them attached until it closes its copies (exec
+ * does) or exits.  Returns 0 or a negative errno with @message (256 bytes)
+ * saying why.
+ */
+int gs_sched_monitor_attach(struct gs_sched_monitor *monitor, bool attached, char *message);
+
 /* Detaches and frees (NULL is allowed). */
 void gs_sched_monitor_close(struct gs_sched_monitor *monitor);
 
