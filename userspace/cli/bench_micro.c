@@ -45,10 +45,14 @@
 #define JOB_SECONDS		1.0
 #define JOB_GPUS		72u
 #define JOB_WORKERS		16u
-/* Pipe ping-pong: samples of a batch of round trips each, and their time limit. */
+/*
+ * Pipe ping-pong: samples of a batch of round trips each, and their time
+ * limit, taken in rounds that alternate without and with the monitor.
+ */
 #define PINGPONG_SAMPLES	101u
 #define PINGPONG_BATCH		200u
 #define PINGPONG_SECONDS	2.0
+#define PINGPONG_ROUNDS		5u
 
 static double now_ns(void)
 {
@@ -672,10 +676,11 @@ static void *pingpong_peer(void *arg)
  * Times round trips of one byte between this thread and a peer thread, both
  * on this thread's first allowed CPU so that a round trip is exactly two
  * context switches (on two CPUs it would time cross-CPU wakeups instead):
- * *@n samples of ns per round trip.  This thread's CPUs are restored.
- * Returns 0 or a negative errno.
+ * up to @max samples of ns per round trip, for at most @seconds, appended
+ * at samples[*n].  This thread's CPUs are restored.  Returns 0 or a
+ * negative errno.
  */
-static int time_pingpong(double *samples, unsigned int *n)
+static int time_pingpong(double *samples, unsigned int max, double seconds, unsigned int *n)
 {
 	cpu_set_t before, one;
 	struct pingpong pp;
@@ -705,8 +710,8 @@ static int time_pingpong(double *samples, unsigned int *n)
 	err = -pthread_create(&peer, NULL, pingpong_peer, &pp);
 	if (err)
 		goto out_to_timer;
-	end = now_ns() + PINGPONG_SECONDS * 1e9;
-	for (*n = 0; *n < PINGPONG_SAMPLES && !err && now_ns() < end; (*n)++) {
+	end = now_ns() + seconds * 1e9;
+	for (; *n < max && !err && now_ns() < end; (*n)++) {
 		t0 = now_ns();
 		for (i = 0; i < PINGPONG_BATCH && !err; i++) {
 			if (write(pp.to_peer[1], &byte, 1) != 1 || read(pp.to_timer[0], &byte, 1) != 1)
@@ -730,13 +735,17 @@ out_affinity:
 
 /*
  * What the scheduler monitor costs the scheduler: a pipe ping-pong between
- * two threads of this process without it, then with it attached and
- * watching them, so that every switch and wakeup of both goes through its
- * programs and updates their counters.
+ * two threads of this process without it and with it attached and watching
+ * them, so that every switch and wakeup of both goes through its programs
+ * and updates their counters.  The two are timed in alternating rounds,
+ * detaching and attaching the monitor's programs between them, so that a
+ * drift of the machine's speed during the run lands on both alike.
  */
 static void micro_monitor(struct bench *b)
 {
 	const char *name = "pipe ping-pong of two threads on one CPU, one round trip";
+	const unsigned int per_round = PINGPONG_SAMPLES / PINGPONG_ROUNDS;
+	const double round_seconds = PINGPONG_SECONDS / PINGPONG_ROUNDS;
 	struct gs_sched_monitor_opts opts = {
 		.filter = GS_MONITOR_PIDS,
 		.cpu_node = b->cpu_node,
@@ -745,35 +754,51 @@ static void micro_monitor(struct bench *b)
 	double *off = samples_new(PINGPONG_SAMPLES), *on = samples_new(PINGPONG_SAMPLES);
 	double median_off, median_on, p10, p90;
 	struct gs_sched_monitor *monitor = NULL;
-	unsigned int n_off = 0, n_on = 0;
+	unsigned int n_off = 0, n_on = 0, round;
 	size_t per_thread, max_threads;
 	char message[256] = "";
-	int err;
+	int err = -EOPNOTSUPP;
 
-	err = time_pingpong(off, &n_off);
-	if (err) {
-		bench_micro_add(b, "monitor", name, "no scheduler monitor", NULL, 0,
-				"not measured: %s", strerror(-err));
-		goto out;
-	}
-	bench_micro_add(b, "monitor", name, "no scheduler monitor", off, n_off, NULL);
-	median_off = b->micro[b->nr_micro - 1].median_ns;
-	if (b->nr_cpus > GS_MONITOR_MAX_CPUS) {
-		bench_micro_add(b, "monitor", name, "the monitor watching both", NULL, 0,
-				"not measured: the machine has %u CPUs, the monitor maps at most %d",
-				b->nr_cpus, GS_MONITOR_MAX_CPUS);
-		goto out;
-	}
-	err = gs_sched_monitor_open(&opts, &monitor, message);
+	if (b->nr_cpus > GS_MONITOR_MAX_CPUS)
+		snprintf(message, sizeof(message), "the machine has %u CPUs, the monitor maps at most %d",
+			 b->nr_cpus, GS_MONITOR_MAX_CPUS);
+	else
+		err = gs_sched_monitor_open(&opts, &monitor, message);
 	if (!err)
 		err = gs_sched_monitor_watch_pid(monitor, getpid());
-	if (!err)
-		err = time_pingpong(on, &n_on);
 	if (err) {
+		/* Without the monitor, the baseline alone. */
+		gs_sched_monitor_close(monitor);
+		monitor = NULL;
+		err = time_pingpong(off, PINGPONG_SAMPLES, PINGPONG_SECONDS, &n_off);
+		if (err)
+			bench_micro_add(b, "monitor", name, "no scheduler monitor", NULL, 0,
+					"not measured: %s", strerror(-err));
+		else
+			bench_micro_add(b, "monitor", name, "no scheduler monitor", off, n_off, NULL);
+		bench_micro_add(b, "monitor", name, "the monitor watching both", NULL, 0,
+				"not measured: %s", message[0] ? message : strerror(EOPNOTSUPP));
+		goto out;
+	}
+	for (round = 0; round < PINGPONG_ROUNDS && !err; round++) {
+		err = gs_sched_monitor_attach(monitor, false, message);
+		if (!err)
+			err = time_pingpong(off, n_off + per_round, round_seconds, &n_off);
+		if (!err)
+			err = gs_sched_monitor_attach(monitor, true, message);
+		if (!err)
+			err = time_pingpong(on, n_on + per_round, round_seconds, &n_on);
+	}
+	if (err) {
+		bench_micro_add(b, "monitor", name, "no scheduler monitor", NULL, 0,
+				"not measured: %s", message[0] ? message : strerror(-err));
 		bench_micro_add(b, "monitor", name, "the monitor watching both", NULL, 0,
 				"not measured: %s", message[0] ? message : strerror(-err));
 		goto out;
 	}
+	bench_micro_add(b, "monitor", name, "no scheduler monitor", off, n_off,
+			"%u rounds alternating with the next row", PINGPONG_ROUNDS);
+	median_off = b->micro[b->nr_micro - 1].median_ns;
 	gs_sched_monitor_memory(monitor, &per_thread, &max_threads);
 	bench_percentiles(on, n_on, &median_on, &p10, &p90);
 	bench_micro_add(b, "monitor", name, "the monitor watching both", on, n_on,

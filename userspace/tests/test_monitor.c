@@ -121,6 +121,13 @@ static pid_t start_spinner(int cpu, long thread_after_ms)
 		return pid;
 	}
 	close(ready[0]);
+	/*
+	 * The monitor's programs stay attached while any process holds their
+	 * links, which are file descriptors: drop the copies fork() made.
+	 */
+	for (int fd = 3; fd < 1024; fd++)
+		if (fd != ready[1])
+			close(fd);
 	if (cpu >= 0 && set_cpu(0, cpu))
 		_exit(1);
 	if (write(ready[1], "", 1) != 1)
@@ -268,6 +275,24 @@ static void test_live(void)
 	tap_ok(!gs_sched_monitor_reset(monitor) &&
 	       !stats_of(monitor, moving, &sum, &nr_threads) && sum.migrations == 0,
 	       "after a reset the migrations count from zero");
+
+	/* Detached, the programs count nothing; attached again, they do. */
+	err = gs_sched_monitor_attach(monitor, false, message);
+	for (i = 0; i < 4 && !err; i++)
+		err = set_cpu(moving, i % 2);
+	if (!err)
+		err = stats_of(monitor, moving, &sum, &nr_threads);
+	tap_ok(!err && sum.migrations == 0, "detached: 4 moves, %llu migrations counted",
+	       (unsigned long long)sum.migrations);
+	err = gs_sched_monitor_attach(monitor, true, message);
+	tap_ok(!err && !gs_sched_monitor_reset(monitor), "attached again (%s)",
+	       err ? message : "no error");
+	for (i = 0; i < 4 && !err; i++)
+		err = set_cpu(moving, i % 2);
+	if (!err)
+		err = stats_of(monitor, moving, &sum, &nr_threads);
+	tap_ok(!err && sum.migrations >= 4, "attached again: 4 moves, %llu migrations counted",
+	       (unsigned long long)sum.migrations);
 	stop(moving);
 	stop(held);
 	stop(growing);
