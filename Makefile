@@ -224,7 +224,7 @@ SCRIPT_SELFTESTS := $(patsubst selftests/e2e/%.sh,$(OUT)/selftests/%,$(wildcard 
 
 selftests: $(SELFTESTS) $(GUEST_UNIT_TESTS) $(SCRIPT_SELFTESTS) $(OUT)/guest-bin/gpusched \
 	$(OUT)/guest-bin/gpuschedd $(OUT)/guest-bin/gpusched-standin-worker \
-	$(OUT)/guest-bin/json_check
+	$(OUT)/guest-bin/json_check $(OUT)/guest-bin/fifo_spin
 
 $(OUT)/selftests/%: selftests/e2e/%.sh
 	@mkdir -p $(@D)
@@ -245,6 +245,11 @@ $(OUT)/guest-bin/gpusched: $(CLI_SRCS) $(USER_LIB_SRCS) $(USER_HDRS) $(MONITOR_S
 $(OUT)/guest-bin/json_check: userspace/tests/json_check.c | $(USER_DEPS)
 	@mkdir -p $(@D)
 	$(CC) $(PROG_CFLAGS) -static -o $@ $< -ljson-c
+
+# A thread no normal task can preempt, for the monitor suite (busybox has no chrt).
+$(OUT)/guest-bin/fifo_spin: userspace/tests/fifo_spin.c
+	@mkdir -p $(@D)
+	$(CC) $(PROG_CFLAGS) -static -o $@ $<
 
 $(OUT)/guest-bin/gpuschedd: $(DAEMON_SRCS) $(USER_LIB_SRCS) $(USER_HDRS) | $(USER_DEPS)
 	@mkdir -p $(@D)

@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # `gpusched monitor` in the test guest, on the guest's kernel: a busy
 # thread that is moved between CPUs of different nodes shows migrations
-# and cross-node migrations; a busy loop that was running before it was
-# watched is counted from the first interval; a worker pinned through
+# and cross-node migrations; a loop no switch interrupts, running before
+# it was watched, is counted from the first interval; a worker pinned through
 # `gpusched exec --policy node` shows none across nodes and all its run
 # time on its GPU's node; and a user without privilege is told what the
 # monitor needs.  TAP on stdout.  Runs as root under busybox sh; kills
@@ -102,23 +102,50 @@ else
 fi
 
 # --- a thread that was running before it was watched -------------------------
-# Alone on the last CPU, a busy loop is never switched out, so no switch-in
-# shows it to the monitor: the per-CPU catch-up sampler must, within 50 ms.
-# Its run time over the first 1-s interval is then close to the interval.
+# A SCHED_FIFO loop alone on the last CPU is never switched out once RT
+# throttling (6.1) and the fair server that gives normal tasks 50 ms a
+# second (6.12 on) are off there: no switch-in shows it to the monitor,
+# which must find it with its per-CPU catch-up sampler, within 50 ms.  Its
+# run time over the first 1-s interval is then close to the interval;
+# without the sampler it would not be seen at all.
+# PREEMPT_RT runs RCU's callbacks in threads of the same priority, which
+# such a loop starves (an RCU stall, the next BPF load waiting for ever).
+catch_up_check() {
+	rt_runtime=$(cat /proc/sys/kernel/sched_rt_runtime_us)
+	echo -1 >/proc/sys/kernel/sched_rt_runtime_us
+	fair_server=/sys/kernel/debug/sched/fair_server/cpu$last_cpu/runtime
+	fair_runtime=
+	if [ -w "$fair_server" ]; then
+		fair_runtime=$(cat "$fair_server")
+		echo 0 >"$fair_server"
+	fi
+	fifo_spin "$last_cpu" 2>"$log/fifo.err" &
+	alone=$!
+	pids="$pids $alone"
+	sleep 1
+	gpusched monitor --pid "$alone" --count 1 --interval 1 --json >"$log/alone.json" \
+		2>"$log/alone.err"
+	rc=$?
+	kill -9 "$alone" 2>/dev/null
+	wait "$alone" 2>/dev/null
+	[ -n "$fair_runtime" ] && echo "$fair_runtime" >"$fair_server"
+	echo "$rt_runtime" >/proc/sys/kernel/sched_rt_runtime_us
+	alone_ms=$(task_objects "$alone" "$log/alone.json" | grep -o '"run_ms_by_node":{[^}]*}' |
+		grep -o ':[0-9]*' | tr -d : | awk '{ s += $1 } END { print s + 0 }')
+	diag "SCHED_FIFO loop alone on CPU $last_cpu since 1 s before the monitor:" \
+		"$alone_ms ms run in its first 1-s interval"
+	check "a thread running since before it was watched is counted from the start ($alone_ms ms >= 500, rc $rc)" \
+		[ "$rc" -eq 0 -a "$alone_ms" -ge 500 ]
+	[ "$rc" -eq 0 ] || diag "$(cat "$log/alone.err")"
+	[ -s "$log/fifo.err" ] && diag "$(cat "$log/fifo.err")"
+}
 last_cpu=$(sed -n 's/^processor[[:space:]]*: //p' /proc/cpuinfo | tail -n 1)
-taskset -c "$last_cpu" sh -c 'while :; do :; done' &
-alone=$!
-pids="$pids $alone"
-sleep 1
-gpusched monitor --pid "$alone" --count 1 --interval 1 --json >"$log/alone.json" 2>"$log/alone.err"
-rc=$?
-alone_ms=$(task_objects "$alone" "$log/alone.json" | grep -o '"run_ms_by_node":{[^}]*}' |
-	grep -o ':[0-9]*' | tr -d : | awk '{ s += $1 } END { print s + 0 }')
-diag "busy loop alone on CPU $last_cpu since 1 s before the monitor: $alone_ms ms run in its first 1-s interval"
-check "a thread running since before it was watched is counted from the start ($alone_ms ms >= 500, rc $rc)" \
-	[ "$rc" -eq 0 -a "$alone_ms" -ge 500 ]
-[ "$rc" -eq 0 ] || diag "$(cat "$log/alone.err")"
-kill -9 "$alone" 2>/dev/null
+if [ "$(cat /sys/kernel/realtime 2>/dev/null)" = 1 ]; then
+	skip "a thread running since before it was watched is counted from the start" \
+		"PREEMPT_RT: a SCHED_FIFO loop would starve RCU's threads on CPU $last_cpu"
+else
+	catch_up_check
+fi
 
 # --- a worker pinned to its GPU's node ---------------------------------------
 gpuschedd --match 1234 --match 1af4 2>"$log/gpuschedd.log" &
