@@ -4,7 +4,8 @@
 # machine runs in well under a minute: gpuschedd feeds the module, bench
 # runs two stand-in workers under none, node, exclusive and l3, two rounds
 # each, plus its micro-benchmarks, and what it writes is checked: exit 0,
-# JSON that parses and holds every policy and the micro-benchmarks, a CSV
+# JSON that parses and holds every policy and the micro-benchmarks (kernel
+# memory per pinned thread and a CPU's hotplug among them), a CSV
 # with a row per policy and round, an SVG that is one <svg> element, and,
 # when the scheduler monitor could load, no cross-node migration of an
 # exclusive worker.  The numbers themselves are not judged: under TCG they
@@ -32,7 +33,10 @@ fed || { diag "$(cat "$log/gpuschedd.log")"; echo "1..$n"; exit 1; }
 
 policies="none node exclusive l3"
 rounds=2
+# The last CPU goes offline and online again for the hotplug rows.
+hotplug_cpu=$(sed -n 's/^processor[[:space:]]*: //p' /proc/cpuinfo | tail -n 1)
 gpusched bench --workers 2 --loaders 1 --buffer-mib 1 --seconds 1 --repetitions $rounds \
+	--hotplug-cpu "$hotplug_cpu" \
 	--json --csv "$log/bench.csv" --svg "$log/bench.svg" >"$log/bench.json" 2>"$log/bench.err"
 rc=$?
 check "gpusched bench exits 0" [ "$rc" -eq 0 ]
@@ -125,6 +129,29 @@ else
 	skip "and with the monitor watching it" "monitor unavailable: ${reason:-?}"
 fi
 
+# Kernel memory per pinned thread and per worker, from /proc/slabinfo.
+memory_measured() {
+	grep -A 4 '"name":"kernel memory per '"$1" "$log/bench.json" | grep -q '"samples":[1-9]'
+}
+check "the kernel memory per pinned thread was measured" memory_measured "pinned thread"
+check "... and per worker" memory_measured "worker"
+per_thread=$(grep -A 6 '"name":"kernel memory per pinned thread' "$log/bench.json" |
+	sed -n 's/^ *"median_bytes":\([0-9.]*\),*$/\1/p')
+check "... in bytes, above 0 per thread (${per_thread:-none})" \
+	[ "$(echo "${per_thread:-0}" | cut -d. -f1)" -gt 0 ]
+# CPU hotplug to the module's new topology, through gpuschedd.
+hotplug_timed() {
+	grep -A 4 '"name":"CPU '"$1"' to the module' "$log/bench.json" | grep -q '"samples":[1-9]'
+}
+if [ -e "/sys/devices/system/cpu/cpu$hotplug_cpu/online" ]; then
+	check "CPU $hotplug_cpu going offline was timed to the module's new topology" \
+		hotplug_timed offline
+	check "... and coming online again" hotplug_timed online
+	check "... and left online" [ "$(cat "/sys/devices/system/cpu/cpu$hotplug_cpu/online")" = 1 ]
+else
+	skip "CPU hotplug timed to the module's new topology" "CPU $hotplug_cpu cannot go offline"
+fi
+
 # --- no module: bench says so, exit 3 ---------------------------------------------
 gpusched bench --device /dev/gpusched-missing --policies none,node --seconds 1 \
 	--repetitions 1 >/dev/null 2>"$log/nomodule.err"
@@ -133,7 +160,7 @@ check "without the module, a pinning policy gives exit 3 (got $rc)" [ "$rc" -eq 
 
 # The numbers, for whoever reads the log (judged by nobody: see the top).
 diag "$(cat "$log/bench.csv")"
-diag "$(sed -n 's/^ *"\(name\|condition\|median_ns\|note\)":\(.*\)/\1=\2/p' "$log/bench.json" |
+diag "$(sed -n 's/^ *"\(name\|condition\|median_ns\|median_bytes\|note\)":\(.*\)/\1=\2/p' "$log/bench.json" |
 	paste -d' ' - - - -)"
 [ "$failed" -eq 0 ] || diag "bench stderr: $(cat "$log/bench.err")"
 finish

@@ -58,6 +58,7 @@ enum {
 	OPT_MICRO_ONLY,
 	OPT_NO_MICRO,
 	OPT_STANDIN,
+	OPT_HOTPLUG_CPU,
 };
 
 #define STANDIN_NAME	"gpusched-standin-worker"
@@ -68,7 +69,8 @@ static void bench_usage(FILE *out)
 		"Usage: gpusched bench [--workers N] [--loaders N] [--buffer-mib M] [--seconds S]\n"
 		"                      [--repetitions R] [--policies LIST] [--gpus LIST]\n"
 		"                      [--json] [--csv FILE] [--svg FILE] [--micro-only | --no-micro]\n"
-		"                      [--standin PATH] [--device PATH] [--match VENDOR[:CLASS]]...\n\n"
+		"                      [--standin PATH] [--hotplug-cpu CPU] [--device PATH]\n"
+		"                      [--match VENDOR[:CLASS]]...\n\n"
 		"Runs N stand-in training workers under each policy, R rounds, and reports per\n"
 		"policy the throughput, migrations, cross-node migrations, share of run time on\n"
 		"the GPU's node and run-queue latency (median and min-max over the rounds);\n"
@@ -86,7 +88,9 @@ static void bench_usage(FILE *out)
 		"  --svg FILE        a plot of throughput and run-queue latency per policy\n"
 		"  --micro-only      only the micro-benchmarks; --no-micro: none of them\n"
 		"  --standin PATH    the stand-in worker (default: " STANDIN_NAME " beside\n"
-		"                    this program, else in PATH)\n");
+		"                    this program, else in PATH)\n"
+		"  --hotplug-cpu CPU also time CPU going offline and online again until the\n"
+		"                    module has the new topology (needs gpuschedd running)\n");
 }
 
 /* A bounded count into an unsigned int, through the CLI's one number parser. */
@@ -176,6 +180,7 @@ static int parse_options(struct bench *b, int argc, char **argv)
 		{ "micro-only", no_argument, NULL, OPT_MICRO_ONLY },
 		{ "no-micro", no_argument, NULL, OPT_NO_MICRO },
 		{ "standin", required_argument, NULL, OPT_STANDIN },
+		{ "hotplug-cpu", required_argument, NULL, OPT_HOTPLUG_CPU },
 		CLI_COMMON_LONG_OPTIONS,
 		{ 0 }
 	};
@@ -224,6 +229,13 @@ static int parse_options(struct bench *b, int argc, char **argv)
 		case OPT_STANDIN:
 			b->standin_option = optarg;
 			break;
+		case OPT_HOTPLUG_CPU: {
+			unsigned int cpu;
+
+			ret = parse_count("--hotplug-cpu", optarg, 1, CPU_SETSIZE - 1, &cpu);
+			b->hotplug_cpu = cpu;
+			break;
+		}
 		default:
 			bench_usage(opt == 'h' ? stdout : stderr);
 			return opt == 'h' ? -1 : EXIT_USAGE;
@@ -880,6 +892,7 @@ int cmd_bench(int argc, char **argv)
 {
 	struct bench b = {
 		.loaders = 2, .buffer_mib = 64, .seconds = 10, .repetitions = 3,
+		.hotplug_cpu = -1,
 	};
 	unsigned int i;
 	int ret;
@@ -948,6 +961,8 @@ int cmd_bench(int argc, char **argv)
 	if (!b.no_micro)
 		bench_run_micro(&b);
 	bench_daemon_finish(&b);
+	if (!b.no_micro)
+		bench_micro_hotplug(&b);
 	ret = bench_report(&b);
 out:
 	bench_free(&b);

@@ -72,6 +72,7 @@ struct bench_micro {
 	char *name;		/* what was timed */
 	char *condition;	/* "CPU move", "no CPU move", a policy ... or "" */
 	unsigned int samples;	/* 0: not measured, see note */
+	const char *unit;	/* of the three figures: "ns" (the default) or "bytes" */
 	double median_ns, p10_ns, p90_ns;
 	char *note;		/* why it was not measured, or a remark */
 };
@@ -88,6 +89,7 @@ struct bench {
 	const char *csv_path, *svg_path, *standin_option;
 	char *standin;
 	bool micro_only, no_micro;
+	int hotplug_cpu;		/* --hotplug-cpu, or -1 */
 	/* The machine. */
 	struct gs_machine *machine;
 	struct gpusched *gs;		/* NULL: the module is not loaded */
@@ -124,8 +126,19 @@ void bench_micro_add(struct bench *b, const char *group, const char *name, const
 		     double *samples, unsigned int nr_samples, const char *note, ...)
 	__attribute__((format(printf, 7, 8)));
 
+/* Sets the unit of the last row added: "ns" unless said otherwise. */
+void bench_micro_unit(struct bench *b, const char *unit);
+
 /* Runs the micro-benchmarks into b->micro.  Never fails: what cannot run says why. */
 void bench_run_micro(struct bench *b);
+
+/*
+ * bench_kernel.c: rows of the kernel memory a pin keeps per thread and per
+ * worker, and of CPU hotplug to the module's new topology (--hotplug-cpu;
+ * run after bench_daemon_finish(), since it makes gpuschedd work).
+ */
+void bench_micro_memory(struct bench *b);
+void bench_micro_hotplug(struct bench *b);
 
 /*
  * Notes gpuschedd's CPU time now; bench_daemon_finish() adds a row with its

@@ -97,7 +97,14 @@ void bench_micro_add(struct bench *b, const char *group, const char *name, const
 	row->condition = checked_strdup(condition);
 	row->note = checked_strdup(text);
 	row->samples = nr_samples;
+	row->unit = "ns";
 	bench_percentiles(samples, nr_samples, &row->median_ns, &row->p10_ns, &row->p90_ns);
+}
+
+void bench_micro_unit(struct bench *b, const char *unit)
+{
+	if (b->nr_micro)
+		b->micro[b->nr_micro - 1].unit = unit;
 }
 
 static double *samples_new(unsigned int n)
@@ -927,4 +934,5 @@ void bench_run_micro(struct bench *b)
 	for (policy = GS_POLICY_NODE; policy <= GS_POLICY_SINGLE; policy++)
 		micro_engine_job(b, policy);
 	micro_monitor(b);
+	bench_micro_memory(b);
 }

@@ -102,6 +102,15 @@ static void format_ns(char *text, size_t size, double ns)
 		snprintf(text, size, "%.0f ns", ns);
 }
 
+/* A figure of a micro-benchmark row in its unit: a time, or bytes. */
+static void format_figure(char *text, size_t size, double value, const char *unit)
+{
+	if (strcmp(unit, "bytes") || isnan(value))
+		format_ns(text, size, value);
+	else
+		snprintf(text, size, "%.0f B", value);
+}
+
 static void print_micro_table(const struct bench *b)
 {
 	static const char *const headers[] = {
@@ -114,9 +123,9 @@ static void print_micro_table(const struct bench *b)
 	for (i = 0; i < b->nr_micro; i++) {
 		const struct bench_micro *row = &b->micro[i];
 
-		format_ns(median, sizeof(median), row->median_ns);
-		format_ns(p10, sizeof(p10), row->p10_ns);
-		format_ns(p90, sizeof(p90), row->p90_ns);
+		format_figure(median, sizeof(median), row->median_ns, row->unit);
+		format_figure(p10, sizeof(p10), row->p10_ns, row->unit);
+		format_figure(p90, sizeof(p90), row->p90_ns, row->unit);
 		if (row->samples)
 			snprintf(spread, sizeof(spread), "%s-%s", p10, p90);
 		else
@@ -125,7 +134,7 @@ static void print_micro_table(const struct bench *b)
 		cli_table_row(table, row->group, row->name, row->condition[0] ? row->condition : "-",
 			      median, spread, count, row->note);
 	}
-	printf("Micro-benchmarks (median per call, spread as 10th-90th percentile):\n");
+	printf("Micro-benchmarks (median per call or per thread, spread as 10th-90th percentile):\n");
 	cli_table_print(table, stdout);
 }
 
@@ -236,14 +245,20 @@ static struct json_object *bench_json(const struct bench *b)
 	for (i = 0; i < b->nr_micro; i++) {
 		const struct bench_micro *row = &b->micro[i];
 		struct json_object *entry = json_object_new_object();
+		char key[32];
 
 		json_object_object_add(entry, "group", json_object_new_string(row->group));
 		json_object_object_add(entry, "name", json_object_new_string(row->name));
 		json_object_object_add(entry, "condition", json_object_new_string(row->condition));
 		json_object_object_add(entry, "samples", json_object_new_int(row->samples));
-		json_object_object_add(entry, "median_ns", json_number(row->median_ns));
-		json_object_object_add(entry, "p10_ns", json_number(row->p10_ns));
-		json_object_object_add(entry, "p90_ns", json_number(row->p90_ns));
+		/* The unit, and again in the figures' names: median_ns, median_bytes. */
+		json_object_object_add(entry, "unit", json_object_new_string(row->unit));
+		snprintf(key, sizeof(key), "median_%s", row->unit);
+		json_object_object_add(entry, key, json_number(row->median_ns));
+		snprintf(key, sizeof(key), "p10_%s", row->unit);
+		json_object_object_add(entry, key, json_number(row->p10_ns));
+		snprintf(key, sizeof(key), "p90_%s", row->unit);
+		json_object_object_add(entry, key, json_number(row->p90_ns));
 		json_object_object_add(entry, "note", json_object_new_string(row->note));
 		json_object_array_add(micro, entry);
 	}
