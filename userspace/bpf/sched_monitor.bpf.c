@@ -126,12 +126,13 @@ static struct gs_task_record *record_of(struct task_struct *task)
 	struct gs_task_record *record, *empty;
 
 	record = bpf_map_lookup_elem(&tasks, &tid);
-	if (!record) {
+	/* New, or left by an exited thread of another process with this id. */
+	if (!record || record->pid != (__u32)task->tgid) {
 		empty = bpf_map_lookup_elem(&empty_record, &zero);
 		if (!empty)
 			return NULL;
 		/* Fails when the map is full (the thread goes uncounted) or on a race. */
-		bpf_map_update_elem(&tasks, &tid, empty, BPF_NOEXIST);
+		bpf_map_update_elem(&tasks, &tid, empty, record ? BPF_EXIST : BPF_NOEXIST);
 		record = bpf_map_lookup_elem(&tasks, &tid);
 		if (!record)
 			return NULL;
@@ -151,6 +152,26 @@ static struct gs_task_record *record_of(struct task_struct *task)
 			record->latency[i] = 0;
 	}
 	return record;
+}
+
+/*
+ * The record of @task when it is watched, else NULL.  Under a pid filter a
+ * current record of the task's own process says it is watched (the set of
+ * processes only grows), which saves looking the process up at each event.
+ */
+static __always_inline struct gs_task_record *watched_record(struct task_struct *task)
+{
+	struct gs_task_record *record;
+	__u32 tid = task->pid;
+
+	if (!tid)
+		return NULL;	/* the idle task */
+	if (filter == GS_RECORD_FILTER_PIDS) {
+		record = bpf_map_lookup_elem(&tasks, &tid);
+		if (record && record->pid == (__u32)task->tgid && record->epoch == epoch)
+			return record;
+	}
+	return watched(task) ? record_of(task) : NULL;
 }
 
 static __always_inline __u32 log2_u64(__u64 v)
@@ -197,14 +218,18 @@ static __always_inline void add_run_time(struct gs_task_record *record, int node
 		record->run_ns[slot] += ns;
 }
 
-/* Counts one run-queue wait of @us microseconds in its log2 slot. */
+/*
+ * Counts one run-queue wait of @us microseconds in its log2 slot.  Only the
+ * thread's switch-in counts its waits, and it is switched in on one CPU at
+ * a time: plain additions, no atomic ones.
+ */
 static __always_inline void add_wait(struct gs_task_record *record, __u64 us)
 {
 	__u32 slot = clamp_index(log2_u64(us), GS_RECORD_LATENCY_SLOTS);
 
 	if (slot < GS_RECORD_LATENCY_SLOTS)
-		__sync_fetch_and_add(&record->latency[slot], 1);
-	__sync_fetch_and_add(&record->nr_waits, 1);
+		record->latency[slot]++;
+	record->nr_waits++;
 }
 
 static __always_inline void start_running(struct gs_task_record *record, __u32 cpu, __u64 now)
@@ -216,11 +241,8 @@ static __always_inline void start_running(struct gs_task_record *record, __u32 c
 
 static __always_inline void on_wakeup(struct task_struct *task)
 {
-	struct gs_task_record *record;
+	struct gs_task_record *record = watched_record(task);
 
-	if (!watched(task))
-		return;
-	record = record_of(task);
 	/* A task woken while it still runs, or already queued, starts no new wait. */
 	if (record && !record->running_since && !record->queued_at)
 		record->queued_at = bpf_ktime_get_ns();
@@ -245,32 +267,27 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev, struct task_s
 	     unsigned int prev_state)
 {
 	__u32 cpu = bpf_get_smp_processor_id();
-	__u64 now = bpf_ktime_get_ns();
+	__u64 now = bpf_ktime_get_ns(), start;
 	struct gs_task_record *record;
 
-	if (watched(prev)) {
-		record = record_of(prev);
-		if (record) {
-			__u64 start = record->running_since;
-
-			/* A slice that began before a reset counts from the reset. */
-			if (start && start < epoch_start_ns)
-				start = epoch_start_ns;
-			if (start && now > start)
-				add_run_time(record, node_of(record->running_cpu), now - start);
-			record->running_since = 0;
-			/* Switched out but still runnable: it waits in the run queue again. */
-			record->queued_at = preempt || prev_state == TASK_RUNNING ? now : 0;
-		}
+	record = watched_record(prev);
+	if (record) {
+		start = record->running_since;
+		/* A slice that began before a reset counts from the reset. */
+		if (start && start < epoch_start_ns)
+			start = epoch_start_ns;
+		if (start && now > start)
+			add_run_time(record, node_of(record->running_cpu), now - start);
+		record->running_since = 0;
+		/* Switched out but still runnable: it waits in the run queue again. */
+		record->queued_at = preempt || prev_state == TASK_RUNNING ? now : 0;
 	}
-	if (watched(next)) {
-		record = record_of(next);
-		if (record) {
-			if (record->queued_at && now > record->queued_at)
-				add_wait(record, (now - record->queued_at) / 1000);
-			record->queued_at = 0;
-			start_running(record, cpu, now);
-		}
+	record = watched_record(next);
+	if (record) {
+		if (record->queued_at && now > record->queued_at)
+			add_wait(record, (now - record->queued_at) / 1000);
+		record->queued_at = 0;
+		start_running(record, cpu, now);
 	}
 	return 0;
 }
@@ -278,12 +295,9 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev, struct task_s
 SEC("tp_btf/sched_migrate_task")
 int BPF_PROG(sched_migrate_task, struct task_struct *task, int dest_cpu)
 {
-	struct gs_task_record *record;
+	struct gs_task_record *record = watched_record(task);
 	int from, to;
 
-	if (!watched(task))
-		return 0;
-	record = record_of(task);
 	if (!record)
 		return 0;
 	__sync_fetch_and_add(&record->migrations, 1);
@@ -302,11 +316,8 @@ int BPF_PROG(sched_migrate_task, struct task_struct *task, int dest_cpu)
 SEC("tp_btf/task_rename")
 int BPF_PROG(task_rename, struct task_struct *task, const char *comm)
 {
-	struct gs_task_record *record;
+	struct gs_task_record *record = watched_record(task);
 
-	if (!watched(task))
-		return 0;
-	record = record_of(task);
 	if (record)
 		bpf_probe_read_kernel_str(record->comm, sizeof(record->comm), comm);
 	return 0;
@@ -325,11 +336,8 @@ SEC("perf_event")
 int catch_up(void *ctx)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct gs_task_record *record;
+	struct gs_task_record *record = watched_record(task);
 
-	if (!watched(task))
-		return 0;
-	record = record_of(task);
 	if (record && !record->running_since)
 		start_running(record, bpf_get_smp_processor_id(), bpf_ktime_get_ns());
 	return 0;
