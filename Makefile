@@ -259,7 +259,8 @@ $(OUT)/guest-bin/gpusched-standin-worker: userspace/bench/standin_worker.c
 	@mkdir -p $(@D)
 	$(CC) $(PROG_CFLAGS) -static -pthread -o $@ $<
 
-$(OUT)/selftests/%: selftests/gpusched/%.c $(wildcard $(UAPI)/linux/*.h selftests/gpusched/*.h)
+$(OUT)/selftests/%: selftests/gpusched/%.c $(wildcard $(UAPI)/linux/*.h selftests/gpusched/*.h) \
+		userspace/lib/kmem_probe.h
 	@mkdir -p $(@D)
 	$(CC) $(SELFTEST_CFLAGS) -I$(KSFT_DIR) -o $@ $<
 

@@ -311,29 +311,6 @@ static int op_restore_policy(FIXTURE_DATA(fault) *self)
 
 /* ---- fixture ------------------------------------------------------------- */
 
-/* The thread ids of process @pid, the main thread first; how many, or -1. */
-static int thread_ids(pid_t pid, pid_t *tids, unsigned int max)
-{
-	char path[64];
-	struct dirent *d;
-	unsigned int n = 0;
-	DIR *dir;
-
-	snprintf(path, sizeof(path), "/proc/%d/task", pid);
-	dir = opendir(path);
-	if (!dir)
-		return -1;
-	tids[n++] = pid;
-	while ((d = readdir(dir)) && n < max) {
-		pid_t tid = atoi(d->d_name);
-
-		if (tid > 0 && tid != pid)
-			tids[n++] = tid;
-	}
-	closedir(dir);
-	return n;
-}
-
 FIXTURE_SETUP(fault)
 {
 	int ret, n;
@@ -351,7 +328,7 @@ FIXTURE_SETUP(fault)
 	ASSERT_EQ(0, gs_write_text(GS_SYSFS "/default_policy", "node"));
 	self->holder = gs_holder_start(HOLDER_THREADS);
 	ASSERT_LT(0, self->holder);
-	n = thread_ids(self->holder, self->tids, HOLDER_THREADS);
+	n = gs_thread_ids(self->holder, self->tids, HOLDER_THREADS);
 	ASSERT_EQ(HOLDER_THREADS, n);
 	self->nr_tids = n;
 	self->pidfd = syscall(SYS_pidfd_open, self->holder, 0);

@@ -45,6 +45,8 @@
 #include <sys/wait.h>
 
 #include <linux/gpusched.h>
+/* Holders of many threads and slab counts, shared with gpusched bench. */
+#include "../../userspace/lib/kmem_probe.h"
 
 #define GS_DEV_PATH		"/dev/gpusched"
 #define GS_SYSFS		"/sys/kernel/gpusched"
@@ -1111,63 +1113,6 @@ static inline int gs_fixture_start(int *fd, struct gs_machine *m, struct gs_topo
 	if (_gs_ret)								\
 		SKIP(return, "%s", _gs_why);					\
 } while (0)
-
-/* ---- holders: processes of many threads ---------------------------------- */
-
-#define GS_HOLDER_STACK (64 * 1024)
-
-static inline void *gs_holder_thread(void *arg)
-{
-	for (;;)
-		pause();
-	return NULL;
-}
-
-/*
- * Starts a process of @nr_threads threads in all, every one of them
- * started, that only sleep until it is killed; its pid or -1.
- */
-static inline pid_t gs_holder_start(unsigned int nr_threads)
-{
-	pthread_attr_t attr;
-	pthread_t thread;
-	unsigned int i;
-	int ready[2];
-	char c = 0;
-	pid_t pid;
-
-	if (pipe(ready))
-		return -1;
-	pid = fork();
-	if (pid < 0)
-		return -1;
-	if (!pid) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		close(ready[0]);
-		pthread_attr_init(&attr);
-		pthread_attr_setstacksize(&attr, GS_HOLDER_STACK);
-		for (i = 1; i < nr_threads; i++)
-			if (pthread_create(&thread, &attr, gs_holder_thread, NULL))
-				_exit(1);
-		if (write(ready[1], &c, 1) != 1)
-			_exit(1);
-		gs_holder_thread(NULL);
-	}
-	close(ready[1]);
-	if (read(ready[0], &c, 1) != 1) {
-		close(ready[0]);
-		waitpid(pid, NULL, 0);
-		return -1;
-	}
-	close(ready[0]);
-	return pid;
-}
-
-static inline void gs_holder_stop(pid_t pid)
-{
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
-}
 
 /* ---- PIN / UNPIN / QUERY ------------------------------------------------ */
 

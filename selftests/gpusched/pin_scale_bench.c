@@ -52,28 +52,6 @@ static double median_us(long long *ns, unsigned int n)
 	return ns[n / 2] / 1000.0;
 }
 
-/*
- * Bytes of slab objects in use, over every cache of /proc/slabinfo
- * (active objects times object size), or -1.  Finer than meminfo's Slab,
- * which counts whole pages that partly filled caches already had.
- */
-static long long slab_bytes(void)
-{
-	unsigned long active, total, size;
-	long long bytes = 0;
-	char line[512];
-	FILE *f;
-
-	f = fopen("/proc/slabinfo", "re");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "%*s %lu %lu %lu", &active, &total, &size) == 3)
-			bytes += (long long)active * size;
-	fclose(f);
-	return bytes;
-}
-
 /* Lets the kernel run @n more threads than it has now; 0 or -1. */
 static int allow_threads(unsigned int n)
 {
@@ -296,7 +274,8 @@ int main(int argc, char **argv)
 						      n);
 				continue;
 			}
-			before = slab_bytes();
+			gs_slab_settle();
+			before = gs_slab_bytes(true);
 			pin = gs_pin_arg(&m, GPUSCHED_TARGET_PROCESS, holder, 0,
 					 GPUSCHED_POLICY_NODE, NULL);
 			t = now_ns();
@@ -309,7 +288,7 @@ int main(int argc, char **argv)
 				continue;
 			}
 		}
-		after = n ? slab_bytes() : 0;
+		after = n ? gs_slab_bytes(true) : 0;
 		ret = pin_latencies(fd, &m, lat);
 		forks = fork_exit_rate();
 		threads = thread_rate();

@@ -24,12 +24,12 @@
 
 #include "bench.h"
 #include "cli.h"
+#include "kmem_probe.h"
 #include "libgpusched.h"
 
-/* Threads of the holder, rounds of each measurement, and its stack per thread. */
+/* Threads of the holder, and rounds of each measurement. */
 #define MEMORY_THREADS		1000u
 #define MEMORY_ROUNDS		5u
-#define MEMORY_STACK		(64u * 1024)
 /*
  * Offline-online cycles, how long one may take to reach the module, and
  * the quiet before each change: gpuschedd looks at once only at the first
@@ -56,153 +56,6 @@ static void sleep_ms(long ms)
 }
 
 /*
- * SLUB counts the free objects of the slabs a CPU keeps for itself as in
- * use: after rounds of pins and unpins those hold most of the freed
- * records, and new ones land there unseen (1000 thread records read as
- * 102 bytes each, not 128).  Shrinking a cache hands them back first.
- */
-static void slab_shrink_all(void)
-{
-	struct dirent *entry;
-	char path[320];
-	DIR *dir;
-	int fd;
-
-	dir = opendir("/sys/kernel/slab");
-	while (dir && (entry = readdir(dir))) {
-		if (entry->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/sys/kernel/slab/%s/shrink", entry->d_name);
-		fd = open(path, O_WRONLY | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		if (write(fd, "1", 1) != 1) {
-			/* Nothing to do: the count is then only coarser. */
-		}
-		close(fd);
-	}
-	if (dir)
-		closedir(dir);
-}
-
-/*
- * Bytes of slab objects in use over every cache of /proc/slabinfo (active
- * objects times object size), or -1 when it cannot be read (it is root's
- * only); after shrinking every cache when @exact.  Finer than meminfo's
- * Slab, which counts whole pages.
- */
-static long long slab_bytes(bool exact)
-{
-	unsigned long active, total, size;
-	long long bytes = 0;
-	char line[512];
-	FILE *f;
-
-	if (exact)
-		slab_shrink_all();
-	f = fopen("/proc/slabinfo", "re");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "%*s %lu %lu %lu", &active, &total, &size) == 3)
-			bytes += (long long)active * size;
-	fclose(f);
-	return bytes;
-}
-
-/*
- * Waits, at most 2 s, until the slab bytes in use stop falling: the module
- * frees thread records after an RCU grace period, and frees of a previous
- * round landing inside the next would make it look smaller.
- */
-static void slab_settle(void)
-{
-	long long last = slab_bytes(false), now;
-	unsigned int i;
-
-	for (i = 0; i < 40; i++) {
-		sleep_ms(50);
-		now = slab_bytes(false);
-		if (now > last - 4096)
-			break;
-		last = now;
-	}
-}
-
-static void *hold(void *arg)
-{
-	(void)arg;
-	for (;;)
-		pause();
-	return NULL;
-}
-
-/* A child of @nr threads that only sleep; its pid, or -1. */
-static pid_t holder_start(unsigned int nr)
-{
-	pthread_attr_t attr;
-	pthread_t thread;
-	int ready[2];
-	unsigned int i;
-	char c = 0;
-	pid_t pid;
-
-	if (pipe2(ready, O_CLOEXEC))
-		return -1;
-	pid = fork();
-	if (pid < 0) {
-		close(ready[0]);
-		close(ready[1]);
-		return -1;
-	}
-	if (!pid) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		close(ready[0]);
-		pthread_attr_init(&attr);
-		pthread_attr_setstacksize(&attr, MEMORY_STACK);
-		for (i = 1; i < nr; i++)
-			if (pthread_create(&thread, &attr, hold, NULL))
-				_exit(1);
-		if (write(ready[1], &c, 1) != 1)
-			_exit(1);
-		hold(NULL);
-	}
-	close(ready[1]);
-	if (read(ready[0], &c, 1) != 1) {
-		close(ready[0]);
-		waitpid(pid, NULL, 0);
-		return -1;
-	}
-	close(ready[0]);
-	return pid;
-}
-
-static void holder_stop(pid_t pid)
-{
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
-}
-
-/* The thread ids of @pid into @tids (room for @max); how many, or -1. */
-static int thread_ids(pid_t pid, pid_t *tids, unsigned int max)
-{
-	struct dirent *entry;
-	char path[64];
-	unsigned int n = 0;
-	DIR *dir;
-
-	snprintf(path, sizeof(path), "/proc/%d/task", pid);
-	dir = opendir(path);
-	if (!dir)
-		return -1;
-	while ((entry = readdir(dir)) && n < max)
-		if (cli_is_pid(entry->d_name))
-			tids[n++] = atoi(entry->d_name);
-	closedir(dir);
-	return n;
-}
-
-/*
  * One round: the slab bytes the module keeps per thread for a pin of the
  * whole holder (*@per_thread), and per thread for a pin of each of its
  * threads alone, each its own worker (*@per_worker_pin).  Every pin is
@@ -225,9 +78,9 @@ static int memory_round(struct bench *b, pid_t holder, const pid_t *tids, unsign
 	unsigned int i, pinned = 0;
 	int err;
 
-	before = slab_bytes(true);
+	before = gs_slab_bytes(true);
 	err = gpusched_pin_task(b->gs, &pin, NULL, 0);
-	after = slab_bytes(true);
+	after = gs_slab_bytes(true);
 	if (err)
 		return err;
 	if (pin.nr_threads != nr)
@@ -236,22 +89,22 @@ static int memory_round(struct bench *b, pid_t holder, const pid_t *tids, unsign
 	if (err)
 		return err;
 	*per_thread = (double)(after - before) / nr;
-	slab_settle();
+	gs_slab_settle();
 
-	before = slab_bytes(true);
+	before = gs_slab_bytes(true);
 	for (i = 0; i < nr && !err; i++) {
 		pin.target_type = GPUSCHED_TARGET_THREAD;
 		pin.target_id = tids[i];
 		err = gpusched_pin_task(b->gs, &pin, NULL, 0);
 		pinned += !err;
 	}
-	after = slab_bytes(true);
+	after = gs_slab_bytes(true);
 	unpin.target_type = GPUSCHED_TARGET_PROCESS;
 	gpusched_unpin_task(b->gs, &unpin);
 	if (err)
 		return err;
 	*per_worker_pin = (double)(after - before) / nr;
-	slab_settle();
+	gs_slab_settle();
 	return 0;
 }
 
@@ -276,18 +129,18 @@ void bench_micro_memory(struct bench *b)
 		 "each of its %u threads pinned alone, less a thread's share", MEMORY_THREADS);
 	if (!b->gs || !b->gpus_from_module)
 		why = "the module is not loaded";
-	else if (slab_bytes(false) < 0)
+	else if (gs_slab_bytes(false) < 0)
 		why = "/proc/slabinfo is unreadable (root only)";
 	if (why)
 		goto out;
 	tids = calloc(MEMORY_THREADS, sizeof(*tids));
-	holder = tids ? holder_start(MEMORY_THREADS) : -1;
-	nr = holder > 0 ? thread_ids(holder, tids, MEMORY_THREADS) : -1;
+	holder = tids ? gs_holder_start(MEMORY_THREADS) : -1;
+	nr = holder > 0 ? gs_thread_ids(holder, tids, MEMORY_THREADS) : -1;
 	if (nr != (int)MEMORY_THREADS) {
 		why = "cannot start a process of that many threads";
 		goto out;
 	}
-	slab_settle();
+	gs_slab_settle();
 	for (round = 0; round < MEMORY_ROUNDS && !err; round++) {
 		err = memory_round(b, holder, tids, MEMORY_THREADS, &per_thread[round],
 				   &one_thread_pin);
@@ -297,7 +150,7 @@ void bench_micro_memory(struct bench *b)
 		why = strerror(-err);
 out:
 	if (holder > 0)
-		holder_stop(holder);
+		gs_holder_stop(holder);
 	free(tids);
 	if (why) {
 		bench_micro_add(b, "memory", thread_name, thread_condition, NULL, 0,

@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What `gpusched bench` and the selftests share to measure the module's
+ * kernel memory: a holder process of many sleeping threads, its thread
+ * ids, and the slab bytes in use.  Header-only, for the static selftests
+ * too, which do not link the library.  Needs _GNU_SOURCE.
+ */
+#ifndef GPUSCHED_KMEM_PROBE_H
+#define GPUSCHED_KMEM_PROBE_H
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/prctl.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Stack of each holder thread: they only sleep. */
+#define GS_HOLDER_STACK (64 * 1024)
+
+static inline void *gs_holder_thread(void *arg)
+{
+	(void)arg;
+	for (;;)
+		pause();
+	return NULL;
+}
+
+/*
+ * Starts a process of @nr_threads threads in all, every one of them
+ * started, that only sleep until it is killed; its pid or -1.  It dies
+ * with its parent.
+ */
+static inline pid_t gs_holder_start(unsigned int nr_threads)
+{
+	pthread_attr_t attr;
+	pthread_t thread;
+	unsigned int i;
+	int ready[2];
+	char c = 0;
+	pid_t pid;
+
+	if (pipe2(ready, O_CLOEXEC))
+		return -1;
+	pid = fork();
+	if (pid < 0) {
+		close(ready[0]);
+		close(ready[1]);
+		return -1;
+	}
+	if (!pid) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		close(ready[0]);
+		pthread_attr_init(&attr);
+		pthread_attr_setstacksize(&attr, GS_HOLDER_STACK);
+		for (i = 1; i < nr_threads; i++)
+			if (pthread_create(&thread, &attr, gs_holder_thread, NULL))
+				_exit(1);
+		if (write(ready[1], &c, 1) != 1)
+			_exit(1);
+		gs_holder_thread(NULL);
+	}
+	close(ready[1]);
+	if (read(ready[0], &c, 1) != 1) {
+		close(ready[0]);
+		waitpid(pid, NULL, 0);
+		return -1;
+	}
+	close(ready[0]);
+	return pid;
+}
+
+static inline void gs_holder_stop(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+/* The thread ids of process @pid, the main thread first; how many, or -1. */
+static inline int gs_thread_ids(pid_t pid, pid_t *tids, unsigned int max)
+{
+	struct dirent *d;
+	unsigned int n = 0;
+	char path[64];
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	dir = opendir(path);
+	if (!dir || !max) {
+		if (dir)
+			closedir(dir);
+		return dir ? 0 : -1;
+	}
+	tids[n++] = pid;
+	while ((d = readdir(dir)) && n < max) {
+		pid_t tid = atoi(d->d_name);
+
+		if (tid > 0 && tid != pid)
+			tids[n++] = tid;
+	}
+	closedir(dir);
+	return n;
+}
+
+/*
+ * SLUB counts the free objects of the slabs a CPU keeps for itself as in
+ * use: after rounds of pins and unpins those hold most of the freed
+ * records, and new ones land there unseen (1000 thread records of 128
+ * bytes read as 102 bytes each in a 6.12 guest).  Shrinking every cache
+ * (/sys/kernel/slab/NAME/shrink) hands them back first.
+ */
+static inline void gs_slab_shrink_all(void)
+{
+	struct dirent *d;
+	char path[320];
+	DIR *dir;
+	int fd;
+
+	dir = opendir("/sys/kernel/slab");
+	while (dir && (d = readdir(dir))) {
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/sys/kernel/slab/%s/shrink", d->d_name);
+		fd = open(path, O_WRONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		/* A cache that cannot be shrunk only makes the count coarser. */
+		if (write(fd, "1", 1) != 1)
+			(void)0;
+		close(fd);
+	}
+	if (dir)
+		closedir(dir);
+}
+
+/*
+ * Bytes of slab objects in use over every cache of /proc/slabinfo (active
+ * objects times object size), after shrinking every cache when @exact; -1
+ * when it cannot be read (it is root's only).  Finer than meminfo's Slab,
+ * which counts whole pages.
+ */
+static inline long long gs_slab_bytes(bool exact)
+{
+	unsigned long active, total, size;
+	long long bytes = 0;
+	char line[512];
+	FILE *f;
+
+	if (exact)
+		gs_slab_shrink_all();
+	f = fopen("/proc/slabinfo", "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%*s %lu %lu %lu", &active, &total, &size) == 3)
+			bytes += (long long)active * size;
+	fclose(f);
+	return bytes;
+}
+
+/*
+ * Waits, at most 2 s, until the slab bytes in use stop falling: the module
+ * frees thread records, and the kernel tasks, after an RCU grace period,
+ * and frees of what came before landing inside a measurement would make
+ * it look smaller.
+ */
+static inline void gs_slab_settle(void)
+{
+	const struct timespec step = { 0, 50 * 1000 * 1000 };
+	long long last = gs_slab_bytes(false), now;
+	unsigned int i;
+
+	for (i = 0; i < 40; i++) {
+		nanosleep(&step, NULL);
+		now = gs_slab_bytes(false);
+		if (now > last - 4096)
+			break;
+		last = now;
+	}
+}
+
+#endif /* GPUSCHED_KMEM_PROBE_H */
