@@ -16,7 +16,9 @@ set -euo pipefail
 . "$(dirname "$0")/../vm/common.sh"
 
 debdir=${1:?usage: build-debs.sh DEBDIR}
-gs_need_packages dpkg-dev debhelper dh-dkms fakeroot lintian "${GS_HOST_PACKAGES[@]}"
+# debian/control's Build-Depends: the harness's own packages cover the rest;
+# libslurm-dev only the Slurm plugin needs, and a fresh machine lacks it.
+gs_need_packages dpkg-dev debhelper dh-dkms fakeroot lintian libslurm-dev "${GS_HOST_PACKAGES[@]}"
 
 version=$(sed -n 's/^#define GPUSCHED_VERSION "\(.*\)"/\1/p' "$GS_TOP/kmod/gpusched.h")
 work=$GS_OUT/debian/pkg
