@@ -143,7 +143,15 @@ check "... in bytes, above 0 per thread (${per_thread:-none})" \
 hotplug_timed() {
 	grep -A 4 '"name":"CPU '"$1"' to the module' "$log/bench.json" | grep -q '"samples":[1-9]'
 }
-if [ -e "/sys/devices/system/cpu/cpu$hotplug_cpu/online" ]; then
+# A kernel without networking has no uevent socket (the harness's debug
+# kernel): gpuschedd warns that it cannot see hotplug, and bench times out.
+no_uevents=$(grep 'hotplug will go unnoticed' "$log/gpuschedd.log")
+if [ -n "$no_uevents" ]; then
+	skip "CPU hotplug timed to the module's new topology" \
+		"gpuschedd cannot see uevents on $(uname -r): ${no_uevents#*: }"
+	check "... and the CPU left online" \
+		[ "$(cat "/sys/devices/system/cpu/cpu$hotplug_cpu/online" 2>/dev/null || echo 1)" = 1 ]
+elif [ -e "/sys/devices/system/cpu/cpu$hotplug_cpu/online" ]; then
 	check "CPU $hotplug_cpu going offline was timed to the module's new topology" \
 		hotplug_timed offline
 	check "... and coming online again" hotplug_timed online

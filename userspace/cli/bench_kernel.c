@@ -248,7 +248,8 @@ void bench_micro_hotplug(struct bench *b)
 			err = time_hotplug(b, b->hotplug_cpu, 1, &online[n]);
 		if (err) {
 			snprintf(why, sizeof(why), "CPU %d: %s", b->hotplug_cpu,
-				 err == -ETIMEDOUT ? "the module's topology did not change within 10 s" :
+				 err == -ETIMEDOUT ?
+				 "gpuschedd fed no new topology within 10 s (does it see uevents? its log says)" :
 				 strerror(-err));
 			set_online(b->hotplug_cpu, 1);
 		}
