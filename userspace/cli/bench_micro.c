@@ -53,6 +53,7 @@
 #define PINGPONG_BATCH		200u
 #define PINGPONG_SECONDS	2.0
 #define PINGPONG_ROUNDS		5u
+#define PINGPONG_SETTLE_MS	250
 
 static double now_ns(void)
 {
@@ -753,6 +754,7 @@ static void micro_monitor(struct bench *b)
 	const char *name = "pipe ping-pong of two threads on one CPU, one round trip";
 	const unsigned int per_round = PINGPONG_SAMPLES / PINGPONG_ROUNDS;
 	const double round_seconds = PINGPONG_SECONDS / PINGPONG_ROUNDS;
+	const struct timespec settle = { 0, PINGPONG_SETTLE_MS * 1000000L };
 	struct gs_sched_monitor_opts opts = {
 		.filter = GS_MONITOR_PIDS,
 		.cpu_node = b->cpu_node,
@@ -787,14 +789,23 @@ static void micro_monitor(struct bench *b)
 				"not measured: %s", message[0] ? message : strerror(EOPNOTSUPP));
 		goto out;
 	}
+	/*
+	 * Detaching and attaching leave the kernel RCU callbacks to run, in
+	 * threads on PREEMPT_RT: a round timed at once could pay for them
+	 * (+74% one run, -30% the next in an RT guest).  Each waits first.
+	 */
 	for (round = 0; round < PINGPONG_ROUNDS && !err; round++) {
 		err = gs_sched_monitor_attach(monitor, false, message);
-		if (!err)
+		if (!err) {
+			nanosleep(&settle, NULL);
 			err = time_pingpong(off, n_off + per_round, round_seconds, &n_off);
+		}
 		if (!err)
 			err = gs_sched_monitor_attach(monitor, true, message);
-		if (!err)
+		if (!err) {
+			nanosleep(&settle, NULL);
 			err = time_pingpong(on, n_on + per_round, round_seconds, &n_on);
+		}
 	}
 	if (err) {
 		bench_micro_add(b, "monitor", name, "no scheduler monitor", NULL, 0,
