@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -46,6 +47,8 @@ _Static_assert(GS_RECORD_FILTER_PIDS == GS_MONITOR_PIDS &&
  * thread running since before it was watched is seen within 1/CATCH_UP_HZ s.
  */
 #define CATCH_UP_HZ	20
+/* Descriptors the monitor needs besides the samplers' (maps, programs, links). */
+#define SPARE_FILES	64
 
 /* Capabilities that may be missing from an older <linux/capability.h>. */
 #ifndef CAP_PERFMON
@@ -119,6 +122,34 @@ static int cgroup_id_of(const char *path, uint64_t *id, char *message)
 }
 
 /*
+ * Raises the soft limit on open files, within the hard one, to leave the
+ * samplers @needed descriptors above the usual 1024: a sampler takes two
+ * (its perf event and its link) on every CPU, past 1024 on a machine of
+ * 500 CPUs.
+ */
+static int room_for_files(unsigned long needed, char *message)
+{
+	unsigned long want = needed + 1024;
+	struct rlimit limit;
+
+	if (getrlimit(RLIMIT_NOFILE, &limit))
+		return say(message, -errno, "reading RLIMIT_NOFILE: %s", strerror(errno));
+	if (limit.rlim_cur == RLIM_INFINITY || limit.rlim_cur >= want)
+		return 0;
+	if (limit.rlim_max != RLIM_INFINITY && limit.rlim_max < want) {
+		if (limit.rlim_max < needed + SPARE_FILES)
+			return say(message, -EMFILE,
+				   "the monitor needs %lu open files (two per CPU), but RLIMIT_NOFILE allows at most %lu: raise it (ulimit -Hn, LimitNOFILE=)",
+				   needed + SPARE_FILES, (unsigned long)limit.rlim_max);
+		want = limit.rlim_max;
+	}
+	limit.rlim_cur = want;
+	if (setrlimit(RLIMIT_NOFILE, &limit))
+		return say(message, -errno, "raising RLIMIT_NOFILE to %lu: %s", want, strerror(errno));
+	return 0;
+}
+
+/*
  * Attaches the catch-up program to a CPU-clock event on every CPU that is
  * online now.  A CPU that comes online later gets none: a thread can only
  * be running there after a switch-in, which the tracepoints see.
@@ -135,6 +166,9 @@ static int attach_samplers(struct gs_sched_monitor *mon, char *message)
 
 	if (nr_cpus < 0)
 		return say(message, nr_cpus, "counting the possible CPUs: %s", strerror(-nr_cpus));
+	err = room_for_files(2 * nr_cpus, message);
+	if (err)
+		return err;
 	if (!mon->samplers) {
 		mon->samplers = calloc(nr_cpus, sizeof(*mon->samplers));
 		if (!mon->samplers)

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -315,11 +316,61 @@ static void test_bad_options(void)
 	gs_sched_monitor_close(NULL);
 }
 
+/*
+ * The catch-up sampler takes two descriptors per CPU, past the usual soft
+ * limit of 1024 on a machine of 500 CPUs: the monitor raises the soft
+ * limit, within the hard one, rather than fail there.  Here it is set far
+ * too low on purpose.
+ */
+static void test_file_limit(void)
+{
+	static const int cpu_node[2] = { 0, 0 };
+	struct gs_sched_monitor_opts opts = {
+		.filter = GS_MONITOR_PIDS, .cpu_node = cpu_node, .nr_cpus = 2,
+	};
+	unsigned long want = 2 * (unsigned long)sysconf(_SC_NPROCESSORS_CONF) + 1024;
+	struct gs_sched_monitor *monitor;
+	struct rlimit before, low, after;
+	char message[256];
+	int err;
+
+	if (getrlimit(RLIMIT_NOFILE, &before) ||
+	    (before.rlim_max != RLIM_INFINITY && before.rlim_max < want)) {
+		tap_skip("the hard limit on open files is below what the monitor asks for",
+			 "a low soft limit on open files is raised");
+		return;
+	}
+	/* Where the monitor cannot load at all, test_live() said why. */
+	if (gs_sched_monitor_open(&opts, &monitor, message)) {
+		tap_skip("cannot load BPF here", "a low soft limit on open files is raised");
+		return;
+	}
+	gs_sched_monitor_close(monitor);
+	low = before;
+	low.rlim_cur = 32;
+	if (setrlimit(RLIMIT_NOFILE, &low)) {
+		tap_skip("cannot lower RLIMIT_NOFILE", "a low soft limit on open files is raised");
+		return;
+	}
+	err = gs_sched_monitor_open(&opts, &monitor, message);
+	getrlimit(RLIMIT_NOFILE, &after);
+	setrlimit(RLIMIT_NOFILE, &before);
+	if (err) {
+		tap_ok(0, "with a soft limit of 32 open files the monitor loads: %s", message);
+		return;
+	}
+	tap_ok(after.rlim_cur >= want,
+	       "with a soft limit of 32 open files the monitor raised it to %llu (wants %lu)",
+	       (unsigned long long)after.rlim_cur, want);
+	gs_sched_monitor_close(monitor);
+}
+
 int main(void)
 {
 	tap_start();
 	test_percentiles();
 	test_bad_options();
 	test_live();
+	test_file_limit();
 	return tap_done();
 }
