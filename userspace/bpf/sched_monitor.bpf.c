@@ -105,8 +105,6 @@ static __always_inline bool watched(struct task_struct *task)
 {
 	__u32 tgid;
 
-	if (!task->pid)
-		return false;	/* the idle task */
 	switch (filter) {
 	case GS_RECORD_FILTER_PIDS:
 		tgid = task->tgid;

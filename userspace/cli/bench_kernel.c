@@ -75,7 +75,7 @@ static int memory_round(struct bench *b, pid_t holder, const pid_t *tids, unsign
 		.target_id = holder,
 	};
 	long long before, after;
-	unsigned int i, pinned = 0;
+	unsigned int i;
 	int err;
 
 	before = gs_slab_bytes(true);
@@ -96,7 +96,6 @@ static int memory_round(struct bench *b, pid_t holder, const pid_t *tids, unsign
 		pin.target_type = GPUSCHED_TARGET_THREAD;
 		pin.target_id = tids[i];
 		err = gpusched_pin_task(b->gs, &pin, NULL, 0);
-		pinned += !err;
 	}
 	after = gs_slab_bytes(true);
 	unpin.target_type = GPUSCHED_TARGET_PROCESS;
@@ -152,19 +151,11 @@ out:
 	if (holder > 0)
 		gs_holder_stop(holder);
 	free(tids);
-	if (why) {
-		bench_micro_add(b, "memory", thread_name, thread_condition, NULL, 0,
-				"not measured: %s", why);
-		bench_micro_unit(b, "bytes");
-		bench_micro_add(b, "memory", worker_name, worker_condition, NULL, 0,
-				"not measured: %s", why);
-	} else {
-		bench_micro_add(b, "memory", thread_name, thread_condition, per_thread, round,
-				"goal: at most 256 bytes");
-		bench_micro_unit(b, "bytes");
-		bench_micro_add(b, "memory", worker_name, worker_condition, per_worker, round,
-				NULL);
-	}
+	bench_micro_add(b, "memory", thread_name, thread_condition, per_thread, why ? 0 : round,
+			why ? "not measured: %s" : "%s", why ? why : "goal: at most 256 bytes");
+	bench_micro_unit(b, "bytes");
+	bench_micro_add(b, "memory", worker_name, worker_condition, per_worker, why ? 0 : round,
+			why ? "not measured: %s" : "%s", why ? why : "");
 	bench_micro_unit(b, "bytes");
 }
 
