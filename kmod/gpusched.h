@@ -298,6 +298,7 @@ void gpusched_thread_track(struct gpusched_thread *thread);
 void gpusched_thread_free(struct gpusched_thread *thread);
 bool gpusched_thread_gone(const struct gpusched_thread *thread);
 int gpusched_thread_apply(struct gpusched_thread *thread, const struct cpumask *mask);
+int gpusched_thread_restore(struct gpusched_thread *thread);
 int gpusched_read_affinity(struct pid *pid, struct cpumask *mask);
 void gpusched_thread_note(struct gpusched_thread *thread, const struct cpumask *mask);
 

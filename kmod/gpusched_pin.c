@@ -91,25 +91,18 @@ static DEFINE_IDR(gpusched_reservations);
 
 /*
  * Unpins one thread: gives it back the CPUs it had before (or those its
- * cpuset allows since a change the module followed) and frees its record.
- * A thread whose CPUs someone else changed since the module last set them
- * (a cpuset change not followed yet, or its own sched_setaffinity()) keeps
- * them: restoring the old mask could move it out of a cpuset that shrank.
+ * cpuset allows since a change the module followed), unless they were
+ * changed under the module (see gpusched_thread_restore()), and frees its
+ * record.
  */
 static void gpusched_thread_unpin(struct gpusched_thread *thread)
 {
 	int ret;
 
-	lockdep_assert_held(&gpusched_lock);
-	if (!thread->own_cpus && !gpusched_thread_gone(thread) &&
-	    !gpusched_read_affinity(thread->pid, gpusched_scratch) &&
-	    cpumask_equal(gpusched_scratch, thread->applied)) {
-		ret = gpusched_thread_apply(thread, thread->original);
-		if (ret)
-			pr_warn_ratelimited("cannot restore the CPUs of thread %d (%*pbl): %d\n",
-					    pid_nr(thread->pid), cpumask_pr_args(thread->original),
-					    ret);
-	}
+	ret = gpusched_thread_restore(thread);
+	if (ret)
+		pr_warn_ratelimited("cannot restore the CPUs of thread %d (%*pbl): %d\n",
+				    pid_nr(thread->pid), cpumask_pr_args(thread->original), ret);
 	gpusched_thread_free(thread);
 }
 

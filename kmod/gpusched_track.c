@@ -270,6 +270,46 @@ int gpusched_thread_apply(struct gpusched_thread *thread, const struct cpumask *
 }
 
 /**
+ * gpusched_thread_restore() - give a record's thread its CPUs before the pin
+ * @thread: a record about to be freed, which the module placed
+ *
+ * Sets the thread back to @thread->original, unless it chose CPUs of its
+ * own since (@thread->own_cpus), is gone or exiting, or someone else
+ * changed its CPUs since the module last set them (a cpuset change not
+ * followed yet, or its own sched_setaffinity()): restoring the old mask
+ * then could move it out of a cpuset that shrank.  One lookup of the task
+ * serves the checks and the change; what the kernel keeps of the mask is
+ * not noted, since the record goes away.
+ *
+ * Context: gpusched_lock held; outside RCU and spinlocks (may sleep).
+ * Return: 0 (also when the thread keeps its CPUs), or
+ * set_cpus_allowed_ptr()'s negative errno.
+ */
+int gpusched_thread_restore(struct gpusched_thread *thread)
+{
+	struct task_struct *task;
+	unsigned long flags;
+	bool unchanged;
+	int ret = 0;
+
+	lockdep_assert_held(&gpusched_lock);
+	if (thread->own_cpus)
+		return 0;
+	task = get_pid_task(thread->pid, PIDTYPE_PID);
+	if (!task)
+		return 0;
+	if (!(task->flags & PF_EXITING)) {
+		raw_spin_lock_irqsave(&task->pi_lock, flags);
+		unchanged = cpumask_equal(&task->cpus_mask, thread->applied);
+		raw_spin_unlock_irqrestore(&task->pi_lock, flags);
+		if (unchanged)
+			ret = set_cpus_allowed_ptr(task, thread->original);
+	}
+	put_task_struct(task);
+	return ret;
+}
+
+/**
  * gpusched_thread_note() - remember the CPUs a record's thread was given
  * @thread: the record
  * @mask: the CPUs the thread carries now because of the module (it was
