@@ -121,7 +121,10 @@ int gpusched_set_watch_interval_ms(unsigned int ms)
  * gpusched_watch_start() - make sure the next look is scheduled
  *
  * Called when a pin is made; the work stops rescheduling itself once no
- * pin is left.
+ * pin is left.  A look already queued is left as it is, without the cost
+ * of queueing it again on every pin: it has not started, so it will find
+ * the new pin.  Once the work starts it is no longer pending, and this
+ * queues the next look.
  *
  * Context: any context that may queue work.
  */
@@ -130,7 +133,7 @@ void gpusched_watch_start(void)
 	unsigned int ms = gpusched_watch_interval_ms();
 
 	WRITE_ONCE(gpusched_watch_wanted, true);
-	if (ms)
+	if (ms && !delayed_work_pending(&gpusched_watch_work))
 		queue_delayed_work(system_unbound_wq, &gpusched_watch_work,
 				   msecs_to_jiffies(ms));
 }
