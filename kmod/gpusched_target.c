@@ -239,6 +239,9 @@ int gpusched_check_target(struct pid *pid)
 	struct task_struct *task;
 	int ret = 0;
 
+	/* The caller itself, the common case: the rule always lets a thread pin itself. */
+	if (pid == task_pid(current))
+		return current->flags & (PF_KTHREAD | PF_NO_SETAFFINITY) ? -EINVAL : 0;
 	task = get_pid_task(pid, PIDTYPE_PID);
 	if (!task)
 		return -ESRCH;
