@@ -104,6 +104,10 @@ fi
 # The micro-benchmarks: one pin through the module was timed.
 pin_timed() { grep -A 4 '"name":"GPUSCHED_IOC_PIN' "$log/bench.json" | grep -q '"samples":[1-9]'; }
 check "a pin through the module was timed" pin_timed
+# What every call pays before its own work, to subtract from the pin rows.
+floor_timed() { grep -A 4 '"name":"'"$1" "$log/bench.json" | grep -q '"samples":[1-9]'; }
+check "an empty system call was timed" floor_timed "getppid"
+check "... and the module's ioctl path alone" floor_timed "GPUSCHED_IOC_GET_INFO"
 
 # The engine's whole job on the synthetic 2304-CPU machine, once per policy.
 jobs_timed() {

@@ -322,6 +322,47 @@ static void time_affinity(struct bench *b, struct affinity_masks *m, int start,
 	free(back);
 }
 
+/*
+ * What every call above pays before doing anything: an empty system call,
+ * and an ioctl of the module that only reads (the file lookup, the
+ * security hooks, the module's copies of the struct in and out).  A PIN's
+ * own work is its time less the second; sched_setaffinity's is its time
+ * less the first.  The two alternate, like the rows above.
+ */
+static void micro_floor(struct bench *b)
+{
+	double *empty = samples_new(PIN_ITERATIONS), *info = samples_new(PIN_ITERATIONS);
+	bool module = b->gs && b->gpus_from_module;
+	double t0, t1, end = now_ns() + PIN_SECONDS * 1e9;
+	struct gpusched_get_info answer;
+	unsigned int n;
+	int err = 0;
+
+	for (n = 0; n < PIN_ITERATIONS && now_ns() < end; n++) {
+		t0 = now_ns();
+		getppid();
+		t1 = now_ns();
+		empty[n] = t1 - t0;
+		if (!module)
+			continue;
+		t0 = now_ns();
+		err = gpusched_get_info(b->gs, &answer);
+		t1 = now_ns();
+		if (err)
+			break;
+		info[n] = t1 - t0;
+	}
+	bench_micro_add(b, "pin", "getppid (an empty system call)", "", empty, n, NULL);
+	if (module)
+		bench_micro_add(b, "pin", "GPUSCHED_IOC_GET_INFO (the module's ioctl path alone)",
+				"", info, err ? 0 : n, err ? "failed: %s" : NULL, strerror(-err));
+	else
+		bench_micro_add(b, "pin", "GPUSCHED_IOC_GET_INFO (the module's ioctl path alone)",
+				"", NULL, 0, "not measured: the module is not loaded");
+	free(empty);
+	free(info);
+}
+
 static void micro_pin(struct bench *b, struct affinity_masks *m, bool usable, const char *why)
 {
 	char condition[64];
@@ -945,6 +986,7 @@ void bench_run_micro(struct bench *b)
 		fprintf(stderr, "gpusched: bench: micro-benchmarks\n");
 	usable = affinity_masks_init(b, &masks, why, sizeof(why)) == 0;
 	micro_pin(b, &masks, usable, why);
+	micro_floor(b);
 	affinity_masks_free(&masks);
 	masks = (struct affinity_masks){ 0 };
 	/* Launch from the CPUs this process had, whatever the timing above left. */
