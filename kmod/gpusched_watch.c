@@ -107,6 +107,12 @@ int gpusched_set_watch_interval_ms(unsigned int ms)
 		return -EINVAL;
 	mutex_lock(&gpusched_watch_mutex);
 	WRITE_ONCE(gpusched_watch_ms, ms);
+	/*
+	 * Pairs with gpusched_watch_start(): a first pin made meanwhile either
+	 * reads the new interval there or is seen wanted here, so it is never
+	 * left without a look.
+	 */
+	smp_mb();
 	if (!ms)
 		cancel_delayed_work_sync(&gpusched_watch_work);
 	/* Never at load time, when no pin exists and the work must stay idle. */
@@ -126,13 +132,18 @@ int gpusched_set_watch_interval_ms(unsigned int ms)
  * the new pin.  Once the work starts it is no longer pending, and this
  * queues the next look.
  *
- * Context: any context that may queue work.
+ * Context: gpusched_lock held with the new pin listed, which a look that
+ * starts meanwhile waits for; or the watch work itself, which is running
+ * and so not pending.
  */
 void gpusched_watch_start(void)
 {
-	unsigned int ms = gpusched_watch_interval_ms();
+	unsigned int ms;
 
 	WRITE_ONCE(gpusched_watch_wanted, true);
+	/* Pairs with the barrier in gpusched_set_watch_interval_ms(). */
+	smp_mb();
+	ms = gpusched_watch_interval_ms();
 	if (ms && !delayed_work_pending(&gpusched_watch_work))
 		queue_delayed_work(system_unbound_wq, &gpusched_watch_work,
 				   msecs_to_jiffies(ms));
