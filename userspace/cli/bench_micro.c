@@ -332,7 +332,7 @@ static void time_affinity(struct bench *b, struct affinity_masks *m, int start,
 static void micro_floor(struct bench *b)
 {
 	double *empty = samples_new(PIN_ITERATIONS), *info = samples_new(PIN_ITERATIONS);
-	bool module = b->gs && b->gpus_from_module;
+	bool module = b->gs != NULL;	/* GET_INFO needs no topology */
 	double t0, t1, end = now_ns() + PIN_SECONDS * 1e9;
 	struct gpusched_get_info answer;
 	unsigned int n;
