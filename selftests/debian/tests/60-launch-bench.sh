@@ -1,0 +1,98 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Step 6: what starting a program through gpusched costs on a Debian node
+# (issue 17).  As root, with gpuschedd running under systemd, `gpusched
+# bench --micro-only` times `true` started plainly, through taskset,
+# through numactl (which a Debian node has, and the busybox guests do not)
+# and through `gpusched exec` by way of the module.  Then, with gpuschedd
+# stopped and the module unloaded, once more: exec falls back to
+# sched_setaffinity after discovering the machine itself.  Each launch
+# must have been timed; the times are printed, not judged (under TCG they
+# are the emulator's: Documentation/research-guide.rst).  Leaves the
+# module loaded and gpuschedd running.
+set -u
+. "$(dirname "$0")/../tap-debian.sh"
+sysgs=/sys/kernel/gpusched
+log=/var/tmp/gpusched-launch-bench
+mkdir -p "$log"
+nr_gpus=$(grep -c '^gpu ' "$GS_TOPOLOGY_FILE")
+fed() { [ "$(cat $sysgs/nr_gpus 2>/dev/null)" = "$nr_gpus" ]; }
+
+# median FILE NAME [CONDITION]: the median in ns of the micro-benchmark row
+# of bench's JSON with that name (and condition), when it has samples.
+median() {
+	awk -v name="$2" -v cond="${3-}" '
+		/^ *"name":/ { n = $0; sub(/^ *"name":"/, "", n); sub(/",?$/, "", n); c = ""; s = 0 }
+		/^ *"condition":/ { c = $0; sub(/^ *"condition":"/, "", c); sub(/",?$/, "", c) }
+		/^ *"samples":/ { s = $0; gsub(/[^0-9]/, "", s) }
+		/^ *"median_ns":/ {
+			if (n == name && (cond == "" || c == cond) && s > 0) {
+				m = $0; sub(/^ *"median_ns":/, "", m); sub(/,$/, "", m); print m; exit
+			}
+		}' "$1"
+}
+
+# timed DESCRIPTION FILE NAME [CONDITION]: a check that the row was timed.
+timed() {
+	local value
+	value=$(median "$2" "$3" "${4-}")
+	if [ -n "$value" ]; then
+		ok 0 "$1 ($(awk -v v="$value" 'BEGIN { printf "%.2f ms", v / 1e6 }'))"
+	else
+		ok 1 "$1"
+		diag "$(grep -A 8 "\"name\":\"$3" "$2")"
+	fi
+}
+
+# overhead FILE EXEC_CONDITION: each launcher's time less a plain fork+exec,
+# and gpusched exec's against taskset's and numactl's.
+overhead() {
+	local plain taskset numactl exec
+	plain=$(median "$1" "fork + exec of true")
+	taskset=$(median "$1" "taskset -c CPUS true")
+	numactl=$(median "$1" "numactl --cpunodebind=NODE true")
+	exec=$(median "$1" "gpusched exec --gpu G -- true" "$2")
+	[ -n "$plain" ] && [ -n "$taskset" ] && [ -n "$numactl" ] && [ -n "$exec" ] || return 0
+	awk -v p="$plain" -v t="$taskset" -v n="$numactl" -v e="$exec" -v c="$2" 'BEGIN {
+		printf "launch overhead over a plain fork+exec (%.2f ms), %s: taskset %.2f ms, numactl %.2f ms, gpusched exec %.2f ms (%.2fx taskset, %.2fx numactl)\n",
+			p / 1e6, c, (t - p) / 1e6, (n - p) / 1e6, (e - p) / 1e6, (e - p) / (t - p), (e - p) / (n - p) }'
+}
+
+[ -d /sys/module/gpusched ] || logged modprobe gpusched
+systemctl is-active -q gpuschedd || logged systemctl start gpuschedd
+check "gpuschedd under systemd has fed the module its $nr_gpus GPUs" wait_for 30 fed
+check "numactl is installed (the image's package list)" hash numactl
+
+# bench NAME: `gpusched bench --micro-only --json` into $log/NAME.json,
+# checked to exit 0 (its errors into the TAP stream if not).
+bench() {
+	local began rc=0
+	began=$(date +%s)
+	# shellcheck disable=SC2046 # one option a word
+	gpusched bench --micro-only --json $(standin_matches) >"$log/$1.json" 2>"$log/$1.err" ||
+		rc=$?
+	ok $rc "gpusched bench --micro-only --json, $2 (exit $rc, $(($(date +%s) - began)) s)"
+	[ $rc -eq 0 ] || diag "$(cat "$log/$1.err")"
+}
+
+bench module "with the module"
+timed "true started plainly was timed" "$log/module.json" "fork + exec of true"
+timed "... through taskset" "$log/module.json" "taskset -c CPUS true"
+timed "... through numactl" "$log/module.json" "numactl --cpunodebind=NODE true"
+timed "... through gpusched exec and the module" "$log/module.json" \
+	"gpusched exec --gpu G -- true" "through the module"
+diag "$(overhead "$log/module.json" "through the module")"
+
+# Without the module: gpuschedd first, since it holds the device open.
+step "systemctl stop gpuschedd" systemctl stop gpuschedd
+step "modprobe -r gpusched" modprobe -r gpusched
+bench fallback "without the module"
+timed "... through gpusched exec's sched_setaffinity fallback" "$log/fallback.json" \
+	"gpusched exec --gpu G -- true" "module not loaded: sched_setaffinity fallback"
+diag "$(overhead "$log/fallback.json" "module not loaded: sched_setaffinity fallback")"
+
+# ---- put back what the test changed ---------------------------------------
+step "modprobe gpusched" modprobe gpusched
+step "systemctl start gpuschedd" systemctl start gpuschedd
+check "gpuschedd has fed the module again" wait_for 30 fed
+finish
