@@ -101,13 +101,14 @@ else
 	skip "exclusive workers never migrated across nodes" "monitor unavailable: ${reason:-?}"
 fi
 
+# row_timed NAME: a micro-benchmark row whose name starts with NAME has samples.
+row_timed() { grep -A 4 '"name":"'"$1" "$log/bench.json" | grep -q '"samples":[1-9]'; }
+
 # The micro-benchmarks: one pin through the module was timed.
-pin_timed() { grep -A 4 '"name":"GPUSCHED_IOC_PIN' "$log/bench.json" | grep -q '"samples":[1-9]'; }
-check "a pin through the module was timed" pin_timed
+check "a pin through the module was timed" row_timed "GPUSCHED_IOC_PIN"
 # What every call pays before its own work, to subtract from the pin rows.
-floor_timed() { grep -A 4 '"name":"'"$1" "$log/bench.json" | grep -q '"samples":[1-9]'; }
-check "an empty system call was timed" floor_timed "getppid"
-check "... and the module's ioctl path alone" floor_timed "GPUSCHED_IOC_GET_INFO"
+check "an empty system call was timed" row_timed "getppid"
+check "... and the module's ioctl path alone" row_timed "GPUSCHED_IOC_GET_INFO"
 
 # The engine's whole job on the synthetic 2304-CPU machine, once per policy.
 jobs_timed() {
@@ -134,19 +135,13 @@ else
 fi
 
 # Kernel memory per pinned thread and per worker, from /proc/slabinfo.
-memory_measured() {
-	grep -A 4 '"name":"kernel memory per '"$1" "$log/bench.json" | grep -q '"samples":[1-9]'
-}
-check "the kernel memory per pinned thread was measured" memory_measured "pinned thread"
-check "... and per worker" memory_measured "worker"
+check "the kernel memory per pinned thread was measured" row_timed "kernel memory per pinned thread"
+check "... and per worker" row_timed "kernel memory per worker"
 per_thread=$(grep -A 6 '"name":"kernel memory per pinned thread' "$log/bench.json" |
 	sed -n 's/^ *"median_bytes":\([0-9.]*\),*$/\1/p')
 check "... in bytes, above 0 per thread (${per_thread:-none})" \
 	[ "$(echo "${per_thread:-0}" | cut -d. -f1)" -gt 0 ]
 # CPU hotplug to the module's new topology, through gpuschedd.
-hotplug_timed() {
-	grep -A 4 '"name":"CPU '"$1"' to the module' "$log/bench.json" | grep -q '"samples":[1-9]'
-}
 # A kernel without networking has no uevent socket (the harness's debug
 # kernel): gpuschedd warns that it cannot see hotplug, and bench times out.
 no_uevents=$(grep 'hotplug will go unnoticed' "$log/gpuschedd.log")
@@ -157,8 +152,8 @@ if [ -n "$no_uevents" ]; then
 		[ "$(cat "/sys/devices/system/cpu/cpu$hotplug_cpu/online" 2>/dev/null || echo 1)" = 1 ]
 elif [ -e "/sys/devices/system/cpu/cpu$hotplug_cpu/online" ]; then
 	check "CPU $hotplug_cpu going offline was timed to the module's new topology" \
-		hotplug_timed offline
-	check "... and coming online again" hotplug_timed online
+		row_timed "CPU offline to the module"
+	check "... and coming online again" row_timed "CPU online to the module"
 	check "... and left online" [ "$(cat "/sys/devices/system/cpu/cpu$hotplug_cpu/online")" = 1 ]
 else
 	skip "CPU hotplug timed to the module's new topology" "CPU $hotplug_cpu cannot go offline"
