@@ -353,12 +353,10 @@ static void micro_floor(struct bench *b)
 		info[n] = t1 - t0;
 	}
 	bench_micro_add(b, "pin", "getppid (an empty system call)", "", empty, n, NULL);
-	if (module)
-		bench_micro_add(b, "pin", "GPUSCHED_IOC_GET_INFO (the module's ioctl path alone)",
-				"", info, err ? 0 : n, err ? "failed: %s" : NULL, strerror(-err));
-	else
-		bench_micro_add(b, "pin", "GPUSCHED_IOC_GET_INFO (the module's ioctl path alone)",
-				"", NULL, 0, "not measured: the module is not loaded");
+	bench_micro_add(b, "pin", "GPUSCHED_IOC_GET_INFO (the module's ioctl path alone)", "",
+			info, module && !err ? n : 0,
+			!module ? "not measured: the module is not loaded" : err ? "failed: %s" : NULL,
+			strerror(-err));
 	free(empty);
 	free(info);
 }
