@@ -138,6 +138,11 @@ void gs_machine_free(struct gs_machine *topo)
 	free(topo);
 }
 
+bool gs_topo_cpu_groups_known(const struct gs_machine *topo)
+{
+	return topo->cpu_groups_known;
+}
+
 unsigned int gs_topo_nr_cpus(const struct gs_machine *topo)
 {
 	return topo->nr_cpus;

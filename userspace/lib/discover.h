@@ -136,6 +136,16 @@ struct gs_discover_opts {
 	 */
 	void (*warn)(void *arg, const char *message);
 	void *warn_arg;
+	/*
+	 * Leave each online CPU's core, package, SMT siblings and caches
+	 * unread: about ten files per CPU, most of what discovery reads.
+	 * The CPUs, their online state and nodes, the isolated lists and
+	 * the PCI devices are read as always.  For a caller that places by
+	 * node alone (the node policy of the unarbitrated fallback); the
+	 * machine then answers gs_topo_cpu_groups_known() with false, has
+	 * no cores, caches or packages, and must not be fed to the module.
+	 */
+	bool skip_cpu_groups;
 };
 
 /*
@@ -165,6 +175,12 @@ int gs_discover(const struct gs_discover_opts *opts, struct gs_machine **topo);
 
 /* Frees everything gs_discover() returned (NULL is allowed). */
 void gs_machine_free(struct gs_machine *topo);
+
+/*
+ * Returns whether the machine's cores, packages, SMT siblings and caches
+ * were read: false after gs_discover_opts.skip_cpu_groups.
+ */
+bool gs_topo_cpu_groups_known(const struct gs_machine *topo);
 
 /* Returns the number of CPUs with a cpuN directory (online or not). */
 unsigned int gs_topo_nr_cpus(const struct gs_machine *topo);

@@ -235,7 +235,8 @@ static int number_cpu_groups(struct gs_discovery *d, int *core_keys,
 /*
  * Reads every cpuN directory.  Offline CPUs keep core, package and llc at
  * -1: the kernel removes their topology and cache directories, and the
- * daemon rediscovers when they come back.  Returns 0, -ENOENT when there
+ * daemon rediscovers when they come back.  Under skip_cpu_groups online
+ * CPUs keep them at -1 too, and no group is numbered.  Returns 0, -ENOENT when there
  * is no CPU directory at all (the root is not a sysfs root), or -ENOMEM.
  */
 int gs_discover_cpus(struct gs_discovery *d)
@@ -277,6 +278,10 @@ int gs_discover_cpus(struct gs_discovery *d)
 		topo->nr_cpus++;
 	}
 	read_online(d);
+	if (d->opts->skip_cpu_groups) {
+		err = d->error;
+		goto out;
+	}
 	for (i = 0; i < topo->nr_cpus && !d->error; i++) {
 		struct gs_machine_cpu *cpu = &topo->cpus[i];
 		char *dir;
@@ -305,6 +310,7 @@ int gs_discover_cpus(struct gs_discovery *d)
 	gs_discovery_warn_cpus(d, &no_llc, "cache", "no unified cache",
 			       "their last-level cache group is unknown");
 	err = number_cpu_groups(d, core_keys, llc_keys);
+	topo->cpu_groups_known = !err;
 out:
 	gs_bitmap_free(&no_siblings);
 	gs_bitmap_free(&no_llc);

@@ -36,6 +36,7 @@ struct gs_machine {
 	unsigned int nr_cores;
 	unsigned int nr_llcs;
 	unsigned int nr_packages;
+	bool cpu_groups_known;	/* false: skip_cpu_groups, all three are 0 */
 	char **warnings;
 	unsigned int nr_warnings;
 };

@@ -1225,6 +1225,133 @@ out:
 	free(root);
 }
 
+/*
+ * Whether @skipped, discovered with skip_cpu_groups, holds what the node
+ * policy places by exactly as @full does: the CPUs, their online state,
+ * isolation and nodes, every node's CPUs, memory and distances, and every
+ * GPU's address and nodes.  Each difference is a failed check naming it.
+ */
+static bool same_without_groups(const struct gs_machine *full,
+				const struct gs_machine *skipped, const char *what)
+{
+	unsigned int i, j, nr_nodes = gs_topo_nr_nodes(full);
+	bool same = true;
+
+	same &= expect_int(gs_topo_nr_cpus(skipped), gs_topo_nr_cpus(full), "%s: CPUs", what);
+	for (i = 0; same && i < gs_topo_nr_cpus(full); i++) {
+		const struct gs_machine_cpu *a = gs_topo_cpu(full, i), *b = gs_topo_cpu(skipped, i);
+
+		if (a->id != b->id || a->online != b->online || a->isolated != b->isolated ||
+		    a->nohz_full != b->nohz_full || a->node != b->node)
+			same = tap_ok(false, "%s: CPU %u: id, online, isolation and node as in full discovery",
+				      what, a->id);
+	}
+	same &= gs_bitmap_equal(gs_topo_online_cpus(full), gs_topo_online_cpus(skipped)) &&
+		gs_bitmap_equal(gs_topo_isolated_cpus(full), gs_topo_isolated_cpus(skipped)) &&
+		gs_bitmap_equal(gs_topo_nohz_full_cpus(full), gs_topo_nohz_full_cpus(skipped));
+	same &= expect_int(gs_topo_nr_nodes(skipped), nr_nodes, "%s: nodes", what);
+	for (i = 0; same && i < nr_nodes; i++) {
+		const struct gs_machine_node *a = gs_topo_node(full, i), *b = gs_topo_node(skipped, i);
+
+		same = a->id == b->id && a->has_memory == b->has_memory &&
+		       gs_bitmap_equal(&a->cpus, &b->cpus) &&
+		       gs_bitmap_equal(&a->unusable_cpus, &b->unusable_cpus);
+		for (j = 0; same && j < nr_nodes; j++)
+			same = gs_topo_node_distance(full, a->id, gs_topo_node(full, j)->id) ==
+			       gs_topo_node_distance(skipped, b->id, gs_topo_node(skipped, j)->id);
+	}
+	same &= expect_int(gs_topo_nr_gpus(skipped), gs_topo_nr_gpus(full), "%s: GPUs", what);
+	for (i = 0; same && i < gs_topo_nr_gpus(full); i++) {
+		const struct gs_pci_device *a = gs_topo_gpu(full, i), *b = gs_topo_gpu(skipped, i);
+
+		same = !strcmp(a->address, b->address) && a->node == b->node &&
+		       a->mem_node == b->mem_node && a->node_source == b->node_source &&
+		       gs_bitmap_equal(&a->local_cpus, &b->local_cpus);
+	}
+	return tap_ok(same, "%s: CPUs, nodes and GPUs as full discovery found them", what);
+}
+
+/* One discovery of @root with skip_cpu_groups; NULL (and a failed check) on error. */
+static struct gs_machine *discover_skipping(const char *root, const char *what)
+{
+	struct gs_discover_opts opts = { .root = root, .skip_cpu_groups = true };
+	struct gs_machine *topo = NULL;
+
+	if (!expect_int(gs_discover(&opts, &topo), 0, "%s: gs_discover() result", what))
+		return NULL;
+	return topo;
+}
+
+/*
+ * skip_cpu_groups, which the node policy's fallback discovers with: on
+ * every fixture it leaves cores, packages, siblings and caches unread and
+ * says so, and changes nothing the node policy places by.  Then the proof
+ * that it reads none of their files: on a copy of the HGX fixture with
+ * every CPU's topology and cache directory removed, full discovery warns
+ * and the skipping one neither warns nor differs from the intact fixture.
+ */
+static void test_skip_cpu_groups(void)
+{
+	static const char *const machines[] = {
+		"hgx-2s-smt-8gpu", "epyc-nps4-8gpu", "grace-blackwell-memnodes",
+		"workstation-isolated", "power9-smt-offline", "hotplug-no-online-file",
+	};
+	struct gs_machine *full, *skipped, *stripped;
+	char *root, *copy, *command;
+	bool unread;
+	unsigned int i, j;
+
+	for (i = 0; i < sizeof(machines) / sizeof(machines[0]); i++) {
+		root = fixtures_root(machines[i]);
+		full = discover(root, machines[i], NULL, 0);
+		skipped = discover_skipping(root, machines[i]);
+		if (full && skipped) {
+			tap_ok(gs_topo_cpu_groups_known(full) && !gs_topo_cpu_groups_known(skipped),
+			       "%s: full discovery knows the CPU groups, skip_cpu_groups says it does not",
+			       machines[i]);
+			unread = !gs_topo_nr_cores(skipped) && !gs_topo_nr_llcs(skipped) &&
+				 !gs_topo_nr_packages(skipped);
+			for (j = 0; unread && j < gs_topo_nr_cpus(skipped); j++) {
+				const struct gs_machine_cpu *cpu = gs_topo_cpu(skipped, j);
+
+				unread = cpu->core < 0 && cpu->core_id < 0 && cpu->package < 0 &&
+					 cpu->llc < 0 && gs_bitmap_empty(&cpu->siblings);
+			}
+			tap_ok(unread, "%s: skip_cpu_groups leaves no core, package, cache or sibling",
+			       machines[i]);
+			same_without_groups(full, skipped, machines[i]);
+		}
+		gs_machine_free(full);
+		gs_machine_free(skipped);
+		free(root);
+	}
+
+	root = fixtures_root("hgx-2s-smt-8gpu");
+	copy = xprintf("%s/hgx-no-cpu-groups", scratch_dir);
+	command = xprintf("cp -R '%s' '%s' && rm -r '%s'/sys/devices/system/cpu/cpu*/topology '%s'/sys/devices/system/cpu/cpu*/cache",
+			  root, copy, copy, copy);
+	if (!tap_ok(system(command) == 0, "hgx copy without CPU topology or caches: %s", command))
+		goto out;
+	full = discover(root, "hgx-2s-smt-8gpu", NULL, 0);
+	stripped = discover(copy, "hgx without CPU groups", NULL, 0);
+	skipped = discover_skipping(copy, "hgx without CPU groups, skipping");
+	if (full && stripped && skipped) {
+		tap_ok(count_warnings(stripped, "core_cpus_list") == 1 &&
+		       count_warnings(stripped, "no unified cache") == 1,
+		       "hgx without CPU groups: full discovery warns of the missing files");
+		expect_no_warnings(skipped, "hgx without CPU groups, skipping");
+		same_without_groups(full, skipped, "hgx without CPU groups, skipping");
+	}
+	gs_machine_free(full);
+	gs_machine_free(stripped);
+	gs_machine_free(skipped);
+out:
+	remove_tree(copy);
+	free(command);
+	free(copy);
+	free(root);
+}
+
 /* --- a generated machine: CPU ids up to 4095, node ids up to 1023 --- */
 
 static void build_big_machine(const char *root)
@@ -1786,6 +1913,7 @@ int main(int argc, char **argv)
 	test_power9_offline();
 	test_hotplug_no_online_file();
 	test_malformed();
+	test_skip_cpu_groups();
 	test_big_machine();
 	test_real_dumps(tarball_dir);
 	test_live_root();
