@@ -86,6 +86,14 @@ void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_discover(const struct cli_common *common, bool quiet, struct gs_machine **machine);
 
 /*
+ * cli_discover() for placing one worker without the module under
+ * @policy: CPU groups are left unread where the policy does not need them
+ * (gs_fallback_needs_cpu_groups()).
+ */
+int cli_discover_for_fallback(const struct cli_common *common, bool quiet, unsigned int policy,
+			      struct gs_machine **machine);
+
+/*
  * Opens the device.  Returns 0; EXIT_NO_MODULE after printing that the
  * module is not loaded (unless @quiet); another exit code after printing.
  */

@@ -281,7 +281,7 @@ static int exec_fallback(const struct pin_options *o)
 	int gpu, err;
 	char *list;
 
-	err = cli_discover(&o->common, !o->common.verbose, &machine);
+	err = cli_discover_for_fallback(&o->common, !o->common.verbose, o->policy, &machine);
 	if (err)
 		return err;
 	nr = gs_topo_nr_gpus(machine);

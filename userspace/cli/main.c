@@ -17,6 +17,7 @@
 
 #include "cli.h"
 #include "libgpusched.h"
+#include "snapshot.h"
 
 struct cli_table {
 	unsigned int nr_columns, nr_rows, room;
@@ -135,13 +136,15 @@ static void print_discovery_warning(void *arg, const char *message)
 	cli_warn("%s", message);
 }
 
-int cli_discover(const struct cli_common *common, bool quiet, struct gs_machine **machine)
+static int discover(const struct cli_common *common, bool quiet, bool skip_cpu_groups,
+		    struct gs_machine **machine)
 {
 	struct gs_discover_opts opts = {
 		.root = common->sysfs_root,
 		.gpu_matches = common->matches,
 		.nr_gpu_matches = common->nr_matches,
 		.warn = quiet ? NULL : print_discovery_warning,
+		.skip_cpu_groups = skip_cpu_groups,
 	};
 	int err = gs_discover(&opts, machine);
 
@@ -152,6 +155,17 @@ int cli_discover(const struct cli_common *common, bool quiet, struct gs_machine 
 		return EXIT_FAILURE_RUNTIME;
 	}
 	return 0;
+}
+
+int cli_discover(const struct cli_common *common, bool quiet, struct gs_machine **machine)
+{
+	return discover(common, quiet, false, machine);
+}
+
+int cli_discover_for_fallback(const struct cli_common *common, bool quiet, unsigned int policy,
+			      struct gs_machine **machine)
+{
+	return discover(common, quiet, !gs_fallback_needs_cpu_groups(policy), machine);
 }
 
 int cli_open(const struct cli_common *common, unsigned int flags, bool quiet,

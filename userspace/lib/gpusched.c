@@ -467,6 +467,11 @@ out:
 	return err;
 }
 
+bool gs_fallback_needs_cpu_groups(unsigned int policy)
+{
+	return policy != GPUSCHED_POLICY_DEFAULT && policy != GPUSCHED_POLICY_NODE;
+}
+
 int gs_fallback_pin_machine(const struct gs_machine *machine, unsigned int gpu,
 			    unsigned int policy, unsigned int cores, unsigned int flags,
 			    struct gpusched_fallback *out, char *message)
@@ -488,6 +493,10 @@ int gs_fallback_pin_machine(const struct gs_machine *machine, unsigned int gpu,
 		return fallback_fail(message, -EINVAL, "unknown flags %#x", flags);
 	if (cores && policy != GPUSCHED_POLICY_EXCLUSIVE)
 		return fallback_fail(message, -EINVAL, "cores apply to the exclusive policy only");
+	if (!gs_topo_cpu_groups_known(machine) && gs_fallback_needs_cpu_groups(policy))
+		return fallback_fail(message, -EINVAL,
+				     "the %s policy needs cores and caches, which this discovery skipped",
+				     gpusched_policy_name(policy));
 	out->nr_gpus = gs_topo_nr_gpus(machine);
 	if (gpu >= out->nr_gpus)
 		return fallback_fail(message, -ERANGE,
@@ -569,6 +578,7 @@ int gpusched_fallback_pin(const char *sysfs_root,
 		.root = sysfs_root,
 		.gpu_matches = gpu_matches,
 		.nr_gpu_matches = nr_gpu_matches,
+		.skip_cpu_groups = !gs_fallback_needs_cpu_groups(policy),
 	};
 	struct gs_machine *machine;
 	int err;

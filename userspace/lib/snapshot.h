@@ -61,6 +61,16 @@ int gs_fallback_pin_machine(const struct gs_machine *machine, unsigned int gpu,
 			    struct gpusched_fallback *out, char *message);
 
 /*
+ * Whether the fallback's placement under @policy (a GPUSCHED_POLICY_*
+ * value) needs the machine's cores, packages and caches.  Only the node
+ * policy (and DEFAULT, which is node) does not: it takes every usable CPU
+ * of the GPU's node.  A caller that discovers for gs_fallback_pin_machine()
+ * sets gs_discover_opts.skip_cpu_groups to its negation; given a machine
+ * without them, a policy that needs them fails with -EINVAL.
+ */
+bool gs_fallback_needs_cpu_groups(unsigned int policy);
+
+/*
  * The arrays of one GPUSCHED_IOC_SET_TOPOLOGY, owned by this struct.
  * request points into them and is ready for gpusched_set_topology().
  */

@@ -1735,6 +1735,43 @@ static void expected_fallback(const char *machine, int node, struct gs_bitmap *c
 	gs_bitmap_free(&here);
 }
 
+/*
+ * What the fallback reads before execve: the node policy needs no CPU's
+ * cores or caches, so on a copy of @root without any CPU's topology and
+ * cache directories `exec --verbose` places without a warning about them;
+ * the exclusive policy, which needs them, still reads them and warns.
+ */
+static void test_exec_fallback_reads(const char *root)
+{
+	char dir[] = "/tmp/gpusched-cli-fixture.XXXXXX", *command;
+	struct run run;
+
+	if (!mkdtemp(dir))
+		run_bail("exec fallback: scratch fixture");
+	command = xprintf("cp -R '%s/.' '%s' && rm -r '%s'/sys/devices/system/cpu/cpu*/topology '%s'/sys/devices/system/cpu/cpu*/cache",
+			  root, dir, dir, dir);
+	if (system(command))
+		run_bail("exec fallback: copying the fixture");
+	run = CLI("exec", "--verbose", "--device", MISSING_DEVICE, "--sysfs-root", dir, "--gpu", "0",
+		  "--", "/bin/true");
+	if (!tap_ok(run.status == 0 && !strstr(run.err, "core_cpus_list") &&
+		    !strstr(run.err, "cache"),
+		    "exec fallback, node policy: places without reading any CPU's topology or caches"))
+		tap_diag("status %d, stderr: %s", run.status, run.err);
+	run_free(&run);
+	run = CLI("exec", "--verbose", "--device", MISSING_DEVICE, "--sysfs-root", dir, "--gpu", "0",
+		  "--policy", "exclusive", "--", "/bin/true");
+	if (!tap_ok(strstr(run.err, "core_cpus_list") && strstr(run.err, "no unified cache"),
+		    "exec fallback, exclusive policy: still reads the CPUs' topology and caches"))
+		tap_diag("status %d, stderr: %s", run.status, run.err);
+	run_free(&run);
+	free(command);
+	command = xprintf("rm -rf '%s'", dir);
+	if (system(command))
+		tap_diag("could not remove %s", dir);
+	free(command);
+}
+
 static void test_exec_fallback(void)
 {
 	char *root = fixture(WORKSTATION), *want, *line;
@@ -1769,6 +1806,7 @@ static void test_exec_fallback(void)
 		    "exec -- /nonexistent-program");
 	expect_exit(CLI("exec", "--device", MISSING_DEVICE, "--sysfs-root", root, "--gpu", "0",
 			"--", "/etc/passwd"), 126, "/etc/passwd", "exec -- /etc/passwd");
+	test_exec_fallback_reads(root);
 out:
 	gs_bitmap_free(&cpus);
 	free(root);

@@ -340,6 +340,119 @@ static void test_fallback(void)
 }
 
 /*
+ * Places GPU @gpu of @root with the node policy twice, each from the
+ * affinity @before: through gpusched_fallback_pin(), whose discovery
+ * skips the CPU groups, and through gs_fallback_pin_machine() on @full,
+ * a full discovery.  Returns 1 when both placed on the same node and
+ * CPUs, 0 when both failed alike, -1 (after saying how) when they differ.
+ */
+static int place_node_both_ways(const char *root, const struct gs_machine *full,
+				unsigned int gpu, unsigned int flags, const cpu_set_t *before,
+				size_t size)
+{
+	char message[GPUSCHED_MESSAGE_SIZE];
+	struct gpusched_fallback a, b;
+	int err_a, err_b, ret = -1;
+
+	err_a = gpusched_fallback_pin(root, NULL, 0, gpu, GPUSCHED_POLICY_NODE, 0, flags, &a,
+				      message);
+	if (sched_setaffinity(0, size, before))
+		return -1;
+	err_b = gs_fallback_pin_machine(full, gpu, GPUSCHED_POLICY_NODE, 0, flags, &b, message);
+	if (sched_setaffinity(0, size, before))
+		return -1;
+	if (err_a || err_b)
+		ret = err_a == err_b ? 0 : -1;
+	else if (a.node == b.node && a.cpus_size == b.cpus_size &&
+		 CPU_EQUAL_S(a.cpus_size, a.cpus, b.cpus))
+		ret = 1;
+	if (ret < 0)
+		fprintf(stderr, "%s, GPU %u%s: without CPU groups %d (node %u, %d CPUs), with them %d (node %u, %d CPUs)\n",
+			root, gpu, flags ? ", spill" : "", err_a, a.node,
+			err_a ? 0 : CPU_COUNT_S(a.cpus_size, a.cpus), err_b, b.node,
+			err_b ? 0 : CPU_COUNT_S(b.cpus_size, b.cpus));
+	if (!err_a)
+		CPU_FREE(a.cpus);
+	if (!err_b)
+		CPU_FREE(b.cpus);
+	return ret;
+}
+
+/*
+ * The node policy's fallback discovers without the CPU groups (cores,
+ * packages, caches): it must place every GPU of every fixture, with and
+ * without spill, where the full discovery's placement would.  Each
+ * machine runs in a child, whose affinity may change.  A machine
+ * discovered that way is refused, with -EINVAL naming the policy, for the
+ * policies that need the groups.
+ */
+static void test_fallback_without_cpu_groups(void)
+{
+	static const char *const machines[] = {
+		"hgx-2s-smt-8gpu", "epyc-nps4-8gpu", "grace-blackwell-memnodes",
+		"workstation-isolated", "power9-smt-offline", "hotplug-no-online-file",
+	};
+	char message[GPUSCHED_MESSAGE_SIZE];
+	struct gs_discover_opts opts = { .skip_cpu_groups = true };
+	struct gpusched_fallback out;
+	struct gs_machine *machine = NULL;
+	unsigned int i;
+	int status;
+
+	for (i = 0; i < sizeof(machines) / sizeof(machines[0]); i++) {
+		char *root = fixture(machines[i]);
+		pid_t child = fork();
+
+		if (child == 0) {
+			struct gs_machine *full = discover(root);
+			size_t size = CPU_ALLOC_SIZE(1024);
+			cpu_set_t *before = CPU_ALLOC(1024);
+			unsigned int gpu, spill, placed = 0;
+			int same;
+
+			if (!full || !before || sched_getaffinity(0, size, before))
+				_exit(10);
+			for (gpu = 0; gpu < gs_topo_nr_gpus(full); gpu++) {
+				for (spill = 0; spill < 2; spill++) {
+					same = place_node_both_ways(root, full, gpu,
+								    spill ? GPUSCHED_PIN_SPILL : 0,
+								    before, size);
+					if (same < 0)
+						_exit(12);
+					placed += same;
+				}
+			}
+			_exit(placed ? 0 : 11);
+		}
+		waitpid(child, &status, 0);
+		if (WIFEXITED(status) && WEXITSTATUS(status) == 11)
+			tap_skip("no GPU's node has a CPU of this machine's affinity",
+				 "fallback without CPU groups on %s", machines[i]);
+		else
+			tap_ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+			       "fallback without CPU groups on %s: every GPU, with and without spill, placed as with them (status %d)",
+			       machines[i], status);
+		free(root);
+	}
+
+	opts.root = fixture("hgx-2s-smt-8gpu");
+	if (gs_discover(&opts, &machine))
+		machine = NULL;
+	for (i = 0; i < 2; i++) {
+		unsigned int policy = i ? GPUSCHED_POLICY_SOCKET : GPUSCHED_POLICY_EXCLUSIVE;
+
+		message[0] = '\0';
+		tap_ok(machine && gs_fallback_pin_machine(machine, 0, policy, 0, 0, &out,
+							  message) == -EINVAL &&
+		       strstr(message, gpusched_policy_name(policy)),
+		       "a machine discovered without CPU groups is refused for the %s policy: %s",
+		       gpusched_policy_name(policy), message);
+	}
+	gs_machine_free(machine);
+	free((char *)opts.root);
+}
+
+/*
  * The fallback never places on a CPU the fixture has offline or absent,
  * even where this machine's affinity has it: on power9-smt-offline node 0
  * is cpulist 0-15 with 0,4,8,12 online, so a caller on CPUs 0-1 gets CPU 0
@@ -573,6 +686,7 @@ int main(int argc, char **argv)
 	test_offline_and_unknown_node();
 	test_fallback();
 	test_fallback_offline();
+	test_fallback_without_cpu_groups();
 	test_query_sizes(argv[0]);
 	return tap_done();
 }
