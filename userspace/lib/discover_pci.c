@@ -349,6 +349,26 @@ static int compare_pci_address(const void *a, const void *b)
 }
 
 /*
+ * Whether gs_pci_classify() can give a function of 16-bit class
+ * @pci_class anything but GS_PCI_OTHER, whatever its vendor: only for a
+ * display, accelerator or co-processor class, or the class an extra match
+ * names.
+ */
+static bool class_may_be_kept(const struct gs_discovery *d, unsigned int pci_class)
+{
+	unsigned int i;
+
+	if (is_accelerator_class(pci_class))
+		return true;
+	for (i = 0; i < d->nr_matches; i++) {
+		if (d->matches[i].pci_class >= 0 &&
+		    (unsigned int)d->matches[i].pci_class == pci_class)
+			return true;
+	}
+	return false;
+}
+
+/*
  * Classifies one entry of the PCI device directory and, for a GPU or an
  * ignored display/accelerator, reads and records it.
  */
@@ -370,17 +390,22 @@ static void discover_pci_device(struct gs_discovery *d, const char *name)
 	if (!dir)
 		return;
 
-	/* Every PCI function has both files: without them it cannot be classified. */
-	path = gs_discovery_path(d, "%s/vendor", dir);
-	err = path ? gs_discovery_read_hex(d, path, &dev.vendor_id, "the device is skipped") :
+	/*
+	 * Every PCI function has both files: without them it cannot be
+	 * classified.  The class comes first: most functions (bridges, NICs,
+	 * a Xeon's hundreds of uncore functions) are of a class no vendor
+	 * makes a GPU or an ignored device of, and their vendor is not read.
+	 */
+	path = gs_discovery_path(d, "%s/class", dir);
+	err = path ? gs_discovery_read_hex(d, path, &dev.class_code, "the device is skipped") :
 		     -ENOMEM;
 	if (err == -ENOENT)
 		gs_discovery_warn(d, "%s/%s: missing; the device is skipped", root_of(d), path);
 	free(path);
-	if (err)
+	if (err || !class_may_be_kept(d, dev.class_code >> 8))
 		goto out;
-	path = gs_discovery_path(d, "%s/class", dir);
-	err = path ? gs_discovery_read_hex(d, path, &dev.class_code, "the device is skipped") :
+	path = gs_discovery_path(d, "%s/vendor", dir);
+	err = path ? gs_discovery_read_hex(d, path, &dev.vendor_id, "the device is skipped") :
 		     -ENOMEM;
 	if (err == -ENOENT)
 		gs_discovery_warn(d, "%s/%s: missing; the device is skipped", root_of(d), path);

@@ -1128,7 +1128,7 @@ static void test_malformed(void)
 		"/sys/bus/pci/devices/0000:4b:00.0/local_cpulist: 0-3 covers the whole machine, which is no locality hint",
 		"/sys/bus/pci/devices/0000:65:00.0/numa_node: node 7 does not exist; the node is taken from local_cpulist",
 		"/sys/bus/pci/devices/0000:7f:00.0/class: \"0xzz0200\" is not a hex number; the device is skipped",
-		"/sys/bus/pci/devices/0000:99:00.0/vendor: missing; the device is skipped",
+		"/sys/bus/pci/devices/0000:99:00.0/class: missing; the device is skipped",
 		"/sys/bus/pci/devices/0000:b3:00.0/local_cpulist: 1-2 is not the CPU list of one node",
 		"/sys/bus/pci/devices/0000:cd:00.0/local_cpulist: Is a directory; the device's local CPUs are unknown",
 		"/proc/driver/nvidia/gpus/0000:17:00.0/numa_status: the Node: line holds no node id; the GPU's memory node is not known",
@@ -1222,6 +1222,51 @@ out:
 	free_log(&log);
 	free(prefix);
 	free(proc_prefix);
+	free(root);
+}
+
+/*
+ * The class of a PCI function is read before its vendor, and the vendor
+ * only where the class can make it a GPU or an ignored device: on a copy
+ * of the HGX fixture, a network function with an unreadable vendor costs
+ * no warning, and one whose class an extra match names ("15b3:0207") is
+ * still read, classified and counted.
+ */
+static void test_pci_class_first(void)
+{
+	static const char *const infiniband[] = { "15b3:0207" };
+	struct gs_machine *plain = NULL, *matched = NULL;
+	char *root = fixtures_root("hgx-2s-smt-8gpu");
+	char *copy = xprintf("%s/hgx-class-first", scratch_dir);
+	char *command = xprintf("cp -R '%s' '%s'", root, copy);
+
+	if (!tap_ok(system(command) == 0, "hgx copy for the class-first checks: %s", command))
+		goto out;
+	write_file(copy, "sys/bus/pci/devices/0000:e0:00.0/class", "0x020000");
+	write_file(copy, "sys/bus/pci/devices/0000:e0:00.0/vendor", "0xnotahexvendor");
+	write_file(copy, "sys/bus/pci/devices/0000:e1:00.0/class", "0x020700");
+	write_file(copy, "sys/bus/pci/devices/0000:e1:00.0/vendor", "0x15b3");
+	write_file(copy, "sys/bus/pci/devices/0000:e1:00.0/device", "0x1021");
+	write_file(copy, "sys/bus/pci/devices/0000:e1:00.0/numa_node", "1");
+	write_file(copy, "sys/bus/pci/devices/0000:e1:00.0/local_cpulist", "4-7,12-15");
+	plain = discover(copy, "hgx with two NICs", NULL, 0);
+	matched = discover(copy, "hgx with two NICs, 15b3:0207 matched", infiniband, 1);
+	if (!plain || !matched)
+		goto out;
+	expect_no_warnings(plain, "hgx with two NICs: a NIC's vendor is never read, so");
+	expect_int(gs_topo_nr_gpus(plain), 8, "hgx with two NICs: GPUs");
+	expect_int(gs_topo_nr_gpus(matched), 9, "hgx with two NICs, 15b3:0207 matched: GPUs");
+	if (gs_topo_nr_gpus(matched) == 9)
+		tap_ok(!strcmp(gs_topo_gpu(matched, 8)->address, "0000:e1:00.0") &&
+		       gs_topo_gpu(matched, 8)->vendor_id == 0x15b3 &&
+		       gs_topo_gpu(matched, 8)->node == 1,
+		       "hgx with two NICs, 15b3:0207 matched: the InfiniBand function is GPU 8, vendor 15b3, node 1");
+out:
+	gs_machine_free(plain);
+	gs_machine_free(matched);
+	remove_tree(copy);
+	free(command);
+	free(copy);
 	free(root);
 }
 
@@ -1914,6 +1959,7 @@ int main(int argc, char **argv)
 	test_hotplug_no_online_file();
 	test_malformed();
 	test_skip_cpu_groups();
+	test_pci_class_first();
 	test_big_machine();
 	test_real_dumps(tarball_dir);
 	test_live_root();
