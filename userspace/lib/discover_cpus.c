@@ -236,8 +236,9 @@ static int number_cpu_groups(struct gs_discovery *d, int *core_keys,
  * Reads every cpuN directory.  Offline CPUs keep core, package and llc at
  * -1: the kernel removes their topology and cache directories, and the
  * daemon rediscovers when they come back.  Under skip_cpu_groups online
- * CPUs keep them at -1 too, and no group is numbered.  Returns 0, -ENOENT when there
- * is no CPU directory at all (the root is not a sysfs root), or -ENOMEM.
+ * CPUs keep them at -1 too, and no group is numbered.  Returns 0, -ENOENT
+ * when there is no CPU directory at all (the root is not a sysfs root), or
+ * -ENOMEM.
  */
 int gs_discover_cpus(struct gs_discovery *d)
 {
