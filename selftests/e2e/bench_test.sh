@@ -110,6 +110,16 @@ check "a pin through the module was timed" row_timed "GPUSCHED_IOC_PIN"
 check "an empty system call was timed" row_timed "getppid"
 check "... and the module's ioctl path alone" row_timed "GPUSCHED_IOC_GET_INFO"
 
+# Launches, timed round by round: true plainly, through busybox's taskset
+# and through gpusched exec by way of the module, as many rounds of each.
+check "true started plainly was timed" row_timed "fork + exec of true"
+check "... through taskset" row_timed "taskset -c CPUS true"
+check "... through gpusched exec, by way of the module" row_timed "gpusched exec --gpu G -- true"
+launch_rounds=$(grep -A 4 -E '"name":"(fork \+ exec of true|taskset -c CPUS true|gpusched exec --gpu G -- true)"' \
+	"$log/bench.json" | sed -n 's/^ *"samples":\([0-9]*\),*$/\1/p' | sort -u | tr '\n' ' ' | sed 's/ $//')
+one_count() { [ -n "$launch_rounds" ] && [ "${launch_rounds% *}" = "$launch_rounds" ]; }
+check "... in as many rounds each (samples: $launch_rounds)" one_count
+
 # The engine's whole job on the synthetic 2304-CPU machine, once per policy.
 jobs_timed() {
 	[ "$(grep -A 4 '"name":"placement job' "$log/bench.json" | grep -c '"samples":[1-9]')" -eq 5 ]

@@ -33,8 +33,8 @@
 /* Affinity calls per condition, and the time they may take at most. */
 #define PIN_ITERATIONS		2000u
 #define PIN_SECONDS		1.5
-/* Launches per tool after two warm-up launches, and their time limit. */
-#define LAUNCHES		20u
+/* Rounds of launches (one of each tool) after two warm-up rounds; the time limit per tool. */
+#define LAUNCHES		30u
 #define LAUNCH_SECONDS		10.0
 /* Placement: batches of calls, each timed as a whole (a call is well under a microsecond). */
 #define PLACE_BATCHES		201u
@@ -424,32 +424,74 @@ static int launch(char *const *argv)
 	return status;
 }
 
-static void time_launch(struct bench *b, const char *name, const char *condition,
-			char *const *argv)
-{
-	double *samples = samples_new(LAUNCHES), t0, end;
-	unsigned int n, i;
-	int status;
+/*
+ * One row of the launch group: a launcher's command and its samples, or
+ * (@note set) why it is not measured.
+ */
+struct launcher {
+	const char *name;
+	const char *condition;
+	char *argv[8 + 2 * CLI_MAX_MATCHES];
+	double *samples;
+	unsigned int n;
+	int status;		/* nonzero: a launch failed, so timing it stopped */
+	char note[128];
+};
 
-	for (i = 0; i < 2; i++) {
-		status = launch(argv);
-		if (status) {
-			bench_micro_add(b, "launch", name, condition, NULL, 0,
-					"not measured: `%s ...` exited with status %d", argv[0],
-					WIFEXITED(status) ? WEXITSTATUS(status) : status);
-			free(samples);
-			return;
+/* Adds @l as not measured, saying why. */
+static void launcher_skip(struct launcher *l, const char *name, const char *why)
+{
+	l->name = name;
+	l->condition = "";
+	snprintf(l->note, sizeof(l->note), "not measured: %s", why);
+}
+
+/*
+ * Times the launchers round by round, one launch of each per round, after
+ * two warm-up rounds: the machine's speed drifts under an emulator, and a
+ * launcher timed in a stretch of its own would take the drift alone.  A
+ * launcher whose program fails in warm-up gets no time; one that fails
+ * later keeps the samples before.  Adds the rows in the launchers' order.
+ */
+static void time_launchers(struct bench *b, struct launcher *launchers, unsigned int nr)
+{
+	unsigned int i, round;
+	double t0, end;
+
+	for (i = 0; i < nr; i++)
+		if (!launchers[i].note[0])
+			launchers[i].samples = samples_new(LAUNCHES);
+	for (round = 0; round < 2; round++)
+		for (i = 0; i < nr; i++)
+			if (launchers[i].samples && !launchers[i].status)
+				launchers[i].status = launch(launchers[i].argv);
+	end = now_ns() + nr * LAUNCH_SECONDS * 1e9;
+	for (round = 0; round < LAUNCHES && now_ns() < end; round++) {
+		for (i = 0; i < nr; i++) {
+			struct launcher *l = &launchers[i];
+
+			if (!l->samples || l->status)
+				continue;
+			t0 = now_ns();
+			l->status = launch(l->argv);
+			if (!l->status)
+				l->samples[l->n++] = now_ns() - t0;
 		}
 	}
-	end = now_ns() + LAUNCH_SECONDS * 1e9;
-	for (n = 0; n < LAUNCHES && now_ns() < end; n++) {
-		t0 = now_ns();
-		if (launch(argv))
-			break;
-		samples[n] = now_ns() - t0;
+	for (i = 0; i < nr; i++) {
+		struct launcher *l = &launchers[i];
+
+		if (l->note[0])
+			bench_micro_add(b, "launch", l->name, l->condition, NULL, 0, "%s", l->note);
+		else if (!l->n)
+			bench_micro_add(b, "launch", l->name, l->condition, NULL, 0,
+					"not measured: `%s ...` exited with status %d", l->argv[0],
+					WIFEXITED(l->status) ? WEXITSTATUS(l->status) : l->status);
+		else
+			bench_micro_add(b, "launch", l->name, l->condition, l->samples, l->n,
+					"%s", l->argv[0]);
+		free(l->samples);
 	}
-	bench_micro_add(b, "launch", name, condition, samples, n, "%s", argv[0]);
-	free(samples);
 }
 
 static void micro_launch(struct bench *b, const struct affinity_masks *m, bool usable)
@@ -457,72 +499,75 @@ static void micro_launch(struct bench *b, const struct affinity_masks *m, bool u
 	char *true_path = find_program("true"), *taskset = find_program("taskset");
 	char *numactl = find_program("numactl");
 	char self[4096], node[32], gpu[16];
-	char *argv[8 + 2 * CLI_MAX_MATCHES];
+	struct launcher launchers[4], *l = launchers;
 	unsigned int i, n;
 	ssize_t len;
 
+	memset(launchers, 0, sizeof(launchers));
 	if (!true_path) {
 		bench_micro_add(b, "launch", "every launcher", "", NULL, 0,
 				"not measured: no `true` program in PATH");
 		goto out;
 	}
-	argv[0] = true_path;
-	argv[1] = NULL;
-	time_launch(b, "fork + exec of true", "", argv);
+	l->name = "fork + exec of true";
+	l->condition = "";
+	l->argv[0] = true_path;
+	l++;
 
-	if (!usable)
-		bench_micro_add(b, "launch", "taskset and numactl", "", NULL, 0,
-				"not measured: no node's CPUs to bind to");
-	if (usable && taskset) {
-		argv[0] = taskset;
-		argv[1] = "-c";
-		argv[2] = m->target_list;
-		argv[3] = true_path;
-		argv[4] = NULL;
-		time_launch(b, "taskset -c CPUS true", m->target_list, argv);
-	} else if (usable) {
-		bench_micro_add(b, "launch", "taskset -c CPUS true", "", NULL, 0,
-				"not measured: taskset is not installed (util-linux)");
-	}
-	if (usable && numactl) {
-		snprintf(node, sizeof(node), "--cpunodebind=%d", m->target_node);
-		argv[0] = numactl;
-		argv[1] = node;
-		argv[2] = true_path;
-		argv[3] = NULL;
-		time_launch(b, "numactl --cpunodebind=NODE true", node + 15, argv);
-	} else if (usable) {
-		bench_micro_add(b, "launch", "numactl --cpunodebind=NODE true", "", NULL, 0,
-				"not measured: numactl is not installed");
+	if (!usable) {
+		launcher_skip(l++, "taskset and numactl", "no node's CPUs to bind to");
+	} else {
+		if (taskset) {
+			l->name = "taskset -c CPUS true";
+			l->condition = m->target_list;
+			l->argv[0] = taskset;
+			l->argv[1] = "-c";
+			l->argv[2] = m->target_list;
+			l->argv[3] = true_path;
+		} else {
+			launcher_skip(l, "taskset -c CPUS true", "taskset is not installed (util-linux)");
+		}
+		l++;
+		if (numactl) {
+			snprintf(node, sizeof(node), "--cpunodebind=%d", m->target_node);
+			l->name = "numactl --cpunodebind=NODE true";
+			l->condition = node + strlen("--cpunodebind=");
+			l->argv[0] = numactl;
+			l->argv[1] = node;
+			l->argv[2] = true_path;
+		} else {
+			launcher_skip(l, "numactl --cpunodebind=NODE true", "numactl is not installed");
+		}
+		l++;
 	}
 
 	len = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (len <= 0) {
-		bench_micro_add(b, "launch", "gpusched exec -- true", "", NULL, 0,
-				"not measured: /proc/self/exe is unreadable");
-		goto out;
+		launcher_skip(l++, "gpusched exec -- true", "/proc/self/exe is unreadable");
+	} else {
+		self[len] = '\0';
+		snprintf(gpu, sizeof(gpu), "%u", b->gpu_list[0]);
+		l->name = "gpusched exec --gpu G -- true";
+		l->condition = b->gs ? "through the module" :
+				       "module not loaded: sched_setaffinity fallback";
+		n = 0;
+		l->argv[n++] = self;
+		l->argv[n++] = "exec";
+		l->argv[n++] = "--gpu";
+		l->argv[n++] = gpu;
+		if (b->common.device) {
+			l->argv[n++] = "--device";
+			l->argv[n++] = (char *)b->common.device;
+		}
+		for (i = 0; i < b->common.nr_matches; i++) {
+			l->argv[n++] = "--match";
+			l->argv[n++] = (char *)b->common.matches[i];
+		}
+		l->argv[n++] = "--";
+		l->argv[n++] = true_path;
+		l++;
 	}
-	self[len] = '\0';
-	snprintf(gpu, sizeof(gpu), "%u", b->gpu_list[0]);
-	n = 0;
-	argv[n++] = self;
-	argv[n++] = "exec";
-	argv[n++] = "--gpu";
-	argv[n++] = gpu;
-	if (b->common.device) {
-		argv[n++] = "--device";
-		argv[n++] = (char *)b->common.device;
-	}
-	for (i = 0; i < b->common.nr_matches; i++) {
-		argv[n++] = "--match";
-		argv[n++] = (char *)b->common.matches[i];
-	}
-	argv[n++] = "--";
-	argv[n++] = true_path;
-	argv[n] = NULL;
-	time_launch(b, "gpusched exec --gpu G -- true",
-		    b->gs ? "through the module" :
-		    "module not loaded: sched_setaffinity fallback", argv);
+	time_launchers(b, launchers, (unsigned int)(l - launchers));
 out:
 	free(true_path);
 	free(taskset);
