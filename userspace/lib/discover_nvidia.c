@@ -23,7 +23,6 @@
 #include "discover_internal.h"
 
 #define NVIDIA_GPUS_DIR	"proc/driver/nvidia/gpus"
-#define NVIDIA_VENDOR_ID	0x10de
 
 /*
  * Finds "@key <value>" at the start of a line of @text and returns the
@@ -116,8 +115,6 @@ void gs_discover_gpu_memory(struct gs_discovery *d)
 {
 	unsigned int i;
 
-	/* Only NVIDIA's driver writes the file: the others' GPUs are not looked up. */
 	for (i = 0; i < d->topo->nr_gpus && !d->error; i++)
-		if (d->topo->gpus[i].vendor_id == NVIDIA_VENDOR_ID)
-			read_numa_status(d, &d->topo->gpus[i]);
+		read_numa_status(d, &d->topo->gpus[i]);
 }
