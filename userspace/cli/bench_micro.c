@@ -431,7 +431,8 @@ static int launch(char *const *argv)
 struct launcher {
 	const char *name;
 	const char *condition;
-	char *argv[8 + 2 * CLI_MAX_MATCHES];
+	/* exec --gpu G [--device PATH] [--match M]... -- true, and the NULL */
+	char *argv[9 + 2 * CLI_MAX_MATCHES];
 	double *samples;
 	unsigned int n;
 	int status;		/* nonzero: a launch failed, so timing it stopped */
@@ -455,17 +456,20 @@ static void launcher_skip(struct launcher *l, const char *name, const char *why)
  */
 static void time_launchers(struct bench *b, struct launcher *launchers, unsigned int nr)
 {
-	unsigned int i, round;
+	unsigned int i, round, measured = 0;
 	double t0, end;
 
-	for (i = 0; i < nr; i++)
-		if (!launchers[i].note[0])
+	for (i = 0; i < nr; i++) {
+		if (!launchers[i].note[0]) {
 			launchers[i].samples = samples_new(LAUNCHES);
+			measured++;
+		}
+	}
 	for (round = 0; round < 2; round++)
 		for (i = 0; i < nr; i++)
 			if (launchers[i].samples && !launchers[i].status)
 				launchers[i].status = launch(launchers[i].argv);
-	end = now_ns() + nr * LAUNCH_SECONDS * 1e9;
+	end = now_ns() + measured * LAUNCH_SECONDS * 1e9;
 	for (round = 0; round < LAUNCHES && now_ns() < end; round++) {
 		for (i = 0; i < nr; i++) {
 			struct launcher *l = &launchers[i];

@@ -29,7 +29,9 @@ struct gs_machine_cpu {
 	/*
 	 * Physical core, numbered 0..nr_cores-1 across the whole machine in
 	 * the order of each core's lowest CPU; -1 for an offline CPU, whose
-	 * topology the kernel removes.  core_id is the kernel's own value,
+	 * topology the kernel removes, and for every CPU under
+	 * skip_cpu_groups (then core_id, package and llc are -1 too and
+	 * siblings is empty).  core_id is the kernel's own value,
 	 * which repeats in every package and may have holes.
 	 */
 	int core;

@@ -286,6 +286,9 @@ int gs_feed_build(const struct gs_machine *machine, uint32_t nr_cpu_ids,
 	int cpu, err;
 
 	memset(feed, 0, sizeof(*feed));
+	/* Discovered without cores and caches: the module would take every CPU as its own core. */
+	if (!gs_topo_cpu_groups_known(machine))
+		return -EINVAL;
 	if (cpu_id_limit(machine) > nr_cpu_ids || nr_gpus > GPUSCHED_MAX_GPUS || !nr_cpu_ids)
 		return -ERANGE;
 

@@ -88,8 +88,9 @@ struct gs_feed {
  * the device's), mem_node from @mem_nodes (may be NULL: every GPU
  * GPUSCHED_NODE_ANY; entries of -1 likewise) and the UUID from @uuids
  * (may be NULL: all zero).  @housekeeping (may be NULL) becomes the
- * housekeeping mask.  Returns 0, -ENOMEM, or -ERANGE when the machine has
- * a CPU at or above @nr_cpu_ids or more than GPUSCHED_MAX_GPUS GPUs.
+ * housekeeping mask.  Returns 0, -ENOMEM, -EINVAL for a machine discovered
+ * with skip_cpu_groups, or -ERANGE when the machine has a CPU at or above
+ * @nr_cpu_ids or more than GPUSCHED_MAX_GPUS GPUs.
  */
 int gs_feed_build(const struct gs_machine *machine, uint32_t nr_cpu_ids,
 		  const struct gs_bitmap *housekeeping, const int *mem_nodes,

@@ -396,6 +396,7 @@ static void test_fallback_without_cpu_groups(void)
 	struct gs_discover_opts opts = { .skip_cpu_groups = true };
 	struct gpusched_fallback out;
 	struct gs_machine *machine = NULL;
+	struct gs_feed feed;
 	unsigned int i;
 	int status;
 
@@ -448,6 +449,8 @@ static void test_fallback_without_cpu_groups(void)
 		       "a machine discovered without CPU groups is refused for the %s policy: %s",
 		       gpusched_policy_name(policy), message);
 	}
+	tap_ok(machine && gs_feed_build(machine, 64, NULL, NULL, NULL, &feed) == -EINVAL,
+	       "a machine discovered without CPU groups is never fed to the module (-EINVAL)");
 	gs_machine_free(machine);
 	free((char *)opts.root);
 }
