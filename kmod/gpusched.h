@@ -38,6 +38,7 @@
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/rcupdate.h>
+#include <linux/refcount.h>
 #include <linux/types.h>
 #include <linux/uidgid.h>
 
@@ -197,6 +198,35 @@ struct gpusched_worker {
 };
 
 /**
+ * struct gpusched_mask - a set of CPUs, kept once for all who hold it
+ * @node: entry in the table of masks by @digest (gpusched_mask.c)
+ * @ref: one per holder
+ * @digest: gpusched_mask_digest() of the CPUs
+ * @bits: the CPUs, cpumask_size() bytes; never changed once in the table
+ */
+struct gpusched_mask {
+	struct hlist_node node;
+	refcount_t ref;
+	u64 digest;
+	unsigned long bits[];
+};
+
+static inline const struct cpumask *gpusched_mask_cpus(const struct gpusched_mask *mask)
+{
+	return to_cpumask(mask->bits);
+}
+
+/* gpusched_mask.c: no lock needed, see there */
+void gpusched_mask_init(void);
+void gpusched_mask_exit(void);
+u64 gpusched_mask_digest(const struct cpumask *cpus);
+int gpusched_mask_reserve(void);
+struct gpusched_mask *gpusched_mask_intern(const struct cpumask *cpus);
+struct gpusched_mask *gpusched_mask_get(const struct cpumask *cpus);
+struct gpusched_mask *gpusched_mask_hold(struct gpusched_mask *mask);
+void gpusched_mask_put(struct gpusched_mask *mask);
+
+/**
  * struct gpusched_thread - one pinned thread
  * @node: entry in its worker's thread list, under gpusched_lock
  * @worker: the worker it belongs to
@@ -204,32 +234,35 @@ struct gpusched_worker {
  *	kept, so an exited thread costs nothing but this record until reaped
  * @original: the CPUs it may use at most: those it was allowed before the
  *	pin, or, once a cpuset change was followed, those it is allowed now;
- *	restored on unpin
+ *	restored on unpin.  Held; NULL only before the pin reads them
  * @applied: its CPUs as the kernel keeps them since the module last set
- *	them; any other value means someone else changed them
- * @user_cpus: the CPUs the thread itself had asked for then (the kernel's
- *	user_cpus_ptr, kept since 6.2), when @has_user_cpus
+ *	them; any other value means someone else changed them.  Held; NULL
+ *	until the module first sets them
+ * @user_cpus: gpusched_mask_digest() of the CPUs the thread itself had
+ *	asked for then (the kernel's user_cpus_ptr, kept since 6.2), when
+ *	@has_user_cpus; only ever compared, so the digest stands for them
  * @has_user_cpus: it had asked for some
  * @own_cpus: it has asked for other CPUs since: the module never moves it
  *	again, nor gives it @original back on unpin
  * @hash: entry in the table of pinned threads by @pid, added and removed
  *	under gpusched_lock and read under RCU by the fork tracepoint
  * @rcu: frees the record once those readers are done
- * @masks: storage of @original, @applied and @user_cpus, cpumask_size()
- *	bytes each, allocated with the record: one allocation per thread
+ *
+ * The masks are shared with every record of the same CPUs (struct
+ * gpusched_mask), so a record is the same size whatever the number of
+ * possible CPUs.
  */
 struct gpusched_thread {
 	struct list_head node;
 	struct gpusched_worker *worker;
 	struct pid *pid;
-	struct cpumask *original;
-	struct cpumask *applied;
-	struct cpumask *user_cpus;
+	struct gpusched_mask *original;
+	struct gpusched_mask *applied;
+	u64 user_cpus;
 	bool has_user_cpus;
 	bool own_cpus;
 	struct hlist_node hash;
 	struct rcu_head rcu;
-	unsigned long masks[];
 };
 
 /* gpusched_main.c */
@@ -300,7 +333,7 @@ bool gpusched_thread_gone(const struct gpusched_thread *thread);
 int gpusched_thread_apply(struct gpusched_thread *thread, const struct cpumask *mask);
 int gpusched_thread_restore(struct gpusched_thread *thread);
 int gpusched_read_affinity(struct pid *pid, struct cpumask *mask);
-void gpusched_thread_note(struct gpusched_thread *thread, const struct cpumask *mask);
+int gpusched_thread_note(struct gpusched_thread *thread, const struct cpumask *mask);
 
 /**
  * enum gpusched_thread_change - what gpusched_thread_check() found

@@ -138,6 +138,10 @@ static void gpusched_worker_break(struct gpusched_worker *worker, const struct c
 	worker->broken = true;
 	if (!keep_cpus)
 		cpumask_and(worker->cpus, allowed, cpu_online_mask);
+	/*
+	 * A record that cannot note its thread's CPUs now (out of memory)
+	 * keeps the old ones: the next look finds the change and comes back.
+	 */
 	list_for_each_entry(thread, &worker->threads, node)
 		if (!thread->own_cpus && !gpusched_read_affinity(thread->pid, gpusched_scratch))
 			gpusched_thread_note(thread, gpusched_scratch);

@@ -6,8 +6,9 @@
  * distribution kernel with CONFIG_KUNIT=m does not make the production
  * module depend on kunit.ko or taint the kernel with test code.
  *
- * The suites test code that has no state of the module's own: the
- * placement engine and the building of a topology table.  Their sources
+ * The suites test code whose state, if any, is its own file's: the
+ * placement engine, the building of a topology table and the shared CPU
+ * masks (this module has its own table of them).  Their sources
  * are included here whole, so the suites reach static functions and test
  * exactly what gpusched.ko links; nothing is exported between the two
  * modules, and both may be loaded at once.
@@ -20,6 +21,8 @@
 #include "placement_kunit.c"
 #include "gpusched_table.c"
 #include "gpusched_topology_kunit.c"
+#include "gpusched_mask.c"
+#include "gpusched_mask_kunit.c"
 
-MODULE_DESCRIPTION("KUnit suites of gpusched: the placement engine and topology tables");
+MODULE_DESCRIPTION("KUnit suites of gpusched: the placement engine, topology tables and CPU masks");
 MODULE_LICENSE("GPL");

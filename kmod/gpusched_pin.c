@@ -97,12 +97,13 @@ static DEFINE_IDR(gpusched_reservations);
  */
 static void gpusched_thread_unpin(struct gpusched_thread *thread)
 {
+	const struct cpumask *original = gpusched_mask_cpus(thread->original);
 	int ret;
 
 	ret = gpusched_thread_restore(thread);
 	if (ret)
 		pr_warn_ratelimited("cannot restore the CPUs of thread %d (%*pbl): %d\n",
-				    pid_nr(thread->pid), cpumask_pr_args(thread->original), ret);
+				    pid_nr(thread->pid), cpumask_pr_args(original), ret);
 	gpusched_thread_free(thread);
 }
 
@@ -226,7 +227,7 @@ void gpusched_worker_allowed(const struct gpusched_worker *worker, struct cpumas
 	cpumask_setall(allowed);
 	list_for_each_entry(thread, &worker->threads, node)
 		if (!thread->own_cpus)
-			cpumask_and(allowed, allowed, thread->original);
+			cpumask_and(allowed, allowed, gpusched_mask_cpus(thread->original));
 }
 
 /* Gives the threads before @stop (all when NULL) their original CPUs back. */
@@ -237,7 +238,7 @@ static void gpusched_worker_restore(struct gpusched_worker *worker, struct gpusc
 	list_for_each_entry(thread, &worker->threads, node) {
 		if (thread == stop)
 			break;
-		gpusched_thread_apply(thread, thread->original);
+		gpusched_thread_apply(thread, gpusched_mask_cpus(thread->original));
 	}
 }
 
@@ -281,9 +282,13 @@ static int gpusched_read_originals(struct gpusched_worker *worker)
 	struct gpusched_thread *thread, *next;
 
 	list_for_each_entry_safe(thread, next, &worker->threads, node) {
-		if (!gpusched_read_affinity(thread->pid, thread->original))
+		if (gpusched_read_affinity(thread->pid, gpusched_scratch)) {
+			gpusched_thread_free(thread);
 			continue;
-		gpusched_thread_free(thread);
+		}
+		thread->original = gpusched_mask_get(gpusched_scratch);
+		if (!thread->original)
+			return -ENOMEM;
 	}
 	return list_empty(&worker->threads) ? -ESRCH : 0;
 }
@@ -642,7 +647,7 @@ int gpusched_query(struct file *file, struct gpusched_ucmd *ucmd)
 			args->result |= GPUSCHED_QUERY_OWN_CPUS;
 		args->nr_followed = thread->worker->nr_followed;
 		cpumask_copy(cpus, thread->worker->cpus);
-		cpumask_copy(original, thread->original);
+		cpumask_copy(original, gpusched_mask_cpus(thread->original));
 	}
 	mutex_unlock(&gpusched_lock);
 
@@ -780,6 +785,7 @@ int gpusched_pin_init(void)
 		goto err_ws;
 	if (!zalloc_cpumask_var(&gpusched_scratch, GFP_KERNEL))
 		goto err_out;
+	gpusched_mask_init();
 	gs_reservations_init(&gpusched_resv, holds, nr_cpu_ids);
 	gs_workspace_init(&gpusched_ws, ws_storage, nr_cpu_ids, nr_node_ids);
 
@@ -814,6 +820,7 @@ void gpusched_pin_exit(void)
 	gpusched_watch_exit();
 	gpusched_hotplug_exit();
 	gpusched_track_exit();
+	gpusched_mask_exit();
 	free_cpumask_var(gpusched_scratch);
 	bitmap_free(gpusched_out_cpus);
 	kvfree(gpusched_ws.core_marks);

@@ -102,6 +102,13 @@ static DECLARE_WORK(gpusched_adopt_work, gpusched_adopt_workfn);
 static struct tracepoint *gpusched_exit_tp;
 static struct tracepoint *gpusched_fork_tp;
 
+/*
+ * Where a thread's CPUs are read under its pi_lock before they are kept in
+ * a shared mask; under gpusched_lock.  Not gpusched_scratch, which callers
+ * pass in as the CPUs to note.
+ */
+static cpumask_var_t gpusched_note_cpus;
+
 /**
  * gpusched_find_thread() - the record of a pinned thread
  * @pid: the thread's struct pid
@@ -189,15 +196,11 @@ bool gpusched_thread_gone(const struct gpusched_thread *thread)
  */
 struct gpusched_thread *gpusched_thread_alloc(struct pid *pid)
 {
-	size_t words = cpumask_size() / sizeof(unsigned long);
 	struct gpusched_thread *thread;
 
-	thread = kzalloc(struct_size(thread, masks, 3 * words), GFP_KERNEL_ACCOUNT);
+	thread = kzalloc(sizeof(*thread), GFP_KERNEL_ACCOUNT);
 	if (!thread)
 		return NULL;
-	thread->original = to_cpumask(thread->masks);
-	thread->applied = to_cpumask(thread->masks + words);
-	thread->user_cpus = to_cpumask(thread->masks + 2 * words);
 	INIT_LIST_HEAD(&thread->node);
 	INIT_HLIST_NODE(&thread->hash);
 	thread->pid = get_pid(pid);
@@ -208,7 +211,8 @@ struct gpusched_thread *gpusched_thread_alloc(struct pid *pid)
  * gpusched_thread_free() - unlink a record and free it after a grace period
  * @thread: the record, listed on a worker or not, tracked or not
  *
- * The pid reference goes at once: RCU readers only compare the pointer.
+ * The pid reference and the masks go at once: RCU readers only compare
+ * the pid pointer.
  *
  * Context: gpusched_lock held when the record is listed.
  */
@@ -220,28 +224,44 @@ void gpusched_thread_free(struct gpusched_thread *thread)
 		atomic_dec(&gpusched_nr_threads);
 	}
 	put_pid(thread->pid);
+	gpusched_mask_put(thread->original);
+	gpusched_mask_put(thread->applied);
 	kfree_rcu(thread, rcu);
 }
 
 /*
  * Records in @thread what the kernel keeps of @mask for @task: since 6.2,
  * set_cpus_allowed_ptr() narrows it to the CPUs the task asked for itself,
- * when the two meet.  Under pi_lock, which guards user_cpus_ptr.
+ * when the two meet.  Read under pi_lock, which guards user_cpus_ptr, into
+ * gpusched_note_cpus; kept in a shared mask taken after the lock is dropped.
+ * Returns -ENOMEM, with nothing recorded, when that mask is new and no
+ * spare was reserved (gpusched_mask_reserve()).
  */
-static void gpusched_task_note(struct gpusched_thread *thread, struct task_struct *task,
-			       const struct cpumask *mask)
+static int gpusched_task_note(struct gpusched_thread *thread, struct task_struct *task,
+			      const struct cpumask *mask)
 {
+	struct gpusched_mask *applied;
 	const struct cpumask *user;
 	unsigned long flags;
+	u64 user_cpus = 0;
 
+	lockdep_assert_held(&gpusched_lock);
 	raw_spin_lock_irqsave(&task->pi_lock, flags);
 	user = task->user_cpus_ptr;
-	thread->has_user_cpus = user;
 	if (user)
-		cpumask_copy(thread->user_cpus, user);
-	if (!user || !cpumask_and(thread->applied, mask, user))
-		cpumask_copy(thread->applied, mask);
+		user_cpus = gpusched_mask_digest(user);
+	if (!user || !cpumask_and(gpusched_note_cpus, mask, user))
+		cpumask_copy(gpusched_note_cpus, mask);
 	raw_spin_unlock_irqrestore(&task->pi_lock, flags);
+
+	applied = gpusched_mask_intern(gpusched_note_cpus);
+	if (!applied)
+		return -ENOMEM;
+	gpusched_mask_put(thread->applied);
+	thread->applied = applied;
+	thread->has_user_cpus = user;
+	thread->user_cpus = user_cpus;
+	return 0;
 }
 
 /**
@@ -249,10 +269,13 @@ static void gpusched_task_note(struct gpusched_thread *thread, struct task_struc
  * @thread: the record
  * @mask: the CPUs
  *
- * Context: process context, outside RCU and spinlocks: it may sleep until
- * the thread has moved.
- * Return: 0 (also for a thread that is gone), or set_cpus_allowed_ptr()'s
- * negative errno.
+ * The memory to remember the new CPUs is found before the thread is
+ * moved, so that a thread is never moved without the record knowing.
+ *
+ * Context: gpusched_lock held; outside RCU and spinlocks: it may sleep
+ * until the thread has moved.
+ * Return: 0 (also for a thread that is gone), -ENOMEM with the thread
+ * where it was, or set_cpus_allowed_ptr()'s negative errno.
  */
 int gpusched_thread_apply(struct gpusched_thread *thread, const struct cpumask *mask)
 {
@@ -262,9 +285,12 @@ int gpusched_thread_apply(struct gpusched_thread *thread, const struct cpumask *
 	task = get_pid_task(thread->pid, PIDTYPE_PID);
 	if (!task)
 		return 0;
-	ret = set_cpus_allowed_ptr(task, mask);
+	ret = gpusched_mask_reserve();
 	if (!ret)
-		gpusched_task_note(thread, task, mask);
+		ret = set_cpus_allowed_ptr(task, mask);
+	/* Cannot fail: the spare was reserved under the same lock hold. */
+	if (!ret)
+		ret = gpusched_task_note(thread, task, mask);
 	put_task_struct(task);
 	return ret;
 }
@@ -300,10 +326,10 @@ int gpusched_thread_restore(struct gpusched_thread *thread)
 		return 0;
 	if (!(task->flags & PF_EXITING)) {
 		raw_spin_lock_irqsave(&task->pi_lock, flags);
-		unchanged = cpumask_equal(&task->cpus_mask, thread->applied);
+		unchanged = cpumask_equal(&task->cpus_mask, gpusched_mask_cpus(thread->applied));
 		raw_spin_unlock_irqrestore(&task->pi_lock, flags);
 		if (unchanged)
-			ret = set_cpus_allowed_ptr(task, thread->original);
+			ret = set_cpus_allowed_ptr(task, gpusched_mask_cpus(thread->original));
 	}
 	put_task_struct(task);
 	return ret;
@@ -318,17 +344,23 @@ int gpusched_thread_restore(struct gpusched_thread *thread)
  * What the kernel keeps of @mask, and the CPUs the thread had asked for
  * itself, become what gpusched_thread_check() compares against.
  *
- * Context: gpusched_lock held.
+ * Context: gpusched_lock held; may sleep.
+ * Return: 0 (also for a thread that is gone), or -ENOMEM with the record
+ * unchanged.
  */
-void gpusched_thread_note(struct gpusched_thread *thread, const struct cpumask *mask)
+int gpusched_thread_note(struct gpusched_thread *thread, const struct cpumask *mask)
 {
 	struct task_struct *task;
+	int ret;
 
 	task = get_pid_task(thread->pid, PIDTYPE_PID);
 	if (!task)
-		return;
-	gpusched_task_note(thread, task, mask);
+		return 0;
+	ret = gpusched_mask_reserve();
+	if (!ret)
+		ret = gpusched_task_note(thread, task, mask);
 	put_task_struct(task);
+	return ret;
 }
 
 /**
@@ -345,7 +377,10 @@ void gpusched_thread_note(struct gpusched_thread *thread, const struct cpumask *
  * program's own sched_setaffinity().  Before 6.2 the two cannot be told
  * apart and every change is taken for a cpuset's.
  *
- * Context: gpusched_lock held.
+ * When the memory to remember new CPUs cannot be had, nothing is recorded
+ * and the change is reported the next time.
+ *
+ * Context: gpusched_lock held; may sleep.
  * Return: what was found; for %GPUSCHED_THREAD_ALLOWED, @thread->original
  * holds the CPUs the thread may use now.
  */
@@ -353,6 +388,7 @@ enum gpusched_thread_change gpusched_thread_check(struct gpusched_thread *thread
 {
 	enum gpusched_thread_change change = GPUSCHED_THREAD_SAME;
 	const struct cpumask *user;
+	struct gpusched_mask *now;
 	struct task_struct *task;
 	unsigned long flags;
 
@@ -360,23 +396,38 @@ enum gpusched_thread_change gpusched_thread_check(struct gpusched_thread *thread
 	task = get_pid_task(thread->pid, PIDTYPE_PID);
 	if (!task)
 		return GPUSCHED_THREAD_SAME;
+	if (gpusched_mask_reserve())
+		goto out;
 	raw_spin_lock_irqsave(&task->pi_lock, flags);
-	if (cpumask_equal(&task->cpus_mask, thread->applied))
+	if (cpumask_equal(&task->cpus_mask, gpusched_mask_cpus(thread->applied)))
 		goto unlock;
 	user = task->user_cpus_ptr;
-	if (user && (!thread->has_user_cpus || !cpumask_equal(user, thread->user_cpus))) {
+	if (user && (!thread->has_user_cpus || gpusched_mask_digest(user) != thread->user_cpus)) {
 		change = GPUSCHED_THREAD_OWN;
 		goto unlock;
 	}
-	if (cpumask_intersects(thread->applied, cpu_active_mask)) {
-		cpumask_copy(thread->original, &task->cpus_mask);
+	if (cpumask_intersects(gpusched_mask_cpus(thread->applied), cpu_active_mask))
 		change = GPUSCHED_THREAD_ALLOWED;
-	} else {
+	else
 		change = GPUSCHED_THREAD_STRANDED;
-	}
-	cpumask_copy(thread->applied, &task->cpus_mask);
+	cpumask_copy(gpusched_note_cpus, &task->cpus_mask);
 unlock:
 	raw_spin_unlock_irqrestore(&task->pi_lock, flags);
+	if (change != GPUSCHED_THREAD_ALLOWED && change != GPUSCHED_THREAD_STRANDED)
+		goto out;
+	/* Cannot fail: the spare was reserved under the same lock hold. */
+	now = gpusched_mask_intern(gpusched_note_cpus);
+	if (!now) {
+		change = GPUSCHED_THREAD_SAME;
+		goto out;
+	}
+	gpusched_mask_put(thread->applied);
+	thread->applied = now;
+	if (change == GPUSCHED_THREAD_ALLOWED) {
+		gpusched_mask_put(thread->original);
+		thread->original = gpusched_mask_hold(now);
+	}
+out:
 	put_task_struct(task);
 	return change;
 }
@@ -551,23 +602,28 @@ static bool gpusched_untracked_on(struct pid *pid, const struct cpumask *cpus)
 
 /* Adds the thread of @pid to @worker; unpin gives it @original. */
 static int gpusched_worker_take(struct gpusched_worker *worker, struct pid *pid,
-				const struct cpumask *original)
+				struct gpusched_mask *original)
 {
 	struct gpusched_thread *thread;
 
 	thread = gpusched_thread_alloc(pid);
-	if (!thread) {
-		pr_warn_ratelimited("out of memory: thread %d stays out of its creator's pin\n",
-				    pid_nr(pid));
-		return -ENOMEM;
-	}
+	if (!thread)
+		goto nomem;
 	thread->worker = worker;
-	cpumask_copy(thread->original, original);
+	thread->original = gpusched_mask_hold(original);
 	/* It carries the worker's CPUs, or is given them right after. */
-	gpusched_thread_note(thread, worker->cpus);
+	if (gpusched_thread_note(thread, worker->cpus)) {
+		gpusched_thread_free(thread);
+		goto nomem;
+	}
 	list_add_tail(&thread->node, &worker->threads);
 	gpusched_thread_track(thread);
 	return 0;
+
+nomem:
+	pr_warn_ratelimited("out of memory: thread %d stays out of its creator's pin\n",
+			    pid_nr(pid));
+	return -ENOMEM;
 }
 
 /**
@@ -603,7 +659,8 @@ void gpusched_worker_adopt(struct gpusched_worker *worker, bool just_pinned)
 		moved = false;
 		if (!gpusched_untracked_on(targets.pids[i], worker->cpus)) {
 			moved = just_pinned &&
-				gpusched_untracked_on(targets.pids[i], first->original);
+				gpusched_untracked_on(targets.pids[i],
+						      gpusched_mask_cpus(first->original));
 			if (!moved)
 				continue;
 		}
@@ -683,7 +740,7 @@ static void gpusched_settle_birth(const struct gpusched_birth *birth)
 		}
 		task = get_pid_task(targets.pids[i], PIDTYPE_PID);
 		if (task) {
-			set_cpus_allowed_ptr(task, creator->original);
+			set_cpus_allowed_ptr(task, gpusched_mask_cpus(creator->original));
 			put_task_struct(task);
 		}
 	}
@@ -787,14 +844,21 @@ int gpusched_track_init(void)
 		pr_err("tracepoint sched_process_exit or sched_process_fork not found\n");
 		return -ENOENT;
 	}
+	if (!zalloc_cpumask_var(&gpusched_note_cpus, GFP_KERNEL))
+		return -ENOMEM;
 	ret = tracepoint_probe_register(gpusched_exit_tp, gpusched_exit_probe, NULL);
 	if (ret)
-		return ret;
+		goto err_note;
 	ret = tracepoint_probe_register(gpusched_fork_tp, gpusched_fork_probe, NULL);
-	if (ret) {
-		tracepoint_probe_unregister(gpusched_exit_tp, gpusched_exit_probe, NULL);
-		tracepoint_synchronize_unregister();
-	}
+	if (ret)
+		goto err_exit;
+	return 0;
+
+err_exit:
+	tracepoint_probe_unregister(gpusched_exit_tp, gpusched_exit_probe, NULL);
+	tracepoint_synchronize_unregister();
+err_note:
+	free_cpumask_var(gpusched_note_cpus);
 	return ret;
 }
 
@@ -816,4 +880,5 @@ void gpusched_track_exit(void)
 	gpusched_exits_clear(&gpusched_exits_buf[0]);
 	gpusched_exits_clear(&gpusched_exits_buf[1]);
 	rcu_barrier();
+	free_cpumask_var(gpusched_note_cpus);
 }

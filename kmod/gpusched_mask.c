@@ -1,0 +1,219 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Shared CPU masks.  A pinned thread remembers two sets of CPUs: those it
+ * may use at most (restored on unpin) and those the kernel keeps for it
+ * since the module last set them.  The threads of a process nearly always
+ * have the same ones: the same cpuset before the pin, the worker's CPUs
+ * after it, the same new CPUs when a cpuset change is followed.  So each
+ * distinct set is kept once, with a count of its holders, and a thread
+ * record holds pointers: its size does not grow with the number of
+ * possible CPUs (a mask is 288 bytes on a machine of 2304).
+ *
+ * A mask never changes once made; a holder that needs other CPUs takes
+ * another mask and puts its old one.  gpusched_masks_lock, a spinlock,
+ * guards the table and the spare, so that a mask can be put from any
+ * process context, with or without gpusched_lock.  Only gpusched_mask_get()
+ * and gpusched_mask_reserve() allocate, and only outside the lock.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/bitmap.h>
+#include <linux/cpumask.h>
+#include <linux/hashtable.h>
+#include <linux/random.h>
+#include <linux/refcount.h>
+#include <linux/siphash.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+
+#include "gpusched.h"
+
+/* Drawn at load; no user sees it, so nobody can choose masks that collide. */
+static siphash_key_t gpusched_digest_key;
+
+/*
+ * Masks by digest, and one allocated mask kept for gpusched_mask_intern()
+ * (see gpusched_mask_reserve()); both under gpusched_masks_lock.
+ */
+static DEFINE_HASHTABLE(gpusched_masks, 6);
+static struct gpusched_mask *gpusched_mask_spare;
+static DEFINE_SPINLOCK(gpusched_masks_lock);
+/* Masks in the table, for the KUnit suite and the exit check. */
+static unsigned int gpusched_nr_masks;
+
+/**
+ * gpusched_mask_init() - draw the key of the digests
+ *
+ * Context: module init, before any mask is made.
+ */
+void gpusched_mask_init(void)
+{
+	get_random_bytes(&gpusched_digest_key, sizeof(gpusched_digest_key));
+}
+
+/**
+ * gpusched_mask_exit() - free the spare mask
+ *
+ * Context: module exit; no thread is pinned, so every mask was put.
+ */
+void gpusched_mask_exit(void)
+{
+	if (gpusched_nr_masks)
+		pr_err("%u CPU masks still held at exit\n", gpusched_nr_masks);
+	kfree(gpusched_mask_spare);
+	gpusched_mask_spare = NULL;
+}
+
+/**
+ * gpusched_mask_digest() - a 64-bit digest of a set of CPUs
+ * @cpus: the CPUs; bits past nr_cpu_ids, which a mask a thread asked for
+ *	may carry, are ignored
+ *
+ * Masks that cpumask_equal() finds equal have equal digests, whether it
+ * compares the bits past nr_cpu_ids (a kernel built for one word of CPUs)
+ * or not; two different sets of CPUs share one with odds of 2^-64,
+ * through a SipHash under a key drawn at load.
+ *
+ * Context: any, even under a raw spinlock: it only reads @cpus.
+ * Return: the digest.
+ */
+u64 gpusched_mask_digest(const struct cpumask *cpus)
+{
+	const unsigned long *bits = cpumask_bits(cpus);
+	unsigned int full = nr_cpu_ids / BITS_PER_LONG;
+	unsigned long last = 0;
+
+	if (nr_cpu_ids % BITS_PER_LONG)
+		last = bits[full] & BITMAP_LAST_WORD_MASK(nr_cpu_ids);
+	return siphash_2u64(siphash(bits, full * sizeof(unsigned long), &gpusched_digest_key),
+			    last, &gpusched_digest_key);
+}
+
+static struct gpusched_mask *gpusched_mask_alloc(void)
+{
+	struct gpusched_mask *mask;
+
+	/* Charged to the first pinner; others that share it are not charged. */
+	mask = kzalloc(struct_size(mask, bits, cpumask_size() / sizeof(unsigned long)),
+		       GFP_KERNEL_ACCOUNT);
+	if (mask)
+		INIT_HLIST_NODE(&mask->node);
+	return mask;
+}
+
+/**
+ * gpusched_mask_reserve() - make sure the next gpusched_mask_intern() succeeds
+ *
+ * Keeps one allocated mask aside, so that a caller can be sure, before it
+ * changes anything, that it will be able to remember what it changed.
+ * The promise holds until the next intern, for a caller that holds
+ * gpusched_lock (the only lock under which masks are interned).
+ *
+ * Context: process context, may sleep.
+ * Return: 0, or -ENOMEM.
+ */
+int gpusched_mask_reserve(void)
+{
+	struct gpusched_mask *mask;
+
+	if (READ_ONCE(gpusched_mask_spare))
+		return 0;
+	mask = gpusched_mask_alloc();
+	if (!mask)
+		return -ENOMEM;
+	spin_lock(&gpusched_masks_lock);
+	if (!gpusched_mask_spare) {
+		WRITE_ONCE(gpusched_mask_spare, mask);
+		mask = NULL;
+	}
+	spin_unlock(&gpusched_masks_lock);
+	kfree(mask);
+	return 0;
+}
+
+/**
+ * gpusched_mask_intern() - a held mask of some CPUs, from the reserve if new
+ * @cpus: the CPUs
+ *
+ * The mask of the same CPUs already held by someone, with one more
+ * holder, or the spare mask filled with @cpus.
+ *
+ * Context: any process context; allocates nothing.
+ * Return: the mask, or NULL when it is new and no spare was reserved.
+ */
+struct gpusched_mask *gpusched_mask_intern(const struct cpumask *cpus)
+{
+	u64 digest = gpusched_mask_digest(cpus);
+	struct gpusched_mask *mask;
+
+	spin_lock(&gpusched_masks_lock);
+	hash_for_each_possible(gpusched_masks, mask, node, digest) {
+		if (mask->digest == digest && cpumask_equal(gpusched_mask_cpus(mask), cpus)) {
+			refcount_inc(&mask->ref);
+			goto out;
+		}
+	}
+	mask = gpusched_mask_spare;
+	if (mask) {
+		WRITE_ONCE(gpusched_mask_spare, NULL);
+		cpumask_copy(to_cpumask(mask->bits), cpus);
+		mask->digest = digest;
+		refcount_set(&mask->ref, 1);
+		hash_add(gpusched_masks, &mask->node, digest);
+		gpusched_nr_masks++;
+	}
+out:
+	spin_unlock(&gpusched_masks_lock);
+	return mask;
+}
+
+/**
+ * gpusched_mask_get() - a held mask of some CPUs
+ * @cpus: the CPUs
+ *
+ * Context: process context, may sleep.
+ * Return: the mask, or NULL when out of memory.
+ */
+struct gpusched_mask *gpusched_mask_get(const struct cpumask *cpus)
+{
+	if (gpusched_mask_reserve())
+		return NULL;
+	return gpusched_mask_intern(cpus);
+}
+
+/**
+ * gpusched_mask_hold() - one more holder of a mask
+ * @mask: a mask the caller holds, directly or through a record it may read
+ *
+ * Context: any.
+ * Return: @mask.
+ */
+struct gpusched_mask *gpusched_mask_hold(struct gpusched_mask *mask)
+{
+	refcount_inc(&mask->ref);
+	return mask;
+}
+
+/**
+ * gpusched_mask_put() - drop a holder of a mask, freeing it after the last
+ * @mask: the mask, or NULL
+ *
+ * Context: process context, without gpusched_masks_lock.
+ */
+void gpusched_mask_put(struct gpusched_mask *mask)
+{
+	bool last;
+
+	if (!mask)
+		return;
+	/* Under the lock, so that gpusched_mask_intern() never finds it dead. */
+	spin_lock(&gpusched_masks_lock);
+	last = refcount_dec_and_test(&mask->ref);
+	if (last) {
+		hash_del(&mask->node);
+		gpusched_nr_masks--;
+	}
+	spin_unlock(&gpusched_masks_lock);
+	if (last)
+		kfree(mask);
+}

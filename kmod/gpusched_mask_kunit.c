@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit suite of the shared CPU masks (gpusched_mask.c): a set of CPUs is
+ * kept once however many records hold it, freed with its last holder, told
+ * apart by a digest that ignores bits past nr_cpu_ids, and taken from the
+ * reserve only when new, so that a caller that reserved first cannot fail.
+ * Built into gpusched_kunit.ko with its own copy of the table (see
+ * gpusched_kunit.c), so the loaded gpusched.ko is not touched.
+ */
+#include <kunit/test.h>
+
+static int gpusched_mask_test_init(struct kunit *test)
+{
+	gpusched_mask_init();
+	return 0;
+}
+
+static void gpusched_mask_test_exit(struct kunit *test)
+{
+	/* Every case puts what it took: nothing is left but the spare. */
+	KUNIT_EXPECT_EQ(test, gpusched_nr_masks, 0U);
+	gpusched_mask_exit();
+}
+
+static struct cpumask *gpusched_test_cpus(struct kunit *test)
+{
+	struct cpumask *cpus = kunit_kzalloc(test, cpumask_size(), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, cpus);
+	return cpus;
+}
+
+static void mask_same_cpus_are_kept_once(struct kunit *test)
+{
+	struct cpumask *cpus = gpusched_test_cpus(test);
+	struct gpusched_mask *a, *b, *c;
+
+	cpumask_set_cpu(0, cpus);
+	a = gpusched_mask_get(cpus);
+	KUNIT_ASSERT_NOT_NULL(test, a);
+	b = gpusched_mask_get(cpus);
+	KUNIT_ASSERT_PTR_EQ(test, a, b);
+	KUNIT_EXPECT_EQ(test, refcount_read(&a->ref), 2U);
+	KUNIT_EXPECT_EQ(test, gpusched_nr_masks, 1U);
+	KUNIT_EXPECT_TRUE(test, cpumask_equal(gpusched_mask_cpus(a), cpus));
+
+	/* Other CPUs, another mask; the first is untouched. */
+	cpumask_clear(cpus);
+	c = gpusched_mask_get(cpus);
+	KUNIT_ASSERT_NOT_NULL(test, c);
+	KUNIT_EXPECT_PTR_NE(test, a, c);
+	KUNIT_EXPECT_EQ(test, gpusched_nr_masks, 2U);
+	KUNIT_EXPECT_TRUE(test, cpumask_test_cpu(0, gpusched_mask_cpus(a)));
+	KUNIT_EXPECT_TRUE(test, cpumask_empty(gpusched_mask_cpus(c)));
+
+	gpusched_mask_put(c);
+	gpusched_mask_put(b);
+	KUNIT_EXPECT_EQ(test, gpusched_nr_masks, 1U);
+	KUNIT_EXPECT_EQ(test, refcount_read(&a->ref), 1U);
+	gpusched_mask_put(a);
+	KUNIT_EXPECT_EQ(test, gpusched_nr_masks, 0U);
+	gpusched_mask_put(NULL);
+}
+
+static void mask_digest_tells_cpus_apart(struct kunit *test)
+{
+	struct cpumask *cpus = gpusched_test_cpus(test);
+	unsigned int i, j, n = min(nr_cpu_ids, 64U);
+	u64 *digests;
+
+	digests = kunit_kcalloc(test, n + 1, sizeof(*digests), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, digests);
+	for (i = 0; i < n; i++) {
+		cpumask_clear(cpus);
+		cpumask_set_cpu(i, cpus);
+		digests[i] = gpusched_mask_digest(cpus);
+	}
+	cpumask_clear(cpus);
+	digests[n] = gpusched_mask_digest(cpus);
+	for (i = 0; i <= n; i++)
+		for (j = i + 1; j <= n; j++)
+			KUNIT_EXPECT_NE(test, digests[i], digests[j]);
+	/* The last possible CPU is part of the digest too. */
+	cpumask_set_cpu(nr_cpu_ids - 1, cpus);
+	KUNIT_EXPECT_NE(test, gpusched_mask_digest(cpus), digests[n]);
+}
+
+static void mask_digest_ignores_bits_past_the_last_cpu(struct kunit *test)
+{
+	struct cpumask *cpus = gpusched_test_cpus(test);
+	u64 digest;
+
+	if (nr_cpu_ids % BITS_PER_LONG == 0)
+		kunit_skip(test, "nr_cpu_ids (%u) fills its last word", nr_cpu_ids);
+	cpumask_set_cpu(0, cpus);
+	digest = gpusched_mask_digest(cpus);
+	/*
+	 * As a thread's own mask from sched_setaffinity() may carry them:
+	 * masks that cpumask_equal() finds equal must never differ in
+	 * digest, whether it compares those bits (NR_CPUS of one word) or
+	 * not.
+	 */
+	__set_bit(nr_cpu_ids, cpumask_bits(cpus));
+	KUNIT_EXPECT_EQ(test, gpusched_mask_digest(cpus), digest);
+}
+
+static void mask_intern_takes_the_reserve_only_when_new(struct kunit *test)
+{
+	struct cpumask *cpus = gpusched_test_cpus(test);
+	struct gpusched_mask *a, *b;
+
+	/* No spare: a new set of CPUs cannot be kept... */
+	kfree(gpusched_mask_spare);
+	gpusched_mask_spare = NULL;
+	cpumask_set_cpu(nr_cpu_ids - 1, cpus);
+	KUNIT_EXPECT_NULL(test, gpusched_mask_intern(cpus));
+	/* ...until one is reserved, and one reserve serves one new mask. */
+	KUNIT_ASSERT_EQ(test, gpusched_mask_reserve(), 0);
+	a = gpusched_mask_intern(cpus);
+	KUNIT_ASSERT_NOT_NULL(test, a);
+	KUNIT_EXPECT_NULL(test, gpusched_mask_spare);
+	/* A set already kept needs no spare. */
+	b = gpusched_mask_intern(cpus);
+	KUNIT_EXPECT_PTR_EQ(test, a, b);
+	cpumask_clear(cpus);
+	KUNIT_EXPECT_NULL(test, gpusched_mask_intern(cpus));
+	/* Reserving twice keeps one spare. */
+	KUNIT_ASSERT_EQ(test, gpusched_mask_reserve(), 0);
+	KUNIT_ASSERT_EQ(test, gpusched_mask_reserve(), 0);
+	KUNIT_EXPECT_NOT_NULL(test, gpusched_mask_spare);
+	gpusched_mask_put(b);
+	gpusched_mask_put(gpusched_mask_hold(a));
+	gpusched_mask_put(a);
+}
+
+static struct kunit_case gpusched_mask_cases[] = {
+	KUNIT_CASE(mask_same_cpus_are_kept_once),
+	KUNIT_CASE(mask_digest_tells_cpus_apart),
+	KUNIT_CASE(mask_digest_ignores_bits_past_the_last_cpu),
+	KUNIT_CASE(mask_intern_takes_the_reserve_only_when_new),
+	{}
+};
+
+static struct kunit_suite gpusched_mask_suite = {
+	.name = "gpusched_mask",
+	.init = gpusched_mask_test_init,
+	.exit = gpusched_mask_test_exit,
+	.test_cases = gpusched_mask_cases,
+};
+
+kunit_test_suite(gpusched_mask_suite);
