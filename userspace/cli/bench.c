@@ -59,6 +59,7 @@ enum {
 	OPT_NO_MICRO,
 	OPT_STANDIN,
 	OPT_HOTPLUG_CPU,
+	OPT_DAEMON_SECONDS,
 };
 
 #define STANDIN_NAME	"gpusched-standin-worker"
@@ -69,8 +70,8 @@ static void bench_usage(FILE *out)
 		"Usage: gpusched bench [--workers N] [--loaders N] [--buffer-mib M] [--seconds S]\n"
 		"                      [--repetitions R] [--policies LIST] [--gpus LIST]\n"
 		"                      [--json] [--csv FILE] [--svg FILE] [--micro-only | --no-micro]\n"
-		"                      [--standin PATH] [--hotplug-cpu CPU] [--device PATH]\n"
-		"                      [--match VENDOR[:CLASS]]...\n\n"
+		"                      [--standin PATH] [--hotplug-cpu CPU] [--daemon-seconds S]\n"
+		"                      [--device PATH] [--match VENDOR[:CLASS]]...\n\n"
 		"Runs N stand-in training workers under each policy, R rounds, and reports per\n"
 		"policy the throughput, migrations, cross-node migrations, share of run time on\n"
 		"the GPU's node and run-queue latency (median and min-max over the rounds);\n"
@@ -90,7 +91,10 @@ static void bench_usage(FILE *out)
 		"  --standin PATH    the stand-in worker (default: " STANDIN_NAME " beside\n"
 		"                    this program, else in PATH)\n"
 		"  --hotplug-cpu CPU also time CPU going offline and online again until the\n"
-		"                    module has the new topology (needs gpuschedd running)\n");
+		"                    module has the new topology (needs gpuschedd running)\n"
+		"  --daemon-seconds S\n"
+		"                    take gpuschedd's idle CPU time over at least S seconds,\n"
+		"                    waiting after the micro-benchmarks for the rest\n");
 }
 
 /* A bounded count into an unsigned int, through the CLI's one number parser. */
@@ -181,6 +185,7 @@ static int parse_options(struct bench *b, int argc, char **argv)
 		{ "no-micro", no_argument, NULL, OPT_NO_MICRO },
 		{ "standin", required_argument, NULL, OPT_STANDIN },
 		{ "hotplug-cpu", required_argument, NULL, OPT_HOTPLUG_CPU },
+		{ "daemon-seconds", required_argument, NULL, OPT_DAEMON_SECONDS },
 		CLI_COMMON_LONG_OPTIONS,
 		{ 0 }
 	};
@@ -236,6 +241,9 @@ static int parse_options(struct bench *b, int argc, char **argv)
 			b->hotplug_cpu = cpu;
 			break;
 		}
+		case OPT_DAEMON_SECONDS:
+			ret = parse_count("--daemon-seconds", optarg, 1, 86400, &b->daemon_seconds);
+			break;
 		default:
 			bench_usage(opt == 'h' ? stdout : stderr);
 			return opt == 'h' ? -1 : EXIT_USAGE;

@@ -90,6 +90,7 @@ struct bench {
 	char *standin;
 	bool micro_only, no_micro;
 	int hotplug_cpu;		/* --hotplug-cpu, or -1 */
+	unsigned int daemon_seconds;	/* --daemon-seconds, or 0 */
 	/* The machine. */
 	struct gs_machine *machine;
 	struct gpusched *gs;		/* NULL: the module is not loaded */
@@ -143,7 +144,8 @@ void bench_micro_hotplug(struct bench *b);
 /*
  * Notes gpuschedd's CPU time now; bench_daemon_finish() adds a row with its
  * CPU time per second since, which is its idle cost (bench changes nothing
- * the daemon watches), or says why there is none.
+ * the daemon watches), or says why there is none.  With --daemon-seconds S
+ * it first waits until S seconds have passed since the start.
  */
 void bench_daemon_start(struct bench *b);
 void bench_daemon_finish(struct bench *b);

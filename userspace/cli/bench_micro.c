@@ -995,12 +995,32 @@ void bench_daemon_start(struct bench *b)
 	b->daemon_cpu_ns = b->daemon_pid ? daemon_cpu_ns(b->daemon_pid) : -1;
 }
 
+/* Sleeps until @seconds have passed since gpuschedd's CPU time was first read. */
+static void daemon_wait(const struct bench *b, unsigned int seconds)
+{
+	double left = b->daemon_since_ns + seconds * 1e9 - now_ns();
+	struct timespec ts;
+
+	if (left <= 0)
+		return;
+	if (isatty(STDERR_FILENO) || b->common.verbose)
+		fprintf(stderr, "gpusched bench: %.0f s more of gpuschedd idle (--daemon-seconds %u)\n",
+			ceil(left / 1e9), seconds);
+	ts.tv_sec = (time_t)(left / 1e9);
+	ts.tv_nsec = (long)(left - ts.tv_sec * 1e9);
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
 void bench_daemon_finish(struct bench *b)
 {
 	const char *name = "gpuschedd CPU time per second of bench";
-	double seconds = (now_ns() - b->daemon_since_ns) / 1e9, cpu = -1, per_second;
+	double seconds, cpu = -1, per_second;
 	char condition[64];
 
+	if (b->daemon_pid && b->daemon_seconds)
+		daemon_wait(b, b->daemon_seconds);
+	seconds = (now_ns() - b->daemon_since_ns) / 1e9;
 	snprintf(condition, sizeof(condition), "idle, over %.1f s", seconds);
 	if (!b->daemon_pid) {
 		bench_micro_add(b, "daemon", name, condition, NULL, 0,
