@@ -216,7 +216,7 @@ static inline const struct cpumask *gpusched_mask_cpus(const struct gpusched_mas
 	return to_cpumask(mask->bits);
 }
 
-/* gpusched_mask.c: no lock needed, see there */
+/* gpusched_mask.c: get and intern under gpusched_lock, the rest anywhere; see there */
 void gpusched_mask_init(void);
 void gpusched_mask_exit(void);
 u64 gpusched_mask_digest(const struct cpumask *cpus);

@@ -13,7 +13,14 @@
  * another mask and puts its old one.  gpusched_masks_lock, a spinlock,
  * guards the table and the spare, so that a mask can be put from any
  * process context, with or without gpusched_lock.  Only gpusched_mask_get()
- * and gpusched_mask_reserve() allocate, and only outside the lock.
+ * and gpusched_mask_reserve() allocate, and only outside the lock.  Masks
+ * are made (gpusched_mask_get(), gpusched_mask_intern()) only under
+ * gpusched_lock: that is what lets a caller that reserved a spare count on
+ * it while it sleeps in set_cpus_allowed_ptr() (gpusched_thread_apply()).
+ *
+ * A mask is charged to the memory cgroup of whoever allocated it, which
+ * for a spare may be another pin than the one that uses it, and for the
+ * module's own works no cgroup.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -93,7 +100,6 @@ static struct gpusched_mask *gpusched_mask_alloc(void)
 {
 	struct gpusched_mask *mask;
 
-	/* Charged to the first pinner; others that share it are not charged. */
 	mask = kzalloc(struct_size(mask, bits, cpumask_size() / sizeof(unsigned long)),
 		       GFP_KERNEL_ACCOUNT);
 	if (mask)
@@ -107,7 +113,7 @@ static struct gpusched_mask *gpusched_mask_alloc(void)
  * Keeps one allocated mask aside, so that a caller can be sure, before it
  * changes anything, that it will be able to remember what it changed.
  * The promise holds until the next intern, for a caller that holds
- * gpusched_lock (the only lock under which masks are interned).
+ * gpusched_lock throughout.
  *
  * Context: process context, may sleep.
  * Return: 0, or -ENOMEM.
@@ -138,7 +144,7 @@ int gpusched_mask_reserve(void)
  * The mask of the same CPUs already held by someone, with one more
  * holder, or the spare mask filled with @cpus.
  *
- * Context: any process context; allocates nothing.
+ * Context: gpusched_lock held (in the module); allocates nothing.
  * Return: the mask, or NULL when it is new and no spare was reserved.
  */
 struct gpusched_mask *gpusched_mask_intern(const struct cpumask *cpus)
@@ -171,7 +177,7 @@ out:
  * gpusched_mask_get() - a held mask of some CPUs
  * @cpus: the CPUs
  *
- * Context: process context, may sleep.
+ * Context: gpusched_lock held (in the module), may sleep.
  * Return: the mask, or NULL when out of memory.
  */
 struct gpusched_mask *gpusched_mask_get(const struct cpumask *cpus)

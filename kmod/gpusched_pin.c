@@ -230,15 +230,24 @@ void gpusched_worker_allowed(const struct gpusched_worker *worker, struct cpumas
 			cpumask_and(allowed, allowed, gpusched_mask_cpus(thread->original));
 }
 
-/* Gives the threads before @stop (all when NULL) their original CPUs back. */
+/*
+ * Gives the threads before @stop their original CPUs back, for a pin that
+ * fails: their records are discarded, so nothing is noted and nothing
+ * allocated, and running out of memory cannot leave one on the pin's CPUs.
+ */
 static void gpusched_worker_restore(struct gpusched_worker *worker, struct gpusched_thread *stop)
 {
 	struct gpusched_thread *thread;
+	struct task_struct *task;
 
 	list_for_each_entry(thread, &worker->threads, node) {
 		if (thread == stop)
 			break;
-		gpusched_thread_apply(thread, gpusched_mask_cpus(thread->original));
+		task = get_pid_task(thread->pid, PIDTYPE_PID);
+		if (!task)
+			continue;
+		set_cpus_allowed_ptr(task, gpusched_mask_cpus(thread->original));
+		put_task_struct(task);
 	}
 }
 

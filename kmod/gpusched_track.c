@@ -396,8 +396,6 @@ enum gpusched_thread_change gpusched_thread_check(struct gpusched_thread *thread
 	task = get_pid_task(thread->pid, PIDTYPE_PID);
 	if (!task)
 		return GPUSCHED_THREAD_SAME;
-	if (gpusched_mask_reserve())
-		goto out;
 	raw_spin_lock_irqsave(&task->pi_lock, flags);
 	if (cpumask_equal(&task->cpus_mask, gpusched_mask_cpus(thread->applied)))
 		goto unlock;
@@ -415,8 +413,8 @@ unlock:
 	raw_spin_unlock_irqrestore(&task->pi_lock, flags);
 	if (change != GPUSCHED_THREAD_ALLOWED && change != GPUSCHED_THREAD_STRANDED)
 		goto out;
-	/* Cannot fail: the spare was reserved under the same lock hold. */
-	now = gpusched_mask_intern(gpusched_note_cpus);
+	/* gpusched_note_cpus keeps the new CPUs while this may sleep. */
+	now = gpusched_mask_get(gpusched_note_cpus);
 	if (!now) {
 		change = GPUSCHED_THREAD_SAME;
 		goto out;
