@@ -467,6 +467,36 @@ out:
 	return err;
 }
 
+/*
+ * The caller's CPUs, in a set of *@size bytes that the kernel takes:
+ * sched_getaffinity(2) refuses a set with fewer bits than its possible CPUs
+ * (nr_cpu_ids), and a machine with CPU hotplug slots has many more of
+ * those than discovery sees online or present (VMs, some firmware).  The
+ * set holds at least @nr_cpus and is doubled until the kernel takes it.
+ */
+static cpu_set_t *fallback_affinity(uint32_t nr_cpus, size_t *size, int *err)
+{
+	uint32_t bits = nr_cpus > CPU_SETSIZE ? nr_cpus : CPU_SETSIZE;
+	cpu_set_t *cpus;
+
+	for (;;) {
+		cpus = CPU_ALLOC(bits);
+		if (!cpus) {
+			*err = -ENOMEM;
+			return NULL;
+		}
+		*size = CPU_ALLOC_SIZE(bits);
+		if (!sched_getaffinity(0, *size, cpus))
+			return cpus;
+		*err = -errno;
+		CPU_FREE(cpus);
+		/* The kernel's own limit (NR_CPUS) is 8192 on Debian, 1 << 22 at most. */
+		if (*err != -EINVAL || bits >= 1U << 22)
+			return NULL;
+		bits *= 2;
+	}
+}
+
 bool gs_fallback_needs_cpu_groups(unsigned int policy)
 {
 	return policy != GPUSCHED_POLICY_DEFAULT && policy != GPUSCHED_POLICY_NODE;
@@ -511,17 +541,16 @@ int gs_fallback_pin_machine(const struct gs_machine *machine, unsigned int gpu,
 	}
 
 	/* The engine never widens: it places within what the caller may use now. */
-	current_size = CPU_ALLOC_SIZE(snapshot.topo.nr_cpus);
-	current = CPU_ALLOC(snapshot.topo.nr_cpus);
 	words = gs_bitmap_words(snapshot.topo.nr_cpus);
 	allowed = calloc(words, sizeof(*allowed));
 	placed = calloc(words, sizeof(*placed));
-	if (!current || !allowed || !placed) {
+	if (!allowed || !placed) {
 		err = fallback_fail(message, -ENOMEM, "out of memory");
 		goto out_snapshot;
 	}
-	if (sched_getaffinity(0, current_size, current)) {
-		err = fallback_fail(message, -errno, "sched_getaffinity: %s", strerror(errno));
+	current = fallback_affinity(snapshot.topo.nr_cpus, &current_size, &err);
+	if (!current) {
+		fallback_fail(message, err, "sched_getaffinity: %s", strerror(-err));
 		goto out_snapshot;
 	}
 	for (cpu = 0; cpu < snapshot.topo.nr_cpus; cpu++)

@@ -23,12 +23,16 @@
  *                         GPUSCHED_FEATURE_PIN_STATE: no feature bits, and
  *                         QUERY knows only the fields up to original_cpus
  *
- * The machine has 64 possible CPUs.
+ * The module's machine has 64 possible CPUs.  Apart from the module,
+ * FAKE_POSSIBLE_CPUS=N makes sched_getaffinity(2) refuse, as the kernel
+ * does, a set of fewer than N bits: a kernel with N possible CPUs, most
+ * of them absent (hotplug slots).
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -228,6 +232,20 @@ static int fake_query(struct gpusched_query *query)
 	fake_write_mask(query->cpus, pin->cpus);
 	fake_write_mask(query->original_cpus, pin->cpus);
 	return 0;
+}
+
+int sched_getaffinity(pid_t pid, size_t size, cpu_set_t *set)
+{
+	static int (*real)(pid_t, size_t, cpu_set_t *);
+	const char *possible = getenv("FAKE_POSSIBLE_CPUS");
+
+	if (possible && size * 8 < strtoul(possible, NULL, 10)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (!real)
+		real = (int (*)(pid_t, size_t, cpu_set_t *))dlsym(RTLD_NEXT, "sched_getaffinity");
+	return real(pid, size, set);
 }
 
 int ioctl(int fd, unsigned long request, ...)

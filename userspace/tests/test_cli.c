@@ -1773,9 +1773,21 @@ static void test_exec_fallback_reads(const char *root)
 	free(command);
 }
 
+/* Whether @out, a /proc/PID/status, has the line "Cpus_allowed_list: @want". */
+static bool allowed_list_is(const char *out, const char *want)
+{
+	const char *line = strstr(out, "Cpus_allowed_list:");
+
+	if (!line)
+		return false;
+	line += strlen("Cpus_allowed_list:");
+	line += strspn(line, " \t");
+	return !strncmp(line, want, strlen(want)) && line[strlen(want)] == '\n';
+}
+
 static void test_exec_fallback(void)
 {
-	char *root = fixture(WORKSTATION), *want, *line;
+	char *root = fixture(WORKSTATION), *want, *preload;
 	struct gs_bitmap cpus = GS_BITMAP_INIT;
 	struct run run;
 
@@ -1783,6 +1795,8 @@ static void test_exec_fallback(void)
 	if (gs_bitmap_empty(&cpus)) {
 		tap_skip("the fixture's GPU node has no CPU of this machine",
 			 "exec fallback on %s", WORKSTATION);
+		tap_skip("cannot place here",
+			 "exec fallback where the kernel has 4096 possible CPUs");
 		tap_skip("cannot place here", "exec -- /nonexistent-program exits 127");
 		tap_skip("cannot place here", "exec -- /etc/passwd exits 126");
 		tap_skip("cannot place here",
@@ -1794,16 +1808,28 @@ static void test_exec_fallback(void)
 	want = format_cpus(&cpus);
 	run = CLI("exec", "--device", MISSING_DEVICE, "--sysfs-root", root, "--gpu", "0", "--",
 		  "/bin/sh", "-c", "grep Cpus_allowed_list /proc/self/status");
-	line = strstr(run.out, "Cpus_allowed_list:");
 	tap_ok(run.status == 0, "exec fallback on %s exits 0 (got %d)", WORKSTATION, run.status);
-	if (!tap_ok(line && !strncmp(line + 18 + strspn(line + 18, " \t"), want, strlen(want)) &&
-		    line[18 + strspn(line + 18, " \t") + strlen(want)] == '\n',
-		    "exec fallback: the program runs on CPUs %s", want))
+	if (!tap_ok(allowed_list_is(run.out, want), "exec fallback: the program runs on CPUs %s",
+		    want))
 		tap_diag("stdout: %s", run.out);
 	if (!tap_ok(strstr(run.err, "NOT arbitrated") != NULL,
 		    "exec fallback warns that the placement is NOT arbitrated"))
 		tap_diag("stderr: %s", run.err);
 	run_free(&run);
+
+	/*
+	 * A kernel with many more possible CPUs than discovery sees (hotplug
+	 * slots) refuses a CPU set sized for the ones it sees.
+	 */
+	preload = xprintf("LD_PRELOAD=%s", fake_module);
+	run = CLI_ENV(((char *[]){ "PATH=/usr/bin:/bin", preload, "FAKE_POSSIBLE_CPUS=4096", NULL }),
+		      "exec", "--device", MISSING_DEVICE, "--sysfs-root", root, "--gpu", "0", "--",
+		      "/bin/sh", "-c", "grep Cpus_allowed_list /proc/self/status");
+	if (!tap_ok(run.status == 0 && allowed_list_is(run.out, want),
+		    "exec fallback where the kernel has 4096 possible CPUs places on %s", want))
+		tap_diag("status %d, stdout: %s, stderr: %s", run.status, run.out, run.err);
+	run_free(&run);
+	free(preload);
 	free(want);
 
 	expect_exit(CLI("exec", "--device", MISSING_DEVICE, "--sysfs-root", root, "--gpu", "0",
