@@ -78,6 +78,7 @@ append="root=/dev/vda rw console=ttyS0 panic=-1 no5lvl"
 # largest) reports a CPU stuck for 120 s, and so does the RCU stall
 # timeout below; either still catches a CPU stuck for good.
 append+=" watchdog_thresh=60 rcupdate.rcu_cpu_stall_timeout=120"
+append+=$GS_KERNEL_ARGS
 
 if [ "$shell" -eq 1 ]; then
 	qemu-system-x86_64 "${args[@]}" -serial mon:stdio -append "$append"

@@ -63,7 +63,10 @@ done <"$topology_file"
 gpu_addr() { eval "echo \$gpu_addr_$1"; }
 gpu_node() { eval "echo \$gpu_node_$1"; }
 gpu_cpus() { eval "echo \$node_cpus_$(gpu_node "$1")"; }
-all_cpus=$(cat /sys/devices/system/cpu/online)
+# The CPUs a task is allowed as the kernel shows them: on a machine with
+# possible CPUs that are not online (hotplug slots) Cpus_allowed_list names
+# those too, so take this shell's own rather than the online list.
+all_cpus=$(allowed $$)
 
 generation() { gpusched status --json 2>/dev/null | sed -n 's/^ *"generation": *\([0-9]*\).*/\1/p'; }
 # Milliseconds from the last kernel line containing $1 (a CPU going offline

@@ -16,8 +16,12 @@
 #include "kselftest_harness.h"
 
 #define PID_MAX_PATH	"/proc/sys/kernel/pid_max"
-/* pid_max's floor: ids below it are kept for the kernel. */
-#define LOW_PID_MAX	"400"
+/*
+ * A low pid_max, so that ids come back quickly: the kernel's floor is 301
+ * (ids up to 300 are kept for it) or 8 per possible CPU, if more.
+ */
+#define LOW_PID_MAX	400
+#define PIDS_PER_CPU_MIN	8
 #define REUSE_TRIES	5000
 /* After a wrap the kernel hands out ids from RESERVED_PIDS (300) up only. */
 #define FIRST_REUSABLE_PID	300
@@ -32,11 +36,17 @@ FIXTURE(reuse) {
 
 FIXTURE_SETUP(reuse)
 {
+	unsigned int low = LOW_PID_MAX;
+	char text[16];
+
 	self->old_pid_max[0] = '\0';
 	GS_FIXTURE_START(self);
 	ASSERT_EQ(0, gs_read_text(PID_MAX_PATH, self->old_pid_max, sizeof(self->old_pid_max)));
-	/* Every new id comes from a range of 100: ids come back quickly. */
-	ASSERT_EQ(0, gs_write_text(PID_MAX_PATH, LOW_PID_MAX));
+	if (low < PIDS_PER_CPU_MIN * self->m.nr_cpu_ids + 100)
+		low = PIDS_PER_CPU_MIN * self->m.nr_cpu_ids + 100;
+	/* Every new id comes from a range of 100 or a few more: ids come back quickly. */
+	snprintf(text, sizeof(text), "%u", low);
+	ASSERT_EQ(0, gs_write_text(PID_MAX_PATH, text)) TH_LOG("pid_max %s", text);
 }
 
 FIXTURE_TEARDOWN(reuse)

@@ -60,7 +60,7 @@ static int parse_line(struct topology *t, char *line)
 		return 0;
 	line += n;
 
-	if (!strcmp(kw, "description"))
+	if (!strcmp(kw, "description") || !strcmp(kw, "kernel"))
 		return 0;
 	if (!strcmp(kw, "cpus"))
 		return sscanf(line, "%d sockets=%d cores=%d threads=%d", &t->nr_cpus,

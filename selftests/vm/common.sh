@@ -80,7 +80,8 @@ gs_kernel_source_tools() {
 # selftests/vm/topologies (sockets, cores, threads, NUMA nodes with their
 # memory and distances, stand-in GPUs behind PCI expander bridges on their
 # nodes) as the array GS_QEMU_ARGS.  Every guest, busybox or Debian, boots
-# the same machine from it; the caller adds the disks, kernel and consoles.
+# the same machine from it; the caller adds the disks, kernel and consoles,
+# and appends GS_KERNEL_ARGS (the file's kernel lines) to the command line.
 # Devices the caller adds must say bus=pcie.0: with pxb-pcie bridges present
 # QEMU would otherwise try to plug them into a bridge and fail.
 gs_qemu_topology() {
@@ -88,10 +89,12 @@ gs_qemu_topology() {
 	local topo_file=$GS_TOPOLOGIES/$topology
 	[ -f "$topo_file" ] || gs_die "no topology '$topology' in $GS_TOPOLOGIES ($(ls "$GS_TOPOLOGIES" | grep -v README | tr '\n' ' '))"
 	GS_QEMU_ARGS=(-machine q35 -cpu qemu64,vendor=GenuineIntel -accel tcg,thread=multi)
+	GS_KERNEL_ARGS=""
 	local kw rest n opts id cpus mem opt a b v addr node model bus_nr mem_total=0 gpu=0
 	while read -r kw rest; do
 		case $kw in
 		'' | '#'* | description) ;;
+		kernel) GS_KERNEL_ARGS+=" $rest" ;;
 		cpus)
 			read -r n opts <<<"$rest"
 			GS_QEMU_ARGS+=(-smp "cpus=$n,${opts// /,}")

@@ -54,6 +54,7 @@ append+=" slab_nomerge"
 # soft lockups and RCU stalls after 120 s rather than about 20 s (see
 # selftests/debian/run-guest.sh).
 append+=" watchdog_thresh=60 rcupdate.rcu_cpu_stall_timeout=120"
+append+=$GS_KERNEL_ARGS
 args+=(-kernel "$vmlinuz" -initrd "$initramfs" -device isa-debug-exit,iobase=0xf4,iosize=0x04)
 
 if [ "$shell" -eq 1 ]; then
