@@ -364,8 +364,9 @@ for k in $kernels; do
 			grep -q '^=== insmod-kunit rc=0$' "$dir/results.clean" &&
 				grep -q '^=== suite kunit.gpusched_placement$' "$dir/results.clean" &&
 				grep -q '^=== suite kunit.gpusched_topology$' "$dir/results.clean" &&
+				grep -q '^=== suite kunit.gpusched_mask$' "$dir/results.clean" &&
 				grep -q '^=== rmmod-kunit rc=0$' "$dir/results.clean"
-			verdict "guest $name: gpusched_kunit.ko loads, reports both suites, unloads" $?
+			verdict "guest $name: gpusched_kunit.ko loads, reports its three suites, unloads" $?
 		fi
 
 		guest_suites "$dir" "guest $name"
