@@ -106,7 +106,8 @@ tap_record() {
 
 # guest_suites DIR NAME: the suites a guest reported in DIR/results.clean,
 # split into one TAP file per suite ("=== suite S" ... "=== end-suite S
-# rc=N") and each counted with its exit status.
+# rc=N secs=T") and each counted with its exit status; the five slowest
+# are logged.
 guest_suites() {
 	local dir=$1 name=$2 tap suite rc
 	rm -f "$dir"/suite-*.tap "$dir"/suite-*.rc
@@ -124,6 +125,12 @@ guest_suites() {
 		rc=${rc:-255}
 		tap_record "$name: $suite" "$tap" "$rc"
 	done
+	# Where the guest's time went, for whoever has to keep CI short.
+	local slow
+	slow=$(sed -n 's/^=== end-suite \([^ ]*\) rc=[0-9]* secs=\([0-9]*\)$/\2 \1/p' "$dir/results.clean" |
+		sort -rn | head -n 5 | awk '{ printf "%s%s %ss", (NR > 1 ? ", " : ""), $2, $1 }')
+	[ -n "$slow" ] && gs_log "$name: slowest suites: $slow"
+	return 0
 }
 
 # guest_kernel_clean DIR NAME LOG [CONSOLE]: one check that the guest's
