@@ -103,6 +103,11 @@ fi
 
 # row_timed NAME: a micro-benchmark row whose name starts with NAME has samples.
 row_timed() { grep -A 4 '"name":"'"$1" "$log/bench.json" | grep -q '"samples":[1-9]'; }
+# hotplug_split: both directions of hotplug timed in two parts too.
+hotplug_split() {
+	row_timed "CPU offline: the write" && row_timed "CPU offline: uevent to" &&
+		row_timed "CPU online: the write" && row_timed "CPU online: uevent to"
+}
 
 # The micro-benchmarks: one pin through the module was timed.
 check "a pin through the module was timed" row_timed "GPUSCHED_IOC_PIN"
@@ -164,6 +169,7 @@ elif [ -e "/sys/devices/system/cpu/cpu$hotplug_cpu/online" ]; then
 	check "CPU $hotplug_cpu going offline was timed to the module's new topology" \
 		row_timed "CPU offline to the module"
 	check "... and coming online again" row_timed "CPU online to the module"
+	check "... each split into the write and what follows its uevent" hotplug_split
 	check "... and left online" [ "$(cat "/sys/devices/system/cpu/cpu$hotplug_cpu/online")" = 1 ]
 else
 	skip "CPU hotplug timed to the module's new topology" "CPU $hotplug_cpu cannot go offline"
