@@ -105,8 +105,8 @@ fi
 row_timed() { grep -A 4 '"name":"'"$1" "$log/bench.json" | grep -q '"samples":[1-9]'; }
 # hotplug_split: both directions of hotplug timed in two parts too.
 hotplug_split() {
-	row_timed "CPU offline: the write" && row_timed "CPU offline: uevent to" &&
-		row_timed "CPU online: the write" && row_timed "CPU online: uevent to"
+	row_timed "CPU offline: the write to" && row_timed "CPU offline: the write's return" &&
+		row_timed "CPU online: the write to" && row_timed "CPU online: the write's return"
 }
 
 # The micro-benchmarks: one pin through the module was timed.
@@ -169,7 +169,7 @@ elif [ -e "/sys/devices/system/cpu/cpu$hotplug_cpu/online" ]; then
 	check "CPU $hotplug_cpu going offline was timed to the module's new topology" \
 		row_timed "CPU offline to the module"
 	check "... and coming online again" row_timed "CPU online to the module"
-	check "... each split into the write and what follows its uevent" hotplug_split
+	check "... each split at the write's return" hotplug_split
 	check "... and left online" [ "$(cat "/sys/devices/system/cpu/cpu$hotplug_cpu/online")" = 1 ]
 else
 	skip "CPU hotplug timed to the module's new topology" "CPU $hotplug_cpu cannot go offline"

@@ -222,22 +222,24 @@ static void hotplug_rows(struct bench *b, const char *direction, const char *con
 			 double *total, double *write, unsigned int n, const char *why)
 {
 	static const char *const rows[3][2] = {
-		{ "CPU %s to the module's new topology",
+		{ " to the module's new topology",
 		  "from the write to its online file, after 1 s without hotplug" },
-		{ "CPU %s: the write to its online file",
+		{ ": the write to its online file",
 		  "the kernel's own work; its uevent goes out before the write returns" },
-		{ "CPU %s: uevent to the module's new topology",
-		  "from the write's return: gpuschedd's look and SET_TOPOLOGY (goal: under 100 ms)" },
+		{ ": the write's return to the module's new topology",
+		  "gpuschedd's look and SET_TOPOLOGY (goal: under 100 ms from the uevent)" },
 	};
 	double after[HOTPLUG_ROUNDS], *samples[3] = { total, write, after };
 	char name[96];
 	unsigned int i;
 
+	if (why[0])
+		n = 0;
 	/* Before the rows sort the samples in place. */
 	for (i = 0; i < n; i++)
 		after[i] = total[i] - write[i];
 	for (i = 0; i < 3; i++) {
-		snprintf(name, sizeof(name), rows[i][0], direction);
+		snprintf(name, sizeof(name), "CPU %s%s", direction, rows[i][0]);
 		if (why[0])
 			bench_micro_add(b, "hotplug", name, condition, NULL, 0, "not measured: %s",
 					why);
