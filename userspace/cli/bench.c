@@ -512,8 +512,11 @@ static int wait_ready(struct worker_run *w)
 	return memcmp(line, "ready\n", 6) ? -1 : 0;
 }
 
-/* Reads a worker's report until its "rate" line; 0, or -1 after printing why. */
-static int read_report(struct worker_run *w, double deadline)
+/*
+ * Reads a worker's report until its "rate" line, waiting until @deadline,
+ * @wait seconds after the workers started; 0, or -1 after printing why.
+ */
+static int read_report(struct worker_run *w, double deadline, double wait)
 {
 	for (;;) {
 		struct pollfd fd = { .fd = w->report, .events = POLLIN };
@@ -528,8 +531,8 @@ static int read_report(struct worker_run *w, double deadline)
 			break;
 		}
 		if (left <= 0) {
-			cli_error("worker %d has not reported %d s after its end; is the machine overloaded?",
-				  w->pid, (int)(deadline - now_s() + 0.5));
+			cli_error("worker %d has not reported %.0f s after it started; is the machine overloaded?",
+				  w->pid, wait);
 			return -1;
 		}
 		if (poll(&fd, 1, left) < 0 && errno != EINTR)
@@ -708,7 +711,7 @@ static int run_repetition(struct bench *b, struct bench_policy *p, struct bench_
 	struct gpusched *gs = NULL;
 	unsigned int w, started = 0, m;
 	int ret = EXIT_FAILURE_RUNTIME, err, status;
-	double deadline;
+	double deadline, wait;
 
 	rep->workers = calloc(b->workers, sizeof(*rep->workers));
 	if (!runs || !rep->workers) {
@@ -763,10 +766,11 @@ static int run_repetition(struct bench *b, struct bench_policy *p, struct bench_
 	}
 
 	/* Generous: an emulated guest can take many times the nominal length. */
-	deadline = now_s() + b->seconds * 10.0 + 30;
+	wait = b->seconds * 10.0 + 30;
+	deadline = now_s() + wait;
 	rep->metric[BENCH_THROUGHPUT] = 0;
 	for (w = 0; w < b->workers; w++) {
-		if (read_report(&runs[w], deadline))
+		if (read_report(&runs[w], deadline, wait))
 			goto stop;
 		rep->workers[w].rate = runs[w].rate;
 		rep->metric[BENCH_THROUGHPUT] += runs[w].rate;
