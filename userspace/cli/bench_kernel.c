@@ -262,11 +262,12 @@ void bench_micro_hotplug(struct bench *b)
 	unsigned int n = 0;
 	int err = 0;
 
-	snprintf(condition, sizeof(condition), "CPU %d, through gpuschedd", b->hotplug_cpu);
-	if (b->hotplug_cpu < 0) {
+	if (b->hotplug_cpu >= 0)
+		snprintf(condition, sizeof(condition), "CPU %d, through gpuschedd", b->hotplug_cpu);
+	else
 		snprintf(condition, sizeof(condition), "through gpuschedd");
+	if (b->hotplug_cpu < 0)
 		snprintf(why, sizeof(why), "needs --hotplug-cpu CPU (takes that CPU offline)");
-	}
 	else if (!b->gs || !b->gpus_from_module)
 		snprintf(why, sizeof(why), "the module is not loaded");
 	else if (!b->daemon_pid)
