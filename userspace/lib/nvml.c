@@ -5,14 +5,15 @@
  * against NVIDIA's headers nor needs the library at run time; the few
  * NVML types and return codes used are declared here, as NVML's ABI
  * fixes them.  The library is loaded for one lookup and unloaded again:
- * the daemon asks rarely (start-up and hotplug), and holding NVML open
- * would keep the NVIDIA driver's device files open for the daemon's
- * whole life.
+ * holding NVML open would keep the NVIDIA driver's device files open for
+ * the daemon's whole life.  Instead gs_nvml_cache keeps the answers, which
+ * do not change while the same GPUs sit at the same addresses.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -244,5 +245,75 @@ int gs_nvml_lookup(unsigned int nr, const char *const *pci_addresses,
 	api.shutdown();
 out:
 	dlclose(library);
+	return err;
+}
+
+void gs_nvml_cache_clear(struct gs_nvml_cache *cache)
+{
+	unsigned int i;
+
+	for (i = 0; i < cache->nr; i++)
+		free(cache->addresses[i]);
+	free(cache->addresses);
+	free(cache->gpus);
+	cache->addresses = NULL;
+	cache->gpus = NULL;
+	cache->nr = 0;
+}
+
+/* Whether @cache holds an answer for exactly these @nr addresses, in order. */
+static bool cache_holds(const struct gs_nvml_cache *cache, unsigned int nr,
+			const char *const *pci_addresses)
+{
+	unsigned int i;
+
+	if (!cache->nr || cache->nr != nr)
+		return false;
+	for (i = 0; i < nr; i++)
+		if (strcmp(cache->addresses[i], pci_addresses[i]))
+			return false;
+	return true;
+}
+
+/* Keeps @gpus as the answer for @pci_addresses; on no memory, keeps nothing. */
+static void cache_keep(struct gs_nvml_cache *cache, unsigned int nr,
+		       const char *const *pci_addresses, const struct gs_nvml_gpu *gpus)
+{
+	unsigned int i;
+
+	cache->addresses = calloc(nr, sizeof(*cache->addresses));
+	cache->gpus = calloc(nr, sizeof(*cache->gpus));
+	if (!cache->addresses || !cache->gpus)
+		goto fail;
+	for (; cache->nr < nr; cache->nr++) {
+		cache->addresses[cache->nr] = strdup(pci_addresses[cache->nr]);
+		if (!cache->addresses[cache->nr])
+			goto fail;
+	}
+	for (i = 0; i < nr; i++)
+		cache->gpus[i] = gpus[i];
+	return;
+fail:
+	gs_nvml_cache_clear(cache);
+}
+
+int gs_nvml_cache_lookup(struct gs_nvml_cache *cache, unsigned int nr,
+			 const char *const *pci_addresses, struct gs_nvml_gpu *gpus,
+			 char *message)
+{
+	unsigned int i;
+	int err;
+
+	if (cache_holds(cache, nr, pci_addresses)) {
+		for (i = 0; i < nr; i++)
+			gpus[i] = cache->gpus[i];
+		message[0] = '\0';
+		return 0;
+	}
+	gs_nvml_cache_clear(cache);
+	cache->asked++;
+	err = gs_nvml_lookup(nr, pci_addresses, gpus, message);
+	if (!err && !message[0] && nr)
+		cache_keep(cache, nr, pci_addresses, gpus);
 	return err;
 }

@@ -47,4 +47,39 @@ struct gs_nvml_gpu {
 int gs_nvml_lookup(unsigned int nr, const char *const *pci_addresses,
 		   struct gs_nvml_gpu *gpus, char *message);
 
+/*
+ * NVML's last complete answer, kept so that a look at the machine after a
+ * CPU or memory hotplug does not load and initialise NVML again: where
+ * GPUs run without persistence mode, nvmlInit_v2() alone can take longer
+ * than the whole rest of the look.  Zero-initialise it; free it with
+ * gs_nvml_cache_clear().
+ */
+struct gs_nvml_cache {
+	unsigned int nr;		/* GPUs answered for; 0: nothing kept */
+	char **addresses;		/* their PCI addresses, in order */
+	struct gs_nvml_gpu *gpus;	/* NVML's answer for each */
+	unsigned long asked;		/* times NVML itself was asked */
+};
+
+/*
+ * gs_nvml_lookup() through @cache: when @cache holds an answer for the
+ * same @nr addresses in the same order, copies it to @gpus and returns 0
+ * with @message "" without loading NVML.  Otherwise asks NVML, and keeps
+ * the answer only when the lookup returned 0 with @message "" (every
+ * device answered for, or not NVIDIA's), so that a failure, a driver not
+ * yet loaded or a device NVML could not answer for is asked about again
+ * at the next look.  Returns what gs_nvml_lookup() returns.  Keeping the
+ * answer needs memory; without it the answer is simply not kept.
+ */
+int gs_nvml_cache_lookup(struct gs_nvml_cache *cache, unsigned int nr,
+			 const char *const *pci_addresses, struct gs_nvml_gpu *gpus,
+			 char *message);
+
+/*
+ * Forgets the kept answer (the next lookup asks NVML) and frees it;
+ * @cache->asked is kept.  Call it when GPUs may have been replaced at
+ * the same addresses, and before @cache goes.
+ */
+void gs_nvml_cache_clear(struct gs_nvml_cache *cache);
+
 #endif /* GPUSCHED_NVML_H */

@@ -15,6 +15,9 @@
  *                       other device gets NVML_ERROR_NOT_SUPPORTED, as
  *                       GPUs whose memory is no NUMA node do
  *   FAKE_NVML_INIT_ERROR  an NVML return code nvmlInit_v2 fails with
+ *   FAKE_NVML_INIT_LOG  a file to which every nvmlInit_v2 call, failed
+ *                       ones included, appends one line "nvmlInit_v2",
+ *                       so that a test can count how often NVML was asked
  *
  * Like a strict NVML, it accepts only the bus-id form NVML prints itself,
  * "00000000:3B:00.0", so the tests also check nvml.c's conversion; other
@@ -113,7 +116,16 @@ nvmlReturn_t nvmlInit_v2(void)
 {
 	const char *error = getenv("FAKE_NVML_INIT_ERROR");
 	const char *list = getenv("FAKE_NVML_DEVICES");
+	const char *log = getenv("FAKE_NVML_INIT_LOG");
 
+	if (log && *log) {
+		FILE *file = fopen(log, "a");
+
+		if (file) {
+			fputs("nvmlInit_v2\n", file);
+			fclose(file);
+		}
+	}
 	if (error && *error)
 		return atoi(error);
 	if (init_count++)

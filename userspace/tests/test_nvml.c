@@ -153,6 +153,103 @@ static void test_fake(const char *fake)
 	unsetenv("FAKE_NVML_DEVICES");
 }
 
+/* Lines in @path: the fake's nvmlInit_v2 calls so far. */
+static unsigned int init_calls(const char *path)
+{
+	FILE *file = fopen(path, "r");
+	unsigned int lines = 0;
+	int c;
+
+	if (!file)
+		return 0;
+	while ((c = fgetc(file)) != EOF)
+		lines += c == '\n';
+	fclose(file);
+	return lines;
+}
+
+static void test_cache(const char *fake)
+{
+	static const char *const addresses[] = { "0000:3b:00.0", "0000:5d:00.0" };
+	static const char *const swapped[] = { "0000:5d:00.0", "0000:3b:00.0" };
+	char log[] = "/tmp/gpusched-test-nvml-XXXXXX", message[GS_NVML_MESSAGE_SIZE];
+	struct gs_nvml_cache cache = { 0 };
+	struct gs_nvml_gpu gpus[2];
+	int fd = mkstemp(log), err;
+
+	if (fd < 0) {
+		tap_skip(strerror(errno), "cache: no scratch file in /tmp for the init log");
+		return;
+	}
+	close(fd);
+	setenv("GPUSCHED_NVML_LIBRARY", fake, 1);
+	setenv("FAKE_NVML_INIT_LOG", log, 1);
+	setenv("FAKE_NVML_DEVICES", "0000:3b:00.0=" UUID_A ";0000:5d:00.0=" UUID_B, 1);
+
+	scribble(gpus, 2);
+	err = gs_nvml_cache_lookup(&cache, 2, addresses, gpus, message);
+	tap_ok(err == 0 && !message[0] && !memcmp(gpus[0].uuid, uuid_a, 16) &&
+	       !memcmp(gpus[1].uuid, uuid_b, 16), "cache: the first lookup asks NVML (%d, %s)",
+	       err, message);
+	tap_ok(init_calls(log) == 1 && cache.asked == 1,
+	       "cache: NVML initialised once (%u), asked once (%lu)", init_calls(log),
+	       cache.asked);
+
+	/* What NVML would say now differs: a kept answer shows the old one. */
+	setenv("FAKE_NVML_DEVICES", "0000:3b:00.0=" UUID_B ";0000:5d:00.0=" UUID_A, 1);
+	scribble(gpus, 2);
+	err = gs_nvml_cache_lookup(&cache, 2, addresses, gpus, message);
+	tap_ok(err == 0 && !message[0] && init_calls(log) == 1 && cache.asked == 1,
+	       "cache: the same GPUs again do not load NVML (%u inits)", init_calls(log));
+	tap_ok(!memcmp(gpus[0].uuid, uuid_a, 16) && !memcmp(gpus[1].uuid, uuid_b, 16) &&
+	       gpus[0].mem_node == -1 && gpus[1].mem_node == -1,
+	       "cache: the kept answer is copied whole");
+
+	scribble(gpus, 2);
+	err = gs_nvml_cache_lookup(&cache, 2, swapped, gpus, message);
+	tap_ok(err == 0 && init_calls(log) == 2 && !memcmp(gpus[0].uuid, uuid_a, 16),
+	       "cache: other addresses (the same two, reordered) ask NVML again (%u inits)",
+	       init_calls(log));
+	err = gs_nvml_cache_lookup(&cache, 1, swapped, gpus, message);
+	tap_ok(err == 0 && init_calls(log) == 3,
+	       "cache: one GPU fewer asks NVML again (%u inits)", init_calls(log));
+
+	/* A device NVML could not answer for is asked about at every look. */
+	setenv("FAKE_NVML_NUMA_NODES", "0000:5d:00.0=x", 1);
+	gs_nvml_cache_lookup(&cache, 2, addresses, gpus, message);
+	err = gs_nvml_cache_lookup(&cache, 2, addresses, gpus, message);
+	unsetenv("FAKE_NVML_NUMA_NODES");
+	tap_ok(err == 0 && strstr(message, "0000:5d:00.0") && init_calls(log) == 5 &&
+	       !cache.nr, "cache: an answer with a device error is not kept (%u inits, %s)",
+	       init_calls(log), message);
+
+	/* Nor a failed initialisation: the driver may be loaded by the next look. */
+	setenv("FAKE_NVML_INIT_ERROR", "9", 1);
+	err = gs_nvml_cache_lookup(&cache, 2, addresses, gpus, message);
+	unsetenv("FAKE_NVML_INIT_ERROR");
+	tap_ok(err == -EIO && !cache.nr, "cache: a failed nvmlInit_v2 is not kept (%d)", err);
+	scribble(gpus, 2);
+	err = gs_nvml_cache_lookup(&cache, 2, addresses, gpus, message);
+	tap_ok(err == 0 && init_calls(log) == 7 && !memcmp(gpus[0].uuid, uuid_b, 16),
+	       "cache: the look after the failure asks NVML and gets its answer (%u inits)",
+	       init_calls(log));
+	gs_nvml_cache_lookup(&cache, 2, addresses, gpus, message);
+	tap_ok(init_calls(log) == 7, "cache: and keeps it (%u inits)", init_calls(log));
+
+	gs_nvml_cache_clear(&cache);
+	tap_ok(!cache.nr && !cache.addresses && !cache.gpus,
+	       "cache: clearing frees the kept answer");
+	gs_nvml_cache_lookup(&cache, 2, addresses, gpus, message);
+	tap_ok(init_calls(log) == 8 && cache.asked == 8,
+	       "cache: after clearing, NVML is asked again (%u inits, asked %lu)",
+	       init_calls(log), cache.asked);
+	gs_nvml_cache_clear(&cache);
+
+	unsetenv("FAKE_NVML_DEVICES");
+	unsetenv("FAKE_NVML_INIT_LOG");
+	unlink(log);
+}
+
 int main(int argc, char **argv)
 {
 	char *fake, *self = strdup(argv[0]);
@@ -180,6 +277,7 @@ int main(int argc, char **argv)
 	} else {
 		tap_diag("fake NVML %s", fake);
 		test_fake(fake);
+		test_cache(fake);
 	}
 	free(fake);
 	free(self);
