@@ -2,14 +2,16 @@
 /*
  * A stand-in for the module's /dev/gpusched, preloaded (LD_PRELOAD) into
  * the gpusched CLI so that test_cli can check what `status` prints for
- * pins in every state without a kernel module.  It replaces ioctl(2) on
+ * pins in every state without a kernel module, and into gpuschedd so that
+ * test_gpuschedd can run the daemon as it serves.  It replaces ioctl(2) on
  * the one file named by FAKE_GPUSCHED_DEVICE (any regular file; the CLI
  * opens it through --device) and passes every other ioctl on.  It answers
  * GPUSCHED_IOC_GET_INFO, GPUSCHED_IOC_GET_TOPOLOGY and GPUSCHED_IOC_QUERY
  * the way the module does (the size rules of Documentation/ioctl.rst, the
- * fields written back, EMSGSIZE for short masks); other commands give
- * ENOTTY.  What it holds comes from the environment, read at the first
- * call:
+ * fields written back, EMSGSIZE for short masks); GPUSCHED_IOC_SET_TOPOLOGY
+ * is checked for its sizes, counted and otherwise dropped; other commands
+ * give ENOTTY.  What it holds comes from the environment, read at the
+ * first call:
  *
  *   FAKE_GPUSCHED_DEVICE  the path standing for /dev/gpusched
  *   FAKE_GPUSCHED_GPUS    GPUs in the topology (default 2), all on node 0,
@@ -19,6 +21,10 @@
  *                         (RESULT the GPUSCHED_QUERY_* bits besides PINNED,
  *                         REASON a GPUSCHED_PIN_REASON_* value, CPUS a
  *                         cpulist); every other thread is not pinned
+ *   FAKE_GPUSCHED_FEEDS   a file to which every SET_TOPOLOGY it takes
+ *                         appends a line "gpus=N uuid0=HEX": the GPU
+ *                         count and GPU 0's UUID in hex, all zero when
+ *                         unknown
  *   FAKE_GPUSCHED_OLD     "1": a module from before
  *                         GPUSCHED_FEATURE_PIN_STATE: no feature bits, and
  *                         QUERY knows only the fields up to original_cpus
@@ -198,6 +204,32 @@ static int fake_get_topology(struct gpusched_topology *topo)
 	return 0;
 }
 
+/* Takes a SET_TOPOLOGY whose sizes fit this machine and notes it in the feed log. */
+static int fake_set_topology(struct gpusched_topology *topo)
+{
+	const struct gpusched_gpu *gpus = (const struct gpusched_gpu *)(uintptr_t)topo->gpus;
+	const char *path = getenv("FAKE_GPUSCHED_FEEDS");
+	FILE *log;
+	unsigned int i;
+
+	if (topo->flags || topo->__reserved || topo->nr_gpus > GPUSCHED_MAX_GPUS ||
+	    topo->gpu_entry_size != sizeof(*gpus) || topo->nr_cpus != FAKE_NR_CPU_IDS ||
+	    (topo->nr_gpus && !gpus))
+		return -EINVAL;
+	topo->generation = FAKE_GENERATION + 1;
+	if (!path || !*path)
+		return 0;
+	log = fopen(path, "a");
+	if (!log)
+		return 0;
+	fprintf(log, "gpus=%u uuid0=", topo->nr_gpus);
+	for (i = 0; i < 16; i++)
+		fprintf(log, "%02x", topo->nr_gpus ? gpus[0].uuid[i] : 0);
+	fputc('\n', log);
+	fclose(log);
+	return 0;
+}
+
 static int fake_query(struct gpusched_query *query)
 {
 	const struct fake_pin *pin = NULL;
@@ -276,6 +308,7 @@ int ioctl(int fd, unsigned long request, ...)
 		min_size = offsetof(struct gpusched_get_info, max_gpus);
 		break;
 	case GPUSCHED_IOC_GET_TOPOLOGY:
+	case GPUSCHED_IOC_SET_TOPOLOGY:
 		known = sizeof(struct gpusched_topology);
 		min_size = sizeof(struct gpusched_topology);
 		break;
@@ -297,6 +330,8 @@ int ioctl(int fd, unsigned long request, ...)
 		ret = fake_get_info(&buf.info);
 	else if (request == GPUSCHED_IOC_GET_TOPOLOGY)
 		ret = fake_get_topology(&buf.topo);
+	else if (request == GPUSCHED_IOC_SET_TOPOLOGY)
+		ret = fake_set_topology(&buf.topo);
 	else
 		ret = fake_query(&buf.query);
 	if (ret && ret != -EMSGSIZE) {
