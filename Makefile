@@ -178,6 +178,14 @@ $(OUT)/unit/test_monitor: userspace/tests/test_monitor.c $(MONITOR_SRCS) $(MONIT
 	$(CC) $(USER_CFLAGS) $(MONITOR_CFLAGS) $(SANITIZE) -o $@ $< $(MONITOR_SRCS) $(USER_LIB_SRCS) \
 		$(USER_LIBS) $(MONITOR_LIBS)
 
+# The daemon's uevent classification, linked from the daemon's own sources.
+$(OUT)/unit/test_uevent: userspace/tests/test_uevent.c userspace/daemon/uevent.c \
+		userspace/daemon/log.c $(wildcard userspace/daemon/*.h) $(USER_HDRS) \
+		$(wildcard userspace/tests/*.h) | $(USER_DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) $(SANITIZE) -o $@ $< userspace/daemon/uevent.c userspace/daemon/log.c \
+		$(USER_LIB_SRCS) $(USER_LIBS)
+
 # The SPANK plugin's logic, without Slurm.
 $(OUT)/unit/test_slurm: userspace/tests/test_slurm.c $(SLURM_LOGIC_SRCS) $(SLURM_HDRS) \
 		$(USER_LIB_SRCS) $(USER_HDRS) $(wildcard userspace/tests/*.h) | $(USER_DEPS)

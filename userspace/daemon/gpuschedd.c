@@ -78,6 +78,12 @@ struct daemon {
 	bool fed;
 	int signal_fd;
 	int uevent_fd;
+	/*
+	 * NVML's answers for the GPUs of the last look: a CPU or memory
+	 * hotplug does not load NVML again.  Dropped on SIGHUP and on a PCI
+	 * uevent, when a GPU may have been replaced at the same address.
+	 */
+	struct gs_nvml_cache nvml_cache;
 };
 
 static void usage(FILE *out)
@@ -347,9 +353,10 @@ static int build_housekeeping(const struct daemon *d, const struct gs_machine *m
  * What NVML knows of the GPUs into @nvml (UUIDs zero and nodes -1 when
  * NVML is absent, turned off or does not know a GPU).
  */
-static void lookup_nvml(const struct daemon *d, const struct gs_machine *machine,
+static void lookup_nvml(struct daemon *d, const struct gs_machine *machine,
 			struct gs_nvml_gpu *nvml)
 {
+	unsigned long asked = d->nvml_cache.asked;
 	unsigned int nr_gpus = gs_topo_nr_gpus(machine), i;
 	const char **addresses;
 	char message[GS_NVML_MESSAGE_SIZE];
@@ -366,8 +373,11 @@ static void lookup_nvml(const struct daemon *d, const struct gs_machine *machine
 	}
 	for (i = 0; i < nr_gpus; i++)
 		addresses[i] = gs_topo_gpu(machine, i)->address;
-	err = gs_nvml_lookup(nr_gpus, addresses, nvml, message);
-	if (err == -ENOENT)
+	err = gs_nvml_cache_lookup(&d->nvml_cache, nr_gpus, addresses, nvml, message);
+	if (d->nvml_cache.asked == asked)
+		gs_log(GS_LOG_DEBUG, "NVML: the answers for these %u GPUs are kept from an "
+		       "earlier look (SIGHUP asks again)", nr_gpus);
+	else if (err == -ENOENT)
 		gs_log(GS_LOG_DEBUG, "no NVML (%s); GPU UUIDs stay unknown", message);
 	else if (err)
 		gs_log(GS_LOG_WARNING, "%s; GPU UUIDs stay unknown (--no-nvml skips NVML)",
@@ -421,7 +431,7 @@ static void fill_driver_mem_nodes(const struct gs_machine *machine,
  * a module with @nr_cpu_ids CPU ids (0: the machine's highest CPU id + 1,
  * for --dry-run).  Logs what went wrong and returns -errno.
  */
-static int build_feed(const struct daemon *d, uint32_t nr_cpu_ids, struct gs_feed *feed)
+static int build_feed(struct daemon *d, uint32_t nr_cpu_ids, struct gs_feed *feed)
 {
 	struct gs_discover_opts discover_opts = {
 		.root = d->opts.sysfs_root,
@@ -554,7 +564,7 @@ static json_object *feed_json(const struct gs_feed *feed)
 	return root;
 }
 
-static int dry_run(const struct daemon *d)
+static int dry_run(struct daemon *d)
 {
 	struct gs_feed feed;
 	json_object *json;
@@ -716,6 +726,7 @@ static void serve(struct daemon *d)
 			{ .fd = d->signal_fd, .events = POLLIN },
 			{ .fd = d->uevent_fd, .events = POLLIN },
 		};
+		unsigned int events;
 		int ready;
 
 		ready = poll(fds, d->uevent_fd >= 0 ? 2 : 1,
@@ -733,12 +744,17 @@ static void serve(struct daemon *d)
 			}
 			if (signo == SIGHUP) {
 				gs_log(GS_LOG_INFO, "SIGHUP: discovering the topology again");
+				gs_nvml_cache_clear(&d->nvml_cache);
 				refeed(d, true);
 				gs_debounce_cancel(&debounce);
 			}
 		}
-		if (ready > 0 && d->uevent_fd >= 0 && fds[1].revents & POLLIN &&
-		    gs_uevent_read(d->uevent_fd, d->devname) & GS_UEVENT_TOPOLOGY) {
+		events = 0;
+		if (ready > 0 && d->uevent_fd >= 0 && fds[1].revents & POLLIN)
+			events = gs_uevent_read(d->uevent_fd, d->devname);
+		if (events & GS_UEVENT_PCI)
+			gs_nvml_cache_clear(&d->nvml_cache);
+		if (events & GS_UEVENT_TOPOLOGY) {
 			if (gs_debounce_event(&debounce, now_ms())) {
 				gs_log(GS_LOG_DEBUG, "hotplug: looking again now");
 				refeed(d, false);
@@ -836,6 +852,7 @@ int main(int argc, char **argv)
 	status = run(&d);
 out:
 	gs_feed_free(&d.last);
+	gs_nvml_cache_clear(&d.nvml_cache);
 	gpusched_close(d.gs);
 	if (d.uevent_fd >= 0)
 		close(d.uevent_fd);

@@ -41,8 +41,9 @@ void gs_notify_init(void);
 void gs_notify(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* What a batch of uevents was about, as bits. */
-#define GS_UEVENT_TOPOLOGY	0x1u	/* a CPU, PCI function or node came or went */
+#define GS_UEVENT_TOPOLOGY	0x1u	/* a CPU, PCI function, node or driver came or went */
 #define GS_UEVENT_DEVICE	0x2u	/* the gpusched misc device was added */
+#define GS_UEVENT_PCI		0x4u	/* a PCI function or its driver came or went */
 
 /*
  * Opens a NETLINK_KOBJECT_UEVENT socket on the kernel's group (1),
@@ -53,8 +54,8 @@ int gs_uevent_open(void);
 /*
  * Reads every queued uevent on @fd and returns GS_UEVENT_* bits;
  * @devname is the device's name below /dev ("gpusched").  A receive
- * buffer overrun gives GS_UEVENT_TOPOLOGY | GS_UEVENT_DEVICE: an event
- * may have been lost, so everything is looked at again.
+ * buffer overrun gives every bit: an event may have been lost, so
+ * everything is looked at again.
  */
 unsigned int gs_uevent_read(int fd, const char *devname);
 

@@ -63,6 +63,11 @@ unsigned int gs_uevent_classify(const char *payload, size_t length, const char *
 {
 	static const char *const cpu_actions[] = { "online", "offline", "add", "remove", NULL };
 	static const char *const device_actions[] = { "add", "remove", NULL };
+	/*
+	 * A driver bound to a GPU (nvidia after vfio-pci, say) makes NVML
+	 * know it: a look picks its UUID up.
+	 */
+	static const char *const pci_actions[] = { "add", "remove", "bind", "unbind", NULL };
 	static const char *const memory_actions[] = { "online", "offline", NULL };
 	const char *action = NULL, *subsystem = NULL, *name = NULL;
 	const char *p = payload, *end = payload + length;
@@ -82,8 +87,9 @@ unsigned int gs_uevent_classify(const char *payload, size_t length, const char *
 		return 0;
 	if (!strcmp(subsystem, "cpu") && is_one_of(action, cpu_actions))
 		return GS_UEVENT_TOPOLOGY;
-	if ((!strcmp(subsystem, "pci") || !strcmp(subsystem, "node")) &&
-	    is_one_of(action, device_actions))
+	if (!strcmp(subsystem, "pci") && is_one_of(action, pci_actions))
+		return GS_UEVENT_TOPOLOGY | GS_UEVENT_PCI;
+	if (!strcmp(subsystem, "node") && is_one_of(action, device_actions))
 		return GS_UEVENT_TOPOLOGY;
 	if (!strcmp(subsystem, "memory") && is_one_of(action, memory_actions))
 		return GS_UEVENT_TOPOLOGY;
@@ -115,7 +121,7 @@ unsigned int gs_uevent_read(int fd, const char *devname)
 			if (errno == ENOBUFS) {
 				gs_log(GS_LOG_DEBUG,
 				       "uevent socket overrun: looking at everything again");
-				events |= GS_UEVENT_TOPOLOGY | GS_UEVENT_DEVICE;
+				events |= GS_UEVENT_TOPOLOGY | GS_UEVENT_DEVICE | GS_UEVENT_PCI;
 				continue;
 			}
 			if (errno != EAGAIN && errno != EWOULDBLOCK)

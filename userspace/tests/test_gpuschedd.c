@@ -19,13 +19,18 @@
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <libgen.h>
+#include <linux/netlink.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "run.h"
@@ -36,6 +41,7 @@ extern char **environ;
 static const char *daemon_path;
 static const char *fixtures_dir;
 static char *fake_nvml;
+static char *fake_device;
 
 /* Runs the daemon with the NULL-terminated @args, stdout and stderr captured. */
 static struct run run_daemon(const char *const *args)
@@ -338,6 +344,180 @@ static void test_nvml_uuids(void)
 	json_object_put(request);
 }
 
+/* Lines of the file @path that contain @text (0 for a missing file). */
+static unsigned int count_lines(const char *path, const char *text)
+{
+	FILE *file = fopen(path, "r");
+	unsigned int found = 0;
+	char line[1024];
+
+	if (!file)
+		return 0;
+	while (fgets(line, sizeof(line), file))
+		found += strstr(line, text) != NULL;
+	fclose(file);
+	return found;
+}
+
+/* Waits up to 30 s for @nr lines of @path with @text; returns whether they came. */
+static bool wait_lines(const char *path, const char *text, unsigned int nr)
+{
+	struct timespec tick = { 0, 50 * 1000 * 1000 };
+	unsigned int i;
+
+	for (i = 0; i < 600; i++) {
+		if (count_lines(path, text) >= nr)
+			return true;
+		nanosleep(&tick, NULL);
+	}
+	return false;
+}
+
+/* Whether this process can listen to the kernel's uevents, as the daemon does. */
+static bool uevents_heard(void)
+{
+	struct sockaddr_nl address = { .nl_family = AF_NETLINK, .nl_groups = 1 };
+	int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_KOBJECT_UEVENT);
+	bool heard = fd >= 0 && !bind(fd, (struct sockaddr *)&address, sizeof(address));
+
+	if (fd >= 0)
+		close(fd);
+	return heard;
+}
+
+/* Writes @action to @path (a sysfs uevent file): the kernel sends that uevent. */
+static int synth_uevent(const char *path, const char *action)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), err = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, action, strlen(action)) != (ssize_t)strlen(action))
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+/*
+ * The daemon serving, with the stand-in device and the fake NVML: a CPU
+ * hotplug uevent (synthesised by writing "online" to a CPU's uevent file,
+ * which needs root) makes it look at the machine again without loading
+ * NVML, and SIGHUP makes it ask NVML again.  The fake NVML logs every
+ * nvmlInit_v2 call and the stand-in device every topology it takes.
+ */
+static void test_serve_nvml_kept(void)
+{
+	static const char *const machine = "hgx-2s-smt-8gpu";
+	static const char *const cpu_uevent = "/sys/devices/system/cpu/cpu0/uevent";
+	char dir[] = "/tmp/gpusched-test-serve-XXXXXX";
+	char *root, *device, *inits, *feeds, *log, *preload;
+	const char *why = NULL;
+	posix_spawn_file_actions_t actions;
+	unsigned int nr_checks = 9;
+	int fd, status, err;
+	char *argv[8];
+	pid_t pid;
+
+	if (access(fake_nvml, R_OK) || access(fake_device, R_OK))
+		why = "no fake NVML or stand-in device beside this program";
+	else if (geteuid() != 0)
+		why = "synthesising a CPU uevent needs root";
+	else if (access(cpu_uevent, W_OK))
+		why = "/sys/devices/system/cpu/cpu0/uevent is not writable";
+	else if (!uevents_heard())
+		why = "no uevent socket in this network namespace";
+	else if (!mkdtemp(dir))
+		why = "no scratch directory in /tmp";
+	if (why) {
+		while (nr_checks--)
+			tap_skip(why, "serving: NVML's answers kept across a CPU hotplug");
+		return;
+	}
+	root = xprintf("%s/%s", fixtures_dir, machine);
+	device = xprintf("%s/gpusched", dir);
+	inits = xprintf("%s/nvml-inits", dir);
+	feeds = xprintf("%s/feeds", dir);
+	log = xprintf("%s/log", dir);
+	preload = xprintf("%s", fake_device);
+	fd = open(device, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		close(fd);
+	fd = open(log, O_CREAT | O_WRONLY | O_APPEND | O_CLOEXEC, 0600);
+	if (fd < 0)
+		run_bail(log);
+	setenv("LD_PRELOAD", preload, 1);
+	setenv("FAKE_GPUSCHED_DEVICE", device, 1);
+	setenv("FAKE_GPUSCHED_FEEDS", feeds, 1);
+	setenv("GPUSCHED_NVML_LIBRARY", fake_nvml, 1);
+	setenv("FAKE_NVML_INIT_LOG", inits, 1);
+	setenv("FAKE_NVML_DEVICES", "0000:18:00.0=GPU-5b6f3a1c-0d2e-4f7a-8b9c-0123456789ab", 1);
+	argv[0] = (char *)daemon_path;
+	argv[1] = "--device";
+	argv[2] = device;
+	argv[3] = "--sysfs-root";
+	argv[4] = root;
+	argv[5] = "--verbose";
+	argv[6] = NULL;
+	posix_spawn_file_actions_init(&actions);
+	posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&actions, fd, STDOUT_FILENO);
+	posix_spawn_file_actions_adddup2(&actions, fd, STDERR_FILENO);
+	err = posix_spawn(&pid, daemon_path, &actions, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&actions);
+	close(fd);
+	unsetenv("LD_PRELOAD");
+	unsetenv("FAKE_GPUSCHED_DEVICE");
+	unsetenv("FAKE_GPUSCHED_FEEDS");
+	unsetenv("GPUSCHED_NVML_LIBRARY");
+	unsetenv("FAKE_NVML_INIT_LOG");
+	unsetenv("FAKE_NVML_DEVICES");
+	if (err) {
+		errno = err;
+		run_bail(daemon_path);
+	}
+
+	if (!tap_ok(wait_lines(log, "fed 8 GPUs", 1), "serving: the daemon feeds the 8 GPUs"))
+		tap_diag("log %s", log);
+	tap_ok(count_lines(inits, "nvmlInit_v2") == 1,
+	       "serving: NVML was initialised once for it (%u)", count_lines(inits, "nvmlInit_v2"));
+	tap_ok(count_lines(feeds, "gpus=8 uuid0=5b6f3a1c0d2e4f7a8b9c0123456789ab") == 1,
+	       "serving: the module got GPU 0's UUID from NVML");
+
+	err = synth_uevent(cpu_uevent, "online");
+	if (!tap_ok(!err && wait_lines(log, "topology unchanged", 1),
+		    "serving: a CPU uevent makes it look again (%s)", err ? strerror(-err) : "sent"))
+		tap_diag("log %s", log);
+	tap_ok(count_lines(inits, "nvmlInit_v2") == 1,
+	       "serving: that look kept NVML's answers: still one nvmlInit_v2 (%u)",
+	       count_lines(inits, "nvmlInit_v2"));
+	tap_ok(count_lines(log, "kept from an earlier look") >= 1,
+	       "serving: the debug log says the answers were kept");
+
+	kill(pid, SIGHUP);
+	if (!tap_ok(wait_lines(log, "fed 8 GPUs", 2), "serving: SIGHUP feeds the topology again"))
+		tap_diag("log %s", log);
+	tap_ok(count_lines(inits, "nvmlInit_v2") == 2 &&
+	       count_lines(feeds, "gpus=8 uuid0=5b6f3a1c0d2e4f7a8b9c0123456789ab") == 2,
+	       "serving: SIGHUP asks NVML again, and its answer is fed (%u inits)",
+	       count_lines(inits, "nvmlInit_v2"));
+
+	kill(pid, SIGTERM);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	tap_ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, "serving: SIGTERM ends it with 0");
+	unlink(device);
+	unlink(inits);
+	unlink(feeds);
+	unlink(log);
+	rmdir(dir);
+	free(preload);
+	free(log);
+	free(feeds);
+	free(inits);
+	free(device);
+	free(root);
+}
+
 static void test_failures(void)
 {
 	char *hgx = xprintf("%s/hgx-2s-smt-8gpu", fixtures_dir);
@@ -387,14 +567,16 @@ static void test_failures(void)
 
 int main(int argc, char **argv)
 {
-	char *fixtures, *daemon, *self = xprintf("%s", argv[0]);
+	char *fixtures, *daemon, *dir, *self = xprintf("%s", argv[0]);
 
 	tap_start();
 	fixtures = run_fixtures_dir(argc > 1 ? argv[1] : NULL);
 	daemon = run_program_path(argv[0], "GPUSCHEDD", "../bin/gpuschedd");
 	fixtures_dir = fixtures;
 	daemon_path = daemon;
-	fake_nvml = xprintf("%s/libnvidia-ml.so.1", dirname(self));
+	dir = dirname(self);
+	fake_nvml = xprintf("%s/libnvidia-ml.so.1", dir);
+	fake_device = xprintf("%s/fake_gpusched.so", dir);
 	tap_diag("daemon %s, fixtures %s", daemon_path, fixtures_dir);
 	/* Runs must not depend on an NVML that happens to be installed here. */
 	unsetenv("GPUSCHED_NVML_LIBRARY");
@@ -407,8 +589,10 @@ int main(int argc, char **argv)
 	test_grace_mem_nodes();
 	test_nvml_uuids();
 	test_nvml_mem_nodes();
+	test_serve_nvml_kept();
 	test_failures();
 
+	free(fake_device);
 	free(fake_nvml);
 	free(daemon);
 	free(fixtures);
