@@ -456,6 +456,59 @@ static void test_fallback_without_cpu_groups(void)
 }
 
 /*
+ * A machine whose SMT siblings sit on two nodes (CPUs 0 and 8 of node 0
+ * and CPU 4 of node 1 made one core): the node policy, whose discovery
+ * never reads the siblings, places on it; the exclusive policy, which
+ * places by cores, refuses it as inconsistent.  launchers.rst says so.
+ * Each placement runs in a child, whose affinity it changes.
+ */
+static void test_fallback_split_core(void)
+{
+	static const unsigned int policies[] = { GPUSCHED_POLICY_NODE, GPUSCHED_POLICY_EXCLUSIVE };
+	static const char *const cpus[] = { "cpu0", "cpu4", "cpu8" };
+	char *dir = copy_fixture("hgx-2s-smt-8gpu"), path[128];
+	unsigned int i;
+	int status;
+
+	if (!dir) {
+		tap_skip("cannot copy the fixture", "a core split across nodes");
+		tap_skip("cannot copy the fixture", "a core split across nodes");
+		return;
+	}
+	for (i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "sys/devices/system/cpu/%s/topology/core_cpus_list",
+			 cpus[i]);
+		write_file(dir, path, "0,4,8\n");
+		snprintf(path, sizeof(path), "sys/devices/system/cpu/%s/topology/core_id", cpus[i]);
+		write_file(dir, path, "0\n");
+		snprintf(path, sizeof(path), "sys/devices/system/cpu/%s/topology/physical_package_id",
+			 cpus[i]);
+		write_file(dir, path, "0\n");
+	}
+	for (i = 0; i < 2; i++) {
+		pid_t child = fork();
+
+		if (child == 0) {
+			char message[GPUSCHED_MESSAGE_SIZE];
+			struct gpusched_fallback placed;
+			int err = gpusched_fallback_pin(dir, NULL, 0, 0, policies[i], 0, 0, &placed,
+							message);
+
+			if (i == 0 && err)
+				fprintf(stderr, "node policy: %d: %s\n", err, message);
+			if (i == 1 && (err != -EINVAL || !strstr(message, "inconsistent")))
+				fprintf(stderr, "exclusive policy: %d: %s\n", err, message);
+			_exit(i == 0 ? err != 0 : err != -EINVAL || !strstr(message, "inconsistent"));
+		}
+		waitpid(child, &status, 0);
+		tap_ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		       i == 0 ? "a core split across nodes: the node policy places anyway" :
+		       "a core split across nodes: the exclusive policy refuses it (-EINVAL, \"inconsistent\")");
+	}
+	remove_tree(dir);
+}
+
+/*
  * The fallback never places on a CPU the fixture has offline or absent,
  * even where this machine's affinity has it: on power9-smt-offline node 0
  * is cpulist 0-15 with 0,4,8,12 online, so a caller on CPUs 0-1 gets CPU 0
@@ -690,6 +743,7 @@ int main(int argc, char **argv)
 	test_fallback();
 	test_fallback_offline();
 	test_fallback_without_cpu_groups();
+	test_fallback_split_core();
 	test_query_sizes(argv[0]);
 	return tap_done();
 }
