@@ -11,7 +11,9 @@
  * followed, once online, by the memory's address and size.  Only an
  * online node is taken: until the driver onlines it, the node has no
  * memory to bind to.  GPUs of other vendors, and NVIDIA GPUs whose memory
- * is no NUMA node, have no such file.
+ * is no NUMA node, have no such file.  The driver's directory is listed
+ * once, and numa_status is read only for the GPUs it lists: a machine
+ * without the driver costs one failed open, not one per GPU.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -111,10 +113,35 @@ out_path:
 	free(path);
 }
 
+/* Whether @address is one of the @count @names. */
+static bool listed(char **names, int count, const char *address)
+{
+	int i;
+
+	for (i = 0; i < count; i++)
+		if (!strcmp(names[i], address))
+			return true;
+	return false;
+}
+
 void gs_discover_gpu_memory(struct gs_discovery *d)
 {
+	char **names = NULL;
 	unsigned int i;
+	int count;
 
+	if (!d->topo->nr_gpus)
+		return;
+	count = gs_sysfs_list_names(d->sysfs, NVIDIA_GPUS_DIR, &names);
+	if (count == -ENOMEM)
+		d->error = -ENOMEM;
+	else if (count < 0 && count != -ENOENT && count != -ENOTDIR)
+		gs_discovery_warn(d, "%s/%s: cannot be listed: %s; the GPUs' memory nodes are not known",
+				  root_of(d), NVIDIA_GPUS_DIR, strerror(-count));
+	if (count <= 0)
+		return;
 	for (i = 0; i < d->topo->nr_gpus && !d->error; i++)
-		read_numa_status(d, &d->topo->gpus[i]);
+		if (listed(names, count, d->topo->gpus[i].address))
+			read_numa_status(d, &d->topo->gpus[i]);
+	gs_sysfs_free_names(names, count);
 }
