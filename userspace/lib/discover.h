@@ -148,6 +148,15 @@ struct gs_discover_opts {
 	 * no cores, caches or packages, and must not be fed to the module.
 	 */
 	bool skip_cpu_groups;
+	/*
+	 * Leave each GPU's and set-aside device's device id unread, and its
+	 * local_cpulist wherever numa_node names a node of the machine:
+	 * two files per GPU that placement does not use.  device_id is then
+	 * 0, and local_cpus empty for a device whose node came from
+	 * numa_node.  For the unarbitrated fallback, which places by the
+	 * GPU's node; never for a listing (gpusched topo) or gpuschedd.
+	 */
+	bool skip_gpu_details;
 };
 
 /*

@@ -279,22 +279,27 @@ static void resolve_pci_node(struct gs_discovery *d, struct gs_pci_device *dev,
 /*
  * Reads the ids, numa_node and local CPUs of a GPU or ignored device.
  * Missing numa_node (a kernel without NUMA) means -1; a missing device id
- * is reported and left 0.
+ * is reported and left 0.  Under skip_gpu_details the device id is not
+ * read, nor local_cpulist when numa_node names a node.
  */
 static void read_pci_device(struct gs_discovery *d, struct gs_pci_device *dev,
 			    const char *dir)
 {
+	bool details = !d->opts->skip_gpu_details;
 	char *path;
 	int err;
 
-	path = gs_discovery_path(d, "%s/device", dir);
-	if (!path)
-		return;
-	err = gs_discovery_read_hex(d, path, &dev->device_id, "the device id is taken as 0");
-	if (err == -ENOENT)
-		gs_discovery_warn(d, "%s/%s: missing; the device id is taken as 0",
-				  root_of(d), path);
-	free(path);
+	if (details) {
+		path = gs_discovery_path(d, "%s/device", dir);
+		if (!path)
+			return;
+		err = gs_discovery_read_hex(d, path, &dev->device_id,
+					    "the device id is taken as 0");
+		if (err == -ENOENT)
+			gs_discovery_warn(d, "%s/%s: missing; the device id is taken as 0",
+					  root_of(d), path);
+		free(path);
+	}
 
 	path = gs_discovery_path(d, "%s/numa_node", dir);
 	if (!path)
@@ -308,6 +313,13 @@ static void read_pci_device(struct gs_discovery *d, struct gs_pci_device *dev,
 	}
 	free(path);
 
+	if (!details && dev->numa_node >= 0 &&
+	    gs_machine_node_index(d->topo, (unsigned int)dev->numa_node) >= 0) {
+		dev->node = dev->numa_node;
+		dev->node_source = GS_PCI_NODE_FROM_NUMA_NODE;
+		dev->local_cpus_whole_machine = false;
+		return;
+	}
 	err = gs_discovery_read_cpus(d, dir, pci_files, &dev->local_cpus,
 				     "the device's local CPUs are unknown");
 	resolve_pci_node(d, dev, dir, err);

@@ -608,6 +608,7 @@ int gpusched_fallback_pin(const char *sysfs_root,
 		.gpu_matches = gpu_matches,
 		.nr_gpu_matches = nr_gpu_matches,
 		.skip_cpu_groups = !gs_fallback_needs_cpu_groups(policy),
+		.skip_gpu_details = true,
 	};
 	struct gs_machine *machine;
 	int err;

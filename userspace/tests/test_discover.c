@@ -1397,6 +1397,89 @@ out:
 	free(root);
 }
 
+/*
+ * skip_gpu_details, which the fallback discovers with: on every fixture
+ * each GPU has the address, node, node source and memory node of a full
+ * discovery; a GPU placed by numa_node has no device id or local CPUs
+ * read, any other keeps the local CPUs full discovery read.  Then a copy
+ * of the HGX fixture whose GPU 0 has numa_node -1: its node still comes
+ * from local_cpulist.
+ */
+static void test_skip_gpu_details(void)
+{
+	static const char *const machines[] = {
+		"hgx-2s-smt-8gpu", "epyc-nps4-8gpu", "grace-blackwell-memnodes",
+		"workstation-isolated", "power9-smt-offline", "hotplug-no-online-file",
+	};
+	struct gs_discover_opts opts = { .skip_cpu_groups = true, .skip_gpu_details = true };
+	struct gs_machine *full, *skipped;
+	unsigned int i, j, by_numa_node = 0, by_local_cpus = 0;
+	char *root, *copy, *command;
+
+	for (i = 0; i <= sizeof(machines) / sizeof(machines[0]); i++) {
+		const char *name = i < sizeof(machines) / sizeof(machines[0]) ? machines[i] :
+				   "hgx without GPU 0's numa_node";
+		bool same = true, unread = true;
+
+		if (i < sizeof(machines) / sizeof(machines[0])) {
+			root = fixtures_root(machines[i]);
+		} else {
+			/* The copy: GPU 0 (0000:18:00.0) without a numa_node. */
+			root = fixtures_root("hgx-2s-smt-8gpu");
+			copy = xprintf("%s/hgx-no-numa-node", scratch_dir);
+			command = xprintf("cp -R '%s' '%s'", root, copy);
+			free(root);
+			root = copy;
+			if (!tap_ok(system(command) == 0, "hgx copy without GPU 0's numa_node: %s",
+				    command)) {
+				free(command);
+				break;
+			}
+			free(command);
+			write_file(root, "sys/bus/pci/devices/0000:18:00.0/numa_node", "-1\n");
+		}
+		full = discover(root, name, NULL, 0);
+		skipped = NULL;
+		opts.root = root;
+		expect_int(gs_discover(&opts, &skipped), 0, "%s: skipping gs_discover() result", name);
+		if (!full || !skipped)
+			goto next;
+		same = expect_int(gs_topo_nr_gpus(skipped), gs_topo_nr_gpus(full), "%s: GPUs", name);
+		for (j = 0; same && j < gs_topo_nr_gpus(full); j++) {
+			const struct gs_pci_device *a = gs_topo_gpu(full, j);
+			const struct gs_pci_device *b = gs_topo_gpu(skipped, j);
+
+			same = !strcmp(a->address, b->address) && a->node == b->node &&
+			       a->mem_node == b->mem_node && a->node_source == b->node_source;
+			if (b->node_source == GS_PCI_NODE_FROM_NUMA_NODE) {
+				unread &= !b->device_id && gs_bitmap_empty(&b->local_cpus);
+				by_numa_node++;
+			} else {
+				same &= gs_bitmap_equal(&a->local_cpus, &b->local_cpus);
+				by_local_cpus++;
+			}
+		}
+		tap_ok(same, "%s: skip_gpu_details finds every GPU's node and memory node as full discovery does",
+		       name);
+		tap_ok(unread, "%s: a GPU placed by numa_node has no device id or local CPUs read",
+		       name);
+		if (i == sizeof(machines) / sizeof(machines[0]))
+			tap_ok(gs_topo_nr_gpus(skipped) &&
+			       gs_topo_gpu(skipped, 0)->node_source == GS_PCI_NODE_FROM_LOCAL_CPUS &&
+			       gs_topo_gpu(skipped, 0)->node == 0,
+			       "hgx without GPU 0's numa_node: skip_gpu_details still reads its local_cpulist (node %d)",
+			       gs_topo_nr_gpus(skipped) ? gs_topo_gpu(skipped, 0)->node : -2);
+next:
+		gs_machine_free(full);
+		gs_machine_free(skipped);
+		if (i == sizeof(machines) / sizeof(machines[0]))
+			remove_tree(root);
+		free(root);
+	}
+	tap_diag("skip_gpu_details: %u GPUs placed by numa_node, %u by local_cpulist",
+		 by_numa_node, by_local_cpus);
+}
+
 /* --- a generated machine: CPU ids up to 4095, node ids up to 1023 --- */
 
 static void build_big_machine(const char *root)
@@ -1959,6 +2042,7 @@ int main(int argc, char **argv)
 	test_hotplug_no_online_file();
 	test_malformed();
 	test_skip_cpu_groups();
+	test_skip_gpu_details();
 	test_pci_class_first();
 	test_big_machine();
 	test_real_dumps(tarball_dir);
