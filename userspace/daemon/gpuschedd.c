@@ -45,6 +45,8 @@ enum {
 	EXIT_NO_MODULE = 3,
 };
 
+/* NVML's GPUs are this vendor's. */
+#define PCI_VENDOR_NVIDIA	0x10de
 /* Quiet time that ends a burst of uevents; see debounce.h. */
 #define DEBOUNCE_MS		250
 /* How often --wait retries the device when no uevent says it appeared. */
@@ -350,6 +352,30 @@ static int build_housekeeping(const struct daemon *d, const struct gs_machine *m
 }
 
 /*
+ * Drops the NVML answer just kept when it left an NVIDIA GPU without a
+ * UUID: NVML not knowing a GPU of its own vendor is passing (a driver
+ * still starting, the GPU handed to vfio-pci), unlike the GPUs of other
+ * vendors, which it never knows.  The next look asks again.
+ */
+static void forget_incomplete_nvml(struct daemon *d, const struct gs_machine *machine,
+				   const struct gs_nvml_gpu *nvml)
+{
+	static const uint8_t unknown[16];
+	unsigned int i;
+
+	for (i = 0; i < gs_topo_nr_gpus(machine); i++) {
+		const struct gs_pci_device *gpu = gs_topo_gpu(machine, i);
+
+		if (gpu->vendor_id == PCI_VENDOR_NVIDIA && !memcmp(nvml[i].uuid, unknown, 16)) {
+			gs_log(GS_LOG_DEBUG, "NVML does not know GPU %u (%s); asking again at "
+			       "the next look", i, gpu->address);
+			gs_nvml_cache_clear(&d->nvml_cache);
+			return;
+		}
+	}
+}
+
+/*
  * What NVML knows of the GPUs into @nvml (UUIDs zero and nodes -1 when
  * NVML is absent, turned off or does not know a GPU).
  */
@@ -384,6 +410,8 @@ static void lookup_nvml(struct daemon *d, const struct gs_machine *machine,
 		       message);
 	else if (message[0])
 		gs_log(GS_LOG_WARNING, "NVML: %s; those GPUs have no UUID or memory node", message);
+	else
+		forget_incomplete_nvml(d, machine, nvml);
 	free(addresses);
 }
 
@@ -726,7 +754,7 @@ static void serve(struct daemon *d)
 			{ .fd = d->signal_fd, .events = POLLIN },
 			{ .fd = d->uevent_fd, .events = POLLIN },
 		};
-		unsigned int events;
+		unsigned int events = 0;
 		int ready;
 
 		ready = poll(fds, d->uevent_fd >= 0 ? 2 : 1,
@@ -735,6 +763,11 @@ static void serve(struct daemon *d)
 			gs_log(GS_LOG_ERR, "poll: %s", strerror(errno));
 			return;
 		}
+		/* Read first, so that a SIGHUP's look sees what they dropped. */
+		if (ready > 0 && d->uevent_fd >= 0 && fds[1].revents & POLLIN)
+			events = gs_uevent_read(d->uevent_fd, d->devname);
+		if (events & GS_UEVENT_PCI)
+			gs_nvml_cache_clear(&d->nvml_cache);
 		if (ready > 0 && fds[0].revents & POLLIN) {
 			int signo = read_signal(d->signal_fd);
 
@@ -749,11 +782,6 @@ static void serve(struct daemon *d)
 				gs_debounce_cancel(&debounce);
 			}
 		}
-		events = 0;
-		if (ready > 0 && d->uevent_fd >= 0 && fds[1].revents & POLLIN)
-			events = gs_uevent_read(d->uevent_fd, d->devname);
-		if (events & GS_UEVENT_PCI)
-			gs_nvml_cache_clear(&d->nvml_cache);
 		if (events & GS_UEVENT_TOPOLOGY) {
 			if (gs_debounce_event(&debounce, now_ms())) {
 				gs_log(GS_LOG_DEBUG, "hotplug: looking again now");

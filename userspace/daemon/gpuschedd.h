@@ -41,9 +41,9 @@ void gs_notify_init(void);
 void gs_notify(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* What a batch of uevents was about, as bits. */
-#define GS_UEVENT_TOPOLOGY	0x1u	/* a CPU, PCI function, node or driver came or went */
+#define GS_UEVENT_TOPOLOGY	0x1u	/* CPU, PCI function, node, memory or GPU driver change */
 #define GS_UEVENT_DEVICE	0x2u	/* the gpusched misc device was added */
-#define GS_UEVENT_PCI		0x4u	/* a PCI function or its driver came or went */
+#define GS_UEVENT_PCI		0x4u	/* a GPU-class function or its driver came or went */
 
 /*
  * Opens a NETLINK_KOBJECT_UEVENT socket on the kernel's group (1),

@@ -4,18 +4,22 @@
  * gpuschedd needs neither libudev nor a running udevd (initramfs, minimal
  * containers).  A payload is "ACTION@DEVPATH" followed by NUL-separated
  * KEY=VALUE lines; gpuschedd cares about CPUs going online or offline,
- * PCI functions and NUMA nodes appearing or leaving, memory blocks going
- * online or offline (the NVIDIA driver onlining a GPU's memory node), and
- * its own misc device being created when the module loads.
+ * PCI functions and NUMA nodes appearing or leaving, drivers being bound
+ * to or unbound from display and accelerator functions (what NVML knows
+ * of them changes), memory blocks going online or offline (the NVIDIA
+ * driver onlining a GPU's memory node), and its own misc device being
+ * created when the module loads.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <linux/netlink.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "discover.h"
 #include "gpuschedd.h"
 
 /* The kernel's group; udevd re-broadcasts on group 2 in its own format. */
@@ -59,6 +63,23 @@ static bool is_one_of(const char *value, const char *const *names)
 	return false;
 }
 
+/*
+ * PCI_CLASS as pci_uevent() writes it, the 24-bit class in hex without
+ * leading zeros ("30200"): returns 1 for a display or accelerator class,
+ * 0 for another, -1 for text that is no class.
+ */
+static int class_text_is_accelerator(const char *text)
+{
+	unsigned long value;
+	char *end;
+
+	errno = 0;
+	value = strtoul(text, &end, 16);
+	if (errno || end == text || *end || value > 0xffffff)
+		return -1;
+	return gs_pci_class_is_accelerator((unsigned int)(value >> 8));
+}
+
 unsigned int gs_uevent_classify(const char *payload, size_t length, const char *devname)
 {
 	static const char *const cpu_actions[] = { "online", "offline", "add", "remove", NULL };
@@ -67,9 +88,9 @@ unsigned int gs_uevent_classify(const char *payload, size_t length, const char *
 	 * A driver bound to a GPU (nvidia after vfio-pci, say) makes NVML
 	 * know it: a look picks its UUID up.
 	 */
-	static const char *const pci_actions[] = { "add", "remove", "bind", "unbind", NULL };
+	static const char *const driver_actions[] = { "bind", "unbind", NULL };
 	static const char *const memory_actions[] = { "online", "offline", NULL };
-	const char *action = NULL, *subsystem = NULL, *name = NULL;
+	const char *action = NULL, *subsystem = NULL, *name = NULL, *pci_class = NULL;
 	const char *p = payload, *end = payload + length;
 
 	/* The header line: the sender must be the kernel's "ACTION@DEVPATH". */
@@ -82,13 +103,28 @@ unsigned int gs_uevent_classify(const char *payload, size_t length, const char *
 			subsystem = p + 10;
 		else if (!strncmp(p, "DEVNAME=", 8))
 			name = p + 8;
+		else if (!strncmp(p, "PCI_CLASS=", 10))
+			pci_class = p + 10;
 	}
 	if (!subsystem || !action)
 		return 0;
 	if (!strcmp(subsystem, "cpu") && is_one_of(action, cpu_actions))
 		return GS_UEVENT_TOPOLOGY;
-	if (!strcmp(subsystem, "pci") && is_one_of(action, pci_actions))
-		return GS_UEVENT_TOPOLOGY | GS_UEVENT_PCI;
+	if (!strcmp(subsystem, "pci")) {
+		/*
+		 * Only a display or accelerator function can be a GPU NVML
+		 * knows; bind and unbind of anything else (SR-IOV network
+		 * functions, often) change nothing gpuschedd sends.  A class
+		 * that cannot be read counts as an accelerator's.
+		 */
+		bool accelerator = !pci_class || class_text_is_accelerator(pci_class) != 0;
+
+		if (is_one_of(action, device_actions))
+			return GS_UEVENT_TOPOLOGY | (accelerator ? GS_UEVENT_PCI : 0);
+		if (accelerator && is_one_of(action, driver_actions))
+			return GS_UEVENT_TOPOLOGY | GS_UEVENT_PCI;
+		return 0;
+	}
 	if (!strcmp(subsystem, "node") && is_one_of(action, device_actions))
 		return GS_UEVENT_TOPOLOGY;
 	if (!strcmp(subsystem, "memory") && is_one_of(action, memory_actions))

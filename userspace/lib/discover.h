@@ -193,6 +193,13 @@ void gs_machine_free(struct gs_machine *topo);
  */
 bool gs_topo_cpu_groups_known(const struct gs_machine *topo);
 
+/*
+ * Whether a 16-bit PCI class (0x0302 of 0x030200) is one that makes GPUs:
+ * display (0x03xx), processing accelerator (0x12xx) or co-processor
+ * (0x0b40).
+ */
+bool gs_pci_class_is_accelerator(unsigned int pci_class);
+
 /* Returns the number of CPUs with a cpuN directory (online or not). */
 unsigned int gs_topo_nr_cpus(const struct gs_machine *topo);
 

@@ -55,8 +55,7 @@ static bool is_bmc_display_vendor(unsigned int vendor_id)
 	return false;
 }
 
-/* Returns whether a 16-bit class is display, processing accelerator or co-processor. */
-static bool is_accelerator_class(unsigned int pci_class)
+bool gs_pci_class_is_accelerator(unsigned int pci_class)
 {
 	return (pci_class >> 8) == 0x03 || (pci_class >> 8) == 0x12 ||
 	       pci_class == 0x0b40;
@@ -69,7 +68,7 @@ static bool match_applies(const struct gs_gpu_match *match,
 	if (match->vendor_id != vendor_id)
 		return false;
 	if (match->pci_class < 0)
-		return is_accelerator_class(pci_class);
+		return gs_pci_class_is_accelerator(pci_class);
 	return (unsigned int)match->pci_class == pci_class;
 }
 
@@ -82,7 +81,7 @@ enum gs_pci_verdict gs_pci_classify(unsigned int vendor_id,
 	unsigned int i;
 
 	if (is_bmc_display_vendor(vendor_id))
-		return is_accelerator_class(pci_class) ? GS_PCI_BMC_DISPLAY :
+		return gs_pci_class_is_accelerator(pci_class) ? GS_PCI_BMC_DISPLAY :
 							 GS_PCI_OTHER;
 	for (i = 0; i < ARRAY_SIZE(default_gpus); i++) {
 		if (match_applies(&default_gpus[i], vendor_id, pci_class))
@@ -92,7 +91,7 @@ enum gs_pci_verdict gs_pci_classify(unsigned int vendor_id,
 		if (match_applies(&extra[i], vendor_id, pci_class))
 			return GS_PCI_GPU_EXTRA;
 	}
-	return is_accelerator_class(pci_class) ? GS_PCI_UNMATCHED : GS_PCI_OTHER;
+	return gs_pci_class_is_accelerator(pci_class) ? GS_PCI_UNMATCHED : GS_PCI_OTHER;
 }
 
 /*
@@ -370,7 +369,7 @@ static bool class_may_be_kept(const struct gs_discovery *d, unsigned int pci_cla
 {
 	unsigned int i;
 
-	if (is_accelerator_class(pci_class))
+	if (gs_pci_class_is_accelerator(pci_class))
 		return true;
 	for (i = 0; i < d->nr_matches; i++) {
 		if (d->matches[i].pci_class >= 0 &&

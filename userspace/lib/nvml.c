@@ -275,7 +275,10 @@ static bool cache_holds(const struct gs_nvml_cache *cache, unsigned int nr,
 	return true;
 }
 
-/* Keeps @gpus as the answer for @pci_addresses; on no memory, keeps nothing. */
+/*
+ * Keeps @gpus as the answer for @pci_addresses in the empty @cache; on no
+ * memory, keeps nothing.
+ */
 static void cache_keep(struct gs_nvml_cache *cache, unsigned int nr,
 		       const char *const *pci_addresses, const struct gs_nvml_gpu *gpus)
 {

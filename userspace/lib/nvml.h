@@ -69,7 +69,8 @@ struct gs_nvml_cache {
  * device answered for, or not NVIDIA's), so that a failure, a driver not
  * yet loaded or a device NVML could not answer for is asked about again
  * at the next look.  Returns what gs_nvml_lookup() returns.  Keeping the
- * answer needs memory; without it the answer is simply not kept.
+ * answer needs memory; without it the answer is simply not kept.  A
+ * lookup of no GPUs (@nr 0) is never kept.
  */
 int gs_nvml_cache_lookup(struct gs_nvml_cache *cache, unsigned int nr,
 			 const char *const *pci_addresses, struct gs_nvml_gpu *gpus,

@@ -20,6 +20,7 @@
 #include <json-c/json.h>
 #include <libgen.h>
 #include <linux/netlink.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdarg.h>
@@ -359,8 +360,28 @@ static unsigned int count_lines(const char *path, const char *text)
 	return found;
 }
 
-/* Waits up to 30 s for @nr lines of @path with @text; returns whether they came. */
-static bool wait_lines(const char *path, const char *text, unsigned int nr)
+/* A gpuschedd serving in the background, its output in @log. */
+struct serving {
+	pid_t pid;
+	bool exited;
+	int status;
+	char *log;
+};
+
+/* Whether @daemon has exited, reaping it once. */
+static bool serving_exited(struct serving *daemon)
+{
+	if (!daemon->exited && waitpid(daemon->pid, &daemon->status, WNOHANG) == daemon->pid)
+		daemon->exited = true;
+	return daemon->exited;
+}
+
+/*
+ * Waits up to 30 s for @nr lines of @path with @text, giving up early when
+ * the daemon has exited; returns whether they came.
+ */
+static bool wait_lines(struct serving *daemon, const char *path, const char *text,
+		       unsigned int nr)
 {
 	struct timespec tick = { 0, 50 * 1000 * 1000 };
 	unsigned int i;
@@ -368,21 +389,25 @@ static bool wait_lines(const char *path, const char *text, unsigned int nr)
 	for (i = 0; i < 600; i++) {
 		if (count_lines(path, text) >= nr)
 			return true;
+		if (serving_exited(daemon))
+			return count_lines(path, text) >= nr;
 		nanosleep(&tick, NULL);
 	}
 	return false;
 }
 
-/* Whether this process can listen to the kernel's uevents, as the daemon does. */
-static bool uevents_heard(void)
+/* Shows the daemon's log after a failed check. */
+static void show_log(const struct serving *daemon)
 {
-	struct sockaddr_nl address = { .nl_family = AF_NETLINK, .nl_groups = 1 };
-	int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_KOBJECT_UEVENT);
-	bool heard = fd >= 0 && !bind(fd, (struct sockaddr *)&address, sizeof(address));
+	char *text = NULL;
+	int fd = open(daemon->log, O_RDONLY | O_CLOEXEC);
 
-	if (fd >= 0)
+	if (fd >= 0) {
+		text = run_slurp(fd);
 		close(fd);
-	return heard;
+	}
+	tap_diag("gpuschedd's log:\n%s", text ? text : "(none)");
+	free(text);
 }
 
 /* Writes @action to @path (a sysfs uevent file): the kernel sends that uevent. */
@@ -399,70 +424,63 @@ static int synth_uevent(const char *path, const char *action)
 }
 
 /*
- * The daemon serving, with the stand-in device and the fake NVML: a CPU
- * hotplug uevent (synthesised by writing "online" to a CPU's uevent file,
- * which needs root) makes it look at the machine again without loading
- * NVML, and SIGHUP makes it ask NVML again.  The fake NVML logs every
- * nvmlInit_v2 call and the stand-in device every topology it takes.
+ * Whether a uevent synthesised through @path reaches a listener on the
+ * kernel's uevent group here, as it must reach the daemon: it needs root
+ * (the write), a writable sysfs and uevents in this network namespace.
+ * Returns NULL, or why not.
  */
-static void test_serve_nvml_kept(void)
+static const char *uevents_reach_us(const char *path)
 {
-	static const char *const machine = "hgx-2s-smt-8gpu";
-	static const char *const cpu_uevent = "/sys/devices/system/cpu/cpu0/uevent";
-	char dir[] = "/tmp/gpusched-test-serve-XXXXXX";
-	char *root, *device, *inits, *feeds, *log, *preload;
+	struct sockaddr_nl address = { .nl_family = AF_NETLINK, .nl_groups = 1 };
+	int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_KOBJECT_UEVENT);
 	const char *why = NULL;
-	posix_spawn_file_actions_t actions;
-	unsigned int nr_checks = 9;
-	int fd, status, err;
-	char *argv[8];
-	pid_t pid;
+	struct pollfd ready;
+	char payload[4096];
 
-	if (access(fake_nvml, R_OK) || access(fake_device, R_OK))
-		why = "no fake NVML or stand-in device beside this program";
-	else if (geteuid() != 0)
-		why = "synthesising a CPU uevent needs root";
-	else if (access(cpu_uevent, W_OK))
-		why = "/sys/devices/system/cpu/cpu0/uevent is not writable";
-	else if (!uevents_heard())
-		why = "no uevent socket in this network namespace";
-	else if (!mkdtemp(dir))
-		why = "no scratch directory in /tmp";
-	if (why) {
-		while (nr_checks--)
-			tap_skip(why, "serving: NVML's answers kept across a CPU hotplug");
-		return;
-	}
-	root = xprintf("%s/%s", fixtures_dir, machine);
-	device = xprintf("%s/gpusched", dir);
-	inits = xprintf("%s/nvml-inits", dir);
-	feeds = xprintf("%s/feeds", dir);
-	log = xprintf("%s/log", dir);
-	preload = xprintf("%s", fake_device);
-	fd = open(device, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&address, sizeof(address)))
+		why = "no uevent socket here";
+	else if (synth_uevent(path, "change"))
+		why = "cannot write a CPU's uevent file (it needs root and a writable sysfs)";
+	ready = (struct pollfd){ .fd = fd, .events = POLLIN };
+	if (!why && (poll(&ready, 1, 2000) != 1 || recv(fd, payload, sizeof(payload), 0) <= 0))
+		why = "a synthesised uevent does not reach this network namespace";
 	if (fd >= 0)
 		close(fd);
-	fd = open(log, O_CREAT | O_WRONLY | O_APPEND | O_CLOEXEC, 0600);
+	return why;
+}
+
+/*
+ * Starts gpuschedd serving fixture @root through the stand-in device
+ * @device, with the fake NVML knowing the GPUs in @nvml_devices and
+ * logging its nvmlInit_v2 calls to @inits, the stand-in logging the
+ * topologies it takes to @feeds.
+ */
+static void serving_start(struct serving *daemon, const char *root, const char *device,
+			  const char *inits, const char *feeds, const char *nvml_devices)
+{
+	posix_spawn_file_actions_t actions;
+	char *argv[] = {
+		(char *)daemon_path, "--device", (char *)device, "--sysfs-root", (char *)root,
+		"--verbose", NULL,
+	};
+	int fd, err;
+
+	fd = open(daemon->log, O_CREAT | O_TRUNC | O_WRONLY | O_APPEND | O_CLOEXEC, 0600);
 	if (fd < 0)
-		run_bail(log);
-	setenv("LD_PRELOAD", preload, 1);
+		run_bail(daemon->log);
+	unlink(inits);
+	unlink(feeds);
+	setenv("LD_PRELOAD", fake_device, 1);
 	setenv("FAKE_GPUSCHED_DEVICE", device, 1);
 	setenv("FAKE_GPUSCHED_FEEDS", feeds, 1);
 	setenv("GPUSCHED_NVML_LIBRARY", fake_nvml, 1);
 	setenv("FAKE_NVML_INIT_LOG", inits, 1);
-	setenv("FAKE_NVML_DEVICES", "0000:18:00.0=GPU-5b6f3a1c-0d2e-4f7a-8b9c-0123456789ab", 1);
-	argv[0] = (char *)daemon_path;
-	argv[1] = "--device";
-	argv[2] = device;
-	argv[3] = "--sysfs-root";
-	argv[4] = root;
-	argv[5] = "--verbose";
-	argv[6] = NULL;
+	setenv("FAKE_NVML_DEVICES", nvml_devices, 1);
 	posix_spawn_file_actions_init(&actions);
 	posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_adddup2(&actions, fd, STDOUT_FILENO);
 	posix_spawn_file_actions_adddup2(&actions, fd, STDERR_FILENO);
-	err = posix_spawn(&pid, daemon_path, &actions, NULL, argv, environ);
+	err = posix_spawn(&daemon->pid, daemon_path, &actions, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&actions);
 	close(fd);
 	unsetenv("LD_PRELOAD");
@@ -475,43 +493,133 @@ static void test_serve_nvml_kept(void)
 		errno = err;
 		run_bail(daemon_path);
 	}
+	daemon->exited = false;
+}
 
-	if (!tap_ok(wait_lines(log, "fed 8 GPUs", 1), "serving: the daemon feeds the 8 GPUs"))
-		tap_diag("log %s", log);
+/* Stops the daemon with SIGTERM (SIGKILL after 10 s); returns its exit status or -1. */
+static int serving_stop(struct serving *daemon)
+{
+	struct timespec tick = { 0, 50 * 1000 * 1000 };
+	unsigned int i;
+
+	if (!serving_exited(daemon))
+		kill(daemon->pid, SIGTERM);
+	for (i = 0; i < 200 && !serving_exited(daemon); i++)
+		nanosleep(&tick, NULL);
+	if (!serving_exited(daemon)) {
+		kill(daemon->pid, SIGKILL);
+		waitpid(daemon->pid, &daemon->status, 0);
+		return -1;
+	}
+	return WIFEXITED(daemon->status) ? WEXITSTATUS(daemon->status) : -1;
+}
+
+/*
+ * The daemon serving, with the stand-in device and the fake NVML: a CPU
+ * hotplug uevent (synthesised by writing "online" to a CPU's uevent file,
+ * which needs root) makes it look at the machine again without loading
+ * NVML, and SIGHUP makes it ask NVML again.  Then an answer that leaves
+ * NVIDIA GPUs unknown to NVML is not kept.  The fake NVML logs every
+ * nvmlInit_v2 call and the stand-in device every topology it takes.
+ */
+static void test_serve_nvml_kept(void)
+{
+	static const char *const machine = "hgx-2s-smt-8gpu";
+	static const char *const cpu_uevent = "/sys/devices/system/cpu/cpu0/uevent";
+	static const char *const uuid0 = "gpus=8 uuid0=5b6f3a1c0d2e4f7a8b9c0123456789a0";
+	char dir[] = "/tmp/gpusched-test-serve-XXXXXX";
+	char *root, *device, *inits, *feeds, *all = NULL, *part;
+	struct serving daemon = { 0 };
+	unsigned int nr_checks = 14, i;
+	const char *why = NULL;
+	int fd, status;
+
+	if (access(fake_nvml, R_OK) || access(fake_device, R_OK))
+		why = "no fake NVML or stand-in device beside this program";
+	else if (geteuid() != 0)
+		why = "synthesising a CPU uevent needs root";
+	else if (!mkdtemp(dir))
+		why = "no scratch directory in /tmp";
+	else
+		why = uevents_reach_us(cpu_uevent);
+	if (why) {
+		while (nr_checks--)
+			tap_skip(why, "serving: NVML's answers kept across a CPU hotplug");
+		if (dir[strlen(dir) - 1] != 'X')
+			rmdir(dir);
+		return;
+	}
+	root = xprintf("%s/%s", fixtures_dir, machine);
+	device = xprintf("%s/gpusched", dir);
+	inits = xprintf("%s/nvml-inits", dir);
+	feeds = xprintf("%s/feeds", dir);
+	daemon.log = xprintf("%s/log", dir);
+	fd = open(device, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		close(fd);
+	/* NVML knows all eight NVIDIA GPUs of the fixture. */
+	for (i = 0; i < 8; i++) {
+		static const char *const addresses[] = {
+			"18", "2a", "3a", "5d", "9a", "ab", "ba", "db",
+		};
+
+		part = xprintf("%s%s0000:%s:00.0=GPU-5b6f3a1c-0d2e-4f7a-8b9c-0123456789a%u",
+			       all ? all : "", all ? ";" : "", addresses[i], i);
+		free(all);
+		all = part;
+	}
+
+	serving_start(&daemon, root, device, inits, feeds, all);
+	if (!tap_ok(wait_lines(&daemon, daemon.log, "fed 8 GPUs", 1),
+		    "serving: the daemon feeds the 8 GPUs"))
+		show_log(&daemon);
 	tap_ok(count_lines(inits, "nvmlInit_v2") == 1,
 	       "serving: NVML was initialised once for it (%u)", count_lines(inits, "nvmlInit_v2"));
-	tap_ok(count_lines(feeds, "gpus=8 uuid0=5b6f3a1c0d2e4f7a8b9c0123456789ab") == 1,
-	       "serving: the module got GPU 0's UUID from NVML");
-
-	err = synth_uevent(cpu_uevent, "online");
-	if (!tap_ok(!err && wait_lines(log, "topology unchanged", 1),
-		    "serving: a CPU uevent makes it look again (%s)", err ? strerror(-err) : "sent"))
-		tap_diag("log %s", log);
+	tap_ok(count_lines(feeds, uuid0) == 1, "serving: the module got GPU 0's UUID from NVML");
+	if (!tap_ok(!synth_uevent(cpu_uevent, "online") &&
+		    wait_lines(&daemon, daemon.log, "topology unchanged", 1),
+		    "serving: a CPU uevent makes it look again"))
+		show_log(&daemon);
 	tap_ok(count_lines(inits, "nvmlInit_v2") == 1,
 	       "serving: that look kept NVML's answers: still one nvmlInit_v2 (%u)",
 	       count_lines(inits, "nvmlInit_v2"));
-	tap_ok(count_lines(log, "kept from an earlier look") >= 1,
+	tap_ok(count_lines(daemon.log, "kept from an earlier look") >= 1,
 	       "serving: the debug log says the answers were kept");
-
-	kill(pid, SIGHUP);
-	if (!tap_ok(wait_lines(log, "fed 8 GPUs", 2), "serving: SIGHUP feeds the topology again"))
-		tap_diag("log %s", log);
-	tap_ok(count_lines(inits, "nvmlInit_v2") == 2 &&
-	       count_lines(feeds, "gpus=8 uuid0=5b6f3a1c0d2e4f7a8b9c0123456789ab") == 2,
+	kill(daemon.pid, SIGHUP);
+	if (!tap_ok(wait_lines(&daemon, daemon.log, "fed 8 GPUs", 2),
+		    "serving: SIGHUP feeds the topology again"))
+		show_log(&daemon);
+	tap_ok(count_lines(inits, "nvmlInit_v2") == 2 && count_lines(feeds, uuid0) == 2,
 	       "serving: SIGHUP asks NVML again, and its answer is fed (%u inits)",
 	       count_lines(inits, "nvmlInit_v2"));
+	status = serving_stop(&daemon);
+	tap_ok(status == 0, "serving: SIGTERM ends it with 0 (%d)", status);
 
-	kill(pid, SIGTERM);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	tap_ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, "serving: SIGTERM ends it with 0");
+	/* NVML knows GPU 0 only: seven NVIDIA GPUs unknown is no answer to keep. */
+	serving_start(&daemon, root, device, inits, feeds,
+		      "0000:18:00.0=GPU-5b6f3a1c-0d2e-4f7a-8b9c-0123456789a0");
+	if (!tap_ok(wait_lines(&daemon, daemon.log, "fed 8 GPUs", 1),
+		    "serving, NVML knowing one GPU: the daemon feeds the 8 GPUs"))
+		show_log(&daemon);
+	tap_ok(count_lines(daemon.log, "NVML does not know GPU 1 (0000:2a:00.0)") == 1,
+	       "serving, NVML knowing one GPU: the log says which GPU NVML does not know");
+	if (!tap_ok(!synth_uevent(cpu_uevent, "online") &&
+		    wait_lines(&daemon, daemon.log, "topology unchanged", 1),
+		    "serving, NVML knowing one GPU: a CPU uevent makes it look again"))
+		show_log(&daemon);
+	tap_ok(count_lines(inits, "nvmlInit_v2") == 2,
+	       "serving, NVML knowing one GPU: that look asked NVML again (%u inits)",
+	       count_lines(inits, "nvmlInit_v2"));
+	status = serving_stop(&daemon);
+	tap_ok(status == 0, "serving, NVML knowing one GPU: SIGTERM ends it with 0 (%d)", status);
+
 	unlink(device);
 	unlink(inits);
 	unlink(feeds);
-	unlink(log);
+	unlink(daemon.log);
 	rmdir(dir);
-	free(preload);
-	free(log);
+	free(all);
+	free(daemon.log);
 	free(feeds);
 	free(inits);
 	free(device);

@@ -185,12 +185,14 @@ static void test_cache(const char *fake)
 	setenv("GPUSCHED_NVML_LIBRARY", fake, 1);
 	setenv("FAKE_NVML_INIT_LOG", log, 1);
 	setenv("FAKE_NVML_DEVICES", "0000:3b:00.0=" UUID_A ";0000:5d:00.0=" UUID_B, 1);
+	setenv("FAKE_NVML_NUMA_NODES", "0000:3b:00.0=2", 1);
 
 	scribble(gpus, 2);
 	err = gs_nvml_cache_lookup(&cache, 2, addresses, gpus, message);
+	unsetenv("FAKE_NVML_NUMA_NODES");
 	tap_ok(err == 0 && !message[0] && !memcmp(gpus[0].uuid, uuid_a, 16) &&
-	       !memcmp(gpus[1].uuid, uuid_b, 16), "cache: the first lookup asks NVML (%d, %s)",
-	       err, message);
+	       !memcmp(gpus[1].uuid, uuid_b, 16) && gpus[0].mem_node == 2,
+	       "cache: the first lookup asks NVML (%d, %s)", err, message);
 	tap_ok(init_calls(log) == 1 && cache.asked == 1,
 	       "cache: NVML initialised once (%u), asked once (%lu)", init_calls(log),
 	       cache.asked);
@@ -202,8 +204,8 @@ static void test_cache(const char *fake)
 	tap_ok(err == 0 && !message[0] && init_calls(log) == 1 && cache.asked == 1,
 	       "cache: the same GPUs again do not load NVML (%u inits)", init_calls(log));
 	tap_ok(!memcmp(gpus[0].uuid, uuid_a, 16) && !memcmp(gpus[1].uuid, uuid_b, 16) &&
-	       gpus[0].mem_node == -1 && gpus[1].mem_node == -1,
-	       "cache: the kept answer is copied whole");
+	       gpus[0].mem_node == 2 && gpus[1].mem_node == -1,
+	       "cache: the kept answer is copied whole, memory nodes included");
 
 	scribble(gpus, 2);
 	err = gs_nvml_cache_lookup(&cache, 2, swapped, gpus, message);

@@ -3,8 +3,8 @@
  * Unit tests of gpuschedd's uevent classification (gs_uevent_classify()
  * in userspace/daemon/uevent.c): which kernel uevents make the daemon
  * look at the machine again, which of them also make it forget NVML's
- * answers (a PCI function came or went, so a GPU may have been replaced
- * at the same address), and which announce its device.  Prints TAP
+ * answers (a display or accelerator function, or its driver, came or
+ * went), and which announce its device.  Prints TAP
  * through tap.h.
  */
 #include <stdio.h>
@@ -50,20 +50,37 @@ int main(void)
 	      GS_UEVENT_TOPOLOGY, "a memory block coming online is a topology change");
 	check("add@/devices/system/node/node2|ACTION=add|SUBSYSTEM=node",
 	      GS_UEVENT_TOPOLOGY, "a node added is a topology change, NVML's answers stay");
-	check("add@/devices/pci0000:17/0000:17:00.0/0000:18:00.0|ACTION=add|SUBSYSTEM=pci",
-	      GS_UEVENT_TOPOLOGY | GS_UEVENT_PCI,
-	      "a PCI function added is a topology change and drops NVML's answers");
+	check("add@/devices/pci0000:17/0000:17:00.0/0000:18:00.0|ACTION=add|SUBSYSTEM=pci|"
+	      "PCI_CLASS=30200|PCI_SLOT_NAME=0000:18:00.0", GS_UEVENT_TOPOLOGY | GS_UEVENT_PCI,
+	      "a GPU added is a topology change and drops NVML's answers");
 	check("remove@/devices/pci0000:17/0000:17:00.0/0000:18:00.0|ACTION=remove|"
-	      "SUBSYSTEM=pci", GS_UEVENT_TOPOLOGY | GS_UEVENT_PCI,
-	      "a PCI function removed likewise");
+	      "SUBSYSTEM=pci|PCI_CLASS=30200", GS_UEVENT_TOPOLOGY | GS_UEVENT_PCI,
+	      "a GPU removed likewise");
+	check("add@/devices/pci0000:00/0000:00:03.0|ACTION=add|SUBSYSTEM=pci|PCI_CLASS=20000",
+	      GS_UEVENT_TOPOLOGY, "a network function added is a topology change, NVML's answers stay");
 	check("bind@/devices/pci0000:17/0000:17:00.0/0000:18:00.0|ACTION=bind|SUBSYSTEM=pci|"
-	      "DRIVER=nvidia", GS_UEVENT_TOPOLOGY | GS_UEVENT_PCI,
-	      "a driver bound to a PCI function: NVML may know the GPU now");
+	      "DRIVER=nvidia|PCI_CLASS=30200", GS_UEVENT_TOPOLOGY | GS_UEVENT_PCI,
+	      "a driver bound to a GPU: NVML may know it now");
 	check("unbind@/devices/pci0000:17/0000:17:00.0/0000:18:00.0|ACTION=unbind|"
-	      "SUBSYSTEM=pci", GS_UEVENT_TOPOLOGY | GS_UEVENT_PCI,
-	      "a driver unbound: NVML may no longer know it");
+	      "SUBSYSTEM=pci|PCI_CLASS=30200", GS_UEVENT_TOPOLOGY | GS_UEVENT_PCI,
+	      "a driver unbound from a GPU: NVML may no longer know it");
+	check("bind@/devices/pci0000:40/0000:40:01.0/0000:41:00.0|ACTION=bind|SUBSYSTEM=pci|"
+	      "DRIVER=gaudi|PCI_CLASS=120000", GS_UEVENT_TOPOLOGY | GS_UEVENT_PCI,
+	      "a driver bound to a processing accelerator likewise");
+	check("bind@/devices/pci0000:40/0000:40:01.0/0000:41:00.0|ACTION=bind|SUBSYSTEM=pci|"
+	      "PCI_CLASS=b4000", GS_UEVENT_TOPOLOGY | GS_UEVENT_PCI,
+	      "a driver bound to a co-processor likewise");
+	check("bind@/devices/pci0000:00/0000:00:03.2|ACTION=bind|SUBSYSTEM=pci|DRIVER=iavf|"
+	      "PCI_CLASS=20000", 0, "a driver bound to a network function (an SR-IOV VF) changes nothing");
+	check("unbind@/devices/pci0000:00/0000:00:03.2|ACTION=unbind|SUBSYSTEM=pci|"
+	      "PCI_CLASS=20000", 0, "nor one unbound from it");
+	check("bind@/devices/pci0000:17/0000:17:00.0/0000:18:00.0|ACTION=bind|SUBSYSTEM=pci",
+	      GS_UEVENT_TOPOLOGY | GS_UEVENT_PCI, "a bind without PCI_CLASS counts as a GPU's");
+	check("bind@/devices/pci0000:17/0000:17:00.0/0000:18:00.0|ACTION=bind|SUBSYSTEM=pci|"
+	      "PCI_CLASS=3x200", GS_UEVENT_TOPOLOGY | GS_UEVENT_PCI,
+	      "a bind with an unreadable PCI_CLASS counts as a GPU's");
 	check("change@/devices/pci0000:17/0000:17:00.0/0000:18:00.0|ACTION=change|"
-	      "SUBSYSTEM=pci", 0, "a PCI function's change event changes nothing");
+	      "SUBSYSTEM=pci|PCI_CLASS=30200", 0, "a GPU's change event changes nothing");
 	check("change@/devices/system/cpu/cpu1|ACTION=change|SUBSYSTEM=cpu", 0,
 	      "a CPU's change event (a synthetic one, say) changes nothing");
 	check("add@/devices/virtual/misc/gpusched|ACTION=add|SUBSYSTEM=misc|DEVNAME=gpusched",
