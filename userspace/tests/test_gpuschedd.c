@@ -410,6 +410,14 @@ static void show_log(const struct serving *daemon)
 	free(text);
 }
 
+/* Checks that @nr lines of the daemon's log come to hold @text; shows the log if not. */
+static void expect_log(struct serving *daemon, const char *text, unsigned int nr,
+		       const char *what)
+{
+	if (!tap_ok(wait_lines(daemon, daemon->log, text, nr), "%s", what))
+		show_log(daemon);
+}
+
 /* Writes @action to @path (a sysfs uevent file): the kernel sends that uevent. */
 static int synth_uevent(const char *path, const char *action)
 {
@@ -570,25 +578,19 @@ static void test_serve_nvml_kept(void)
 	}
 
 	serving_start(&daemon, root, device, inits, feeds, all);
-	if (!tap_ok(wait_lines(&daemon, daemon.log, "fed 8 GPUs", 1),
-		    "serving: the daemon feeds the 8 GPUs"))
-		show_log(&daemon);
+	expect_log(&daemon, "fed 8 GPUs", 1, "serving: the daemon feeds the 8 GPUs");
 	tap_ok(count_lines(inits, "nvmlInit_v2") == 1,
 	       "serving: NVML was initialised once for it (%u)", count_lines(inits, "nvmlInit_v2"));
 	tap_ok(count_lines(feeds, uuid0) == 1, "serving: the module got GPU 0's UUID from NVML");
-	if (!tap_ok(!synth_uevent(cpu_uevent, "online") &&
-		    wait_lines(&daemon, daemon.log, "topology unchanged", 1),
-		    "serving: a CPU uevent makes it look again"))
-		show_log(&daemon);
+	synth_uevent(cpu_uevent, "online");
+	expect_log(&daemon, "topology unchanged", 1, "serving: a CPU uevent makes it look again");
 	tap_ok(count_lines(inits, "nvmlInit_v2") == 1,
 	       "serving: that look kept NVML's answers: still one nvmlInit_v2 (%u)",
 	       count_lines(inits, "nvmlInit_v2"));
 	tap_ok(count_lines(daemon.log, "kept from an earlier look") >= 1,
 	       "serving: the debug log says the answers were kept");
 	kill(daemon.pid, SIGHUP);
-	if (!tap_ok(wait_lines(&daemon, daemon.log, "fed 8 GPUs", 2),
-		    "serving: SIGHUP feeds the topology again"))
-		show_log(&daemon);
+	expect_log(&daemon, "fed 8 GPUs", 2, "serving: SIGHUP feeds the topology again");
 	tap_ok(count_lines(inits, "nvmlInit_v2") == 2 && count_lines(feeds, uuid0) == 2,
 	       "serving: SIGHUP asks NVML again, and its answer is fed (%u inits)",
 	       count_lines(inits, "nvmlInit_v2"));
@@ -598,15 +600,13 @@ static void test_serve_nvml_kept(void)
 	/* NVML knows GPU 0 only: seven NVIDIA GPUs unknown is no answer to keep. */
 	serving_start(&daemon, root, device, inits, feeds,
 		      "0000:18:00.0=GPU-5b6f3a1c-0d2e-4f7a-8b9c-0123456789a0");
-	if (!tap_ok(wait_lines(&daemon, daemon.log, "fed 8 GPUs", 1),
-		    "serving, NVML knowing one GPU: the daemon feeds the 8 GPUs"))
-		show_log(&daemon);
+	expect_log(&daemon, "fed 8 GPUs", 1,
+		   "serving, NVML knowing one GPU: the daemon feeds the 8 GPUs");
 	tap_ok(count_lines(daemon.log, "NVML does not know GPU 1 (0000:2a:00.0)") == 1,
 	       "serving, NVML knowing one GPU: the log says which GPU NVML does not know");
-	if (!tap_ok(!synth_uevent(cpu_uevent, "online") &&
-		    wait_lines(&daemon, daemon.log, "topology unchanged", 1),
-		    "serving, NVML knowing one GPU: a CPU uevent makes it look again"))
-		show_log(&daemon);
+	synth_uevent(cpu_uevent, "online");
+	expect_log(&daemon, "topology unchanged", 1,
+		   "serving, NVML knowing one GPU: a CPU uevent makes it look again");
 	tap_ok(count_lines(inits, "nvmlInit_v2") == 2,
 	       "serving, NVML knowing one GPU: that look asked NVML again (%u inits)",
 	       count_lines(inits, "nvmlInit_v2"));
