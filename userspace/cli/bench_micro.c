@@ -450,13 +450,15 @@ static void launcher_skip(struct launcher *l, const char *name, const char *why)
 /*
  * Times the launchers round by round, one launch of each per round, after
  * two warm-up rounds: the machine's speed drifts under an emulator, and a
- * launcher timed in a stretch of its own would take the drift alone.  A
- * launcher whose program fails in warm-up gets no time; one that fails
- * later keeps the samples before.  Adds the rows in the launchers' order.
+ * launcher timed in a stretch of its own would take the drift alone.  Each
+ * round starts one launcher further on, so that no launcher always runs
+ * first (after the bench's own work) or right after another.  A launcher
+ * whose program fails in warm-up gets no time; one that fails later keeps
+ * the samples before.  Adds the rows in the launchers' order.
  */
 static void time_launchers(struct bench *b, struct launcher *launchers, unsigned int nr)
 {
-	unsigned int i, round, measured = 0;
+	unsigned int i, k, round, measured = 0;
 	double t0, end;
 
 	for (i = 0; i < nr; i++) {
@@ -471,8 +473,8 @@ static void time_launchers(struct bench *b, struct launcher *launchers, unsigned
 				launchers[i].status = launch(launchers[i].argv);
 	end = now_ns() + measured * LAUNCH_SECONDS * 1e9;
 	for (round = 0; round < LAUNCHES && now_ns() < end; round++) {
-		for (i = 0; i < nr; i++) {
-			struct launcher *l = &launchers[i];
+		for (k = 0; k < nr; k++) {
+			struct launcher *l = &launchers[(round + k) % nr];
 
 			if (!l->samples || l->status)
 				continue;
