@@ -13,7 +13,9 @@
  * memory to bind to.  GPUs of other vendors, and NVIDIA GPUs whose memory
  * is no NUMA node, have no such file.  The driver's directory is listed
  * once, and numa_status is read only for the GPUs it lists: a machine
- * without the driver costs one failed open, not one per GPU.
+ * without the driver costs one failed open, not one per GPU.  A directory
+ * that exists but cannot be listed is read GPU by GPU, as it was before
+ * the listing.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -135,13 +137,16 @@ void gs_discover_gpu_memory(struct gs_discovery *d)
 	count = gs_sysfs_list_names(d->sysfs, NVIDIA_GPUS_DIR, &names);
 	if (count == -ENOMEM)
 		d->error = -ENOMEM;
-	else if (count < 0 && count != -ENOENT && count != -ENOTDIR)
-		gs_discovery_warn(d, "%s/%s: cannot be listed: %s; the GPUs' memory nodes are not known",
-				  root_of(d), NVIDIA_GPUS_DIR, strerror(-count));
-	if (count <= 0)
+	if (count == -ENOENT || count == -ENOMEM)
 		return;
+	/*
+	 * A directory that cannot be listed (no read permission, not a
+	 * directory) may still have files to open: each GPU's is tried, and
+	 * warned about, as if it were listed.
+	 */
 	for (i = 0; i < d->topo->nr_gpus && !d->error; i++)
-		if (listed(names, count, d->topo->gpus[i].address))
+		if (count < 0 || listed(names, count, d->topo->gpus[i].address))
 			read_numa_status(d, &d->topo->gpus[i]);
-	gs_sysfs_free_names(names, count);
+	if (count > 0)
+		gs_sysfs_free_names(names, count);
 }

@@ -934,6 +934,56 @@ out:
 	free(root);
 }
 
+/*
+ * The NVIDIA driver's directory on copies of the Grace fixture: a GPU it
+ * does not list has no memory node and no warning, the others keep
+ * theirs; a "directory" that is a file is read GPU by GPU, each failure
+ * warned about, as before discovery listed it.
+ */
+static void test_nvidia_listing(void)
+{
+	static const char *const gpus_dir = "proc/driver/nvidia/gpus";
+	static const int unlisted[] = { 2, -1, 18, -1 }, as_file[] = { -1, -1, -1, -1 };
+	char *root = fixtures_root("grace-blackwell-memnodes");
+	char *copy = xprintf("%s/grace-nvidia-listing", scratch_dir), *command;
+	struct gs_machine *topo;
+	unsigned int i, variant;
+
+	for (variant = 0; variant < 2; variant++) {
+		const int *expected = variant ? as_file : unlisted;
+		const char *what = variant ? "grace, the driver's gpus a file" :
+				   "grace, 0009:01:00.0 not listed by the driver";
+
+		remove_tree(copy);
+		command = variant ?
+			xprintf("cp -R '%s' '%s' && rm -r '%s/%s' && echo x > '%s/%s'", root, copy,
+				copy, gpus_dir, copy, gpus_dir) :
+			xprintf("cp -R '%s' '%s' && rm -r '%s/%s/0009:01:00.0'", root, copy, copy,
+				gpus_dir);
+		if (!tap_ok(system(command) == 0, "%s: %s", what, command)) {
+			free(command);
+			continue;
+		}
+		free(command);
+		topo = discover(copy, what, NULL, 0);
+		if (!topo)
+			continue;
+		for (i = 0; i < 4 && i < gs_topo_nr_gpus(topo); i++)
+			expect_int(gs_topo_gpu(topo, i)->mem_node, expected[i], "%s: GPU %u's memory node",
+				   what, i);
+		if (variant)
+			expect_int(count_warnings(topo, "/numa_status"), 4,
+				   "%s: each GPU's numa_status is tried and warned about", what);
+		else
+			expect_int(count_warnings(topo, "0009:01:00.0"), 0,
+				   "%s: the GPU the driver does not list costs no warning", what);
+		gs_machine_free(topo);
+	}
+	remove_tree(copy);
+	free(copy);
+	free(root);
+}
+
 static void test_workstation(void)
 {
 	static const char *const machine = "workstation-isolated";
@@ -1433,6 +1483,8 @@ static void test_skip_gpu_details(void)
 			if (!tap_ok(system(command) == 0, "hgx copy without GPU 0's numa_node: %s",
 				    command)) {
 				free(command);
+				remove_tree(root);
+				free(root);
 				break;
 			}
 			free(command);
@@ -1476,8 +1528,9 @@ next:
 			remove_tree(root);
 		free(root);
 	}
-	tap_diag("skip_gpu_details: %u GPUs placed by numa_node, %u by local_cpulist",
-		 by_numa_node, by_local_cpus);
+	tap_ok(by_numa_node && by_local_cpus,
+	       "skip_gpu_details: %u GPUs placed by numa_node, %u by local_cpulist (both kinds seen)",
+	       by_numa_node, by_local_cpus);
 }
 
 /* --- a generated machine: CPU ids up to 4095, node ids up to 1023 --- */
@@ -2037,6 +2090,7 @@ int main(int argc, char **argv)
 	test_hgx();
 	test_epyc();
 	test_grace();
+	test_nvidia_listing();
 	test_workstation();
 	test_power9_offline();
 	test_hotplug_no_online_file();
