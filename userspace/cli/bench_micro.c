@@ -36,6 +36,8 @@
 /* Rounds of launches (one of each tool) after two warm-up rounds; the time limit per tool. */
 #define LAUNCHES		30u
 #define LAUNCH_SECONDS		10.0
+/* true, taskset, numactl, gpusched exec. */
+#define LAUNCHERS		4u
 /* Placement: batches of calls, each timed as a whole (a call is well under a microsecond). */
 #define PLACE_BATCHES		201u
 #define PLACE_BATCH		50u
@@ -451,14 +453,14 @@ static void launcher_skip(struct launcher *l, const char *name, const char *why)
  * Times the launchers round by round, one launch of each per round, after
  * two warm-up rounds: the machine's speed drifts under an emulator, and a
  * launcher timed in a stretch of its own would take the drift alone.  Each
- * round starts one launcher further on, so that no launcher always runs
- * first (after the bench's own work) or right after another.  A launcher
+ * round starts one measured launcher further on, so that no launcher
+ * always runs first, right after the bench's own work.  A launcher
  * whose program fails in warm-up gets no time; one that fails later keeps
  * the samples before.  Adds the rows in the launchers' order.
  */
 static void time_launchers(struct bench *b, struct launcher *launchers, unsigned int nr)
 {
-	unsigned int i, k, round, measured = 0;
+	unsigned int i, k, round, measured = 0, active[LAUNCHERS], nr_active;
 	double t0, end;
 
 	for (i = 0; i < nr; i++) {
@@ -473,10 +475,13 @@ static void time_launchers(struct bench *b, struct launcher *launchers, unsigned
 				launchers[i].status = launch(launchers[i].argv);
 	end = now_ns() + measured * LAUNCH_SECONDS * 1e9;
 	for (round = 0; round < LAUNCHES && now_ns() < end; round++) {
-		for (k = 0; k < nr; k++) {
-			struct launcher *l = &launchers[(round + k) % nr];
+		for (i = 0, nr_active = 0; i < nr && nr_active < LAUNCHERS; i++)
+			if (launchers[i].samples && !launchers[i].status)
+				active[nr_active++] = i;
+		for (k = 0; k < nr_active; k++) {
+			struct launcher *l = &launchers[active[(round + k) % nr_active]];
 
-			if (!l->samples || l->status)
+			if (l->status)
 				continue;
 			t0 = now_ns();
 			l->status = launch(l->argv);
@@ -505,7 +510,7 @@ static void micro_launch(struct bench *b, const struct affinity_masks *m, bool u
 	char *true_path = find_program("true"), *taskset = find_program("taskset");
 	char *numactl = find_program("numactl");
 	char self[4096], node[32], gpu[16];
-	struct launcher launchers[4], *l = launchers;
+	struct launcher launchers[LAUNCHERS], *l = launchers;
 	unsigned int i, n;
 	ssize_t len;
 
