@@ -100,11 +100,13 @@ struct gs_pci_device {
 	/*
 	 * local_cpulist holds every online CPU of a machine with several
 	 * CPU nodes: the kernel knows nothing of the device's locality.
+	 * False when skip_gpu_details left local_cpulist unread.
 	 */
 	bool local_cpus_whole_machine;
 	/*
 	 * The usable (online and present) CPUs of local_cpulist; empty when
-	 * the file is missing.
+	 * the file is missing, or skip_gpu_details left it unread (the node
+	 * came from numa_node).
 	 */
 	struct gs_bitmap local_cpus;
 	/*
