@@ -82,8 +82,10 @@ struct daemon {
 	int uevent_fd;
 	/*
 	 * NVML's answers for the GPUs of the last look: a CPU or memory
-	 * hotplug does not load NVML again.  Dropped on SIGHUP and on a PCI
-	 * uevent, when a GPU may have been replaced at the same address.
+	 * hotplug does not load NVML again.  Dropped on SIGHUP, on a uevent
+	 * of a display or accelerator function or its driver (a GPU may have
+	 * been replaced at the same address, or NVML may know it now), and
+	 * when NVML did not know an NVIDIA GPU (forget_incomplete_nvml()).
 	 */
 	struct gs_nvml_cache nvml_cache;
 };
