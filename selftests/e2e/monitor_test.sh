@@ -117,7 +117,18 @@ catch_up_check() {
 	fair_runtime=
 	if [ -w "$fair_server" ]; then
 		fair_runtime=$(cat "$fair_server")
+		# Debian's 6.12 stops the fair server on this write whether or
+		# not it runs, and stopping one that does not (no normal task
+		# queued on the CPU) underflows the deadline class's running
+		# bandwidth: a kernel WARNING, "dl_rq->running_bw > old" in
+		# task_non_contending().  A normal task kept busy on the CPU
+		# keeps the server running while it is written.
+		taskset -c "$last_cpu" sh -c 'while :; do :; done' &
+		hog=$!
+		sleep 1
 		echo 0 >"$fair_server"
+		kill -9 "$hog" 2>/dev/null
+		wait "$hog" 2>/dev/null
 	fi
 	fifo_spin "$last_cpu" 2>"$log/fifo.err" &
 	alone=$!
