@@ -223,6 +223,13 @@ static unsigned int nr_cpu_nodes(const struct gs_machine *topo)
 	return count;
 }
 
+/* Whether @dev's numa_node names a node of the machine: then it is the device's node. */
+static bool numa_node_is_known(const struct gs_discovery *d, const struct gs_pci_device *dev)
+{
+	return dev->numa_node >= 0 &&
+	       gs_machine_node_index(d->topo, (unsigned int)dev->numa_node) >= 0;
+}
+
 /*
  * Decides the node of a PCI device in directory @dir: its numa_node when
  * that names a node; else the node whose CPUs are exactly local_cpulist;
@@ -241,15 +248,14 @@ static void resolve_pci_node(struct gs_discovery *d, struct gs_pci_device *dev,
 		nr_cpu_nodes(topo) > 1 && !gs_bitmap_empty(&dev->local_cpus) &&
 		gs_bitmap_subset(&topo->online_cpus, &dev->local_cpus);
 
-	if (dev->numa_node >= 0) {
-		if (gs_machine_node_index(topo, (unsigned int)dev->numa_node) >= 0) {
-			dev->node = dev->numa_node;
-			dev->node_source = GS_PCI_NODE_FROM_NUMA_NODE;
-			return;
-		}
+	if (numa_node_is_known(d, dev)) {
+		dev->node = dev->numa_node;
+		dev->node_source = GS_PCI_NODE_FROM_NUMA_NODE;
+		return;
+	}
+	if (dev->numa_node >= 0)
 		gs_discovery_warn(d, "%s/%s/numa_node: node %d does not exist; the node is taken from local_cpulist",
 				  root_of(d), dir, dev->numa_node);
-	}
 	if (gs_bitmap_empty(&dev->local_cpus)) {
 		gs_discovery_warn(d, "%s/%s: numa_node is %d and local_cpulist is %s; the node is unknown",
 				  root_of(d), dir, dev->numa_node,
@@ -312,15 +318,11 @@ static void read_pci_device(struct gs_discovery *d, struct gs_pci_device *dev,
 	}
 	free(path);
 
-	if (!details && dev->numa_node >= 0 &&
-	    gs_machine_node_index(d->topo, (unsigned int)dev->numa_node) >= 0) {
-		dev->node = dev->numa_node;
-		dev->node_source = GS_PCI_NODE_FROM_NUMA_NODE;
-		dev->local_cpus_whole_machine = false;
-		return;
-	}
-	err = gs_discovery_read_cpus(d, dir, pci_files, &dev->local_cpus,
-				     "the device's local CPUs are unknown");
+	/* Unread, local_cpus stays empty: resolve_pci_node() goes by numa_node. */
+	err = 0;
+	if (details || !numa_node_is_known(d, dev))
+		err = gs_discovery_read_cpus(d, dir, pci_files, &dev->local_cpus,
+					     "the device's local CPUs are unknown");
 	resolve_pci_node(d, dev, dir, err);
 	/* Like node cpulists, local_cpulist may name offline or absent CPUs. */
 	gs_bitmap_and(&dev->local_cpus, &d->topo->online_cpus);
