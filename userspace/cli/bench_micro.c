@@ -481,8 +481,6 @@ static void time_launchers(struct bench *b, struct launcher *launchers, unsigned
 		for (k = 0; k < nr_active; k++) {
 			struct launcher *l = &launchers[active[(round + k) % nr_active]];
 
-			if (l->status)
-				continue;
 			t0 = now_ns();
 			l->status = launch(l->argv);
 			if (!l->status)
