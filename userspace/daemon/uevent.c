@@ -64,19 +64,22 @@ static bool is_one_of(const char *value, const char *const *names)
 }
 
 /*
- * PCI_CLASS as pci_uevent() writes it, the 24-bit class in hex without
- * leading zeros ("30200"): returns 1 for a display or accelerator class,
- * 0 for another, -1 for text that is no class.
+ * Whether the function whose PCI_CLASS is @text (as pci_uevent() writes
+ * it, the 24-bit class in hex without leading zeros: "30200") may be a
+ * GPU: a display or accelerator class, or a class that is missing or
+ * cannot be read.
  */
-static int class_text_is_accelerator(const char *text)
+static bool class_may_be_gpu(const char *text)
 {
 	unsigned long value;
 	char *end;
 
+	if (!text)
+		return true;
 	errno = 0;
 	value = strtoul(text, &end, 16);
 	if (errno || end == text || *end || value > 0xffffff)
-		return -1;
+		return true;
 	return gs_pci_class_is_accelerator((unsigned int)(value >> 8));
 }
 
@@ -117,7 +120,7 @@ unsigned int gs_uevent_classify(const char *payload, size_t length, const char *
 		 * functions, often) change nothing gpuschedd sends.  A class
 		 * that cannot be read counts as an accelerator's.
 		 */
-		bool accelerator = !pci_class || class_text_is_accelerator(pci_class) != 0;
+		bool accelerator = class_may_be_gpu(pci_class);
 
 		if (is_one_of(action, device_actions))
 			return GS_UEVENT_TOPOLOGY | (accelerator ? GS_UEVENT_PCI : 0);
