@@ -228,6 +228,7 @@ static int bench_unloaded(void)
 int main(int argc, char **argv)
 {
 	unsigned int max_threads = 10000, i, nr_steps = ARRAY_SIZE(steps);
+	struct gs_slab_probe probe;
 	const char *why = "";
 	struct gs_machine m;
 	struct gs_topo full;
@@ -253,6 +254,8 @@ int main(int argc, char **argv)
 		ksft_exit_fail_msg("SET_TOPOLOGY: %s\n", strerror(errno));
 	if (gs_path_exists("/sys/kernel/debug/kmemleak"))
 		max_threads = 1000;
+	if (gs_slab_probe_open(&probe))
+		ksft_exit_fail_msg("out of memory\n");
 
 	for (i = 0; i < nr_steps; i++) {
 		unsigned int n = steps[i];
@@ -275,7 +278,7 @@ int main(int argc, char **argv)
 				continue;
 			}
 			gs_slab_settle();
-			before = gs_slab_bytes(true);
+			before = gs_slab_bytes(&probe);
 			pin = gs_pin_arg(&m, GPUSCHED_TARGET_PROCESS, holder, 0,
 					 GPUSCHED_POLICY_NODE, NULL);
 			t = now_ns();
@@ -288,7 +291,7 @@ int main(int argc, char **argv)
 				continue;
 			}
 		}
-		after = n ? gs_slab_bytes(true) : 0;
+		after = n ? gs_slab_bytes(&probe) : 0;
 		ret = pin_latencies(fd, &m, lat);
 		forks = fork_exit_rate();
 		threads = thread_rate();
@@ -310,6 +313,7 @@ int main(int argc, char **argv)
 		if (holder)
 			gs_holder_stop(holder);
 	}
+	gs_slab_probe_close(&probe);
 	close(fd);
 	ksft_finished();
 }

@@ -113,15 +113,28 @@ static inline int gs_thread_ids(pid_t pid, pid_t *tids, unsigned int max)
  * use: after rounds of pins and unpins those hold most of the freed
  * records, and new ones land there unseen (1000 thread records of 128
  * bytes read as 102 bytes each in a 6.12 guest).  Shrinking every cache
- * (/sys/kernel/slab/NAME/shrink) hands them back first.
+ * (/sys/kernel/slab/NAME/shrink) hands them back first.  The shrink files
+ * stay open from one count to the next: each open of a sysfs file
+ * allocates a record that its close frees with kfree_rcu(), seconds later
+ * on some kernels, and a few hundred of those landing inside the next
+ * measurement would read as tens of bytes per thread.
  */
-static inline void gs_slab_shrink_all(void)
+struct gs_slab_probe {
+	int *fds;
+	unsigned int nr;
+};
+
+/* Opens every cache's shrink file it may; 0, or -1 when it ran out of memory. */
+static inline int gs_slab_probe_open(struct gs_slab_probe *p)
 {
+	unsigned int room = 0;
 	struct dirent *d;
 	char path[320];
+	int fd, *grown;
 	DIR *dir;
-	int fd;
 
+	p->fds = NULL;
+	p->nr = 0;
 	dir = opendir("/sys/kernel/slab");
 	while (dir && (d = readdir(dir))) {
 		if (d->d_name[0] == '.')
@@ -130,30 +143,49 @@ static inline void gs_slab_shrink_all(void)
 		fd = open(path, O_WRONLY | O_CLOEXEC);
 		if (fd < 0)
 			continue;
-		/* A cache that cannot be shrunk only makes the count coarser. */
-		if (write(fd, "1", 1) != 1)
-			(void)0;
-		close(fd);
+		if (p->nr == room) {
+			room = room ? 2 * room : 256;
+			grown = realloc(p->fds, room * sizeof(*p->fds));
+			if (!grown) {
+				close(fd);
+				closedir(dir);
+				return -1;
+			}
+			p->fds = grown;
+		}
+		p->fds[p->nr++] = fd;
 	}
 	if (dir)
 		closedir(dir);
+	return 0;
+}
+
+static inline void gs_slab_probe_close(struct gs_slab_probe *p)
+{
+	while (p->nr)
+		close(p->fds[--p->nr]);
+	free(p->fds);
+	p->fds = NULL;
 }
 
 /*
  * Bytes of slab objects in use over every cache of /proc/slabinfo (active
- * objects times object size), after shrinking every cache when @exact; -1
- * when it cannot be read (it is root's only).  Finer than meminfo's Slab,
- * which counts whole pages.
+ * objects times object size), after shrinking every cache of @p when it
+ * is not NULL; -1 when it cannot be read (it is root's only).  Finer than
+ * meminfo's Slab, which counts whole pages.
  */
-static inline long long gs_slab_bytes(bool exact)
+static inline long long gs_slab_bytes(const struct gs_slab_probe *p)
 {
 	unsigned long active, total, size;
 	long long bytes = 0;
 	char line[512];
+	unsigned int i;
 	FILE *f;
 
-	if (exact)
-		gs_slab_shrink_all();
+	/* A cache that cannot be shrunk only makes the count coarser. */
+	for (i = 0; p && i < p->nr; i++)
+		if (pwrite(p->fds[i], "1", 1, 0) != 1)
+			continue;
 	f = fopen("/proc/slabinfo", "re");
 	if (!f)
 		return -1;
@@ -173,16 +205,37 @@ static inline long long gs_slab_bytes(bool exact)
 static inline void gs_slab_settle(void)
 {
 	const struct timespec step = { 0, 50 * 1000 * 1000 };
-	long long last = gs_slab_bytes(false), now;
+	long long last = gs_slab_bytes(NULL), now;
 	unsigned int i;
 
 	for (i = 0; i < 40; i++) {
 		nanosleep(&step, NULL);
-		now = gs_slab_bytes(false);
+		now = gs_slab_bytes(NULL);
 		if (now > last - 4096)
 			break;
 		last = now;
 	}
+}
+
+/*
+ * Waits, at most @timeout_ms, until the slab bytes in use, counted through
+ * @p, are back within @slack of @level: what a measurement has freed is
+ * all returned.  The module frees thread records with kfree_rcu(), which
+ * may hold a batch for seconds before it even waits for a grace period.
+ * True when they are back.
+ */
+static inline bool gs_slab_return(const struct gs_slab_probe *p, long long level,
+				  long long slack, unsigned int timeout_ms)
+{
+	const struct timespec step = { 0, 100 * 1000 * 1000 };
+	unsigned int waited;
+
+	for (waited = 0; gs_slab_bytes(p) > level + slack; waited += 100) {
+		if (waited >= timeout_ms)
+			return false;
+		nanosleep(&step, NULL);
+	}
+	return true;
 }
 
 #endif /* GPUSCHED_KMEM_PROBE_H */
