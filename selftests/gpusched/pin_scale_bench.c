@@ -228,12 +228,13 @@ static int bench_unloaded(void)
 int main(int argc, char **argv)
 {
 	unsigned int max_threads = 10000, i, nr_steps = ARRAY_SIZE(steps);
-	struct gs_slab_probe probe;
 	const char *why = "";
 	struct gs_machine m;
 	struct gs_topo full;
 	double lat[3];
-	long long before = 0, after;
+	struct gs_slab_probe probe;
+	long long before = 0, after = 0;
+	bool probed;
 	long long t;
 	pid_t holder;
 	int fd, ret;
@@ -254,8 +255,6 @@ int main(int argc, char **argv)
 		ksft_exit_fail_msg("SET_TOPOLOGY: %s\n", strerror(errno));
 	if (gs_path_exists("/sys/kernel/debug/kmemleak"))
 		max_threads = 1000;
-	if (gs_slab_probe_open(&probe))
-		ksft_exit_fail_msg("out of memory\n");
 
 	for (i = 0; i < nr_steps; i++) {
 		unsigned int n = steps[i];
@@ -277,8 +276,10 @@ int main(int argc, char **argv)
 						      n);
 				continue;
 			}
-			gs_slab_settle();
-			before = gs_slab_bytes(&probe);
+			/* Only around the counts: the forks below would copy its descriptors. */
+			probed = !gs_slab_probe_open(&probe);
+			gs_slab_settle(probed ? &probe : NULL);
+			before = probed ? gs_slab_bytes(&probe) : -1;
 			pin = gs_pin_arg(&m, GPUSCHED_TARGET_PROCESS, holder, 0,
 					 GPUSCHED_POLICY_NODE, NULL);
 			t = now_ns();
@@ -287,11 +288,15 @@ int main(int argc, char **argv)
 			if (ret || pin.nr_threads != n) {
 				ksft_test_result_fail("%u pinned threads: PIN of the holder: %s, %u threads\n",
 						      n, ret ? strerror(errno) : "ok", pin.nr_threads);
+				if (probed)
+					gs_slab_probe_close(&probe);
 				gs_holder_stop(holder);
 				continue;
 			}
+			after = probed ? gs_slab_bytes(&probe) : -1;
+			if (probed)
+				gs_slab_probe_close(&probe);
 		}
-		after = n ? gs_slab_bytes(&probe) : 0;
 		ret = pin_latencies(fd, &m, lat);
 		forks = fork_exit_rate();
 		threads = thread_rate();
@@ -313,7 +318,6 @@ int main(int argc, char **argv)
 		if (holder)
 			gs_holder_stop(holder);
 	}
-	gs_slab_probe_close(&probe);
 	close(fd);
 	ksft_finished();
 }

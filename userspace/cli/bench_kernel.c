@@ -2,8 +2,8 @@
 /*
  * gpusched bench: what the module costs besides the time of a call.  The
  * kernel memory a pin keeps, per pinned thread and per worker, from the
- * slab bytes in use before and after pinning the threads of a holder
- * process; and, with --hotplug-cpu, how long a CPU going offline or online
+ * slab bytes in use before and after pinning the threads of holder
+ * processes; and, with --hotplug-cpu, how long a CPU going offline or online
  * takes to reach the module as a new topology through gpuschedd.  Both
  * land in the micro-benchmark rows (group "memory" and "hotplug").
  */
@@ -35,7 +35,7 @@
  */
 #define MEMORY_THREADS		200u
 #define MEMORY_ROUNDS		5u
-#define MEMORY_RETURN_MS	10000u
+#define MEMORY_RETURN_S		10u
 /*
  * Offline-online cycles, how long one may take to reach the module, and
  * the quiet before each change: gpuschedd looks at once only at the first
@@ -94,19 +94,38 @@ static void unpin_holders(struct bench *b, const pid_t *holders, unsigned int nr
 	}
 }
 
+/* The slab bytes in use, through @probe; an error once in *@err. */
+static long long slab_count(const struct gs_slab_probe *probe, int *err)
+{
+	long long bytes = gs_slab_bytes(probe);
+
+	if (bytes < 0 && !*err)
+		*err = errno ? -errno : -EIO;
+	return bytes;
+}
+
+/* The median of @n values, @values left as they are. */
+static double median_of(const double *values, unsigned int n)
+{
+	double sorted[MEMORY_ROUNDS], median, p10, p90;
+
+	memcpy(sorted, values, n * sizeof(*values));
+	bench_percentiles(sorted, n, &median, &p10, &p90);
+	return median;
+}
+
 /*
  * The slab bytes the module keeps per thread, in @per_thread, for a pin of
  * each holder whole; and in @per_worker what pinning each of a holder's
- * threads alone, each its own worker, adds to that.  One holder a round,
- * and no pin undone until every round of a kind is measured: UNPIN frees
- * thread records with kfree_rcu(), which may hold a batch for seconds
- * (a preemptible kernel takes the batch while UNPIN still queues, and the
- * rest waits for the next), and frees landing inside a later round would
- * make it read low, below zero on 6.12-rt.  Between the kinds, waits for
- * the records to come back, all but an eighth of the bytes (other slab
- * users drift by a few KiB meanwhile), and says in *@returned whether
- * they did.
- * Returns 0 or a negative errno.
+ * threads alone, each its own worker, adds to the median of those.  One
+ * holder a round, and no pin undone until every round of a kind is
+ * measured: UNPIN frees thread records with kfree_rcu(), which may hold a
+ * batch for seconds (a preemptible kernel takes the batch while UNPIN
+ * still queues, and the rest waits for the next), and frees landing inside
+ * a later round would make it read low, below zero on 6.12-rt.  Between
+ * the kinds, waits for the records to come back, all but an eighth of the
+ * bytes (other slab users drift by a few KiB meanwhile), and says in
+ * *@returned whether they did.  Returns 0 or a negative errno.
  */
 static int memory_rounds(struct bench *b, const struct gs_slab_probe *probe,
 			 const pid_t *holders, pid_t *const *tids, double *per_thread,
@@ -117,17 +136,19 @@ static int memory_rounds(struct bench *b, const struct gs_slab_probe *probe,
 		.gpu = b->gpu_list[0],
 		.policy = GPUSCHED_POLICY_NODE,
 	};
-	long long base, before, after;
+	long long base, before, after = 0;
+	double thread_share;
 	unsigned int r;
 	int err = 0;
 
-	gs_slab_settle();
-	base = gs_slab_bytes(probe);
+	gs_slab_settle(probe);
+	base = slab_count(probe, &err);
 	for (r = 0; r < MEMORY_ROUNDS && !err; r++) {
 		pin.target_id = holders[r];
-		before = gs_slab_bytes(probe);
-		err = gpusched_pin_task(b->gs, &pin, NULL, 0);
-		after = gs_slab_bytes(probe);
+		before = slab_count(probe, &err);
+		if (!err)
+			err = gpusched_pin_task(b->gs, &pin, NULL, 0);
+		after = slab_count(probe, &err);
 		if (!err && pin.nr_threads != MEMORY_THREADS)
 			err = -ESRCH;
 		per_thread[r] = (double)(after - before) / MEMORY_THREADS;
@@ -135,13 +156,16 @@ static int memory_rounds(struct bench *b, const struct gs_slab_probe *probe,
 	unpin_holders(b, holders, MEMORY_ROUNDS);
 	if (err)
 		return err;
-	*returned = gs_slab_return(probe, base, (after - base) / 8, MEMORY_RETURN_MS);
+	*returned = gs_slab_return(probe, base, (after - base) / 8,
+				   MEMORY_RETURN_S * 1000);
 
+	thread_share = median_of(per_thread, MEMORY_ROUNDS);
 	for (r = 0; r < MEMORY_ROUNDS && !err; r++) {
-		before = gs_slab_bytes(probe);
-		err = pin_each_thread(b, tids[r], MEMORY_THREADS);
-		after = gs_slab_bytes(probe);
-		per_worker[r] = (double)(after - before) / MEMORY_THREADS - per_thread[r];
+		before = slab_count(probe, &err);
+		if (!err)
+			err = pin_each_thread(b, tids[r], MEMORY_THREADS);
+		after = slab_count(probe, &err);
+		per_worker[r] = (double)(after - before) / MEMORY_THREADS - thread_share;
 	}
 	unpin_holders(b, holders, MEMORY_ROUNDS);
 	return err;
@@ -156,12 +180,12 @@ void bench_micro_memory(struct bench *b)
 	const char *thread_name = "kernel memory per pinned thread (slab bytes)";
 	const char *worker_name = "kernel memory per worker (slab bytes)";
 	double per_thread[MEMORY_ROUNDS], per_worker[MEMORY_ROUNDS];
-	char thread_condition[96], worker_condition[96], worker_note[96] = "";
+	char thread_condition[96], worker_condition[96], why_text[96], worker_text[96];
 	pid_t holders[MEMORY_ROUNDS], *tids[MEMORY_ROUNDS] = { NULL };
-	struct gs_slab_probe probe = { NULL, 0 };
+	const char *why = NULL, *thread_note, *worker_note = "";
+	struct gs_slab_probe probe = { 0 };
 	unsigned int r, started = 0;
 	bool returned = true;
-	const char *why = NULL;
 	int err;
 
 	snprintf(thread_condition, sizeof(thread_condition),
@@ -172,8 +196,6 @@ void bench_micro_memory(struct bench *b)
 		why = "the module is not loaded";
 	else if (gs_slab_bytes(NULL) < 0)
 		why = "/proc/slabinfo is unreadable (root only)";
-	else if (gs_slab_probe_open(&probe))
-		why = "out of memory";
 	for (r = 0; r < MEMORY_ROUNDS && !why; r++, started++) {
 		tids[r] = calloc(MEMORY_THREADS, sizeof(*tids[r]));
 		holders[r] = tids[r] ? gs_holder_start(MEMORY_THREADS) : -1;
@@ -181,16 +203,26 @@ void bench_micro_memory(struct bench *b)
 		    gs_thread_ids(holders[r], tids[r], MEMORY_THREADS) != (int)MEMORY_THREADS)
 			why = "cannot start processes of that many threads";
 	}
+	/* After the holders: each fork would copy the probe's descriptors. */
+	if (!why && gs_slab_probe_open(&probe)) {
+		snprintf(why_text, sizeof(why_text),
+			 "/proc/slabinfo and /sys/kernel/slab/*/shrink: %s", strerror(errno));
+		why = why_text;
+	}
 	if (!why) {
 		err = memory_rounds(b, &probe, holders, tids, per_thread, per_worker,
 				    &returned);
 		if (err)
 			why = strerror(-err);
 	}
-	if (!why && !returned)
-		snprintf(worker_note, sizeof(worker_note),
-			 "may read low: the first pins' records were not freed in %u s",
-			 MEMORY_RETURN_MS / 1000);
+	thread_note = probe.nr ? "goal: at most 256 bytes" :
+		"goal: at most 256 bytes; may read low: no cache in /sys/kernel/slab to shrink";
+	if (!returned) {
+		snprintf(worker_text, sizeof(worker_text),
+			 "may read low: the first pins' records were not all freed in %u s",
+			 MEMORY_RETURN_S);
+		worker_note = worker_text;
+	}
 	gs_slab_probe_close(&probe);
 	for (r = 0; r < started; r++) {
 		if (holders[r] > 0)
@@ -199,7 +231,7 @@ void bench_micro_memory(struct bench *b)
 	}
 	bench_micro_add(b, "memory", thread_name, thread_condition, per_thread,
 			why ? 0 : MEMORY_ROUNDS, why ? "not measured: %s" : "%s",
-			why ? why : "goal: at most 256 bytes");
+			why ? why : thread_note);
 	bench_micro_unit(b, "bytes");
 	bench_micro_add(b, "memory", worker_name, worker_condition, per_worker,
 			why ? 0 : MEMORY_ROUNDS, why ? "not measured: %s" : "%s",

@@ -9,6 +9,7 @@
 #define GPUSCHED_KMEM_PROBE_H
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -114,33 +115,58 @@ static inline int gs_thread_ids(pid_t pid, pid_t *tids, unsigned int max)
  * records, and new ones land there unseen (1000 thread records of 128
  * bytes read as 102 bytes each in a 6.12 guest).  Shrinking every cache
  * (/sys/kernel/slab/NAME/shrink) hands them back first.  The shrink files
- * stay open from one count to the next: each open of a sysfs file
- * allocates a record that its close frees with kfree_rcu(), seconds later
- * on some kernels, and a few hundred of those landing inside the next
- * measurement would read as tens of bytes per thread.
+ * and /proc/slabinfo stay open from one count to the next: each open of a
+ * sysfs file allocates a record that its close frees with kfree_rcu(),
+ * seconds later on some kernels, and a few hundred of those landing
+ * inside the next measurement would read as tens of bytes per thread
+ * (and before 6.7 every close frees its struct file after a grace
+ * period).  Open it around the counts only: a child forked meanwhile
+ * copies every descriptor.
  */
 struct gs_slab_probe {
+	FILE *info;
 	int *fds;
 	unsigned int nr;
 };
 
-/* Opens every cache's shrink file it may; 0, or -1 when it ran out of memory. */
+static inline void gs_slab_probe_close(struct gs_slab_probe *p)
+{
+	while (p->nr)
+		close(p->fds[--p->nr]);
+	free(p->fds);
+	p->fds = NULL;
+	if (p->info)
+		fclose(p->info);
+	p->info = NULL;
+}
+
+/*
+ * Opens /proc/slabinfo and the shrink file of every cache (not the alias
+ * links to them).  0, or -1 with errno set when slabinfo cannot be read or
+ * it ran out of memory or descriptors.  Without /sys/kernel/slab (no
+ * SLUB sysfs) it opens no shrink file: nr is 0, and counts are coarser.
+ */
 static inline int gs_slab_probe_open(struct gs_slab_probe *p)
 {
 	unsigned int room = 0;
 	struct dirent *d;
 	char path[320];
-	int fd, *grown;
+	int fd, err, *grown;
 	DIR *dir;
 
 	p->fds = NULL;
 	p->nr = 0;
+	p->info = fopen("/proc/slabinfo", "re");
+	if (!p->info)
+		return -1;
 	dir = opendir("/sys/kernel/slab");
 	while (dir && (d = readdir(dir))) {
-		if (d->d_name[0] == '.')
+		if (d->d_name[0] == '.' || d->d_type == DT_LNK)
 			continue;
 		snprintf(path, sizeof(path), "/sys/kernel/slab/%s/shrink", d->d_name);
 		fd = open(path, O_WRONLY | O_CLOEXEC);
+		if (fd < 0 && (errno == EMFILE || errno == ENFILE || errno == ENOMEM))
+			goto fail;
 		if (fd < 0)
 			continue;
 		if (p->nr == room) {
@@ -148,8 +174,7 @@ static inline int gs_slab_probe_open(struct gs_slab_probe *p)
 			grown = realloc(p->fds, room * sizeof(*p->fds));
 			if (!grown) {
 				close(fd);
-				closedir(dir);
-				return -1;
+				goto fail;
 			}
 			p->fds = grown;
 		}
@@ -158,21 +183,19 @@ static inline int gs_slab_probe_open(struct gs_slab_probe *p)
 	if (dir)
 		closedir(dir);
 	return 0;
-}
-
-static inline void gs_slab_probe_close(struct gs_slab_probe *p)
-{
-	while (p->nr)
-		close(p->fds[--p->nr]);
-	free(p->fds);
-	p->fds = NULL;
+fail:
+	err = errno;
+	closedir(dir);
+	gs_slab_probe_close(p);
+	errno = err;
+	return -1;
 }
 
 /*
  * Bytes of slab objects in use over every cache of /proc/slabinfo (active
- * objects times object size), after shrinking every cache of @p when it
- * is not NULL; -1 when it cannot be read (it is root's only).  Finer than
- * meminfo's Slab, which counts whole pages.
+ * objects times object size), after shrinking every cache of @p, through
+ * its open slabinfo, when @p is not NULL; -1 when it cannot be read (it
+ * is root's only).  Finer than meminfo's Slab, which counts whole pages.
  */
 static inline long long gs_slab_bytes(const struct gs_slab_probe *p)
 {
@@ -184,33 +207,40 @@ static inline long long gs_slab_bytes(const struct gs_slab_probe *p)
 
 	/* A cache that cannot be shrunk only makes the count coarser. */
 	for (i = 0; p && i < p->nr; i++)
-		if (pwrite(p->fds[i], "1", 1, 0) != 1)
-			continue;
-	f = fopen("/proc/slabinfo", "re");
-	if (!f)
-		return -1;
+		(void)!pwrite(p->fds[i], "1", 1, 0);
+	if (p) {
+		f = p->info;
+		rewind(f);
+	} else {
+		f = fopen("/proc/slabinfo", "re");
+		if (!f)
+			return -1;
+	}
 	while (fgets(line, sizeof(line), f))
 		if (sscanf(line, "%*s %lu %lu %lu", &active, &total, &size) == 3)
 			bytes += (long long)active * size;
-	fclose(f);
+	if (ferror(f))
+		bytes = -1;
+	if (!p)
+		fclose(f);
 	return bytes;
 }
 
 /*
- * Waits, at most 2 s, until the slab bytes in use stop falling: the module
- * frees thread records, and the kernel tasks, after an RCU grace period,
- * and frees of what came before landing inside a measurement would make
- * it look smaller.
+ * Waits, at most 2 s, until the slab bytes in use, counted through @p,
+ * stop falling: the module frees thread records, and the kernel tasks,
+ * after an RCU grace period, and frees of what came before landing inside
+ * a measurement would make it look smaller.
  */
-static inline void gs_slab_settle(void)
+static inline void gs_slab_settle(const struct gs_slab_probe *p)
 {
 	const struct timespec step = { 0, 50 * 1000 * 1000 };
-	long long last = gs_slab_bytes(NULL), now;
+	long long last = gs_slab_bytes(p), now;
 	unsigned int i;
 
 	for (i = 0; i < 40; i++) {
 		nanosleep(&step, NULL);
-		now = gs_slab_bytes(NULL);
+		now = gs_slab_bytes(p);
 		if (now > last - 4096)
 			break;
 		last = now;
@@ -222,20 +252,22 @@ static inline void gs_slab_settle(void)
  * @p, are back within @slack of @level: what a measurement has freed is
  * all returned.  The module frees thread records with kfree_rcu(), which
  * may hold a batch for seconds before it even waits for a grace period.
- * True when they are back.
+ * True when they are back; false after the timeout, or when the count
+ * cannot be read.
  */
 static inline bool gs_slab_return(const struct gs_slab_probe *p, long long level,
 				  long long slack, unsigned int timeout_ms)
 {
 	const struct timespec step = { 0, 100 * 1000 * 1000 };
 	unsigned int waited;
+	long long now;
 
-	for (waited = 0; gs_slab_bytes(p) > level + slack; waited += 100) {
+	for (waited = 0; (now = gs_slab_bytes(p)) > level + slack; waited += 100) {
 		if (waited >= timeout_ms)
 			return false;
 		nanosleep(&step, NULL);
 	}
-	return true;
+	return now >= 0;
 }
 
 #endif /* GPUSCHED_KMEM_PROBE_H */
