@@ -142,9 +142,10 @@ static inline void gs_slab_probe_close(struct gs_slab_probe *p)
 
 /*
  * Opens /proc/slabinfo and the shrink file of every cache (not the alias
- * links to them).  0, or -1 with errno set when slabinfo cannot be read or
- * it ran out of memory or descriptors.  Without /sys/kernel/slab (no
- * SLUB sysfs) it opens no shrink file: nr is 0, and counts are coarser.
+ * links to them).  0, or -1 with errno set when slabinfo cannot be read,
+ * /sys/kernel/slab exists but cannot be listed, or it ran out of memory
+ * or descriptors.  Without /sys/kernel/slab (no SLUB sysfs) it opens no
+ * shrink file: nr is 0, and counts are coarser.
  */
 static inline int gs_slab_probe_open(struct gs_slab_probe *p)
 {
@@ -160,6 +161,8 @@ static inline int gs_slab_probe_open(struct gs_slab_probe *p)
 	if (!p->info)
 		return -1;
 	dir = opendir("/sys/kernel/slab");
+	if (!dir && errno != ENOENT)
+		goto fail;
 	while (dir && (d = readdir(dir))) {
 		if (d->d_name[0] == '.' || d->d_type == DT_LNK)
 			continue;
@@ -185,7 +188,8 @@ static inline int gs_slab_probe_open(struct gs_slab_probe *p)
 	return 0;
 fail:
 	err = errno;
-	closedir(dir);
+	if (dir)
+		closedir(dir);
 	gs_slab_probe_close(p);
 	errno = err;
 	return -1;
@@ -210,7 +214,9 @@ static inline long long gs_slab_bytes(const struct gs_slab_probe *p)
 		(void)!pwrite(p->fds[i], "1", 1, 0);
 	if (p) {
 		f = p->info;
-		rewind(f);
+		if (fseek(f, 0, SEEK_SET))
+			return -1;
+		clearerr(f);
 	} else {
 		f = fopen("/proc/slabinfo", "re");
 		if (!f)
@@ -227,8 +233,8 @@ static inline long long gs_slab_bytes(const struct gs_slab_probe *p)
 }
 
 /*
- * Waits, at most 2 s, until the slab bytes in use, counted through @p,
- * stop falling: the module frees thread records, and the kernel tasks,
+ * Waits, 40 counts 50 ms apart at most, until the slab bytes in use,
+ * counted through @p, stop falling: the module frees thread records, and the kernel tasks,
  * after an RCU grace period, and frees of what came before landing inside
  * a measurement would make it look smaller.
  */

@@ -63,12 +63,13 @@ static unsigned int count_caches(unsigned int *links)
 	return n;
 }
 
+/* Sleeps until the write end of the pipe whose read end is @arg closes. */
 static void *sleeper(void *arg)
 {
-	int *stop = arg;
+	char c;
 
-	while (!__atomic_load_n(stop, __ATOMIC_ACQUIRE))
-		usleep(1000);
+	while (read(*(int *)arg, &c, 1) < 0 && errno == EINTR)
+		;
 	return NULL;
 }
 
@@ -78,16 +79,19 @@ static long long threads_cost(const struct gs_slab_probe *p)
 	pthread_t threads[SLEEPERS];
 	long long before, after;
 	unsigned int i, started;
-	int stop = 0;
+	int wake[2];
 
+	if (pipe(wake))
+		return -1;
 	before = gs_slab_bytes(p);
 	for (started = 0; started < SLEEPERS; started++)
-		if (pthread_create(&threads[started], NULL, sleeper, &stop))
+		if (pthread_create(&threads[started], NULL, sleeper, &wake[0]))
 			break;
 	after = gs_slab_bytes(p);
-	__atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
+	close(wake[1]);
 	for (i = 0; i < started; i++)
 		pthread_join(threads[i], NULL);
+	close(wake[0]);
 	if (started < SLEEPERS || before < 0 || after < 0)
 		return -1;
 	return after - before;
@@ -97,9 +101,10 @@ int main(void)
 {
 	unsigned int caches, links, fds_before;
 	struct gs_slab_probe probe = { 0 };
-	long long first, second, cost;
+	long long first, second, cost, try;
 	struct rlimit limit, low;
 	const char *why = NULL;
+	unsigned int i;
 	int ret, err;
 
 	tap_start();
@@ -129,11 +134,16 @@ int main(void)
 		    "a second count through the open slabinfo reads it whole again"))
 		tap_diag("first %lld bytes, second %lld", first, second);
 
-	cost = threads_cost(&probe);
+	/* The whole machine's slab is counted: the best of three tries. */
+	for (i = 0, cost = -1; i < 3 && cost < (long long)SLEEPERS * SLEEPER_SLAB_BYTES; i++) {
+		try = threads_cost(&probe);
+		cost = try > cost ? try : cost;
+	}
 	if (!tap_ok(cost >= (long long)SLEEPERS * SLEEPER_SLAB_BYTES,
 		    "%u more threads read as at least %d slab bytes each", SLEEPERS,
 		    SLEEPER_SLAB_BYTES))
-		tap_diag("counted %lld bytes for %u threads", cost, SLEEPERS);
+		tap_diag("counted at most %lld bytes for %u threads in %u tries", cost, SLEEPERS,
+			 i);
 
 	tap_ok(gs_slab_return(&probe, gs_slab_bytes(&probe), 1 << 30, 1000),
 	       "the bytes are back at once when the level is above them");
