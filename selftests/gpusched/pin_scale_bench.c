@@ -288,14 +288,12 @@ int main(int argc, char **argv)
 			if (ret || pin.nr_threads != n) {
 				ksft_test_result_fail("%u pinned threads: PIN of the holder: %s, %u threads\n",
 						      n, ret ? strerror(errno) : "ok", pin.nr_threads);
-				if (probed)
-					gs_slab_probe_close(&probe);
+				gs_slab_probe_close(&probe);
 				gs_holder_stop(holder);
 				continue;
 			}
 			after = probed ? gs_slab_bytes(&probe) : -1;
-			if (probed)
-				gs_slab_probe_close(&probe);
+			gs_slab_probe_close(&probe);
 		}
 		ret = pin_latencies(fd, &m, lat);
 		forks = fork_exit_rate();

@@ -144,8 +144,9 @@ static inline void gs_slab_probe_close(struct gs_slab_probe *p)
  * Opens /proc/slabinfo and the shrink file of every cache (not the alias
  * links to them).  0, or -1 with errno set when slabinfo cannot be read,
  * /sys/kernel/slab exists but cannot be listed, or it ran out of memory
- * or descriptors.  Without /sys/kernel/slab (no SLUB sysfs) it opens no
- * shrink file: nr is 0, and counts are coarser.
+ * or descriptors, and then holds nothing: closing it does nothing.
+ * Without /sys/kernel/slab (no SLUB sysfs) it opens no shrink file: nr is
+ * 0, and counts are coarser.
  */
 static inline int gs_slab_probe_open(struct gs_slab_probe *p)
 {
@@ -234,9 +235,9 @@ static inline long long gs_slab_bytes(const struct gs_slab_probe *p)
 
 /*
  * Waits, 40 counts 50 ms apart at most, until the slab bytes in use,
- * counted through @p, stop falling: the module frees thread records, and the kernel tasks,
- * after an RCU grace period, and frees of what came before landing inside
- * a measurement would make it look smaller.
+ * counted through @p, stop falling: the module frees thread records, and
+ * the kernel tasks, after an RCU grace period, and frees of what came
+ * before landing inside a measurement would make it look smaller.
  */
 static inline void gs_slab_settle(const struct gs_slab_probe *p)
 {
