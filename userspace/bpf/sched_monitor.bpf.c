@@ -4,9 +4,10 @@
  * tracepoints keep, per watched thread, its migrations (and those that cross
  * NUMA nodes), its run time on each node and its run-queue waits as a log2
  * histogram, in the "tasks" hash map the loader (sched_monitor.c) reads.
- * A wait starts when a thread is woken, or when it is switched out while
- * still runnable (preempted), and ends when it is switched in.  Run time is
- * added at switch-out; the loader adds the slice still running when it
+ * Run time and waits are both counted at switch-out, so a round trip of
+ * two threads costs two program runs, not four: the waits come from the
+ * kernel's own accounting (see count_waits()) rather than from programs on
+ * the wakeup tracepoints.  The loader adds the slice still running when it
  * reads.  The kernel types are declared here, reduced to the fields read
  * and marked preserve_access_index, instead of a vmlinux.h dumped from the
  * build machine's kernel: CO-RE relocates each field on the running kernel
@@ -19,8 +20,6 @@
 #include <bpf/bpf_core_read.h>
 
 #include "sched_monitor_record.h"
-
-#define TASK_RUNNING	0
 
 struct kernfs_node {
 	__u64 id;
@@ -39,6 +38,12 @@ struct thread_info {
 	__u32 cpu;
 } __attribute__((preserve_access_index));
 
+/* CONFIG_SCHED_INFO, which every Debian kernel has: what /proc/PID/schedstat shows. */
+struct sched_info {
+	unsigned long pcount;
+	unsigned long long run_delay;
+} __attribute__((preserve_access_index));
+
 struct task_struct {
 	struct thread_info thread_info;
 	int pid;
@@ -46,6 +51,7 @@ struct task_struct {
 	unsigned int cpu;
 	char comm[GS_RECORD_COMM_LEN];
 	struct css_set *cgroups;
+	struct sched_info sched_info;
 } __attribute__((preserve_access_index));
 
 /* Set by the loader before load. */
@@ -137,6 +143,11 @@ static struct gs_task_record *record_of(struct task_struct *task)
 		record->pid = task->tgid;
 		record->last_cpu = -1;
 		record->epoch = now_epoch;
+		/* Waits before it was first seen are not counted. */
+		if (bpf_core_field_exists(task->sched_info)) {
+			record->seen_run_delay = task->sched_info.run_delay;
+			record->seen_slices = task->sched_info.pcount;
+		}
 		bpf_core_read_str(record->comm, sizeof(record->comm), &task->comm);
 	}
 	if (record->epoch != now_epoch) {
@@ -217,17 +228,37 @@ static __always_inline void add_run_time(struct gs_task_record *record, int node
 }
 
 /*
- * Counts one run-queue wait of @us microseconds in its log2 slot.  Only the
- * thread's switch-in counts its waits, and it is switched in on one CPU at
- * a time: plain additions, no atomic ones.
+ * Counts the run-queue waits of @task since its last switch-out, at the
+ * switch-out of @record's thread.  The kernel keeps them itself: with
+ * CONFIG_SCHED_INFO, sched_info.run_delay adds up every wait, from being
+ * queued (woken, or preempted) to running, and sched_info.pcount counts the
+ * slices; both are brought up to date when the thread is switched in, after
+ * that switch's tracepoint.  So what they gained since the last switch-out
+ * is the wait that led to the slice now ending, or several (their mean) if
+ * a switch-out was missed.  A slice that began before a reset (@counted
+ * false) only moves the marks.  Only the thread's own switch-out counts its
+ * waits, on one CPU at a time: plain additions, no atomic ones.
  */
-static __always_inline void add_wait(struct gs_task_record *record, __u64 us)
+static __always_inline void count_waits(struct gs_task_record *record,
+					struct task_struct *task, bool counted)
 {
-	__u32 slot = clamp_index(log2_u64(us), GS_RECORD_LATENCY_SLOTS);
+	__u64 delay, slices, waits;
+	__u32 slot;
 
-	if (slot < GS_RECORD_LATENCY_SLOTS)
-		record->latency[slot]++;
-	record->nr_waits++;
+	if (!bpf_core_field_exists(task->sched_info))
+		return;
+	delay = task->sched_info.run_delay;
+	slices = task->sched_info.pcount;
+	waits = slices - record->seen_slices;
+	if (counted && waits && waits <= slices && delay >= record->seen_run_delay) {
+		slot = clamp_index(log2_u64((delay - record->seen_run_delay) / waits / 1000),
+				   GS_RECORD_LATENCY_SLOTS);
+		if (slot < GS_RECORD_LATENCY_SLOTS)
+			record->latency[slot] += waits;
+		record->nr_waits += waits;
+	}
+	record->seen_run_delay = delay;
+	record->seen_slices = slices;
 }
 
 static __always_inline void start_running(struct gs_task_record *record, __u32 cpu, __u64 now)
@@ -235,29 +266,6 @@ static __always_inline void start_running(struct gs_task_record *record, __u32 c
 	record->running_since = now;
 	record->running_cpu = cpu;
 	record->last_cpu = cpu;
-}
-
-static __always_inline void on_wakeup(struct task_struct *task)
-{
-	struct gs_task_record *record = watched_record(task);
-
-	/* A task woken while it still runs, or already queued, starts no new wait. */
-	if (record && !record->running_since && !record->queued_at)
-		record->queued_at = bpf_ktime_get_ns();
-}
-
-SEC("tp_btf/sched_wakeup")
-int BPF_PROG(sched_wakeup, struct task_struct *task)
-{
-	on_wakeup(task);
-	return 0;
-}
-
-SEC("tp_btf/sched_wakeup_new")
-int BPF_PROG(sched_wakeup_new, struct task_struct *task)
-{
-	on_wakeup(task);
-	return 0;
 }
 
 SEC("tp_btf/sched_switch")
@@ -271,22 +279,17 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev, struct task_s
 	record = watched_record(prev);
 	if (record) {
 		start = record->running_since;
+		count_waits(record, prev, start && start >= epoch_start_ns);
 		/* A slice that began before a reset counts from the reset. */
 		if (start && start < epoch_start_ns)
 			start = epoch_start_ns;
 		if (start && now > start)
 			add_run_time(record, node_of(record->running_cpu), now - start);
 		record->running_since = 0;
-		/* Switched out but still runnable: it waits in the run queue again. */
-		record->queued_at = preempt || prev_state == TASK_RUNNING ? now : 0;
 	}
 	record = watched_record(next);
-	if (record) {
-		if (record->queued_at && now > record->queued_at)
-			add_wait(record, (now - record->queued_at) / 1000);
-		record->queued_at = 0;
+	if (record)
 		start_running(record, cpu, now);
-	}
 	return 0;
 }
 

@@ -37,7 +37,8 @@ struct gs_task_record {
 	__u32 running_cpu;		/* the CPU of @running_since */
 	char comm[GS_RECORD_COMM_LEN];
 	__u64 running_since;		/* ns of its switch-in; 0 while not running */
-	__u64 queued_at;		/* ns it became runnable; 0 while not waiting */
+	__u64 seen_run_delay;		/* the kernel's sched_info.run_delay at last count */
+	__u64 seen_slices;		/* and its sched_info.pcount */
 	__u64 migrations;
 	__u64 cross_node_migrations;
 	__u64 nr_waits;
