@@ -123,6 +123,16 @@ static __always_inline bool watched(struct task_struct *task)
 	}
 }
 
+/*
+ * Whether the kernel counts @task's waits (CONFIG_SCHED_INFO): the struct
+ * is in task_struct either way, only its fields depend on the option.
+ */
+static __always_inline bool has_sched_info(struct task_struct *task)
+{
+	return bpf_core_field_exists(task->sched_info.pcount) &&
+	       bpf_core_field_exists(task->sched_info.run_delay);
+}
+
 /* The record of @task, created on first sight, its counters in the current epoch. */
 static struct gs_task_record *record_of(struct task_struct *task)
 {
@@ -144,7 +154,7 @@ static struct gs_task_record *record_of(struct task_struct *task)
 		record->last_cpu = -1;
 		record->epoch = now_epoch;
 		/* Waits before it was first seen are not counted. */
-		if (bpf_core_field_exists(task->sched_info)) {
+		if (has_sched_info(task)) {
 			record->seen_run_delay = task->sched_info.run_delay;
 			record->seen_slices = task->sched_info.pcount;
 		}
@@ -245,12 +255,13 @@ static __always_inline void count_waits(struct gs_task_record *record,
 	__u64 delay, slices, waits;
 	__u32 slot;
 
-	if (!bpf_core_field_exists(task->sched_info))
+	if (!has_sched_info(task))
 		return;
 	delay = task->sched_info.run_delay;
 	slices = task->sched_info.pcount;
 	waits = slices - record->seen_slices;
-	if (counted && waits && waits <= slices && delay >= record->seen_run_delay) {
+	/* Marks of an exited thread whose id a thread of this process took count nothing. */
+	if (counted && slices > record->seen_slices && delay >= record->seen_run_delay) {
 		slot = clamp_index(log2_u64((delay - record->seen_run_delay) / waits / 1000),
 				   GS_RECORD_LATENCY_SLOTS);
 		if (slot < GS_RECORD_LATENCY_SLOTS)
