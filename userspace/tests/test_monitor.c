@@ -289,10 +289,11 @@ static void test_live(void)
 	 * plus one, and should count those between the inner two less one.
 	 * About one run in ten on a 2-CPU host one more goes uncounted: the
 	 * thread is switched out with no switch-in seen since the last
-	 * switch-out (the programs report no recursion miss), and the
-	 * wakeup-based counting before lost the same wait.  Not understood, so
-	 * the check asks for at least half, which still fails a monitor that
-	 * counts no waits, and the upper bound one that counts them twice.
+	 * switch-out (the programs report no recursion miss); the
+	 * wakeup-based counting before fell short of the kernel's count too.
+	 * Not understood, so the check asks for at least half, which still
+	 * fails a monitor that counts no waits, and the upper bound one that
+	 * counts them twice.
 	 */
 	for (slot = 0, in_latency = 0; slot < GS_MONITOR_LATENCY_SLOTS; slot++)
 		in_latency += sum.latency[slot];
