@@ -4,8 +4,9 @@
  * BPF programs on the scheduler's tracepoints count, per thread of the
  * processes it is told to watch, migrations (and those that cross NUMA
  * nodes), run time on each node, and run-queue latency (queued to running,
- * as the kernel counts it for /proc/PID/schedstat) as a log2 histogram.  This header is the interface both commands use;
- * the BPF side is sched_monitor.bpf.c, the loader sched_monitor.c.
+ * as the kernel counts it for /proc/PID/schedstat) as a log2 histogram.
+ * This header is the interface both commands use; the BPF side is
+ * sched_monitor.bpf.c, the loader sched_monitor.c.
  */
 #ifndef GPUSCHED_SCHED_MONITOR_H
 #define GPUSCHED_SCHED_MONITOR_H
