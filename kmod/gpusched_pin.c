@@ -474,6 +474,13 @@ int gpusched_pin(struct file *file, struct gpusched_ucmd *ucmd)
 		goto out_mask;
 	for (i = 0; i < targets.nr; i++) {
 		ret = gpusched_check_target(targets.pids[i]);
+		/*
+		 * A thread of a process can be reaped after it was counted
+		 * (one that pthread_join() just returned for): it is no
+		 * target, and gpusched_read_originals() drops it.
+		 */
+		if (ret == -ESRCH && targets.process)
+			continue;
 		if (ret)
 			goto out_targets;
 	}
@@ -532,9 +539,10 @@ out_mask:
  * @file: the caller's open file
  * @ucmd: the command; its struct gpusched_unpin is copied in
  *
- * Context: process context; takes cpus_read_lock() and gpusched_lock, and
- * writes the answer to userspace under them, with page faults disabled,
- * before any thread is unpinned.
+ * Context: process context; takes cpus_read_lock() and gpusched_lock,
+ * finds the target's threads under them, and writes the answer to
+ * userspace under them, with page faults disabled, before any thread is
+ * unpinned.
  * Return: 0 with the target's pinned threads restored; -ENOENT when none
  * was pinned; -EPERM, with nothing changed, when one of them was pinned
  * through another file and the caller could not have pinned it; -EFAULT,
@@ -551,11 +559,14 @@ int gpusched_unpin(struct file *file, struct gpusched_ucmd *ucmd)
 
 	if (args->flags || args->__reserved)
 		return -EINVAL;
+	/*
+	 * The threads are counted under the lock: a thread that a process pin
+	 * took in after an earlier count would stay pinned.
+	 */
+	gpusched_lock_cpus();
 	ret = gpusched_resolve_targets(args->target_type, args->target_id, &targets);
 	if (ret)
-		return ret;
-
-	gpusched_lock_cpus();
+		goto unlock;
 	/* Check every thread before changing any. */
 	for (i = 0; i < targets.nr; i++) {
 		thread = gpusched_find_thread(targets.pids[i]);

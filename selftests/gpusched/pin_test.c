@@ -395,6 +395,80 @@ TEST_F(pin, unpin_of_one_thread_is_not_undone_by_a_new_thread)
 	EXPECT_NOT_PINNED(tids[1]);
 }
 
+/* ---- a process whose threads come and go ------------------------------------- */
+
+#define CHURN_MS 3000
+
+static void *churn_thread(void *arg)
+{
+	return arg;
+}
+
+/* A child that creates and joins a thread again and again, as data loaders do. */
+static pid_t start_churner(void)
+{
+	pthread_t thread;
+	pid_t pid;
+
+	pid = fork();
+	if (pid)
+		return pid;
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	for (;;) {
+		if (pthread_create(&thread, NULL, churn_thread, NULL))
+			_exit(1);
+		pthread_join(thread, NULL);
+	}
+}
+
+/*
+ * Two races of a process that creates threads all the time.  A thread that
+ * pthread_join() returned for is not reaped yet: PIN can count it, then
+ * find it gone (ESRCH).  A thread the pin took in after UNPIN counted the
+ * process's threads stayed pinned, so the next PIN found it pinned
+ * (EBUSY).  Neither may fail the command.
+ */
+TEST_F_TIMEOUT(pin, pin_and_unpin_of_a_process_hold_while_its_threads_come_and_go, 60)
+{
+	unsigned int rounds = 0, esrch = 0, ebusy = 0, other = 0, failed_unpins = 0;
+	long long deadline = gs_now_ms() + CHURN_MS;
+	int other_err = 0, unpin_err = 0, err;
+	struct gpusched_pin pin;
+	pid_t churner;
+
+	churner = start_churner();
+	ASSERT_LT(0, churner);
+	while (gs_now_ms() < deadline) {
+		rounds++;
+		pin = gs_pin_arg(&self->m, GPUSCHED_TARGET_PROCESS, churner, 0,
+				 GPUSCHED_POLICY_NODE, NULL);
+		if (ioctl(self->fd, GPUSCHED_IOC_PIN, &pin)) {
+			err = errno;
+			esrch += err == ESRCH;
+			ebusy += err == EBUSY;
+			if (err != ESRCH && err != EBUSY) {
+				other++;
+				other_err = err;
+			}
+			continue;
+		}
+		err = gs_unpin(self->fd, GPUSCHED_TARGET_PROCESS, churner, NULL);
+		if (err) {
+			unpin_err = err;
+			failed_unpins++;
+		}
+	}
+	/* Thousands of rounds later, the process has its own CPUs back. */
+	EXPECT_NOT_PINNED(churner);
+	kill(churner, SIGKILL);
+	ASSERT_EQ(churner, waitpid(churner, NULL, 0));
+	TH_LOG("%u rounds of PIN and UNPIN of the process", rounds);
+	EXPECT_EQ(0, esrch) TH_LOG("PIN failed with ESRCH");
+	EXPECT_EQ(0, ebusy) TH_LOG("PIN failed with EBUSY");
+	EXPECT_EQ(0, other) TH_LOG("PIN failed, last with %s", strerror(other_err));
+	EXPECT_EQ(0, failed_unpins) TH_LOG("UNPIN failed, last with %s", strerror(unpin_err));
+}
+
 /*
  * A single-threaded child that starts a process (a "loader" that only
  * sleeps) each time it reads 'f', reporting its pid, and exits on 'x'.
