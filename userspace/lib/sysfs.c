@@ -156,6 +156,14 @@ int gs_sysfs_read_text(struct gs_sysfs *sysfs, const char *path, char **text)
 		if (n == 0)
 			break;
 		len += (size_t)n;
+		/*
+		 * sysfs and procfs make an attribute's whole text in one go:
+		 * a first read that returns less than it asked for has all of
+		 * it, and the read that would return 0 is one system call
+		 * more per file, which discovery reads dozens of.
+		 */
+		if (len == (size_t)n && len + 1 < capacity)
+			break;
 	}
 	close(fd);
 	if (err) {

@@ -36,7 +36,10 @@ const char *gs_sysfs_root(const struct gs_sysfs *sysfs);
  * Reads the whole file @path into a NUL-terminated buffer that the caller
  * frees.  Returns the length read, -ENOENT when the file does not exist,
  * -EFBIG beyond GS_SYSFS_MAX_FILE_SIZE, -ENOMEM, or the -errno of the
- * failed open or read (-EACCES, -EISDIR, -EIO...).
+ * failed open or read (-EACCES, -EISDIR, -EIO...).  A first read that
+ * returns less than the 255 bytes it asks for is taken as the whole file,
+ * as sysfs, procfs and local files give it: not for a pipe or a file that
+ * is still being written.
  */
 int gs_sysfs_read_text(struct gs_sysfs *sysfs, const char *path, char **text);
 

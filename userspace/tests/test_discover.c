@@ -435,6 +435,58 @@ static struct gs_machine *discover(const char *root, const char *machine,
 
 /* --- the sysfs layer --- */
 
+/*
+ * A small file takes one read(); a longer one is read to its end.  The
+ * small file is a FIFO that gives "42\n" and stays open for writing, so
+ * that a second read() would wait: an alarm ends the test then.
+ */
+static void test_sysfs_read_sizes(const char *root, struct gs_sysfs *sysfs)
+{
+	static const size_t sizes[] = { 254, 255, 256, 300, 5000 };
+	char *fifo = xprintf("%s/fifo", root), *content, *text = NULL;
+	int value = 0, fd, count;
+	size_t i;
+
+	if (mkfifo(fifo, 0600)) {
+		perror(fifo);
+		exit(2);
+	}
+	/* O_RDWR: a FIFO opened so neither waits nor gives EOF to readers. */
+	fd = open(fifo, O_RDWR | O_CLOEXEC);
+	if (fd < 0 || write(fd, "42\n", 3) != 3) {
+		perror(fifo);
+		exit(2);
+	}
+	alarm(30);
+	expect_int(gs_sysfs_read_int(sysfs, "fifo", &value), 0,
+		   "sysfs: a file shorter than the first read takes one read()");
+	alarm(0);
+	expect_int(value, 42, "sysfs: the value read");
+	close(fd);
+	free(fifo);
+
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		char name[32];
+
+		/* write_file() adds the newline. */
+		content = malloc(sizes[i]);
+		if (!content)
+			exit(2);
+		memset(content, 'x', sizes[i] - 1);
+		content[sizes[i] - 1] = '\0';
+		snprintf(name, sizeof(name), "sizes/%zu", sizes[i]);
+		write_file(root, name, content);
+		count = gs_sysfs_read_text(sysfs, name, &text);
+		tap_ok(count == (int)sizes[i] && text && strlen(text) == sizes[i] &&
+		       !strncmp(text, content, sizes[i] - 1) && text[sizes[i] - 1] == '\n',
+		       "sysfs: read_text of a %zu-byte file reads all of it", sizes[i]);
+		if (count >= 0)
+			free(text);
+		text = NULL;
+		free(content);
+	}
+}
+
 static void test_sysfs(void)
 {
 	char *root = scratch_subdir("sysfs"), *root_slashes;
@@ -528,6 +580,7 @@ static void test_sysfs(void)
 		tap_ok(!strcmp(text, "inside\n"), "sysfs: read_text content");
 	free(text);
 	text = NULL;
+	test_sysfs_read_sizes(root, sysfs);
 
 	count = gs_sysfs_list_ids(sysfs, "entries", "cpu", &ids);
 	expect_int(count, 4, "sysfs: list_ids finds cpu0 cpu1 cpu2 cpu10, not cpufreq cpu01 cpu");
