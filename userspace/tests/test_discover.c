@@ -465,13 +465,11 @@ static void test_sysfs_read_sizes(const char *root, struct gs_sysfs *sysfs)
 	close(fd);
 	free(fifo);
 
-	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
 		char name[32];
 
 		/* write_file() adds the newline. */
-		content = malloc(sizes[i]);
-		if (!content)
-			exit(2);
+		content = xmalloc(sizes[i]);
 		memset(content, 'x', sizes[i] - 1);
 		content[sizes[i] - 1] = '\0';
 		snprintf(name, sizeof(name), "sizes/%zu", sizes[i]);
