@@ -355,6 +355,7 @@ enum gpusched_thread_change gpusched_thread_check(struct gpusched_thread *thread
 void gpusched_reap_locked(void);
 void gpusched_reap_flush(void);
 void gpusched_worker_adopt(struct gpusched_worker *worker, bool just_pinned);
+void gpusched_worker_bury(struct gpusched_worker *worker, struct pid *process);
 
 /* gpusched_hotplug.c */
 int gpusched_hotplug_init(void);

@@ -151,11 +151,16 @@ void gpusched_worker_free(struct gpusched_worker *worker)
 	kfree(worker);
 }
 
-/* Unpins every thread of a listed worker and frees it. */
+/*
+ * Unpins every thread of a listed worker and frees it; a task its threads
+ * are creating meanwhile gets the CPUs from before the pin
+ * (gpusched_worker_bury()).
+ */
 static void gpusched_worker_unpin(struct gpusched_worker *worker)
 {
 	struct gpusched_thread *thread, *next;
 
+	gpusched_worker_bury(worker, NULL);
 	list_for_each_entry_safe(thread, next, &worker->threads, node)
 		gpusched_thread_unpin(thread);
 	gpusched_worker_free(worker);
@@ -551,9 +556,9 @@ out_mask:
 int gpusched_unpin(struct file *file, struct gpusched_ucmd *ucmd)
 {
 	struct gpusched_targets targets = {};
+	struct gpusched_worker *worker, *buried = NULL;
 	struct gpusched_unpin *args = ucmd->cmd;
 	struct gpusched_thread *thread;
-	struct gpusched_worker *worker;
 	unsigned int i, found = 0;
 	int ret;
 
@@ -592,6 +597,11 @@ int gpusched_unpin(struct file *file, struct gpusched_ucmd *ucmd)
 		if (!thread)
 			continue;
 		worker = thread->worker;
+		/* Once for each pin a process target takes back, before its first thread. */
+		if (targets.process && worker != buried) {
+			gpusched_worker_bury(worker, targets.process);
+			buried = worker;
+		}
 		gpusched_thread_unpin(thread);
 		if (list_empty(&worker->threads))
 			gpusched_worker_free(worker);

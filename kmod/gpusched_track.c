@@ -68,6 +68,30 @@ static struct gpusched_births gpusched_births_buf[2];
 static struct gpusched_births *gpusched_births = &gpusched_births_buf[0];
 
 /*
+ * Processes whose pin was taken back a moment ago.  A task that one of
+ * their threads was creating meanwhile copied the pin's CPUs, but its
+ * birth reaches the adopt work only after the records are gone: it was
+ * queued before UNPIN and settled after, or the fork tracepoint, which
+ * fires once the task is complete, found its creator no longer pinned.
+ * Either way no creator is found, and the work asks these instead
+ * (gpusched_settle_orphan()).  Under gpusched_lock; an entry counts for
+ * GPUSCHED_TOMBSTONE_LIFE, and when all are taken the one that expires
+ * first makes room.  gpusched_strays_until (jiffies, read by the fork
+ * probe without the lock) is when the newest stops counting.
+ */
+#define GPUSCHED_NR_TOMBSTONES	64
+#define GPUSCHED_TOMBSTONE_LIFE	(2 * HZ)
+
+struct gpusched_tombstone {
+	struct pid *process;		/* a process of the pin (held); NULL: unused */
+	struct gpusched_mask *cpus;	/* the pin's CPUs (held) */
+	u64 expires;			/* jiffies_64 */
+};
+
+static struct gpusched_tombstone gpusched_tombstones[GPUSCHED_NR_TOMBSTONES];
+static unsigned long gpusched_strays_until;
+
+/*
  * Pinned threads that exited, queued by the exit probe for the reap work,
  * each with a reference: like the births, a fixed array under a raw
  * spinlock, swapped with the spare by the work; an overflow makes the work
@@ -693,6 +717,182 @@ static bool gpusched_same_owner(struct pid *a, struct pid *b)
 	return same;
 }
 
+/* Drops what a tombstone holds; it is then unused. */
+static void gpusched_tombstone_clear(struct gpusched_tombstone *stone)
+{
+	put_pid(stone->process);
+	gpusched_mask_put(stone->cpus);
+	memset(stone, 0, sizeof(*stone));
+}
+
+/* Keeps, or keeps longer, that @process was pinned to @cpus. */
+static void gpusched_bury(struct pid *process, const struct cpumask *cpus)
+{
+	struct gpusched_tombstone *stone, *slot = NULL;
+	u64 now = get_jiffies_64();
+	struct gpusched_mask *mask;
+	unsigned int i;
+
+	for (i = 0; i < GPUSCHED_NR_TOMBSTONES; i++) {
+		stone = &gpusched_tombstones[i];
+		if (stone->process && time_after_eq64(now, stone->expires))
+			gpusched_tombstone_clear(stone);
+		if (stone->process == process &&
+		    cpumask_equal(gpusched_mask_cpus(stone->cpus), cpus)) {
+			slot = stone;
+			goto keep;
+		}
+		if (!slot || (slot->process && (!stone->process ||
+						time_before64(stone->expires, slot->expires))))
+			slot = stone;
+	}
+	mask = gpusched_mask_get(cpus);
+	if (!mask)
+		return;
+	gpusched_tombstone_clear(slot);
+	slot->process = get_pid(process);
+	slot->cpus = mask;
+keep:
+	slot->expires = now + GPUSCHED_TOMBSTONE_LIFE;
+	WRITE_ONCE(gpusched_strays_until, jiffies + GPUSCHED_TOMBSTONE_LIFE);
+}
+
+/**
+ * gpusched_worker_bury() - remember a process pin about to be taken back
+ * @worker: a listed worker
+ * @process: the process whose threads are being unpinned, or NULL for
+ *	every process with a thread in @worker
+ *
+ * For a worker of a whole process, keeps for GPUSCHED_TOMBSTONE_LIFE that
+ * @process (or each process of the worker: the one pinned and those it
+ * started) was pinned to the worker's CPUs, so that a task one of their
+ * threads was creating meanwhile does not keep them (see
+ * gpusched_tombstones).  Out of memory, nothing is kept.
+ *
+ * Context: gpusched_lock held; may sleep.
+ */
+void gpusched_worker_bury(struct gpusched_worker *worker, struct pid *process)
+{
+	struct pid *tgid, *last = NULL;
+	struct gpusched_thread *thread;
+	struct task_struct *task;
+
+	lockdep_assert_held(&gpusched_lock);
+	if (!worker->process)
+		return;
+	if (process) {
+		gpusched_bury(process, worker->cpus);
+		return;
+	}
+	/* A process's threads are mostly listed together. */
+	list_for_each_entry(thread, &worker->threads, node) {
+		task = get_pid_task(thread->pid, PIDTYPE_PID);
+		if (!task)
+			continue;
+		tgid = get_task_pid(task, PIDTYPE_TGID);
+		put_task_struct(task);
+		if (tgid == last) {
+			put_pid(tgid);
+			continue;
+		}
+		if (tgid)
+			gpusched_bury(tgid, worker->cpus);
+		put_pid(last);
+		last = tgid;
+	}
+	put_pid(last);
+}
+
+/*
+ * A tombstone of @process whose CPUs are exactly @cpus and that still
+ * counts, or NULL.
+ */
+static const struct gpusched_tombstone *gpusched_find_tombstone(struct pid *process,
+								const struct cpumask *cpus)
+{
+	const struct gpusched_tombstone *stone;
+	u64 now = get_jiffies_64();
+	unsigned int i;
+
+	lockdep_assert_held(&gpusched_lock);
+	for (i = 0; i < GPUSCHED_NR_TOMBSTONES; i++) {
+		stone = &gpusched_tombstones[i];
+		if (stone->process == process && time_before64(now, stone->expires) &&
+		    cpumask_equal(gpusched_mask_cpus(stone->cpus), cpus))
+			return stone;
+	}
+	return NULL;
+}
+
+/* Gives the thread of @pid the CPUs @cpus, if it still exists. */
+static void gpusched_give_cpus(struct pid *pid, const struct cpumask *cpus)
+{
+	struct task_struct *task = get_pid_task(pid, PIDTYPE_PID);
+
+	if (task) {
+		set_cpus_allowed_ptr(task, cpus);
+		put_task_struct(task);
+	}
+}
+
+/*
+ * @birth's creator has no record: its pin was taken back while the task
+ * was being created.  If the creator's process has a tombstone whose CPUs
+ * the child carries, and the creator does not carry them now (else the
+ * child has them from its creator, as any task would), the child gets its
+ * creator's CPUs, as it would have inherited them a moment later: the new
+ * thread, or each thread of the new process that has the same owner.
+ */
+static void gpusched_settle_orphan(const struct gpusched_birth *birth)
+{
+	struct gpusched_targets targets = {};
+	struct task_struct *creator, *leader;
+	struct pid *process = NULL;
+	cpumask_var_t child_cpus, creator_cpus;
+	unsigned int i;
+
+	lockdep_assert_held(&gpusched_lock);
+	if (time_after_eq(jiffies, READ_ONCE(gpusched_strays_until)))
+		return;
+	if (!alloc_cpumask_var(&child_cpus, GFP_KERNEL))
+		return;
+	if (!alloc_cpumask_var(&creator_cpus, GFP_KERNEL))
+		goto out_child;
+	if (gpusched_read_affinity(birth->child, child_cpus) ||
+	    gpusched_read_affinity(birth->creator, creator_cpus) ||
+	    cpumask_equal(child_cpus, creator_cpus))
+		goto out;
+	/* The tombstone holds its process: a match is that process, not a reuse. */
+	rcu_read_lock();
+	creator = pid_task(birth->creator, PIDTYPE_PID);
+	if (creator)
+		process = task_tgid(creator);
+	rcu_read_unlock();
+	if (!process || !gpusched_find_tombstone(process, child_cpus))
+		goto out;
+	if (birth->thread) {
+		if (gpusched_untracked_on(birth->child, child_cpus))
+			gpusched_give_cpus(birth->child, creator_cpus);
+		goto out;
+	}
+	if (!gpusched_same_owner(birth->creator, birth->child))
+		goto out;
+	leader = get_pid_task(birth->child, PIDTYPE_PID);
+	if (!leader)
+		goto out;
+	if (!gpusched_collect_threads(leader, &targets)) {
+		for (i = 0; i < targets.nr; i++)
+			if (gpusched_untracked_on(targets.pids[i], child_cpus))
+				gpusched_give_cpus(targets.pids[i], creator_cpus);
+	}
+	gpusched_put_targets(&targets);
+	put_task_struct(leader);
+out:
+	free_cpumask_var(creator_cpus);
+out_child:
+	free_cpumask_var(child_cpus);
+}
+
 /*
  * A pinned thread created @birth->child.  A pin covers what it names: a
  * process pin takes in the new threads of its process and every process
@@ -713,8 +913,10 @@ static void gpusched_settle_birth(const struct gpusched_birth *birth)
 
 	lockdep_assert_held(&gpusched_lock);
 	creator = gpusched_find_thread(birth->creator);
-	if (!creator)
+	if (!creator) {
+		gpusched_settle_orphan(birth);
 		return;
+	}
 	worker = creator->worker;
 	if (birth->thread) {
 		if (worker->process && gpusched_untracked_on(birth->child, worker->cpus))
@@ -788,15 +990,29 @@ static void gpusched_adopt_workfn(struct work_struct *work)
 }
 
 /*
+ * Whether @child, created by a thread that is not pinned, may have copied
+ * the CPUs of a pin taken back while it was being created: only while a
+ * tombstone counts, and only if its CPUs differ from its creator's.
+ */
+static bool gpusched_maybe_orphan(struct task_struct *parent, struct task_struct *child)
+{
+	if (time_after_eq(jiffies, READ_ONCE(gpusched_strays_until)))
+		return false;
+	/* Without pi_lock, which a probe need not take: the adopt work checks again under it. */
+	return !data_race(cpumask_equal(&child->cpus_mask, &parent->cpus_mask));
+}
+
+/*
  * Runs for every fork and thread creation on the machine.  A task created
- * by a pinned thread is queued for the adopt work, which decides (see
+ * by a pinned thread, or one that may have copied the CPUs of a pin taken
+ * back meanwhile, is queued for the adopt work, which decides (see
  * gpusched_settle_birth()).
  */
 static void gpusched_fork_probe(void *data, struct task_struct *parent, struct task_struct *child)
 {
 	struct gpusched_birth *birth;
 
-	if (!gpusched_task_pinned(parent))
+	if (!gpusched_task_pinned(parent) && !gpusched_maybe_orphan(parent, child))
 		return;
 	raw_spin_lock(&gpusched_births_lock);
 	if (gpusched_births->nr < GPUSCHED_MAX_BIRTHS) {
@@ -844,6 +1060,7 @@ int gpusched_track_init(void)
 	}
 	if (!zalloc_cpumask_var(&gpusched_note_cpus, GFP_KERNEL))
 		return -ENOMEM;
+	gpusched_strays_until = jiffies;
 	ret = tracepoint_probe_register(gpusched_exit_tp, gpusched_exit_probe, NULL);
 	if (ret)
 		goto err_note;
@@ -867,6 +1084,8 @@ err_note:
  */
 void gpusched_track_exit(void)
 {
+	unsigned int i;
+
 	tracepoint_probe_unregister(gpusched_fork_tp, gpusched_fork_probe, NULL);
 	tracepoint_probe_unregister(gpusched_exit_tp, gpusched_exit_probe, NULL);
 	tracepoint_synchronize_unregister();
@@ -877,6 +1096,8 @@ void gpusched_track_exit(void)
 	gpusched_births_clear(&gpusched_births_buf[1]);
 	gpusched_exits_clear(&gpusched_exits_buf[0]);
 	gpusched_exits_clear(&gpusched_exits_buf[1]);
+	for (i = 0; i < GPUSCHED_NR_TOMBSTONES; i++)
+		gpusched_tombstone_clear(&gpusched_tombstones[i]);
 	rcu_barrier();
 	free_cpumask_var(gpusched_note_cpus);
 }

@@ -469,6 +469,203 @@ TEST_F_TIMEOUT(pin, pin_and_unpin_of_a_process_hold_while_its_threads_come_and_g
 	EXPECT_EQ(0, failed_unpins) TH_LOG("UNPIN failed, last with %s", strerror(unpin_err));
 }
 
+#define SPAWN_LIVE	64	/* tasks of the spawner alive at once, at most */
+#define SPAWN_LIFE_MS	1000	/* how long each lives */
+#define SPAWN_SETTLE_MS	300	/* how long UNPIN's stragglers may take to settle */
+
+/* The spawner's tasks alive; shared with its children. */
+static int *spawn_live;
+
+static void *spawned_thread(void *arg)
+{
+	usleep(SPAWN_LIFE_MS * 1000);
+	__atomic_sub_fetch(spawn_live, 1, __ATOMIC_RELAXED);
+	return arg;
+}
+
+/*
+ * A child that keeps creating threads (@processes: processes) that live a
+ * while, as a pool of data loaders grows and shrinks.
+ */
+static pid_t start_spawner(bool processes)
+{
+	pthread_attr_t attr;
+	pthread_t thread;
+	pid_t pid;
+
+	spawn_live = mmap(NULL, sizeof(*spawn_live), PROT_READ | PROT_WRITE,
+			  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (spawn_live == MAP_FAILED)
+		return -1;
+	*spawn_live = 0;
+	pid = fork();
+	if (pid)
+		return pid;
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* The kernel reaps the processes. */
+	signal(SIGCHLD, SIG_IGN);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 64 * 1024);
+	for (;;) {
+		if (__atomic_load_n(spawn_live, __ATOMIC_RELAXED) >= SPAWN_LIVE) {
+			usleep(1000);
+			continue;
+		}
+		__atomic_add_fetch(spawn_live, 1, __ATOMIC_RELAXED);
+		if (!processes) {
+			if (pthread_create(&thread, &attr, spawned_thread, NULL))
+				_exit(1);
+			continue;
+		}
+		pid = fork();
+		if (pid < 0)
+			_exit(1);
+		if (!pid) {
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			spawned_thread(NULL);
+			_exit(0);
+		}
+	}
+}
+
+/* Whether @tid runs on exactly @cpus and is not pinned; counts it then. */
+static void count_stray(FIXTURE_DATA(pin) *self, pid_t tid, const cpu_set_t *cpus,
+			int *nr, pid_t *first)
+{
+	__u32 result;
+	cpu_set_t set;
+
+	/* A task gone since the listing is not counted. */
+	if (tid <= 0 || sched_getaffinity(tid, sizeof(set), &set) || !CPU_EQUAL(&set, cpus))
+		return;
+	/*
+	 * A child process the pin took in stays pinned after UNPIN of its
+	 * parent.  A QUERY that fails for another reason than the task being
+	 * gone counts it.
+	 */
+	result = gs_query_result(self->fd, &self->m, tid);
+	if (result == ~0U ? errno == ESRCH : !!(result & GPUSCHED_QUERY_PINNED))
+		return;
+	if (!(*nr)++)
+		*first = tid;
+}
+
+/*
+ * Tasks of the spawner @pid, its threads or (@processes) its child
+ * processes, that carry exactly @cpus and are not pinned; the first in
+ * *@first.
+ */
+static int strays_on(FIXTURE_DATA(pin) *self, pid_t pid, bool processes,
+		     const cpu_set_t *cpus, pid_t *first)
+{
+	struct dirent *entry;
+	char path[64], stat[512], *paren;
+	int nr = 0, ppid, fd;
+	ssize_t len;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), processes ? "/proc" : "/proc/%d/task", pid);
+	dir = opendir(path);
+	if (!dir)
+		return -1;
+	while ((entry = readdir(dir))) {
+		pid_t tid = atoi(entry->d_name);
+
+		if (!processes) {
+			count_stray(self, tid, cpus, &nr, first);
+			continue;
+		}
+		/* The fourth field of /proc/PID/stat, after the name in parentheses. */
+		snprintf(path, sizeof(path), "/proc/%d/stat", tid);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (tid <= 0 || fd < 0)
+			continue;
+		len = read(fd, stat, sizeof(stat) - 1);
+		close(fd);
+		if (len <= 0)
+			continue;
+		stat[len] = '\0';
+		paren = strrchr(stat, ')');
+		if (paren && sscanf(paren, ") %*c %d", &ppid) == 1 && ppid == pid)
+			count_stray(self, tid, cpus, &nr, first);
+	}
+	closedir(dir);
+	return nr;
+}
+
+/*
+ * PIN and UNPIN of a spawner of threads or processes, for CHURN_MS; after
+ * each UNPIN, every task it created must have left the pin's CPUs within
+ * SPAWN_SETTLE_MS (or, for a process the pin took in, still be pinned).
+ */
+static void churn_spawner(struct __test_metadata *_metadata, FIXTURE_DATA(pin) *self,
+			  bool processes)
+{
+	unsigned int rounds = 0, stray_rounds = 0, failed = 0;
+	long long deadline = gs_now_ms() + CHURN_MS, settle;
+	cpu_set_t original, pinned;
+	struct gpusched_pin pin;
+	pid_t spawner, first = 0;
+	int strays = 0, err = 0;
+
+	spawner = start_spawner(processes);
+	ASSERT_LT(0, spawner);
+	ASSERT_EQ(0, sched_getaffinity(spawner, sizeof(original), &original));
+	while (gs_now_ms() < deadline) {
+		rounds++;
+		pin = gs_pin_arg(&self->m, GPUSCHED_TARGET_PROCESS, spawner, 0,
+				 GPUSCHED_POLICY_NODE, NULL);
+		if (ioctl(self->fd, GPUSCHED_IOC_PIN, &pin)) {
+			err = errno;
+			failed++;
+			continue;
+		}
+		ASSERT_EQ(0, sched_getaffinity(spawner, sizeof(pinned), &pinned));
+		if (CPU_EQUAL(&pinned, &original))
+			SKIP(break, "GPU 0's node holds every CPU: nothing tells the pin's apart");
+		err = gs_unpin(self->fd, GPUSCHED_TARGET_PROCESS, spawner, NULL);
+		if (err) {
+			failed++;
+			continue;
+		}
+		settle = gs_now_ms() + SPAWN_SETTLE_MS;
+		for (;;) {
+			strays = strays_on(self, spawner, processes, &pinned, &first);
+			if (strays <= 0 || gs_now_ms() >= settle)
+				break;
+			usleep(10 * 1000);
+		}
+		if (strays > 0 && ++stray_rounds <= 5)
+			TH_LOG("round %u: %d tasks on the pin's CPUs %d ms on (task %d)",
+			       rounds, strays, SPAWN_SETTLE_MS, first);
+	}
+	kill(spawner, SIGKILL);
+	ASSERT_EQ(spawner, waitpid(spawner, NULL, 0));
+	munmap(spawn_live, sizeof(*spawn_live));
+	TH_LOG("%u rounds of PIN and UNPIN of a process creating %s", rounds,
+	       processes ? "processes" : "threads");
+	EXPECT_EQ(0, stray_rounds) TH_LOG("rounds that left tasks on the pin's CPUs, unpinned");
+	EXPECT_EQ(0, failed) TH_LOG("PIN or UNPIN failed, last with %s", strerror(err));
+}
+
+/*
+ * A task that a pinned thread creates while UNPIN runs is born with the
+ * pin's CPUs; the pin takes it in only once the adopt work has seen its
+ * birth, and by then UNPIN may have freed the creator's record.  It kept
+ * the pin's CPUs, tracked by nothing, and the next PIN of the process even
+ * took those for its CPUs from before.
+ */
+TEST_F_TIMEOUT(pin, threads_created_while_unpin_runs_get_the_cpus_back, 60)
+{
+	churn_spawner(_metadata, self, false);
+}
+
+TEST_F_TIMEOUT(pin, processes_started_while_unpin_runs_get_the_cpus_back, 60)
+{
+	churn_spawner(_metadata, self, true);
+}
+
 /*
  * A single-threaded child that starts a process (a "loader" that only
  * sleeps) each time it reads 'f', reporting its pid, and exits on 'x'.
