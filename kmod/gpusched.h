@@ -356,6 +356,7 @@ void gpusched_reap_locked(void);
 void gpusched_reap_flush(void);
 void gpusched_worker_adopt(struct gpusched_worker *worker, bool just_pinned);
 void gpusched_worker_bury(struct gpusched_worker *worker, struct pid *process);
+void gpusched_adopt_flush(void);
 
 /* gpusched_hotplug.c */
 int gpusched_hotplug_init(void);

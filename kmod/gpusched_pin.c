@@ -503,8 +503,13 @@ int gpusched_pin(struct file *file, struct gpusched_ucmd *ucmd)
 		list_add_tail(&thread->node, &worker->threads);
 	}
 
-	/* Workers whose last thread just exited give their cores back first. */
+	/*
+	 * Workers whose last thread just exited give their cores back first,
+	 * and tasks that copied the CPUs of a pin taken back a moment ago get
+	 * their own before they are read as the targets' CPUs from before.
+	 */
 	gpusched_reap_flush();
+	gpusched_adopt_flush();
 	gpusched_lock_cpus();
 	ret = gpusched_pin_locked(worker, &targets);
 	if (!ret) {

@@ -14,6 +14,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/cgroup.h>
 #include <linux/cpu.h>
 #include <linux/cred.h>
 #include <linux/hashtable.h>
@@ -51,8 +52,9 @@ static atomic_t gpusched_nr_threads = ATOMIC_INIT(0);
 #define GPUSCHED_MAX_BIRTHS 256
 
 struct gpusched_birth {
-	struct pid *creator;	/* the pinned thread that created the task (held) */
+	struct pid *creator;	/* the thread that created the task (held) */
 	struct pid *child;	/* the new thread or process (held) */
+	u64 born;		/* jiffies_64 when the probe saw it */
 	bool thread;		/* a thread of the creator's process */
 };
 
@@ -75,9 +77,12 @@ static struct gpusched_births *gpusched_births = &gpusched_births_buf[0];
  * fires once the task is complete, found its creator no longer pinned.
  * Either way no creator is found, and the work asks these instead
  * (gpusched_settle_orphan()).  Under gpusched_lock; an entry counts for
- * GPUSCHED_TOMBSTONE_LIFE, and when all are taken the one that expires
- * first makes room.  gpusched_strays_until (jiffies, read by the fork
- * probe without the lock) is when the newest stops counting.
+ * the tasks created within GPUSCHED_TOMBSTONE_LIFE of the UNPIN, however
+ * late their birth is settled, and is dropped (gpusched_tombstone_work)
+ * once no birth that late can still be waiting, GPUSCHED_TOMBSTONE_LIFE
+ * after that; when all are taken the one that expires first makes room.
+ * gpusched_strays_until (jiffies, read by the fork probe without the
+ * lock) is when the newest stops counting.
  */
 #define GPUSCHED_NR_TOMBSTONES	64
 #define GPUSCHED_TOMBSTONE_LIFE	(2 * HZ)
@@ -90,6 +95,9 @@ struct gpusched_tombstone {
 
 static struct gpusched_tombstone gpusched_tombstones[GPUSCHED_NR_TOMBSTONES];
 static unsigned long gpusched_strays_until;
+
+static void gpusched_tombstone_workfn(struct work_struct *work);
+static DECLARE_DELAYED_WORK(gpusched_tombstone_work, gpusched_tombstone_workfn);
 
 /*
  * Pinned threads that exited, queued by the exit probe for the reap work,
@@ -725,6 +733,35 @@ static void gpusched_tombstone_clear(struct gpusched_tombstone *stone)
 	memset(stone, 0, sizeof(*stone));
 }
 
+/* Whether no birth a tombstone counts for can still be waiting to be settled. */
+static bool gpusched_tombstone_stale(const struct gpusched_tombstone *stone, u64 now)
+{
+	return time_after_eq64(now, stone->expires + GPUSCHED_TOMBSTONE_LIFE);
+}
+
+/* Drops the stale tombstones, and comes back when the next one is. */
+static void gpusched_tombstone_workfn(struct work_struct *work)
+{
+	struct gpusched_tombstone *stone;
+	u64 now = get_jiffies_64(), next = 0;
+	unsigned int i;
+
+	mutex_lock(&gpusched_lock);
+	for (i = 0; i < GPUSCHED_NR_TOMBSTONES; i++) {
+		stone = &gpusched_tombstones[i];
+		if (!stone->process)
+			continue;
+		if (gpusched_tombstone_stale(stone, now))
+			gpusched_tombstone_clear(stone);
+		else if (!next || time_before64(stone->expires, next))
+			next = stone->expires;
+	}
+	if (next)
+		queue_delayed_work(system_wq, &gpusched_tombstone_work,
+				   next + GPUSCHED_TOMBSTONE_LIFE - now);
+	mutex_unlock(&gpusched_lock);
+}
+
 /* Keeps, or keeps longer, that @process was pinned to @cpus. */
 static void gpusched_bury(struct pid *process, const struct cpumask *cpus)
 {
@@ -735,7 +772,7 @@ static void gpusched_bury(struct pid *process, const struct cpumask *cpus)
 
 	for (i = 0; i < GPUSCHED_NR_TOMBSTONES; i++) {
 		stone = &gpusched_tombstones[i];
-		if (stone->process && time_after_eq64(now, stone->expires))
+		if (stone->process && gpusched_tombstone_stale(stone, now))
 			gpusched_tombstone_clear(stone);
 		if (stone->process == process &&
 		    cpumask_equal(gpusched_mask_cpus(stone->cpus), cpus)) {
@@ -755,6 +792,8 @@ static void gpusched_bury(struct pid *process, const struct cpumask *cpus)
 keep:
 	slot->expires = now + GPUSCHED_TOMBSTONE_LIFE;
 	WRITE_ONCE(gpusched_strays_until, jiffies + GPUSCHED_TOMBSTONE_LIFE);
+	/* Pending already if an older one is kept: it comes back for this one. */
+	queue_delayed_work(system_wq, &gpusched_tombstone_work, 2 * GPUSCHED_TOMBSTONE_LIFE);
 }
 
 /**
@@ -804,24 +843,44 @@ void gpusched_worker_bury(struct gpusched_worker *worker, struct pid *process)
 }
 
 /*
- * A tombstone of @process whose CPUs are exactly @cpus and that still
- * counts, or NULL.
+ * A tombstone of @process whose CPUs are exactly @cpus and that counted
+ * when a task was created at @born, or NULL.
  */
 static const struct gpusched_tombstone *gpusched_find_tombstone(struct pid *process,
-								const struct cpumask *cpus)
+								const struct cpumask *cpus,
+								u64 born)
 {
 	const struct gpusched_tombstone *stone;
-	u64 now = get_jiffies_64();
 	unsigned int i;
 
 	lockdep_assert_held(&gpusched_lock);
 	for (i = 0; i < GPUSCHED_NR_TOMBSTONES; i++) {
 		stone = &gpusched_tombstones[i];
-		if (stone->process == process && time_before64(now, stone->expires) &&
+		if (stone->process == process && time_before64(born, stone->expires) &&
 		    cpumask_equal(gpusched_mask_cpus(stone->cpus), cpus))
 			return stone;
 	}
 	return NULL;
+}
+
+/*
+ * Whether the tasks of @a and @b are in the same cpuset: a task started
+ * in another (clone3() with CLONE_INTO_CGROUP) has that cpuset's CPUs,
+ * which the module does not change for the creator's.
+ */
+static bool gpusched_same_cpuset(struct pid *a, struct pid *b)
+{
+	bool same = true;
+#ifdef CONFIG_CPUSETS
+	struct task_struct *ta, *tb;
+
+	rcu_read_lock();
+	ta = pid_task(a, PIDTYPE_PID);
+	tb = pid_task(b, PIDTYPE_PID);
+	same = ta && tb && task_css(ta, cpuset_cgrp_id) == task_css(tb, cpuset_cgrp_id);
+	rcu_read_unlock();
+#endif
+	return same;
 }
 
 /* Gives the thread of @pid the CPUs @cpus, if it still exists. */
@@ -852,7 +911,8 @@ static void gpusched_settle_orphan(const struct gpusched_birth *birth)
 	unsigned int i;
 
 	lockdep_assert_held(&gpusched_lock);
-	if (time_after_eq(jiffies, READ_ONCE(gpusched_strays_until)))
+	/* Most births of unpinned creators are of creators that exited, with no tombstone. */
+	if (!time_before((unsigned long)birth->born, READ_ONCE(gpusched_strays_until)))
 		return;
 	if (!alloc_cpumask_var(&child_cpus, GFP_KERNEL))
 		return;
@@ -868,7 +928,8 @@ static void gpusched_settle_orphan(const struct gpusched_birth *birth)
 	if (creator)
 		process = task_tgid(creator);
 	rcu_read_unlock();
-	if (!process || !gpusched_find_tombstone(process, child_cpus))
+	if (!process || !gpusched_find_tombstone(process, child_cpus, birth->born) ||
+	    !gpusched_same_cpuset(birth->creator, birth->child))
 		goto out;
 	if (birth->thread) {
 		if (gpusched_untracked_on(birth->child, child_cpus))
@@ -979,7 +1040,7 @@ static void gpusched_adopt_workfn(struct work_struct *work)
 	for (i = 0; i < births->nr; i++)
 		gpusched_settle_birth(&births->entries[i]);
 	if (births->overflow) {
-		pr_warn_ratelimited("more than %u tasks created at once by pinned threads: processes among them run untracked\n",
+		pr_warn_ratelimited("more than %u task creations to settle at once: processes among them started by pinned threads run untracked\n",
 				    GPUSCHED_MAX_BIRTHS);
 		list_for_each_entry(worker, &gpusched_workers, node)
 			if (worker->process)
@@ -987,6 +1048,25 @@ static void gpusched_adopt_workfn(struct work_struct *work)
 	}
 	gpusched_unlock_cpus();
 	gpusched_births_clear(births);
+}
+
+/**
+ * gpusched_adopt_flush() - settle the task creations that may carry a pin
+ *	taken back a moment ago
+ *
+ * While a tombstone counts (see gpusched_tombstones), waits until the
+ * adopt work has settled the creations queued so far, so that a PIN does
+ * not read a task that still carries the CPUs of the pin just taken back
+ * as its CPUs from before, and give them back to it at UNPIN.  Otherwise
+ * one jiffies read.
+ *
+ * Context: process context; gpusched_lock must not be held (the work takes it).
+ */
+void gpusched_adopt_flush(void)
+{
+	if (time_after_eq(jiffies, READ_ONCE(gpusched_strays_until)))
+		return;
+	flush_work(&gpusched_adopt_work);
 }
 
 /*
@@ -1019,6 +1099,7 @@ static void gpusched_fork_probe(void *data, struct task_struct *parent, struct t
 		birth = &gpusched_births->entries[gpusched_births->nr++];
 		birth->creator = get_task_pid(parent, PIDTYPE_PID);
 		birth->child = get_task_pid(child, PIDTYPE_PID);
+		birth->born = get_jiffies_64();
 		birth->thread = same_thread_group(parent, child);
 	} else {
 		gpusched_births->overflow = true;
@@ -1096,6 +1177,7 @@ void gpusched_track_exit(void)
 	gpusched_births_clear(&gpusched_births_buf[1]);
 	gpusched_exits_clear(&gpusched_exits_buf[0]);
 	gpusched_exits_clear(&gpusched_exits_buf[1]);
+	cancel_delayed_work_sync(&gpusched_tombstone_work);
 	for (i = 0; i < GPUSCHED_NR_TOMBSTONES; i++)
 		gpusched_tombstone_clear(&gpusched_tombstones[i]);
 	rcu_barrier();
