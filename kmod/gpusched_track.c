@@ -60,6 +60,7 @@ struct gpusched_birth {
 
 struct gpusched_births {
 	unsigned int nr;
+	unsigned int seen;	/* births recorded, in @entries or lost to the overflow */
 	bool overflow;
 	struct gpusched_birth entries[GPUSCHED_MAX_BIRTHS];
 };
@@ -68,6 +69,12 @@ static DEFINE_RAW_SPINLOCK(gpusched_births_lock);
 static struct gpusched_births gpusched_births_buf[2];
 /* The array the probe fills; under gpusched_births_lock. */
 static struct gpusched_births *gpusched_births = &gpusched_births_buf[0];
+/*
+ * Births queued and not settled yet; the adopt work subtracts what it
+ * settled after dropping gpusched_lock (release), so that at 0 (acquire)
+ * gpusched_adopt_flush() has nothing to wait for.
+ */
+static atomic_t gpusched_births_unsettled = ATOMIC_INIT(0);
 
 /*
  * Processes whose pin was taken back a moment ago.  A task that one of
@@ -76,13 +83,15 @@ static struct gpusched_births *gpusched_births = &gpusched_births_buf[0];
  * queued before UNPIN and settled after, or the fork tracepoint, which
  * fires once the task is complete, found its creator no longer pinned.
  * Either way no creator is found, and the work asks these instead
- * (gpusched_settle_orphan()).  Under gpusched_lock; an entry counts for
- * the tasks created within GPUSCHED_TOMBSTONE_LIFE of the UNPIN, however
- * late their birth is settled, and is dropped (gpusched_tombstone_work)
- * once no birth that late can still be waiting, GPUSCHED_TOMBSTONE_LIFE
- * after that; when all are taken the one that expires first makes room.
+ * (gpusched_settle_stray()).  Under gpusched_lock; an entry counts for
+ * the tasks whose creation the probe saw within GPUSCHED_TOMBSTONE_LIFE
+ * of the UNPIN, however late their birth is settled, and is dropped by
+ * gpusched_tombstone_work once the births queued until it expired are
+ * settled; when all are taken the one that expires first makes room.
  * gpusched_strays_until (jiffies, read by the fork probe without the
- * lock) is when the newest stops counting.
+ * lock) is when the newest stops counting; the work sets it to the
+ * present when it drops the last, so that a wrap of jiffies on 32-bit
+ * machines cannot make it count again.
  */
 #define GPUSCHED_NR_TOMBSTONES	64
 #define GPUSCHED_TOMBSTONE_LIFE	(2 * HZ)
@@ -733,32 +742,34 @@ static void gpusched_tombstone_clear(struct gpusched_tombstone *stone)
 	memset(stone, 0, sizeof(*stone));
 }
 
-/* Whether no birth a tombstone counts for can still be waiting to be settled. */
-static bool gpusched_tombstone_stale(const struct gpusched_tombstone *stone, u64 now)
-{
-	return time_after_eq64(now, stone->expires + GPUSCHED_TOMBSTONE_LIFE);
-}
-
-/* Drops the stale tombstones, and comes back when the next one is. */
+/*
+ * Drops the tombstones that expired before the births queued so far were
+ * settled: a birth they count for was queued before they expired.  Comes
+ * back when the next one expires.
+ */
 static void gpusched_tombstone_workfn(struct work_struct *work)
 {
 	struct gpusched_tombstone *stone;
-	u64 now = get_jiffies_64(), next = 0;
+	u64 settled = get_jiffies_64(), next = 0;
 	unsigned int i;
 
+	/* Outside gpusched_lock, which the adopt work takes. */
+	flush_work(&gpusched_adopt_work);
 	mutex_lock(&gpusched_lock);
 	for (i = 0; i < GPUSCHED_NR_TOMBSTONES; i++) {
 		stone = &gpusched_tombstones[i];
 		if (!stone->process)
 			continue;
-		if (gpusched_tombstone_stale(stone, now))
+		if (time_before_eq64(stone->expires, settled))
 			gpusched_tombstone_clear(stone);
 		else if (!next || time_before64(stone->expires, next))
 			next = stone->expires;
 	}
+	/* What this run found is what counts, whatever a gpusched_bury() meanwhile queued. */
 	if (next)
-		queue_delayed_work(system_wq, &gpusched_tombstone_work,
-				   next + GPUSCHED_TOMBSTONE_LIFE - now);
+		mod_delayed_work(system_wq, &gpusched_tombstone_work, next - settled);
+	else
+		WRITE_ONCE(gpusched_strays_until, jiffies);
 	mutex_unlock(&gpusched_lock);
 }
 
@@ -772,8 +783,6 @@ static void gpusched_bury(struct pid *process, const struct cpumask *cpus)
 
 	for (i = 0; i < GPUSCHED_NR_TOMBSTONES; i++) {
 		stone = &gpusched_tombstones[i];
-		if (stone->process && gpusched_tombstone_stale(stone, now))
-			gpusched_tombstone_clear(stone);
 		if (stone->process == process &&
 		    cpumask_equal(gpusched_mask_cpus(stone->cpus), cpus)) {
 			slot = stone;
@@ -793,7 +802,7 @@ keep:
 	slot->expires = now + GPUSCHED_TOMBSTONE_LIFE;
 	WRITE_ONCE(gpusched_strays_until, jiffies + GPUSCHED_TOMBSTONE_LIFE);
 	/* Pending already if an older one is kept: it comes back for this one. */
-	queue_delayed_work(system_wq, &gpusched_tombstone_work, 2 * GPUSCHED_TOMBSTONE_LIFE);
+	queue_delayed_work(system_wq, &gpusched_tombstone_work, GPUSCHED_TOMBSTONE_LIFE);
 }
 
 /**
@@ -895,14 +904,15 @@ static void gpusched_give_cpus(struct pid *pid, const struct cpumask *cpus)
 }
 
 /*
- * @birth's creator has no record: its pin was taken back while the task
- * was being created.  If the creator's process has a tombstone whose CPUs
- * the child carries, and the creator does not carry them now (else the
- * child has them from its creator, as any task would), the child gets its
- * creator's CPUs, as it would have inherited them a moment later: the new
- * thread, or each thread of the new process that has the same owner.
+ * The pin of @birth's creator may have been taken back while the task was
+ * being created (and another made since).  If the creator's process has
+ * a tombstone whose CPUs the child carries, and the creator does not
+ * carry them now (else the child has them from its creator, as any task
+ * would), the child gets its creator's CPUs, as it would have inherited
+ * them a moment later: the new thread, or each thread of the new process
+ * that has the same owner and is in the same cpuset.
  */
-static void gpusched_settle_orphan(const struct gpusched_birth *birth)
+static void gpusched_settle_stray(const struct gpusched_birth *birth)
 {
 	struct gpusched_targets targets = {};
 	struct task_struct *creator, *leader;
@@ -911,7 +921,7 @@ static void gpusched_settle_orphan(const struct gpusched_birth *birth)
 	unsigned int i;
 
 	lockdep_assert_held(&gpusched_lock);
-	/* Most births of unpinned creators are of creators that exited, with no tombstone. */
+	/* Most births are settled outside the life of every tombstone. */
 	if (!time_before((unsigned long)birth->born, READ_ONCE(gpusched_strays_until)))
 		return;
 	if (!alloc_cpumask_var(&child_cpus, GFP_KERNEL))
@@ -955,7 +965,8 @@ out_child:
 }
 
 /*
- * A pinned thread created @birth->child.  A pin covers what it names: a
+ * A pinned thread created @birth->child, or one whose pin was taken back
+ * meanwhile (gpusched_settle_stray()).  A pin covers what it names: a
  * process pin takes in the new threads of its process and every process
  * its threads start (a data loader forked by the training program), which
  * then keep its cores held until the last of them ends; a thread pin is
@@ -973,11 +984,11 @@ static void gpusched_settle_birth(const struct gpusched_birth *birth)
 	unsigned int i;
 
 	lockdep_assert_held(&gpusched_lock);
+	/* First what it would have inherited a moment later, then as any birth. */
+	gpusched_settle_stray(birth);
 	creator = gpusched_find_thread(birth->creator);
-	if (!creator) {
-		gpusched_settle_orphan(birth);
+	if (!creator)
 		return;
-	}
 	worker = creator->worker;
 	if (birth->thread) {
 		if (worker->process && gpusched_untracked_on(birth->child, worker->cpus))
@@ -1020,6 +1031,7 @@ static void gpusched_births_clear(struct gpusched_births *births)
 		put_pid(births->entries[i].child);
 	}
 	births->nr = 0;
+	births->seen = 0;
 	births->overflow = false;
 }
 
@@ -1047,24 +1059,24 @@ static void gpusched_adopt_workfn(struct work_struct *work)
 				gpusched_worker_adopt(worker, false);
 	}
 	gpusched_unlock_cpus();
+	atomic_sub_return_release(births->seen, &gpusched_births_unsettled);
 	gpusched_births_clear(births);
 }
 
 /**
- * gpusched_adopt_flush() - settle the task creations that may carry a pin
- *	taken back a moment ago
+ * gpusched_adopt_flush() - wait until the task creations seen so far are settled
  *
- * While a tombstone counts (see gpusched_tombstones), waits until the
- * adopt work has settled the creations queued so far, so that a PIN does
- * not read a task that still carries the CPUs of the pin just taken back
- * as its CPUs from before, and give them back to it at UNPIN.  Otherwise
- * one jiffies read.
+ * So that a PIN does not read a task whose birth still waits, one that
+ * carries the CPUs of a pin taken back a moment ago (see
+ * gpusched_tombstones), as a task whose CPUs from before are those, and
+ * give them back to it at UNPIN.  When no birth waits it is one atomic
+ * read, not a flush of the work.
  *
  * Context: process context; gpusched_lock must not be held (the work takes it).
  */
 void gpusched_adopt_flush(void)
 {
-	if (time_after_eq(jiffies, READ_ONCE(gpusched_strays_until)))
+	if (!atomic_read_acquire(&gpusched_births_unsettled))
 		return;
 	flush_work(&gpusched_adopt_work);
 }
@@ -1074,7 +1086,7 @@ void gpusched_adopt_flush(void)
  * the CPUs of a pin taken back while it was being created: only while a
  * tombstone counts, and only if its CPUs differ from its creator's.
  */
-static bool gpusched_maybe_orphan(struct task_struct *parent, struct task_struct *child)
+static bool gpusched_maybe_stray(struct task_struct *parent, struct task_struct *child)
 {
 	if (time_after_eq(jiffies, READ_ONCE(gpusched_strays_until)))
 		return false;
@@ -1092,7 +1104,7 @@ static void gpusched_fork_probe(void *data, struct task_struct *parent, struct t
 {
 	struct gpusched_birth *birth;
 
-	if (!gpusched_task_pinned(parent) && !gpusched_maybe_orphan(parent, child))
+	if (!gpusched_task_pinned(parent) && !gpusched_maybe_stray(parent, child))
 		return;
 	raw_spin_lock(&gpusched_births_lock);
 	if (gpusched_births->nr < GPUSCHED_MAX_BIRTHS) {
@@ -1104,6 +1116,8 @@ static void gpusched_fork_probe(void *data, struct task_struct *parent, struct t
 	} else {
 		gpusched_births->overflow = true;
 	}
+	gpusched_births->seen++;
+	atomic_inc(&gpusched_births_unsettled);
 	raw_spin_unlock(&gpusched_births_lock);
 	queue_work(system_unbound_wq, &gpusched_adopt_work);
 }
