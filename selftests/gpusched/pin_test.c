@@ -598,28 +598,58 @@ static int strays_on(FIXTURE_DATA(pin) *self, pid_t pid, bool processes,
 	return nr;
 }
 
-/*
- * Follows the task @tid of process @pid, still on @cpus when the settle
- * window ended: the ms after @unpinned_at when it left them, or, as a
- * negative number, when it was last seen on them (it ended there, or was
- * still there a second after its life should have ended).
- */
-static long long follow_stray(pid_t pid, pid_t tid, const cpu_set_t *cpus,
-			      long long unpinned_at)
-{
-	long long end = gs_now_ms() + SPAWN_LIFE_MS + 1000, seen = gs_now_ms();
-	cpu_set_t set;
-	int ppid;
+/* What became of the tasks still on the pin's CPUs when a round's settle window ended. */
+struct stragglers {
+	pid_t tids[MAX_STRAYS];
+	int nr;
+	int stuck;		/* ended on the pin's CPUs, or still there at the end */
+	pid_t stuck_tid;	/* the first of them */
+	long long stuck_ms;	/* when it was last seen there, in ms after UNPIN */
+	long long latest_ms;	/* when the last of the others left, in ms after UNPIN */
+};
 
-	while (gs_now_ms() < end) {
-		if (task_ending(pid, tid, &ppid) || sched_getaffinity(tid, sizeof(set), &set))
-			break;
-		if (!CPU_EQUAL(&set, cpus))
-			return gs_now_ms() - unpinned_at;
-		seen = gs_now_ms();
-		usleep(10 * 1000);
+/*
+ * Follows @st's tasks, of the spawner @spawner (their parent, if
+ * @processes), all at once until each has left @cpus or ended, or until
+ * a second after the life of a task created at UNPIN (@unpinned_at).
+ */
+static void follow_strays(struct stragglers *st, pid_t spawner, bool processes,
+			  const cpu_set_t *cpus, long long unpinned_at)
+{
+	long long end = unpinned_at + SPAWN_LIFE_MS + 1000, seen[MAX_STRAYS], now;
+	bool done[MAX_STRAYS] = { false };
+	int i, ppid, open = st->nr;
+	cpu_set_t set;
+	bool gone;
+
+	for (i = 0; i < st->nr; i++)
+		seen[i] = gs_now_ms();
+	while (open) {
+		now = gs_now_ms();
+		for (i = 0; i < st->nr; i++) {
+			if (done[i])
+				continue;
+			gone = task_ending(processes ? st->tids[i] : spawner, st->tids[i], &ppid) ||
+			       sched_getaffinity(st->tids[i], sizeof(set), &set);
+			if (!gone && !CPU_EQUAL(&set, cpus)) {
+				if (now - unpinned_at > st->latest_ms)
+					st->latest_ms = now - unpinned_at;
+			} else if (gone || now >= end) {
+				/* On them at the last look, 10 ms ago, or still now. */
+				if (!st->stuck++) {
+					st->stuck_tid = st->tids[i];
+					st->stuck_ms = (gone ? seen[i] : now) - unpinned_at;
+				}
+			} else {
+				seen[i] = now;
+				continue;
+			}
+			done[i] = true;
+			open--;
+		}
+		if (open)
+			usleep(10 * 1000);
 	}
-	return -(seen - unpinned_at);
 }
 
 /*
@@ -634,11 +664,12 @@ static void churn_spawner(struct __test_metadata *_metadata, FIXTURE_DATA(pin) *
 			  bool processes)
 {
 	unsigned int rounds = 0, stray_rounds = 0, late_rounds = 0, failed = 0;
-	long long deadline = gs_now_ms() + CHURN_MS, unpinned_at, left, latest = 0, seen = 0;
-	int strays = 0, stuck, err = 0, i;
-	pid_t spawner, stray[MAX_STRAYS], first = 0;
+	long long deadline = gs_now_ms() + CHURN_MS, unpinned_at, latest = 0;
 	cpu_set_t original, pinned;
 	struct gpusched_pin pin;
+	struct stragglers st;
+	int strays = 0, err = 0;
+	pid_t spawner;
 
 	spawner = start_spawner(processes);
 	ASSERT_LT(0, spawner);
@@ -661,29 +692,24 @@ static void churn_spawner(struct __test_metadata *_metadata, FIXTURE_DATA(pin) *
 			continue;
 		}
 		unpinned_at = gs_now_ms();
+		memset(&st, 0, sizeof(st));
 		for (;;) {
-			strays = strays_on(self, spawner, processes, &pinned, stray);
+			strays = strays_on(self, spawner, processes, &pinned, st.tids);
 			if (strays <= 0 || gs_now_ms() >= unpinned_at + SPAWN_SETTLE_MS)
 				break;
 			usleep(10 * 1000);
 		}
-		stuck = 0;
-		for (i = 0; i < strays && i < MAX_STRAYS; i++) {
-			left = follow_stray(processes ? stray[i] : spawner, stray[i], &pinned,
-					    unpinned_at);
-			if (left >= 0) {
-				latest = left > latest ? left : latest;
-				continue;
-			}
-			stuck++;
-			first = stray[i];
-			seen = -left;
-		}
-		if (strays > 0 && !stuck)
+		if (strays <= 0)
+			continue;
+		st.nr = strays < MAX_STRAYS ? strays : MAX_STRAYS;
+		follow_strays(&st, spawner, processes, &pinned, unpinned_at);
+		if (st.latest_ms > latest)
+			latest = st.latest_ms;
+		if (!st.stuck)
 			late_rounds++;
-		if (stuck && ++stray_rounds <= 5)
+		else if (++stray_rounds <= 5)
 			TH_LOG("round %u: %d of %d tasks followed never left the pin's CPUs; task %d was last seen there %lld ms after UNPIN",
-			       rounds, stuck, i, first, seen);
+			       rounds, st.stuck, st.nr, st.stuck_tid, st.stuck_ms);
 	}
 	kill(spawner, SIGKILL);
 	ASSERT_EQ(spawner, waitpid(spawner, NULL, 0));
