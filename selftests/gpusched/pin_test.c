@@ -700,11 +700,6 @@ static void churn_spawner(struct __test_metadata *_metadata, FIXTURE_DATA(pin) *
 	spawner = start_spawner(processes);
 	ASSERT_LT(0, spawner);
 	ASSERT_EQ(0, sched_getaffinity(spawner, sizeof(original), &original));
-	/* The rounds start once the spawner has its tasks. */
-	while (__atomic_load_n(&spawn->live, __ATOMIC_RELAXED) < SPAWN_LIVE &&
-	       gs_now_ms() < deadline)
-		usleep(10 * 1000);
-	deadline = gs_now_ms() + CHURN_MS;
 	while (gs_now_ms() < deadline) {
 		rounds++;
 		pin = gs_pin_arg(&self->m, GPUSCHED_TARGET_PROCESS, spawner, 0,
