@@ -980,7 +980,7 @@ static void gpusched_settle_birth(const struct gpusched_birth *birth)
 	struct gpusched_targets targets = {};
 	struct gpusched_thread *creator;
 	struct gpusched_worker *worker;
-	struct task_struct *leader, *task;
+	struct task_struct *leader;
 	unsigned int i;
 
 	lockdep_assert_held(&gpusched_lock);
@@ -1010,11 +1010,7 @@ static void gpusched_settle_birth(const struct gpusched_birth *birth)
 				break;
 			continue;
 		}
-		task = get_pid_task(targets.pids[i], PIDTYPE_PID);
-		if (task) {
-			set_cpus_allowed_ptr(task, gpusched_mask_cpus(creator->original));
-			put_task_struct(task);
-		}
+		gpusched_give_cpus(targets.pids[i], gpusched_mask_cpus(creator->original));
 	}
 out:
 	gpusched_put_targets(&targets);
