@@ -244,6 +244,8 @@ void gpusched_mask_put(struct gpusched_mask *mask);
  * @has_user_cpus: it had asked for some
  * @own_cpus: it has asked for other CPUs since: the module never moves it
  *	again, nor gives it @original back on unpin
+ * @whole_process: @worker pins a whole process (its @process is set); read
+ *	by the fork tracepoint under RCU, never changed once tracked
  * @hash: entry in the table of pinned threads by @pid, added and removed
  *	under gpusched_lock and read under RCU by the fork tracepoint
  * @rcu: frees the record once those readers are done
@@ -261,6 +263,7 @@ struct gpusched_thread {
 	u64 user_cpus;
 	bool has_user_cpus;
 	bool own_cpus;
+	bool whole_process;
 	struct hlist_node hash;
 	struct rcu_head rcu;
 };
@@ -328,6 +331,7 @@ void gpusched_track_exit(void);
 struct gpusched_thread *gpusched_find_thread(struct pid *pid);
 struct gpusched_thread *gpusched_thread_alloc(struct pid *pid);
 void gpusched_thread_track(struct gpusched_thread *thread);
+void gpusched_thread_untrack(struct gpusched_thread *thread);
 void gpusched_thread_free(struct gpusched_thread *thread);
 bool gpusched_thread_gone(const struct gpusched_thread *thread);
 int gpusched_thread_apply(struct gpusched_thread *thread, const struct cpumask *mask);

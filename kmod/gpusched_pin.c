@@ -382,25 +382,37 @@ static int gpusched_pin_locked(struct gpusched_worker *worker,
 	ret = gpusched_charge_user(worker);
 	if (ret)
 		goto err_release;
+	/*
+	 * The records are found before any thread is moved: a process that a
+	 * moved thread forks while the others are being moved carries the
+	 * pin's CPUs, and the fork tracepoint must queue it for the adopt work.
+	 */
+	list_for_each_entry(thread, &worker->threads, node)
+		gpusched_thread_track(thread);
 	/* CPU hotplug is held off: the CPUs just chosen are still active. */
 	ret = gpusched_worker_apply(worker);
 	if (ret)
-		goto err_release;
+		goto err_untrack;
 
 	worker->id = gpusched_next_worker_id++;
 	worker->generation = table->generation;
 	list_add_tail(&worker->node, &gpusched_workers);
-	list_for_each_entry(thread, &worker->threads, node)
-		gpusched_thread_track(thread);
 	/*
 	 * Threads created while the pin was being made were not targets, and
-	 * their creators were not pinned yet: take them in now.
+	 * one created before its creator was moved has the CPUs from before:
+	 * take them in now.  The tasks they created meanwhile were queued
+	 * (their leader is pinned) and are settled once the adopt work runs.
 	 */
 	if (worker->process)
 		gpusched_worker_adopt(worker, true);
 	gpusched_watch_start();
 	return 0;
 
+err_untrack:
+	/* Tasks that the moved threads created meanwhile get their creators' CPUs. */
+	gpusched_worker_bury(worker, worker->process);
+	list_for_each_entry(thread, &worker->threads, node)
+		gpusched_thread_untrack(thread);
 err_release:
 	gs_release(&gpusched_resv, worker->reservation, NULL);
 err_id:
@@ -500,6 +512,7 @@ int gpusched_pin(struct file *file, struct gpusched_ucmd *ucmd)
 		if (!thread)
 			goto out_discard;
 		thread->worker = worker;
+		thread->whole_process = !!worker->process;
 		list_add_tail(&thread->node, &worker->threads);
 	}
 

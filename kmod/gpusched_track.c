@@ -4,7 +4,8 @@
  * happens to them while the program runs.  A thread that exits is reaped
  * (its record freed, its worker's cores released when it was the last) by
  * a work item to which the sched_process_exit tracepoint queues pinned
- * threads only.  A task that a pinned thread creates is queued by the
+ * threads only.  A task that a pinned thread creates, or any thread of a
+ * process whose leader a process pin holds, is queued by the
  * sched_process_fork tracepoint and settled by another work item: it joins
  * a process pin, or gets its creator's CPUs from before a thread pin.
  *
@@ -33,8 +34,8 @@
 
 /*
  * Pinned thread records, by struct pid: added and removed under
- * gpusched_lock; the fork tracepoint, which must not sleep, reads it under
- * RCU, so records are freed after a grace period.
+ * gpusched_lock; the tracepoints, which must not sleep, read it under RCU,
+ * so records are freed after a grace period.
  */
 static DEFINE_HASHTABLE(gpusched_thread_hash, 10);
 
@@ -54,6 +55,7 @@ static atomic_t gpusched_nr_threads = ATOMIC_INIT(0);
 struct gpusched_birth {
 	struct pid *creator;	/* the thread that created the task (held) */
 	struct pid *child;	/* the new thread or process (held) */
+	struct pid *process;	/* the creator's process (held) */
 	u64 born;		/* jiffies_64 when the probe saw it */
 	bool thread;		/* a thread of the creator's process */
 };
@@ -169,33 +171,45 @@ struct gpusched_thread *gpusched_find_thread(struct pid *pid)
 }
 
 /*
- * Whether @task is a pinned thread, for the tracepoint probes, which run
- * with preemption off for every exit and task creation on the machine: a
- * counter check when nothing is pinned, one hash lookup otherwise.
+ * Whether the thread of @pid has a record (@whole_process: one of a pin of
+ * its whole process).  Context: rcu_read_lock() held.
  */
-static bool gpusched_task_pinned(struct task_struct *task)
+static bool gpusched_pid_tracked(struct pid *pid, bool whole_process)
 {
 	struct gpusched_thread *thread;
-	struct pid *pid;
-	bool pinned = false;
+
+	hash_for_each_possible_rcu(gpusched_thread_hash, thread, hash, (unsigned long)pid)
+		if (READ_ONCE(thread->pid) == pid)
+			return !whole_process || thread->whole_process;
+	return false;
+}
+
+/*
+ * Whether @task is a pinned thread (@leader: or a thread of a process whose
+ * leader a process pin holds), for the tracepoint probes, which run with
+ * preemption off for every exit and task creation on the machine: a
+ * counter check when nothing is pinned, a hash lookup or two otherwise.
+ */
+static bool gpusched_task_pinned(struct task_struct *task, bool leader)
+{
+	bool pinned;
 
 	if (!atomic_read(&gpusched_nr_threads))
 		return false;
 	rcu_read_lock();
-	pid = task_pid(task);
-	hash_for_each_possible_rcu(gpusched_thread_hash, thread, hash, (unsigned long)pid) {
-		if (READ_ONCE(thread->pid) == pid) {
-			pinned = true;
-			break;
-		}
-	}
+	pinned = gpusched_pid_tracked(task_pid(task), false) ||
+		 (leader && task_tgid(task) != task_pid(task) &&
+		  gpusched_pid_tracked(task_tgid(task), true));
 	rcu_read_unlock();
 	return pinned;
 }
 
 /**
  * gpusched_thread_track() - make a record findable and counted
- * @thread: a record already on its listed worker's thread list
+ * @thread: a record already on its worker's thread list
+ *
+ * PIN tracks its targets' records before it gives them the pin's CPUs, so
+ * that the fork tracepoint queues every task they create with those.
  *
  * Context: gpusched_lock held.
  */
@@ -204,6 +218,25 @@ void gpusched_thread_track(struct gpusched_thread *thread)
 	lockdep_assert_held(&gpusched_lock);
 	hash_add_rcu(gpusched_thread_hash, &thread->hash, (unsigned long)thread->pid);
 	atomic_inc(&gpusched_nr_threads);
+	/* The record before the CPUs: pairs with gpusched_task_pinned(). */
+	smp_wmb();
+}
+
+/**
+ * gpusched_thread_untrack() - make a record no longer findable
+ * @thread: a record, tracked or not
+ *
+ * The record may be freed only after a grace period (kfree_rcu()).
+ *
+ * Context: gpusched_lock held.
+ */
+void gpusched_thread_untrack(struct gpusched_thread *thread)
+{
+	lockdep_assert_held(&gpusched_lock);
+	if (hlist_unhashed(&thread->hash))
+		return;
+	hash_del_rcu(&thread->hash);
+	atomic_dec(&gpusched_nr_threads);
 }
 
 /**
@@ -260,10 +293,9 @@ struct gpusched_thread *gpusched_thread_alloc(struct pid *pid)
 void gpusched_thread_free(struct gpusched_thread *thread)
 {
 	list_del(&thread->node);
-	if (!hlist_unhashed(&thread->hash)) {
-		hash_del_rcu(&thread->hash);
-		atomic_dec(&gpusched_nr_threads);
-	}
+	/* Only a tracked record needs gpusched_lock (a discarded one is freed without). */
+	if (!hlist_unhashed(&thread->hash))
+		gpusched_thread_untrack(thread);
 	put_pid(thread->pid);
 	gpusched_mask_put(thread->original);
 	gpusched_mask_put(thread->applied);
@@ -603,7 +635,7 @@ void gpusched_reap_flush(void)
 /* Runs for every exiting task: only the exit of a pinned thread is queued for the reap work. */
 static void gpusched_exit_probe(void *data, struct task_struct *task)
 {
-	if (!gpusched_task_pinned(task))
+	if (!gpusched_task_pinned(task, false))
 		return;
 	raw_spin_lock(&gpusched_exits_lock);
 	if (gpusched_exits->nr < GPUSCHED_MAX_EXITS)
@@ -649,6 +681,7 @@ static int gpusched_worker_take(struct gpusched_worker *worker, struct pid *pid,
 	if (!thread)
 		goto nomem;
 	thread->worker = worker;
+	thread->whole_process = !!worker->process;
 	thread->original = gpusched_mask_hold(original);
 	/* It carries the worker's CPUs, or is given them right after. */
 	if (gpusched_thread_note(thread, worker->cpus)) {
@@ -801,13 +834,16 @@ static void gpusched_bury(struct pid *process, const struct cpumask *cpus)
 keep:
 	slot->expires = now + GPUSCHED_TOMBSTONE_LIFE;
 	WRITE_ONCE(gpusched_strays_until, jiffies + GPUSCHED_TOMBSTONE_LIFE);
+	/* Before the records go: pairs with gpusched_maybe_stray(). */
+	smp_wmb();
 	/* Pending already if an older one is kept: it comes back for this one. */
 	queue_delayed_work(system_wq, &gpusched_tombstone_work, GPUSCHED_TOMBSTONE_LIFE);
 }
 
 /**
  * gpusched_worker_bury() - remember a process pin about to be taken back
- * @worker: a listed worker
+ * @worker: a listed worker, or one whose PIN is failing after it moved
+ *	threads
  * @process: the process whose threads are being unpinned, or NULL for
  *	every process with a thread in @worker
  *
@@ -965,8 +1001,9 @@ out_child:
 }
 
 /*
- * A pinned thread created @birth->child, or one whose pin was taken back
- * meanwhile (gpusched_settle_stray()).  A pin covers what it names: a
+ * A pinned thread created @birth->child, or a thread of a pinned process
+ * not taken in yet, or one whose pin was taken back meanwhile
+ * (gpusched_settle_stray()).  A pin covers what it names: a
  * process pin takes in the new threads of its process and every process
  * its threads start (a data loader forked by the training program), which
  * then keep its cores held until the last of them ends; a thread pin is
@@ -978,6 +1015,7 @@ out_child:
 static void gpusched_settle_birth(const struct gpusched_birth *birth)
 {
 	struct gpusched_targets targets = {};
+	struct pid *owner = birth->creator;
 	struct gpusched_thread *creator;
 	struct gpusched_worker *worker;
 	struct task_struct *leader;
@@ -987,15 +1025,26 @@ static void gpusched_settle_birth(const struct gpusched_birth *birth)
 	/* First what it would have inherited a moment later, then as any birth. */
 	gpusched_settle_stray(birth);
 	creator = gpusched_find_thread(birth->creator);
-	if (!creator)
-		return;
+	/*
+	 * A creator not taken in yet (a thread created a moment ago, which
+	 * may have ended since) of a process whose leader a process pin
+	 * holds: the pin's as well, as gpusched_worker_adopt() would have it.
+	 */
+	if (!creator) {
+		creator = gpusched_find_thread(birth->process);
+		if (!creator || !creator->whole_process)
+			return;
+	}
+	/* The creator may have ended since: its process answers for it then. */
+	if (!pid_has_task(owner, PIDTYPE_PID))
+		owner = birth->process;
 	worker = creator->worker;
 	if (birth->thread) {
 		if (worker->process && gpusched_untracked_on(birth->child, worker->cpus))
 			gpusched_worker_take(worker, birth->child, creator->original);
 		return;
 	}
-	if (!gpusched_same_owner(birth->creator, birth->child))
+	if (!gpusched_same_owner(owner, birth->child))
 		return;
 	leader = get_pid_task(birth->child, PIDTYPE_PID);
 	if (!leader)
@@ -1025,6 +1074,7 @@ static void gpusched_births_clear(struct gpusched_births *births)
 	for (i = 0; i < births->nr; i++) {
 		put_pid(births->entries[i].creator);
 		put_pid(births->entries[i].child);
+		put_pid(births->entries[i].process);
 	}
 	births->nr = 0;
 	births->seen = 0;
@@ -1084,6 +1134,11 @@ void gpusched_adopt_flush(void)
  */
 static bool gpusched_maybe_stray(struct task_struct *parent, struct task_struct *child)
 {
+	/*
+	 * A creator whose record was missed was unpinned, or its pin failed:
+	 * its tombstone came first (the smp_wmb() in gpusched_bury()).
+	 */
+	smp_rmb();
 	if (time_after_eq(jiffies, READ_ONCE(gpusched_strays_until)))
 		return false;
 	/* Without pi_lock, which a probe need not take: the adopt work checks again under it. */
@@ -1092,7 +1147,9 @@ static bool gpusched_maybe_stray(struct task_struct *parent, struct task_struct 
 
 /*
  * Runs for every fork and thread creation on the machine.  A task created
- * by a pinned thread, or one that may have copied the CPUs of a pin taken
+ * by a pinned thread, or by any thread of a process whose leader a process
+ * pin holds (a thread the adopt work has not taken in yet: one created a
+ * moment ago, or while PIN ran), or one that may have copied the CPUs of a pin taken
  * back meanwhile, is queued for the adopt work, which decides (see
  * gpusched_settle_birth()).
  */
@@ -1100,13 +1157,19 @@ static void gpusched_fork_probe(void *data, struct task_struct *parent, struct t
 {
 	struct gpusched_birth *birth;
 
-	if (!gpusched_task_pinned(parent) && !gpusched_maybe_stray(parent, child))
+	/*
+	 * Pairs with the smp_wmb() in gpusched_thread_track(): a task created
+	 * with the CPUs a pin gave its creator sees the creator's record.
+	 */
+	smp_rmb();
+	if (!gpusched_task_pinned(parent, true) && !gpusched_maybe_stray(parent, child))
 		return;
 	raw_spin_lock(&gpusched_births_lock);
 	if (gpusched_births->nr < GPUSCHED_MAX_BIRTHS) {
 		birth = &gpusched_births->entries[gpusched_births->nr++];
 		birth->creator = get_task_pid(parent, PIDTYPE_PID);
 		birth->child = get_task_pid(child, PIDTYPE_PID);
+		birth->process = get_task_pid(parent, PIDTYPE_TGID);
 		birth->born = get_jiffies_64();
 		birth->thread = same_thread_group(parent, child);
 	} else {

@@ -479,22 +479,51 @@ struct spawn_state {
 	int live;	/* the spawner's tasks alive */
 	int hold;	/* the test asks the spawner to start no task */
 	int starting;	/* the spawner is starting one */
+	int started;	/* tasks it started */
+	int life_ms;	/* how long each lives */
+	int via_thread;	/* each process is forked by a new thread that then ends */
 };
 
 static struct spawn_state *spawn;
 
 static void *spawned_thread(void *arg)
 {
-	usleep(SPAWN_LIFE_MS * 1000);
+	usleep(spawn->life_ms * 1000);
 	__atomic_sub_fetch(&spawn->live, 1, __ATOMIC_RELAXED);
+	return arg;
+}
+
+#define IDLE_STACK	(64 * 1024)
+
+/* Forks one child of the spawner, as a thread that ends right after does. */
+static void *fork_child(void *arg)
+{
+	pid_t pid = fork();
+
+	if (pid < 0)
+		_exit(1);
+	if (!pid) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		spawned_thread(NULL);
+		_exit(0);
+	}
+	return arg;
+}
+
+static void *idle_thread(void *arg)
+{
+	pause();
 	return arg;
 }
 
 /*
  * A child that keeps creating threads (@processes: processes) that live a
- * while, as a pool of data loaders grows and shrinks.
+ * while (@life_ms), as a pool of data loaders grows and shrinks, at most
+ * @live at once; its main thread creates them (@via_thread: each process
+ * through a new thread that forks it and ends), and @idle other threads
+ * only make the process bigger.
  */
-static pid_t start_spawner(bool processes)
+static pid_t start_spawner(bool processes, int life_ms, int live, int idle, bool via_thread)
 {
 	pthread_attr_t attr;
 	pthread_t thread;
@@ -505,6 +534,8 @@ static pid_t start_spawner(bool processes)
 	if (spawn == MAP_FAILED)
 		return -1;
 	memset(spawn, 0, sizeof(*spawn));
+	spawn->life_ms = life_ms;
+	spawn->via_thread = via_thread;
 	pid = fork();
 	if (pid)
 		return pid;
@@ -514,8 +545,28 @@ static pid_t start_spawner(bool processes)
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&attr, 64 * 1024);
+	/*
+	 * Their stacks are one mapping, so that a fork, which copies every
+	 * mapping, stays quick: several then fall within one PIN.
+	 */
+	if (idle) {
+		char *stacks = mmap(NULL, (size_t)idle * IDLE_STACK, PROT_READ | PROT_WRITE,
+				    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		pthread_attr_t idle_attr;
+
+		if (stacks == MAP_FAILED)
+			_exit(1);
+		pthread_attr_init(&idle_attr);
+		pthread_attr_setdetachstate(&idle_attr, PTHREAD_CREATE_DETACHED);
+		while (idle--) {
+			pthread_attr_setstack(&idle_attr, stacks + (size_t)idle * IDLE_STACK,
+					      IDLE_STACK);
+			if (pthread_create(&thread, &idle_attr, idle_thread, NULL))
+				_exit(1);
+		}
+	}
 	for (;;) {
-		if (__atomic_load_n(&spawn->live, __ATOMIC_RELAXED) >= SPAWN_LIVE ||
+		if (__atomic_load_n(&spawn->live, __ATOMIC_RELAXED) >= live ||
 		    __atomic_load_n(&spawn->hold, __ATOMIC_SEQ_CST)) {
 			usleep(1000);
 			continue;
@@ -527,8 +578,13 @@ static pid_t start_spawner(bool processes)
 			continue;
 		}
 		__atomic_add_fetch(&spawn->live, 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&spawn->started, 1, __ATOMIC_RELAXED);
 		if (!processes) {
 			if (pthread_create(&thread, &attr, spawned_thread, NULL))
+				_exit(1);
+		} else if (spawn->via_thread) {
+			if (pthread_create(&thread, NULL, fork_child, NULL) ||
+			    pthread_join(thread, NULL))
 				_exit(1);
 		} else {
 			pid = fork();
@@ -694,29 +750,18 @@ static void churn_spawner(struct __test_metadata *_metadata, FIXTURE_DATA(pin) *
 	cpu_set_t original, pinned;
 	struct gpusched_pin pin;
 	struct stragglers st;
-	int strays = 0, err = 0, ret;
+	int strays = 0, err = 0;
 	pid_t spawner;
 
-	spawner = start_spawner(processes);
+	spawner = start_spawner(processes, SPAWN_LIFE_MS, SPAWN_LIVE, 0, false);
 	ASSERT_LT(0, spawner);
 	ASSERT_EQ(0, sched_getaffinity(spawner, sizeof(original), &original));
 	while (gs_now_ms() < deadline) {
 		rounds++;
 		pin = gs_pin_arg(&self->m, GPUSCHED_TARGET_PROCESS, spawner, 0,
 				 GPUSCHED_POLICY_NODE, NULL);
-		/*
-		 * A process forked after PIN moved its parent and before PIN
-		 * recorded it is not taken in, a gap of PIN's own (testing.rst):
-		 * the spawner starts no process while PIN runs.
-		 */
-		if (processes)
-			hold_spawner(true);
-		ret = ioctl(self->fd, GPUSCHED_IOC_PIN, &pin);
-		if (ret)
+		if (ioctl(self->fd, GPUSCHED_IOC_PIN, &pin)) {
 			err = errno;
-		if (processes)
-			hold_spawner(false);
-		if (ret) {
 			failed++;
 			continue;
 		}
@@ -775,6 +820,140 @@ TEST_F_TIMEOUT(pin, threads_created_while_unpin_runs_get_the_cpus_back, 60)
 TEST_F_TIMEOUT(pin, processes_started_while_unpin_runs_get_the_cpus_back, 60)
 {
 	churn_spawner(_metadata, self, true);
+}
+
+#define GAP_IDLE	255	/* idle threads of the forking process: PIN takes a while */
+#define GAP_LIVE	512	/* its child processes alive at once, at most */
+#define GAP_LIFE_MS	4000	/* how long each lives */
+#define GAP_SETTLE_MS	2000	/* how long the adopt work may take to settle them */
+
+/*
+ * PIN moves a process's threads one after the other.  A process that a
+ * moved thread forks meanwhile carries the pin's CPUs, and only the adopt
+ * work can take it in: the fork tracepoint must have queued it, which it
+ * did not when PIN made the records findable after moving the threads.
+ * Such a child stayed on the pin's CPUs, tracked by nothing, and kept
+ * them after UNPIN.  Here the main thread of a process of 256 threads
+ * forks all the time, and is the first that PIN moves; after each PIN,
+ * with forks held, every child on the pin's CPUs must be pinned once the
+ * adopt work had time.
+ */
+TEST_F_TIMEOUT(pin, processes_started_while_pin_runs_join_the_pin, 60)
+{
+	unsigned int rounds = 0, stray_rounds = 0, failed = 0, during = 0;
+	long long deadline = gs_now_ms() + CHURN_MS, pinned_at;
+	int nr = 0, err = 0, ret, before;
+	cpu_set_t original, pinned;
+	pid_t spawner, strays[MAX_STRAYS];
+	struct gpusched_pin pin;
+
+	spawner = start_spawner(true, GAP_LIFE_MS, GAP_LIVE, GAP_IDLE, false);
+	ASSERT_LT(0, spawner);
+	/* Its idle threads exist once it has started a process. */
+	while (!__atomic_load_n(&spawn->started, __ATOMIC_RELAXED))
+		usleep(1000);
+	ASSERT_EQ(0, sched_getaffinity(spawner, sizeof(original), &original));
+	while (gs_now_ms() < deadline) {
+		rounds++;
+		/* It forks again, with the CPUs it had, while PIN begins. */
+		hold_spawner(false);
+		usleep(2000);
+		before = __atomic_load_n(&spawn->started, __ATOMIC_RELAXED);
+		pin = gs_pin_arg(&self->m, GPUSCHED_TARGET_PROCESS, spawner, 0,
+				 GPUSCHED_POLICY_NODE, NULL);
+		ret = ioctl(self->fd, GPUSCHED_IOC_PIN, &pin);
+		if (ret)
+			err = errno;
+		during += __atomic_load_n(&spawn->started, __ATOMIC_RELAXED) - before;
+		hold_spawner(true);
+		if (ret) {
+			failed++;
+			continue;
+		}
+		ASSERT_EQ(0, sched_getaffinity(spawner, sizeof(pinned), &pinned));
+		if (CPU_EQUAL(&pinned, &original))
+			SKIP(break, "GPU 0's node holds every CPU: nothing tells the pin's apart");
+		pinned_at = gs_now_ms();
+		for (;;) {
+			nr = strays_on(self, spawner, true, &pinned, strays);
+			if (nr <= 0 || gs_now_ms() >= pinned_at + GAP_SETTLE_MS)
+				break;
+			usleep(10 * 1000);
+		}
+		if (nr > 0 && ++stray_rounds <= 5)
+			TH_LOG("round %u: %d child processes on the pin's CPUs still not pinned %d ms after PIN, process %d among them",
+			       rounds, nr, GAP_SETTLE_MS, strays[0]);
+		ret = gs_unpin(self->fd, GPUSCHED_TARGET_PROCESS, spawner, NULL);
+		if (ret) {
+			err = ret;
+			failed++;
+		}
+	}
+	kill(spawner, SIGKILL);
+	ASSERT_EQ(spawner, waitpid(spawner, NULL, 0));
+	munmap(spawn, sizeof(*spawn));
+	TH_LOG("%u rounds of PIN of a process of %d threads forking; %u processes started while PIN ran",
+	       rounds, GAP_IDLE + 1, during);
+	EXPECT_EQ(0, stray_rounds) TH_LOG("rounds that left child processes on the pin's CPUs, unpinned");
+	EXPECT_EQ(0, failed) TH_LOG("PIN or UNPIN failed, last with %s", strerror(err));
+}
+
+#define VIA_THREAD_FORKS	32	/* processes forked through new threads, per round */
+
+/*
+ * A thread of a pinned process forks before the module has taken it in
+ * (the adopt work has not run yet), and ends.  The fork tracepoint did not
+ * queue the child when its creator had no record, and then the adopt work
+ * dropped it for a creator it could not find: it stayed on the pin's CPUs,
+ * tracked by nothing.  Now the child is queued because the process's main
+ * thread is pinned, and settled through that thread's pin.
+ */
+TEST_F_TIMEOUT(pin, processes_started_by_threads_not_taken_in_yet_join_the_pin, 60)
+{
+	unsigned int rounds = 0, stray_rounds = 0, forked = 0;
+	long long deadline = gs_now_ms() + CHURN_MS, pinned_at, until;
+	cpu_set_t original, pinned;
+	pid_t spawner, strays[MAX_STRAYS];
+	struct gpusched_pin pin;
+	int nr = 0, before;
+
+	spawner = start_spawner(true, GAP_LIFE_MS, GAP_LIVE, 0, true);
+	ASSERT_LT(0, spawner);
+	ASSERT_EQ(0, sched_getaffinity(spawner, sizeof(original), &original));
+	while (gs_now_ms() < deadline) {
+		rounds++;
+		hold_spawner(true);
+		pin = gs_pin_arg(&self->m, GPUSCHED_TARGET_PROCESS, spawner, 0,
+				 GPUSCHED_POLICY_NODE, NULL);
+		ASSERT_EQ(0, ioctl(self->fd, GPUSCHED_IOC_PIN, &pin)) TH_LOG("%s", strerror(errno));
+		ASSERT_EQ(0, sched_getaffinity(spawner, sizeof(pinned), &pinned));
+		if (CPU_EQUAL(&pinned, &original))
+			SKIP(break, "GPU 0's node holds every CPU: nothing tells the pin's apart");
+		before = __atomic_load_n(&spawn->started, __ATOMIC_RELAXED);
+		hold_spawner(false);
+		until = gs_now_ms() + GAP_SETTLE_MS;
+		while (__atomic_load_n(&spawn->started, __ATOMIC_RELAXED) - before < VIA_THREAD_FORKS &&
+		       gs_now_ms() < until)
+			usleep(1000);
+		hold_spawner(true);
+		forked += __atomic_load_n(&spawn->started, __ATOMIC_RELAXED) - before;
+		pinned_at = gs_now_ms();
+		for (;;) {
+			nr = strays_on(self, spawner, true, &pinned, strays);
+			if (nr <= 0 || gs_now_ms() >= pinned_at + GAP_SETTLE_MS)
+				break;
+			usleep(10 * 1000);
+		}
+		if (nr > 0 && ++stray_rounds <= 5)
+			TH_LOG("round %u: %d child processes on the pin's CPUs still not pinned %d ms after they were started, process %d among them",
+			       rounds, nr, GAP_SETTLE_MS, strays[0]);
+		ASSERT_EQ(0, gs_unpin(self->fd, GPUSCHED_TARGET_PROCESS, spawner, NULL));
+	}
+	kill(spawner, SIGKILL);
+	ASSERT_EQ(spawner, waitpid(spawner, NULL, 0));
+	munmap(spawn, sizeof(*spawn));
+	TH_LOG("%u rounds; %u processes forked by threads that ended right after", rounds, forked);
+	EXPECT_EQ(0, stray_rounds) TH_LOG("rounds that left child processes on the pin's CPUs, unpinned");
 }
 
 /*
