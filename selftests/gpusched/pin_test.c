@@ -474,6 +474,12 @@ TEST_F_TIMEOUT(pin, pin_and_unpin_of_a_process_hold_while_its_threads_come_and_g
 #define SPAWN_SETTLE_MS	300	/* how long UNPIN's stragglers may take to settle */
 #define MAX_STRAYS	16	/* stragglers of a round followed, at most */
 
+/* The tests of children started while PIN runs or by threads not taken in yet. */
+#define GAP_IDLE	255	/* idle threads of the forking process: PIN takes a while */
+#define GAP_LIVE	512	/* its child processes alive at once, at most */
+#define GAP_LIFE_MS	4000	/* how long each lives */
+#define GAP_SETTLE_MS	2000	/* how long the adopt work may take to settle them */
+
 /* Shared by the test, the spawner and the spawner's children. */
 struct spawn_state {
 	int live;	/* the spawner's tasks alive */
@@ -495,7 +501,7 @@ static void *spawned_thread(void *arg)
 
 #define IDLE_STACK	(64 * 1024)
 
-/* Forks one child of the spawner, as a thread that ends right after does. */
+/* Forks one child of the spawner (as a thread that ends right after, too). */
 static void *fork_child(void *arg)
 {
 	pid_t pid = fork();
@@ -587,14 +593,7 @@ static pid_t start_spawner(bool processes, int life_ms, int live, int idle, bool
 			    pthread_join(thread, NULL))
 				_exit(1);
 		} else {
-			pid = fork();
-			if (pid < 0)
-				_exit(1);
-			if (!pid) {
-				prctl(PR_SET_PDEATHSIG, SIGKILL);
-				spawned_thread(NULL);
-				_exit(0);
-			}
+			fork_child(NULL);
 		}
 		/* The new task is complete: the fork tracepoint has seen it. */
 		__atomic_store_n(&spawn->starting, 0, __ATOMIC_SEQ_CST);
@@ -610,6 +609,17 @@ static void hold_spawner(bool hold)
 	__atomic_store_n(&spawn->hold, hold, __ATOMIC_SEQ_CST);
 	while (hold && __atomic_load_n(&spawn->starting, __ATOMIC_SEQ_CST))
 		usleep(100);
+}
+
+/* Kills the spawner @pid and reaps it; returns what waitpid() did. */
+static pid_t stop_spawner(pid_t pid)
+{
+	pid_t ret;
+
+	kill(pid, SIGKILL);
+	ret = waitpid(pid, NULL, 0);
+	munmap(spawn, sizeof(*spawn));
+	return ret;
 }
 
 /*
@@ -678,6 +688,25 @@ static int strays_on(FIXTURE_DATA(pin) *self, pid_t pid, bool processes,
 	}
 	closedir(dir);
 	return nr;
+}
+
+/*
+ * The child processes of the spawner @spawner on @cpus and not pinned
+ * once the adopt work had GAP_SETTLE_MS to take them in (the first
+ * MAX_STRAYS in @strays): the spawner starts none meanwhile.
+ */
+static int unpinned_children(FIXTURE_DATA(pin) *self, pid_t spawner, const cpu_set_t *cpus,
+			     pid_t *strays)
+{
+	long long until = gs_now_ms() + GAP_SETTLE_MS;
+	int nr;
+
+	for (;;) {
+		nr = strays_on(self, spawner, true, cpus, strays);
+		if (nr <= 0 || gs_now_ms() >= until)
+			return nr;
+		usleep(10 * 1000);
+	}
 }
 
 /* What became of the tasks still on the pin's CPUs when a round's settle window ended. */
@@ -793,9 +822,7 @@ static void churn_spawner(struct __test_metadata *_metadata, FIXTURE_DATA(pin) *
 			TH_LOG("round %u: %d of %d tasks followed never left the pin's CPUs; task %d was last seen there %lld ms after UNPIN",
 			       rounds, st.stuck, st.nr, st.stuck_tid, st.stuck_ms);
 	}
-	kill(spawner, SIGKILL);
-	ASSERT_EQ(spawner, waitpid(spawner, NULL, 0));
-	munmap(spawn, sizeof(*spawn));
+	ASSERT_EQ(spawner, stop_spawner(spawner));
 	TH_LOG("%u rounds of PIN and UNPIN of a process creating %s", rounds,
 	       processes ? "processes" : "threads");
 	if (late_rounds)
@@ -822,11 +849,6 @@ TEST_F_TIMEOUT(pin, processes_started_while_unpin_runs_get_the_cpus_back, 60)
 	churn_spawner(_metadata, self, true);
 }
 
-#define GAP_IDLE	255	/* idle threads of the forking process: PIN takes a while */
-#define GAP_LIVE	512	/* its child processes alive at once, at most */
-#define GAP_LIFE_MS	4000	/* how long each lives */
-#define GAP_SETTLE_MS	2000	/* how long the adopt work may take to settle them */
-
 /*
  * PIN moves a process's threads one after the other.  A process that a
  * moved thread forks meanwhile carries the pin's CPUs, and only the adopt
@@ -841,7 +863,7 @@ TEST_F_TIMEOUT(pin, processes_started_while_unpin_runs_get_the_cpus_back, 60)
 TEST_F_TIMEOUT(pin, processes_started_while_pin_runs_join_the_pin, 60)
 {
 	unsigned int rounds = 0, stray_rounds = 0, failed = 0, during = 0;
-	long long deadline = gs_now_ms() + CHURN_MS, pinned_at;
+	long long deadline = gs_now_ms() + CHURN_MS;
 	int nr = 0, err = 0, ret, before;
 	cpu_set_t original, pinned;
 	pid_t spawner, strays[MAX_STRAYS];
@@ -873,13 +895,7 @@ TEST_F_TIMEOUT(pin, processes_started_while_pin_runs_join_the_pin, 60)
 		ASSERT_EQ(0, sched_getaffinity(spawner, sizeof(pinned), &pinned));
 		if (CPU_EQUAL(&pinned, &original))
 			SKIP(break, "GPU 0's node holds every CPU: nothing tells the pin's apart");
-		pinned_at = gs_now_ms();
-		for (;;) {
-			nr = strays_on(self, spawner, true, &pinned, strays);
-			if (nr <= 0 || gs_now_ms() >= pinned_at + GAP_SETTLE_MS)
-				break;
-			usleep(10 * 1000);
-		}
+		nr = unpinned_children(self, spawner, &pinned, strays);
 		if (nr > 0 && ++stray_rounds <= 5)
 			TH_LOG("round %u: %d child processes on the pin's CPUs still not pinned %d ms after PIN, process %d among them",
 			       rounds, nr, GAP_SETTLE_MS, strays[0]);
@@ -889,9 +905,7 @@ TEST_F_TIMEOUT(pin, processes_started_while_pin_runs_join_the_pin, 60)
 			failed++;
 		}
 	}
-	kill(spawner, SIGKILL);
-	ASSERT_EQ(spawner, waitpid(spawner, NULL, 0));
-	munmap(spawn, sizeof(*spawn));
+	ASSERT_EQ(spawner, stop_spawner(spawner));
 	TH_LOG("%u rounds of PIN of a process of %d threads forking; %u processes started while PIN ran",
 	       rounds, GAP_IDLE + 1, during);
 	EXPECT_EQ(0, stray_rounds) TH_LOG("rounds that left child processes on the pin's CPUs, unpinned");
@@ -911,7 +925,7 @@ TEST_F_TIMEOUT(pin, processes_started_while_pin_runs_join_the_pin, 60)
 TEST_F_TIMEOUT(pin, processes_started_by_threads_not_taken_in_yet_join_the_pin, 60)
 {
 	unsigned int rounds = 0, stray_rounds = 0, forked = 0;
-	long long deadline = gs_now_ms() + CHURN_MS, pinned_at, until;
+	long long deadline = gs_now_ms() + CHURN_MS, until;
 	cpu_set_t original, pinned;
 	pid_t spawner, strays[MAX_STRAYS];
 	struct gpusched_pin pin;
@@ -937,21 +951,13 @@ TEST_F_TIMEOUT(pin, processes_started_by_threads_not_taken_in_yet_join_the_pin, 
 			usleep(1000);
 		hold_spawner(true);
 		forked += __atomic_load_n(&spawn->started, __ATOMIC_RELAXED) - before;
-		pinned_at = gs_now_ms();
-		for (;;) {
-			nr = strays_on(self, spawner, true, &pinned, strays);
-			if (nr <= 0 || gs_now_ms() >= pinned_at + GAP_SETTLE_MS)
-				break;
-			usleep(10 * 1000);
-		}
+		nr = unpinned_children(self, spawner, &pinned, strays);
 		if (nr > 0 && ++stray_rounds <= 5)
 			TH_LOG("round %u: %d child processes on the pin's CPUs still not pinned %d ms after they were started, process %d among them",
 			       rounds, nr, GAP_SETTLE_MS, strays[0]);
 		ASSERT_EQ(0, gs_unpin(self->fd, GPUSCHED_TARGET_PROCESS, spawner, NULL));
 	}
-	kill(spawner, SIGKILL);
-	ASSERT_EQ(spawner, waitpid(spawner, NULL, 0));
-	munmap(spawn, sizeof(*spawn));
+	ASSERT_EQ(spawner, stop_spawner(spawner));
 	TH_LOG("%u rounds; %u processes forked by threads that ended right after", rounds, forked);
 	EXPECT_EQ(0, stray_rounds) TH_LOG("rounds that left child processes on the pin's CPUs, unpinned");
 }
