@@ -113,10 +113,10 @@ programs: $(PROGRAMS)
 library: $(LIBRARY)
 
 $(OUT)/bin/gpusched: $(CLI_SRCS) $(USER_LIB_SRCS) $(USER_HDRS) $(wildcard userspace/cli/*.h) \
-		$(MONITOR_SRCS) $(MONITOR_HDRS) $(MONITOR_GEN) | $(USER_DEPS)
+		$(MONITOR_SRCS) $(MONITOR_DL_SRCS) $(MONITOR_HDRS) $(MONITOR_GEN) | $(USER_DEPS)
 	@mkdir -p $(@D)
-	$(CC) $(PROG_CFLAGS) $(MONITOR_CFLAGS) $(PROG_LDFLAGS) -o $@ $(CLI_SRCS) $(MONITOR_SRCS) $(USER_LIB_SRCS) \
-		$(USER_LIBS) $(MONITOR_LIBS)
+	$(CC) $(PROG_CFLAGS) $(MONITOR_CFLAGS) $(MONITOR_DL_CFLAGS) $(PROG_LDFLAGS) -o $@ $(CLI_SRCS) \
+		$(MONITOR_SRCS) $(MONITOR_DL_SRCS) $(USER_LIB_SRCS) $(USER_LIBS)
 
 $(OUT)/bin/gpuschedd: $(DAEMON_SRCS) $(USER_LIB_SRCS) $(USER_HDRS) $(wildcard userspace/daemon/*.h) | $(USER_DEPS)
 	@mkdir -p $(@D)
@@ -177,6 +177,12 @@ $(OUT)/unit/test_monitor: userspace/tests/test_monitor.c $(MONITOR_SRCS) $(MONIT
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) $(MONITOR_CFLAGS) $(SANITIZE) -o $@ $< $(MONITOR_SRCS) $(USER_LIB_SRCS) \
 		$(USER_LIBS) $(MONITOR_LIBS)
+
+# The libbpf the CLI loads only for the monitor.
+$(OUT)/unit/test_libbpf_dl: userspace/tests/test_libbpf_dl.c $(MONITOR_DL_SRCS) $(MONITOR_HDRS) \
+		$(wildcard userspace/tests/*.h) | $(USER_DEPS) $(MONITOR_DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) $(MONITOR_DL_CFLAGS) $(SANITIZE) -o $@ $< $(MONITOR_DL_SRCS) -ldl
 
 # The daemon's uevent classification, linked from the daemon's own sources.
 $(OUT)/unit/test_uevent: userspace/tests/test_uevent.c userspace/daemon/uevent.c \

@@ -14,7 +14,10 @@
 #   MONITOR_HDRS         hand-written headers they depend on
 #   MONITOR_GEN          generated files they depend on (build them first)
 #   MONITOR_CFLAGS       include paths for the sources and the skeleton
-#   MONITOR_LIBS         dynamic link
+#   MONITOR_LIBS         dynamic link with libbpf (the monitor's unit test)
+#   MONITOR_DL_SRCS      instead of MONITOR_LIBS, for the installed CLI: libbpf
+#   MONITOR_DL_CFLAGS    loaded with dlopen() when the monitor is opened, so
+#                        that no other command loads it (libbpf_dl.c)
 #   MONITOR_STATIC_LIBS  static link (the guest binary): what libbpf.a needs,
 #                        as `pkg-config --static --libs libbpf` says on Debian 12
 #   MONITOR_PACKAGES     the Debian packages the build needs; MONITOR_DEPS is
@@ -22,10 +25,13 @@
 
 MONITOR_OUT := $(OUT)/bpf
 MONITOR_SRCS := userspace/bpf/sched_monitor.c
-MONITOR_HDRS := userspace/bpf/sched_monitor.h userspace/bpf/sched_monitor_record.h
+MONITOR_HDRS := userspace/bpf/sched_monitor.h userspace/bpf/sched_monitor_record.h \
+	userspace/bpf/libbpf_dl.h
 MONITOR_GEN := $(MONITOR_OUT)/sched_monitor.bpf.o $(MONITOR_OUT)/sched_monitor.skel.h
 MONITOR_CFLAGS := -Iuserspace/bpf -I$(MONITOR_OUT)
 MONITOR_LIBS := -lbpf -lelf -lz
+MONITOR_DL_SRCS := userspace/bpf/libbpf_dl.c
+MONITOR_DL_CFLAGS := -DGPUSCHED_LIBBPF_DLOPEN
 MONITOR_STATIC_LIBS := -lbpf -lelf -lz
 MONITOR_PACKAGES := clang bpftool libbpf-dev libelf-dev zlib1g-dev linux-libc-dev
 MONITOR_DEPS := $(OUT)/.bpf-deps

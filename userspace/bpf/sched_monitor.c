@@ -7,7 +7,8 @@
  * Before libbpf is asked anything, the two usual reasons a load fails are
  * checked so that the user reads them in words: a kernel without BTF and a
  * caller without the capabilities.  libbpf's own messages are printed only
- * when GPUSCHED_BPF_DEBUG is set.
+ * when GPUSCHED_BPF_DEBUG is set.  The gpusched CLI loads libbpf only here
+ * (libbpf_dl.c).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -29,6 +30,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "libbpf_dl.h"
 #include "sched_monitor.h"
 #include "sched_monitor_record.h"
 #include "sched_monitor.skel.h"
@@ -255,6 +257,9 @@ int gs_sched_monitor_open(const struct gs_sched_monitor_opts *opts,
 	if (!has_bpf_privilege())
 		return say(message, -EPERM, "loading BPF programs needs root or CAP_BPF+CAP_PERFMON");
 
+	err = gs_libbpf_load(message, MESSAGE_SIZE);
+	if (err)
+		return err;
 	debug = getenv("GPUSCHED_BPF_DEBUG");
 	libbpf_set_print(debug && *debug ? print_libbpf : NULL);
 
