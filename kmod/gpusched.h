@@ -244,8 +244,9 @@ void gpusched_mask_put(struct gpusched_mask *mask);
  * @has_user_cpus: it had asked for some
  * @own_cpus: it has asked for other CPUs since: the module never moves it
  *	again, nor gives it @original back on unpin
- * @whole_process: @worker pins a whole process (its @process is set); read
- *	by the fork tracepoint under RCU, never changed once tracked
+ * @whole_process: @worker pins a whole process (its @process is set); set
+ *	when the record is tracked, for the fork tracepoint, which reads it
+ *	under RCU and may not follow @worker
  * @hash: entry in the table of pinned threads by @pid, added and removed
  *	under gpusched_lock and read under RCU by the fork tracepoint
  * @rcu: frees the record once those readers are done

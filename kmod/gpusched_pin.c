@@ -512,7 +512,6 @@ int gpusched_pin(struct file *file, struct gpusched_ucmd *ucmd)
 		if (!thread)
 			goto out_discard;
 		thread->worker = worker;
-		thread->whole_process = !!worker->process;
 		list_add_tail(&thread->node, &worker->threads);
 	}
 

@@ -216,6 +216,8 @@ static bool gpusched_task_pinned(struct task_struct *task, bool leader)
 void gpusched_thread_track(struct gpusched_thread *thread)
 {
 	lockdep_assert_held(&gpusched_lock);
+	/* What the fork tracepoint may read of it: its worker is not RCU-freed. */
+	thread->whole_process = !!thread->worker->process;
 	hash_add_rcu(gpusched_thread_hash, &thread->hash, (unsigned long)thread->pid);
 	atomic_inc(&gpusched_nr_threads);
 	/* The record before the CPUs: pairs with gpusched_task_pinned(). */
@@ -223,8 +225,8 @@ void gpusched_thread_track(struct gpusched_thread *thread)
 }
 
 /**
- * gpusched_thread_untrack() - make a record no longer findable
- * @thread: a record, tracked or not
+ * gpusched_thread_untrack() - make a tracked record no longer findable
+ * @thread: the record
  *
  * The record may be freed only after a grace period (kfree_rcu()).
  *
@@ -233,8 +235,6 @@ void gpusched_thread_track(struct gpusched_thread *thread)
 void gpusched_thread_untrack(struct gpusched_thread *thread)
 {
 	lockdep_assert_held(&gpusched_lock);
-	if (hlist_unhashed(&thread->hash))
-		return;
 	hash_del_rcu(&thread->hash);
 	atomic_dec(&gpusched_nr_threads);
 }
@@ -681,7 +681,6 @@ static int gpusched_worker_take(struct gpusched_worker *worker, struct pid *pid,
 	if (!thread)
 		goto nomem;
 	thread->worker = worker;
-	thread->whole_process = !!worker->process;
 	thread->original = gpusched_mask_hold(original);
 	/* It carries the worker's CPUs, or is given them right after. */
 	if (gpusched_thread_note(thread, worker->cpus)) {
@@ -951,9 +950,8 @@ static void gpusched_give_cpus(struct pid *pid, const struct cpumask *cpus)
 static void gpusched_settle_stray(const struct gpusched_birth *birth)
 {
 	struct gpusched_targets targets = {};
-	struct task_struct *creator, *leader;
-	struct pid *process = NULL;
 	cpumask_var_t child_cpus, creator_cpus;
+	struct task_struct *leader;
 	unsigned int i;
 
 	lockdep_assert_held(&gpusched_lock);
@@ -968,13 +966,8 @@ static void gpusched_settle_stray(const struct gpusched_birth *birth)
 	    gpusched_read_affinity(birth->creator, creator_cpus) ||
 	    cpumask_equal(child_cpus, creator_cpus))
 		goto out;
-	/* The tombstone holds its process: a match is that process, not a reuse. */
-	rcu_read_lock();
-	creator = pid_task(birth->creator, PIDTYPE_PID);
-	if (creator)
-		process = task_tgid(creator);
-	rcu_read_unlock();
-	if (!process || !gpusched_find_tombstone(process, child_cpus, birth->born) ||
+	/* Tombstone and birth hold their process: a match is that process, not a reuse. */
+	if (!gpusched_find_tombstone(birth->process, child_cpus, birth->born) ||
 	    !gpusched_same_cpuset(birth->creator, birth->child))
 		goto out;
 	if (birth->thread) {
@@ -1149,9 +1142,9 @@ static bool gpusched_maybe_stray(struct task_struct *parent, struct task_struct 
  * Runs for every fork and thread creation on the machine.  A task created
  * by a pinned thread, or by any thread of a process whose leader a process
  * pin holds (a thread the adopt work has not taken in yet: one created a
- * moment ago, or while PIN ran), or one that may have copied the CPUs of a pin taken
- * back meanwhile, is queued for the adopt work, which decides (see
- * gpusched_settle_birth()).
+ * moment ago, or while PIN ran), or one that may have copied the CPUs of a
+ * pin taken back meanwhile, is queued for the adopt work, which decides
+ * (see gpusched_settle_birth()).
  */
 static void gpusched_fork_probe(void *data, struct task_struct *parent, struct task_struct *child)
 {
