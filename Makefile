@@ -180,9 +180,10 @@ $(OUT)/unit/test_monitor: userspace/tests/test_monitor.c $(MONITOR_SRCS) $(MONIT
 
 # The libbpf the CLI loads only for the monitor.
 $(OUT)/unit/test_libbpf_dl: userspace/tests/test_libbpf_dl.c $(MONITOR_DL_SRCS) $(MONITOR_HDRS) \
-		$(wildcard userspace/tests/*.h) | $(USER_DEPS) $(MONITOR_DEPS)
+		$(USER_LIB_SRCS) $(USER_HDRS) $(wildcard userspace/tests/*.h) | $(USER_DEPS) $(MONITOR_DEPS)
 	@mkdir -p $(@D)
-	$(CC) $(USER_CFLAGS) $(MONITOR_DL_CFLAGS) $(SANITIZE) -o $@ $< $(MONITOR_DL_SRCS) -ldl
+	$(CC) $(USER_CFLAGS) $(MONITOR_DL_CFLAGS) $(SANITIZE) -o $@ $< $(MONITOR_DL_SRCS) \
+		$(USER_LIB_SRCS) $(USER_LIBS)
 
 # The daemon's uevent classification, linked from the daemon's own sources.
 $(OUT)/unit/test_uevent: userspace/tests/test_uevent.c userspace/daemon/uevent.c \

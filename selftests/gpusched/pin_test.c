@@ -487,7 +487,6 @@ struct spawn_state {
 	int starting;	/* the spawner is starting one */
 	int started;	/* tasks it started */
 	int life_ms;	/* how long each lives */
-	int via_thread;	/* each process is forked by a new thread that then ends */
 };
 
 static struct spawn_state *spawn;
@@ -541,7 +540,6 @@ static pid_t start_spawner(bool processes, int life_ms, int live, int idle, bool
 		return -1;
 	memset(spawn, 0, sizeof(*spawn));
 	spawn->life_ms = life_ms;
-	spawn->via_thread = via_thread;
 	pid = fork();
 	if (pid)
 		return pid;
@@ -588,7 +586,7 @@ static pid_t start_spawner(bool processes, int life_ms, int live, int idle, bool
 		if (!processes) {
 			if (pthread_create(&thread, &attr, spawned_thread, NULL))
 				_exit(1);
-		} else if (spawn->via_thread) {
+		} else if (via_thread) {
 			if (pthread_create(&thread, NULL, fork_child, NULL) ||
 			    pthread_join(thread, NULL))
 				_exit(1);

@@ -16,36 +16,26 @@
 #include <bpf/libbpf.h>
 
 #include "../bpf/libbpf_dl.h"
+#include "../lib/cpulist.h"
+#include "../lib/sysfs.h"
 #include "tap.h"
 
 #define MESSAGE_SIZE 256
 
-/* CPUs in /sys/devices/system/cpu/possible ("0-7", "0,2-3"), or -1. */
+/* CPUs in /sys/devices/system/cpu/possible, or -1. */
 static int possible_cpus(void)
 {
-	FILE *f = fopen("/sys/devices/system/cpu/possible", "r");
-	int nr = 0, a, b, n;
-	char sep;
+	struct gs_bitmap cpus = GS_BITMAP_INIT;
+	struct gs_sysfs *sysfs;
+	int nr = -1;
 
-	if (!f)
+	if (gs_sysfs_open(&sysfs, "/"))
 		return -1;
-	for (;;) {
-		n = fscanf(f, "%d", &a);
-		if (n != 1)
-			break;
-		b = a;
-		sep = (char)fgetc(f);
-		if (sep == '-') {
-			if (fscanf(f, "%d", &b) != 1)
-				break;
-			sep = (char)fgetc(f);
-		}
-		nr += b - a + 1;
-		if (sep != ',')
-			break;
-	}
-	fclose(f);
-	return nr ? nr : -1;
+	if (!gs_sysfs_read_cpulist(sysfs, "sys/devices/system/cpu/possible", &cpus))
+		nr = (int)gs_bitmap_weight(&cpus);
+	gs_bitmap_free(&cpus);
+	gs_sysfs_close(sysfs);
+	return nr > 0 ? nr : -1;
 }
 
 static void before_loading(void)
