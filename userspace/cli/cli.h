@@ -85,13 +85,8 @@ void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  */
 int cli_discover(const struct cli_common *common, bool quiet, struct gs_machine **machine);
 
-/*
- * cli_discover() for placing one worker without the module under
- * @policy: CPU groups are left unread where the policy does not need them
- * (gs_fallback_needs_cpu_groups()).
- */
-int cli_discover_for_fallback(const struct cli_common *common, bool quiet, unsigned int policy,
-			      struct gs_machine **machine);
+/* Prints a discovery warning (a gs_discover_opts.warn callback). */
+void cli_print_warning(void *arg, const char *message);
 
 /*
  * Opens the device.  Returns 0; EXIT_NO_MODULE after printing that the

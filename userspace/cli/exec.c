@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "fallback_cache.h"
 #include "libgpusched.h"
 #include "slurm.h"
 #include "snapshot.h"
@@ -268,57 +269,50 @@ static void report_pinned(int gpu, const char *address, unsigned int node,
 	free(list);
 }
 
-/* exec without the module: the library's unarbitrated fallback. */
+/*
+ * exec without the module: the library's unarbitrated fallback, on the
+ * machine as the last launch of this boot found it when nothing it was
+ * found from has changed (fallback_cache.h).
+ */
 static int exec_fallback(const struct pin_options *o)
 {
 	char message[GPUSCHED_MESSAGE_SIZE];
 	char address[GPUSCHED_PCI_ADDRESS_SIZE];
+	struct gs_discover_opts opts = {
+		.root = o->common.sysfs_root,
+		.gpu_matches = o->common.matches,
+		.nr_gpu_matches = o->common.nr_matches,
+		.warn = o->common.verbose ? cli_print_warning : NULL,
+	};
 	struct gpusched_fallback placed;
-	struct gpusched_gpu *gpus;
-	struct gs_machine *machine;
-	unsigned int i, nr;
+	struct gs_fallback_machine machine;
+	unsigned int nr;
 	uint32_t mem_node;
 	int gpu, err;
 	char *list;
 
-	err = cli_discover_for_fallback(&o->common, !o->common.verbose, o->policy, &machine);
-	if (err)
-		return err;
-	nr = gs_topo_nr_gpus(machine);
-	gpus = calloc(nr ? nr : 1, sizeof(*gpus));
-	if (!gpus) {
-		gs_machine_free(machine);
-		cli_error("out of memory");
+	err = gs_fallback_machine_get(&opts, gs_fallback_needs_cpu_groups(o->policy), &machine,
+				      message);
+	if (err) {
+		cli_error("%s%s", message, o->common.sysfs_root ?
+			  " (--sysfs-root must hold sys/devices/system/cpu)" : "");
 		return EXIT_FAILURE_RUNTIME;
 	}
-	for (i = 0; i < nr; i++) {
-		const struct gs_pci_device *pci = gs_topo_gpu(machine, i);
-
-		gpus[i].domain = pci->domain;
-		gpus[i].bus = pci->bus;
-		gpus[i].devfn = pci->slot << 3 | pci->function;
-		gpus[i].node = pci->node;
-		/* The driver's numa_status node, as gpuschedd would feed it. */
-		gpus[i].mem_node = pci->mem_node >= 0 ? (uint32_t)pci->mem_node :
-							GPUSCHED_NODE_ANY;
-	}
-	gpu = nr ? choose_gpu(o, environ, nr, gpus, "the") : -1;
+	nr = machine.snapshot.topo.nr_gpus;
+	gpu = nr ? choose_gpu(o, environ, nr, machine.gpus, "the") : -1;
 	if (gpu >= 0) {
-		mem_node = gpus[gpu].mem_node;
-		gpusched_format_pci_address(&gpus[gpu], address);
+		mem_node = machine.gpus[gpu].mem_node;
+		gpusched_format_pci_address(&machine.gpus[gpu], address);
 	}
-	free(gpus);
 	if (!nr)
 		cli_error("the module is not loaded and discovery found no GPUs; `gpusched topo` shows why");
 	if (gpu < 0) {
-		gs_machine_free(machine);
+		gs_fallback_machine_free(&machine);
 		return EXIT_FAILURE_RUNTIME;
 	}
 
-	/* The machine just discovered, not a second discovery. */
-	err = gs_fallback_pin_machine(machine, gpu, o->policy, o->cores, o->flags, &placed,
-				      message);
-	gs_machine_free(machine);
+	err = gs_fallback_pin_on(&machine, gpu, o->policy, o->cores, o->flags, &placed, message);
+	gs_fallback_machine_free(&machine);
 	if (err) {
 		cli_error("placing without the module: %s", message);
 		return EXIT_FAILURE_RUNTIME;

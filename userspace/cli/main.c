@@ -130,26 +130,19 @@ int cli_parse_uint(const char *option, const char *arg, unsigned long min, unsig
 	return 0;
 }
 
-static void print_discovery_warning(void *arg, const char *message)
+void cli_print_warning(void *arg, const char *message)
 {
 	(void)arg;
 	cli_warn("%s", message);
 }
 
-/*
- * Discovers the machine; @for_fallback: only what the fallback's placement
- * under @policy reads (gs_discover_opts.skip_cpu_groups, skip_gpu_details).
- */
-static int discover(const struct cli_common *common, bool quiet, bool for_fallback,
-		    unsigned int policy, struct gs_machine **machine)
+int cli_discover(const struct cli_common *common, bool quiet, struct gs_machine **machine)
 {
 	struct gs_discover_opts opts = {
 		.root = common->sysfs_root,
 		.gpu_matches = common->matches,
 		.nr_gpu_matches = common->nr_matches,
-		.warn = quiet ? NULL : print_discovery_warning,
-		.skip_cpu_groups = for_fallback && !gs_fallback_needs_cpu_groups(policy),
-		.skip_gpu_details = for_fallback,
+		.warn = quiet ? NULL : cli_print_warning,
 	};
 	int err = gs_discover(&opts, machine);
 
@@ -160,17 +153,6 @@ static int discover(const struct cli_common *common, bool quiet, bool for_fallba
 		return EXIT_FAILURE_RUNTIME;
 	}
 	return 0;
-}
-
-int cli_discover(const struct cli_common *common, bool quiet, struct gs_machine **machine)
-{
-	return discover(common, quiet, false, 0, machine);
-}
-
-int cli_discover_for_fallback(const struct cli_common *common, bool quiet, unsigned int policy,
-			      struct gs_machine **machine)
-{
-	return discover(common, quiet, true, policy, machine);
 }
 
 int cli_open(const struct cli_common *common, unsigned int flags, bool quiet,

@@ -24,6 +24,7 @@
 #include "libgpusched.h"
 #include "discover.h"
 #include "snapshot.h"
+#include "fallback_cache.h"
 
 /* From <linux/mempolicy.h>, which glibc does not wrap. */
 #define GS_MPOL_PREFERRED	1
@@ -502,58 +503,58 @@ bool gs_fallback_needs_cpu_groups(unsigned int policy)
 	return policy != GPUSCHED_POLICY_DEFAULT && policy != GPUSCHED_POLICY_NODE;
 }
 
-int gs_fallback_pin_machine(const struct gs_machine *machine, unsigned int gpu,
-			    unsigned int policy, unsigned int cores, unsigned int flags,
-			    struct gpusched_fallback *out, char *message)
+/*
+ * Checks a fallback request against a machine with @nr_gpus GPUs, its CPU
+ * groups known or not; *@policy becomes the policy DEFAULT stands for.
+ */
+static int fallback_check(unsigned int *policy, unsigned int cores, unsigned int flags,
+			  bool cpu_groups_known, unsigned int gpu, unsigned int nr_gpus,
+			  char *message)
 {
-	struct gs_bitmap housekeeping = GS_BITMAP_INIT;
-	char snapshot_message[GS_SNAPSHOT_MESSAGE_SIZE];
+	if (*policy == GPUSCHED_POLICY_DEFAULT)
+		*policy = GPUSCHED_POLICY_NODE;
+	if (flags & ~GPUSCHED_PIN_SPILL)
+		return fallback_fail(message, -EINVAL, "unknown flags %#x", flags);
+	if (cores && *policy != GPUSCHED_POLICY_EXCLUSIVE)
+		return fallback_fail(message, -EINVAL, "cores apply to the exclusive policy only");
+	if (!cpu_groups_known && gs_fallback_needs_cpu_groups(*policy))
+		return fallback_fail(message, -EINVAL,
+				     "the %s policy needs cores and caches, which this discovery skipped",
+				     gpusched_policy_name(*policy));
+	if (gpu >= nr_gpus)
+		return fallback_fail(message, -ERANGE,
+				     "GPU %u does not exist: discovery found %u GPUs (see `gpusched topo`)",
+				     gpu, nr_gpus);
+	return 0;
+}
+
+/* Places and pins the caller on @machine once fallback_check() passed. */
+static int fallback_pin(const struct gs_fallback_machine *machine, unsigned int gpu,
+			unsigned int policy, unsigned int cores, unsigned int flags,
+			struct gpusched_fallback *out, char *message)
+{
+	const struct gs_topology *topo = &machine->snapshot.topo;
 	unsigned long *allowed = NULL, *placed = NULL;
-	struct gs_snapshot snapshot;
 	struct gs_request request;
 	cpu_set_t *current = NULL;
 	size_t current_size;
 	uint32_t cpu, words;
 	int err;
 
-	memset(out, 0, sizeof(*out));
-	if (policy == GPUSCHED_POLICY_DEFAULT)
-		policy = GPUSCHED_POLICY_NODE;
-	if (flags & ~GPUSCHED_PIN_SPILL)
-		return fallback_fail(message, -EINVAL, "unknown flags %#x", flags);
-	if (cores && policy != GPUSCHED_POLICY_EXCLUSIVE)
-		return fallback_fail(message, -EINVAL, "cores apply to the exclusive policy only");
-	if (!gs_topo_cpu_groups_known(machine) && gs_fallback_needs_cpu_groups(policy))
-		return fallback_fail(message, -EINVAL,
-				     "the %s policy needs cores and caches, which this discovery skipped",
-				     gpusched_policy_name(policy));
-	out->nr_gpus = gs_topo_nr_gpus(machine);
-	if (gpu >= out->nr_gpus)
-		return fallback_fail(message, -ERANGE,
-				     "GPU %u does not exist: discovery found %u GPUs (see `gpusched topo`)",
-				     gpu, out->nr_gpus);
-	err = gs_default_housekeeping(machine, &housekeeping);
-	if (!err)
-		err = gs_snapshot_build(machine, &housekeeping, &snapshot, snapshot_message);
-	if (err) {
-		fallback_fail(message, err, "%s", err == -ENOMEM ? "out of memory" : snapshot_message);
-		goto out_housekeeping;
-	}
-
 	/* The engine never widens: it places within what the caller may use now. */
-	words = gs_bitmap_words(snapshot.topo.nr_cpus);
+	words = gs_bitmap_words(topo->nr_cpus);
 	allowed = calloc(words, sizeof(*allowed));
 	placed = calloc(words, sizeof(*placed));
 	if (!allowed || !placed) {
 		err = fallback_fail(message, -ENOMEM, "out of memory");
-		goto out_snapshot;
+		goto out;
 	}
-	current = fallback_affinity(snapshot.topo.nr_cpus, &current_size, &err);
+	current = fallback_affinity(topo->nr_cpus, &current_size, &err);
 	if (!current) {
 		fallback_fail(message, err, "sched_getaffinity: %s", strerror(-err));
-		goto out_snapshot;
+		goto out;
 	}
-	for (cpu = 0; cpu < snapshot.topo.nr_cpus; cpu++)
+	for (cpu = 0; cpu < topo->nr_cpus; cpu++)
 		if (CPU_ISSET_S(cpu, current_size, current))
 			gs_bit_set(allowed, cpu);
 
@@ -566,35 +567,66 @@ int gs_fallback_pin_machine(const struct gs_machine *machine, unsigned int gpu,
 		.flags = flags & GPUSCHED_PIN_SPILL ? GS_REQUEST_SPILL : 0,
 		.allowed_cpus = allowed,
 	};
-	err = fallback_place(&snapshot, &request, placed, &out->node, message);
+	err = fallback_place(&machine->snapshot, &request, placed, &out->node, message);
 	if (err)
-		goto out_snapshot;
+		goto out;
 
 	/* Under GPUSCHED_DISABLE, @current already holds the CPUs the caller keeps. */
 	if (!gpusched_disabled()) {
 		CPU_ZERO_S(current_size, current);
-		for (cpu = 0; cpu < snapshot.topo.nr_cpus; cpu++)
+		for (cpu = 0; cpu < topo->nr_cpus; cpu++)
 			if (gs_bit_test(placed, cpu))
 				CPU_SET_S(cpu, current_size, current);
 		if (sched_setaffinity(0, current_size, current)) {
 			err = fallback_fail(message, -errno, "sched_setaffinity: %s",
 					    strerror(errno));
-			goto out_snapshot;
+			goto out;
 		}
 	}
 	out->cpus = current;
 	out->cpus_size = current_size;
 	current = NULL;
 
-out_snapshot:
+out:
 	if (current)
 		CPU_FREE(current);
 	free(allowed);
 	free(placed);
-	gs_snapshot_free(&snapshot);
-out_housekeeping:
-	gs_bitmap_free(&housekeeping);
 	return err;
+}
+
+int gs_fallback_pin_machine(const struct gs_machine *machine, unsigned int gpu,
+			    unsigned int policy, unsigned int cores, unsigned int flags,
+			    struct gpusched_fallback *out, char *message)
+{
+	struct gs_fallback_machine built;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	out->nr_gpus = gs_topo_nr_gpus(machine);
+	err = fallback_check(&policy, cores, flags, gs_topo_cpu_groups_known(machine), gpu,
+			     out->nr_gpus, message);
+	if (err)
+		return err;
+	err = gs_fallback_machine_build(machine, &built, message);
+	if (err)
+		return err;
+	err = fallback_pin(&built, gpu, policy, cores, flags, out, message);
+	gs_fallback_machine_free(&built);
+	return err;
+}
+
+int gs_fallback_pin_on(const struct gs_fallback_machine *machine, unsigned int gpu,
+		       unsigned int policy, unsigned int cores, unsigned int flags,
+		       struct gpusched_fallback *out, char *message)
+{
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	out->nr_gpus = machine->snapshot.topo.nr_gpus;
+	err = fallback_check(&policy, cores, flags, machine->cpu_groups_known, gpu,
+			     out->nr_gpus, message);
+	return err ? err : fallback_pin(machine, gpu, policy, cores, flags, out, message);
 }
 
 int gpusched_fallback_pin(const char *sysfs_root,
@@ -607,18 +639,16 @@ int gpusched_fallback_pin(const char *sysfs_root,
 		.root = sysfs_root,
 		.gpu_matches = gpu_matches,
 		.nr_gpu_matches = nr_gpu_matches,
-		.skip_cpu_groups = !gs_fallback_needs_cpu_groups(policy),
-		.skip_gpu_details = true,
 	};
-	struct gs_machine *machine;
+	struct gs_fallback_machine machine;
 	int err;
 
 	memset(out, 0, sizeof(*out));
-	err = gs_discover(&opts, &machine);
+	err = gs_fallback_machine_get(&opts, gs_fallback_needs_cpu_groups(policy), &machine,
+				      message);
 	if (err)
-		return fallback_fail(message, err, "cannot discover the topology below %s: %s",
-				     sysfs_root ? sysfs_root : "/", strerror(-err));
-	err = gs_fallback_pin_machine(machine, gpu, policy, cores, flags, out, message);
-	gs_machine_free(machine);
+		return err;
+	err = gs_fallback_pin_on(&machine, gpu, policy, cores, flags, out, message);
+	gs_fallback_machine_free(&machine);
 	return err;
 }

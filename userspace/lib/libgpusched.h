@@ -359,6 +359,10 @@ struct gpusched_fallback {
  * Discovers the machine, runs the placement engine for one worker
  * within the caller's current affinity and applies it to the calling
  * thread with sched_setaffinity(2), which threads created later inherit.
+ * For the machine itself (@sysfs_root NULL or "/"), the first call of a
+ * boot leaves what it discovered in a file of the caller's runtime
+ * directory, and later calls read it while the machine is unchanged, as
+ * `gpusched exec` does (gpusched(1), WITHOUT THE MODULE; GPUSCHED_CACHE_DIR).
  * Nothing arbitrates between jobs: two exclusive workers placed this way
  * may get the same cores.
  *

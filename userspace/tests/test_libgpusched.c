@@ -20,10 +20,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fallback_cache.h"
 #include "libgpusched.h"
 #include "snapshot.h"
 #include "tap.h"
@@ -525,6 +527,177 @@ static void test_fallback_split_core(void)
 	remove_tree(dir);
 }
 
+/* Whether two fallback machines hold the same snapshot and GPUs. */
+static bool same_machine(const struct gs_fallback_machine *a, const struct gs_fallback_machine *b)
+{
+	const struct gs_topology *x = &a->snapshot.topo, *y = &b->snapshot.topo;
+
+	return x->nr_cpus == y->nr_cpus && x->nr_nodes == y->nr_nodes &&
+	       x->nr_gpus == y->nr_gpus && a->cpu_groups_known == b->cpu_groups_known &&
+	       !memcmp(x->cpus, y->cpus, x->nr_cpus * sizeof(*x->cpus)) &&
+	       !memcmp(x->distance, y->distance, (size_t)x->nr_nodes * x->nr_nodes * sizeof(uint32_t)) &&
+	       !memcmp(x->gpus, y->gpus, x->nr_gpus * sizeof(*x->gpus)) &&
+	       !memcmp(x->node_cpus, y->node_cpus, x->nr_cpus * sizeof(uint32_t)) &&
+	       !memcmp(x->node_start, y->node_start, (x->nr_nodes + 1) * sizeof(uint32_t)) &&
+	       !memcmp(a->gpus, b->gpus, x->nr_gpus * sizeof(*a->gpus));
+}
+
+/*
+ * One fallback machine of @root through the cache in GPUSCHED_CACHE_DIR:
+ * whether it was read from the file, or -1 when it could not be had.
+ * @keep, when given, receives it.
+ */
+static int cached_machine(const char *root, const char *const *matches, unsigned int nr_matches,
+			  bool need_cpu_groups, struct gs_fallback_machine *keep)
+{
+	struct gs_discover_opts opts = {
+		.root = root,
+		.gpu_matches = matches,
+		.nr_gpu_matches = nr_matches,
+	};
+	char message[GPUSCHED_MESSAGE_SIZE];
+	struct gs_fallback_machine m;
+	int from_cache;
+
+	if (gs_fallback_machine_get(&opts, need_cpu_groups, &m, message)) {
+		tap_diag("%s", message);
+		return -1;
+	}
+	from_cache = m.from_cache;
+	if (keep)
+		*keep = m;
+	else
+		gs_fallback_machine_free(&m);
+	return from_cache;
+}
+
+/* Flips the byte at @offset of the file at @path, or appends one when @offset < 0. */
+static void damage(const char *path, long offset)
+{
+	FILE *f = fopen(path, offset >= 0 ? "r+" : "a");
+	int c;
+
+	if (!f)
+		return;
+	if (offset >= 0 && !fseek(f, offset, SEEK_SET) && (c = fgetc(f)) != EOF &&
+	    !fseek(f, offset, SEEK_SET))
+		fputc(c ^ 0x5a, f);
+	else if (offset < 0)
+		fputc(0, f);
+	fclose(f);
+}
+
+/*
+ * The fallback's per-boot file: a second launch reads the machine the
+ * first one discovered instead of discovering it again, and gets the same
+ * snapshot; any change of what the file was made from makes the next
+ * launch discover (and write) again; a damaged file, one of another user
+ * or one in a directory others may enter is never read.
+ */
+static void test_fallback_cache(void)
+{
+	static const char *const match[] = { "1af4:0300" };
+	char *dir = copy_fixture("hgx-2s-smt-8gpu"), *cache = strdup("/tmp/gpusched-cache-XXXXXX");
+	struct gs_fallback_machine first, again, fresh;
+	char path[4096], file[4200], gone[4200], message[GPUSCHED_MESSAGE_SIZE];
+	struct gs_machine *machine;
+	struct stat st;
+
+	if (!tap_ok(dir && cache && mkdtemp(cache), "temporary fixture and cache directory"))
+		return;
+	snprintf(file, sizeof(file), "%s/%s", cache, GS_FALLBACK_CACHE_FILE);
+
+	setenv("GPUSCHED_CACHE_DIR", "", 1);
+	tap_ok(gs_fallback_cache_dir(NULL, path, sizeof(path)) == -ENOENT,
+	       "GPUSCHED_CACHE_DIR empty: no cache, even for the machine itself");
+	unsetenv("GPUSCHED_CACHE_DIR");
+	tap_ok(gs_fallback_cache_dir(dir, path, sizeof(path)) == -ENOENT,
+	       "no cache for a sysfs root other than the machine's unless GPUSCHED_CACHE_DIR names one");
+	tap_ok(gs_fallback_cache_dir("//", path, sizeof(path)) == 0 &&
+	       (geteuid() || !strcmp(path, "/run/gpusched")),
+	       "root's cache of the machine itself is in /run/gpusched (got %s)", path);
+	setenv("GPUSCHED_CACHE_DIR", cache, 1);
+	tap_ok(gs_fallback_cache_dir(dir, path, sizeof(path)) == 0 && !strcmp(path, cache),
+	       "GPUSCHED_CACHE_DIR names the cache directory");
+
+	tap_ok(cached_machine(dir, NULL, 0, false, &first) == 0 && stat(file, &st) == 0 &&
+	       (st.st_mode & 0777) == 0600,
+	       "first launch discovers and leaves a file only its user may read");
+	tap_ok(cached_machine(dir, NULL, 0, false, &again) == 1 && same_machine(&first, &again),
+	       "second launch reads the file: the same snapshot, node index and GPUs");
+	gs_fallback_machine_free(&again);
+	machine = discover(dir);
+	tap_ok(machine && gs_fallback_machine_build(machine, &fresh, message) == 0 &&
+	       fresh.cpu_groups_known && !first.cpu_groups_known &&
+	       fresh.snapshot.topo.nr_gpus == first.snapshot.topo.nr_gpus &&
+	       !memcmp(fresh.gpus, first.gpus, first.snapshot.topo.nr_gpus * sizeof(*first.gpus)),
+	       "the file's GPUs are those of a full discovery");
+	gs_machine_free(machine);
+	gs_fallback_machine_free(&fresh);
+	gs_fallback_machine_free(&first);
+
+	tap_ok(cached_machine(dir, NULL, 0, true, &first) == 0 && first.cpu_groups_known,
+	       "a policy that needs the CPU groups does not take a file without them");
+	gs_fallback_machine_free(&first);
+	tap_ok(cached_machine(dir, NULL, 0, true, NULL) == 1 &&
+	       cached_machine(dir, NULL, 0, false, NULL) == 1,
+	       "a file with the CPU groups serves every policy");
+	tap_ok(cached_machine(dir, match, 1, false, NULL) == 0 &&
+	       cached_machine(dir, match, 1, false, NULL) == 1 &&
+	       cached_machine(dir, NULL, 0, false, NULL) == 0,
+	       "other GPU match rules: discovered again");
+
+	write_file(dir, "sys/devices/system/cpu/online", "0-14\n");
+	write_file(dir, "sys/devices/system/cpu/cpu7/topology/core_cpus_list", "7\n");
+	write_file(dir, "sys/devices/system/node/node1/cpulist", "4-7,12-14\n");
+	tap_ok(cached_machine(dir, NULL, 0, false, &first) == 0 &&
+	       !(first.snapshot.topo.cpus[15].flags & GS_CPU_ONLINE),
+	       "a CPU gone offline: discovered again, and offline in the snapshot");
+	gs_fallback_machine_free(&first);
+	write_file(dir, "sys/devices/system/cpu/isolated", "3\n");
+	tap_ok(cached_machine(dir, NULL, 0, false, &first) == 0 &&
+	       (first.snapshot.topo.cpus[3].flags & GS_CPU_HOUSEKEEPING),
+	       "other isolated CPUs: discovered again, and kept from workers");
+	gs_fallback_machine_free(&first);
+	write_file(dir, "sys/devices/system/node/online", "0-1\n");
+	tap_ok(cached_machine(dir, NULL, 0, false, NULL) == 0 &&
+	       cached_machine(dir, NULL, 0, false, NULL) == 1,
+	       "other online nodes: discovered again, then read");
+	snprintf(path, sizeof(path), "%s/sys/bus/pci/devices/0000:03:00.0", dir);
+	snprintf(gone, sizeof(gone), "%s/removed-pci-function", dir);
+	tap_ok(!rename(path, gone) && cached_machine(dir, NULL, 0, false, NULL) == 0 &&
+	       !rename(gone, path) && cached_machine(dir, NULL, 0, false, NULL) == 0 &&
+	       cached_machine(dir, NULL, 0, false, NULL) == 1,
+	       "a PCI function removed, then added: discovered again each time");
+
+	damage(file, (long)sizeof(uint64_t) * 6 + 3);
+	tap_ok(cached_machine(dir, NULL, 0, false, NULL) == 0 &&
+	       cached_machine(dir, NULL, 0, false, NULL) == 1,
+	       "a damaged file is not read, and is written anew");
+	damage(file, -1);
+	tap_ok(cached_machine(dir, NULL, 0, false, NULL) == 0,
+	       "a file longer than its header says is not read");
+	if (geteuid() == 0) {
+		tap_ok(cached_machine(dir, NULL, 0, false, NULL) == 1 && !chown(file, 65534, 65534) &&
+		       cached_machine(dir, NULL, 0, false, NULL) == 0,
+		       "a file of another user is not read");
+	} else {
+		tap_skip("not root: cannot give the file to another user",
+			 "a file of another user is not read");
+	}
+	unlink(file);
+	chmod(cache, 0755);
+	tap_ok(cached_machine(dir, NULL, 0, false, NULL) == 0 && stat(file, &st) && errno == ENOENT,
+	       "a cache directory others may enter is neither read nor written");
+	chmod(cache, 0700);
+	setenv("GPUSCHED_CACHE_DIR", "", 1);
+	tap_ok(cached_machine(dir, NULL, 0, false, NULL) == 0 && stat(file, &st) && errno == ENOENT,
+	       "GPUSCHED_CACHE_DIR empty: nothing read or written");
+	unsetenv("GPUSCHED_CACHE_DIR");
+	remove_tree(dir);
+	remove_tree(cache);
+}
+
 /*
  * The fallback never places on a CPU the fixture has offline or absent,
  * even where this machine's affinity has it: on power9-smt-offline node 0
@@ -761,6 +934,7 @@ int main(int argc, char **argv)
 	test_fallback_offline();
 	test_fallback_without_cpu_groups();
 	test_fallback_split_core();
+	test_fallback_cache();
 	test_query_sizes(argv[0]);
 	return tap_done();
 }
