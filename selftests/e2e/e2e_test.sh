@@ -299,6 +299,33 @@ out=$(gpusched exec --device /dev/gpusched-absent --gpu 2 $matches -- \
 	sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' /proc/self/status 2>"$log/fallback.err")
 check "without the module, exec places on GPU 2's node ($out)" subset "$out" "$(gpu_cpus 2)"
 check "and warns that the placement is not arbitrated" grep -q "NOT arbitrated" "$log/fallback.err"
+# The fallback keeps what it discovered for the next launch of this boot
+# (fallback_cache.h); a CPU going offline or online must make the next
+# launch see the machine as it is now, not as the file has it.
+fallback_cpus() {
+	# shellcheck disable=SC2086
+	gpusched exec --device /dev/gpusched-absent --gpu 2 $matches -- \
+		sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' /proc/self/status 2>/dev/null
+}
+check "the fallback leaves the machine it found in /run/gpusched, for root only" \
+	[ "$(stat -c %a /run/gpusched/fallback-machine 2>/dev/null)" = 600 ]
+check "a second fallback launch places as the first did ($(fallback_cpus))" \
+	[ "$(fallback_cpus)" = "$out" ]
+victim=
+for c in $(expand "$out"); do
+	[ "$c" != 0 ] && [ -e "/sys/devices/system/cpu/cpu$c/online" ] && { victim=$c; break; }
+done
+if [ -n "$victim" ] && echo 0 >"/sys/devices/system/cpu/cpu$victim/online"; then
+	offlined=$victim
+	now=$(fallback_cpus)
+	left_out() { [ -n "$now" ] && ! contains "$now" "$victim"; }
+	check "with CPU $victim offline, the next fallback launch leaves it out ($now)" left_out
+	echo 1 >"/sys/devices/system/cpu/cpu$victim/online" && offlined=
+	now=$(fallback_cpus)
+	check "online again, CPU $victim is placed on again ($now)" [ "$now" = "$out" ]
+else
+	skip "the fallback after CPU hotplug" "no CPU of GPU 2's placement ($out) can go offline"
+fi
 gpusched exec --no-fallback --device /dev/gpusched-absent --gpu 2 -- true 2>/dev/null
 check "--no-fallback without the module exits 3" [ $? -eq 3 ]
 

@@ -5,8 +5,9 @@
 # bench --micro-only` times `true` started plainly, through taskset,
 # through numactl (which a Debian node has, and the busybox guests do not)
 # and through `gpusched exec` by way of the module.  Then, with gpuschedd
-# stopped and the module unloaded, once more: exec falls back to
-# sched_setaffinity after discovering the machine itself.  Each launch
+# stopped and the module unloaded, twice more: exec falls back to
+# sched_setaffinity on the machine as the first launch of the boot
+# discovered it, then (GPUSCHED_CACHE_DIR empty) discovering it each time.  Each launch
 # must have been timed; the times are printed, not judged (under TCG they
 # are the emulator's: Documentation/research-guide.rst).  The first run
 # also takes gpuschedd's idle CPU time, under systemd, over at least 60 s
@@ -111,10 +112,20 @@ diag "$(overhead "$log/module.json" "through the module")"
 # Without the module: gpuschedd first, since it holds the device open.
 step "systemctl stop gpuschedd" systemctl stop gpuschedd
 step "modprobe -r gpusched" modprobe -r gpusched
+# Once with the fallback's file of the machine (every launch but the
+# first reads it), once with none (every launch discovers).
 bench fallback "without the module"
 timed "... through gpusched exec's sched_setaffinity fallback" "$log/fallback.json" \
 	"gpusched exec --gpu G -- true" "module not loaded: sched_setaffinity fallback"
 diag "$(overhead "$log/fallback.json" "module not loaded: sched_setaffinity fallback")"
+check "the fallback left the machine it found in /run/gpusched/fallback-machine" \
+	test -s /run/gpusched/fallback-machine
+GPUSCHED_CACHE_DIR='' bench fallback-discovering "without the module, GPUSCHED_CACHE_DIR empty"
+timed "... through the fallback, discovering at every launch" \
+	"$log/fallback-discovering.json" "gpusched exec --gpu G -- true" \
+	"module not loaded: sched_setaffinity fallback"
+diag "$(overhead "$log/fallback-discovering.json" "module not loaded: sched_setaffinity fallback" |
+	sed 's/sched_setaffinity fallback/fallback discovering at every launch/')"
 
 # ---- put back what the test changed ---------------------------------------
 step "modprobe gpusched" modprobe gpusched
