@@ -315,11 +315,16 @@ victim=
 for c in $(expand "$out"); do
 	[ "$c" != 0 ] && [ -e "/sys/devices/system/cpu/cpu$c/online" ] && { victim=$c; break; }
 done
+# The kernel itself drops an offline CPU from an affinity, so only the way
+# back shows a file that outlived the change: one made while the CPU was
+# offline must not be read once it is online again.
 if [ -n "$victim" ] && echo 0 >"/sys/devices/system/cpu/cpu$victim/online"; then
 	offlined=$victim
+	rm -f /run/gpusched/fallback-machine
 	now=$(fallback_cpus)
 	left_out() { [ -n "$now" ] && ! contains "$now" "$victim"; }
-	check "with CPU $victim offline, the next fallback launch leaves it out ($now)" left_out
+	check "with CPU $victim offline, a fallback launch leaves it out ($now)" left_out
+	check "and leaves the machine without it in the file" test -s /run/gpusched/fallback-machine
 	echo 1 >"/sys/devices/system/cpu/cpu$victim/online" && offlined=
 	now=$(fallback_cpus)
 	check "online again, CPU $victim is placed on again ($now)" [ "$now" = "$out" ]

@@ -294,11 +294,13 @@ static int exec_fallback(const struct pin_options *o)
 	err = gs_fallback_machine_get(&opts, gs_fallback_needs_cpu_groups(o->policy), &machine,
 				      message);
 	if (err) {
-		cli_error("%s%s", message, o->common.sysfs_root ?
+		cli_error("%s: cannot read the topology: %s%s",
+			  o->common.sysfs_root ? o->common.sysfs_root : "/sys", strerror(-err),
+			  o->common.sysfs_root ?
 			  " (--sysfs-root must hold sys/devices/system/cpu)" : "");
 		return EXIT_FAILURE_RUNTIME;
 	}
-	nr = machine.snapshot.topo.nr_gpus;
+	nr = machine.nr_gpus;
 	gpu = nr ? choose_gpu(o, environ, nr, machine.gpus, "the") : -1;
 	if (gpu >= 0) {
 		mem_node = machine.gpus[gpu].mem_node;

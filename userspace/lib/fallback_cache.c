@@ -6,15 +6,14 @@
  *
  * The file is host-endian and private to one user: a header, then the
  * snapshot's CPUs, node distances and GPUs, then each GPU's PCI identity.
- * The node index is not stored; gs_topology_index() rebuilds it.  What is
- * read back goes through gs_topology_validate(), the check the module
- * makes of a topology fed from userspace, so a damaged file is refused,
- * never placed on.
+ * The node index is not stored; gs_topology_index() rebuilds it.  A
+ * checksum covers the whole file, and what is read back goes through
+ * gs_topology_validate(), the check the module makes of a topology fed
+ * from userspace, so a damaged file is refused, never placed on.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,19 +40,6 @@ struct cache_header {
 	uint32_t reserved;	/* 0 */
 	uint64_t checksum;	/* of everything after the header */
 };
-
-static int fail(char *message, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *message, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(message, GPUSCHED_MESSAGE_SIZE, fmt, ap);
-	va_end(ap);
-	return err;
-}
 
 /* 64-bit FNV-1a: a change detector for files only their owner can write. */
 #define FNV_OFFSET	0xcbf29ce484222325ull
@@ -101,11 +87,33 @@ static bool real_root(const char *root)
 
 #define BOOT_ID	"proc/sys/kernel/random/boot_id"
 
+/* Hashes the names in directory @dir below @sysfs, and each one's @file when @file is given. */
+static uint64_t fnv_dir(uint64_t hash, struct gs_sysfs *sysfs, const char *dir, const char *file)
+{
+	char **names, *path;
+	int i, nr;
+
+	nr = gs_sysfs_list_names(sysfs, dir, &names);
+	hash = fnv(hash, &nr, sizeof(nr));
+	for (i = 0; i < nr; i++) {
+		hash = fnv_text(hash, names[i]);
+		if (file && asprintf(&path, "%s/%s/%s", dir, names[i], file) >= 0) {
+			hash = fnv_file(hash, sysfs, path);
+			free(path);
+		}
+	}
+	if (nr > 0)
+		gs_sysfs_free_names(names, nr);
+	return hash;
+}
+
 /*
- * What a file must have been made from to be used: this format, the
- * root, the boot, and what can change within a boot and alter the
- * snapshot or the GPUs' numbering.  Returns 0, or -errno when the root
- * cannot be opened.
+ * What a file must have been made from to be used: this program and
+ * format, the root, the boot, and what can change within a boot and alter
+ * the snapshot, the GPUs' numbering or their memory nodes.  Returns 0, or
+ * -errno when the root cannot be opened, -ENOENT when it has no
+ * cpu/online (a kernel that old tells hotplug only in each CPU's
+ * directory, which is not worth reading for this).
  */
 static int cache_key(const struct gs_discover_opts *opts, uint64_t *key)
 {
@@ -115,14 +123,21 @@ static int cache_key(const struct gs_discover_opts *opts, uint64_t *key)
 	};
 	uint64_t hash = FNV_OFFSET;
 	struct gs_sysfs *sysfs, *proc;
-	char **names;
+	char *online = NULL;
 	unsigned int i;
-	int nr, err;
+	int err;
 
 	err = gs_sysfs_open(&sysfs, opts->root);
 	if (err)
 		return err;
+	err = gs_sysfs_read_text(sysfs, "sys/devices/system/cpu/online", &online);
+	if (err < 0) {
+		gs_sysfs_close(sysfs);
+		return -ENOENT;
+	}
 	hash = fnv(hash, layout, sizeof(layout));
+	/* Another build may number or place GPUs by other rules. */
+	hash = fnv_text(hash, GPUSCHED_VERSION);
 	hash = fnv_text(hash, opts->root ? opts->root : "/");
 	/* The host's boot even under a fixture root: a file never outlives a boot. */
 	if (real_root(opts->root)) {
@@ -131,16 +146,16 @@ static int cache_key(const struct gs_discover_opts *opts, uint64_t *key)
 		hash = fnv_file(hash, proc, BOOT_ID);
 		gs_sysfs_close(proc);
 	}
-	hash = fnv_file(hash, sysfs, "sys/devices/system/cpu/online");
+	hash = fnv_text(hash, online);
+	free(online);
 	hash = fnv_file(hash, sysfs, "sys/devices/system/cpu/isolated");
 	hash = fnv_file(hash, sysfs, "sys/devices/system/node/online");
+	/* Memory onlined or offlined changes which node holds a GPU's memory. */
+	hash = fnv_file(hash, sysfs, "sys/devices/system/node/has_memory");
 	/* A PCI function added or removed may renumber the GPUs. */
-	nr = gs_sysfs_list_names(sysfs, "sys/bus/pci/devices", &names);
-	hash = fnv(hash, &nr, sizeof(nr));
-	for (i = 0; nr > 0 && i < (unsigned int)nr; i++)
-		hash = fnv_text(hash, names[i]);
-	if (nr > 0)
-		gs_sysfs_free_names(names, nr);
+	hash = fnv_dir(hash, sysfs, "sys/bus/pci/devices", NULL);
+	/* The NVIDIA driver's memory nodes (Grace): one failed open elsewhere. */
+	hash = fnv_dir(hash, sysfs, "proc/driver/nvidia/gpus", "numa_status");
 	hash = fnv(hash, &opts->nr_gpu_matches, sizeof(opts->nr_gpu_matches));
 	for (i = 0; i < opts->nr_gpu_matches; i++)
 		hash = fnv_text(hash, opts->gpu_matches[i]);
@@ -235,9 +250,30 @@ static void take(void *dst, const unsigned char **p, size_t size)
 }
 
 /*
+ * Whether a GPU's PCI identity read back is one discovery could have made
+ * for the snapshot's GPU @gpu: its node is the snapshot's, or unknown on a
+ * machine of one node.
+ */
+static bool gpu_identity_valid(const struct gpusched_gpu *id, const struct gs_gpu *gpu)
+{
+	return id->domain <= 0xffff && id->bus <= 0xff && id->devfn <= 0xff && !id->flags &&
+	       (id->node == gpu->cpu_node || id->node == (uint32_t)-1) &&
+	       (id->mem_node == GPUSCHED_NODE_ANY || id->mem_node == gpu->mem_node);
+}
+
+/* The checksum of a file: its header with the checksum field zero, then its arrays. */
+static uint64_t checksum(const struct cache_header *header, const void *payload, size_t size)
+{
+	struct cache_header h = *header;
+
+	h.checksum = 0;
+	return fnv(fnv(FNV_OFFSET, &h, sizeof(h)), payload, size);
+}
+
+/*
  * Reads the file in @dir made from @key into @out.  Returns 0, or -1 when
- * there is none, it is not the caller's, or it does not hold a machine
- * that @need_cpu_groups can place on.
+ * there is none, it is not the caller's alone, or it does not hold a
+ * machine that @need_cpu_groups can place on.
  */
 static int cache_read(int dir, uint64_t key, bool need_cpu_groups,
 		      struct gs_fallback_machine *out)
@@ -256,7 +292,7 @@ static int cache_read(int dir, uint64_t key, bool need_cpu_groups,
 	if (fd < 0)
 		return -1;
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
-	    st.st_size < (off_t)sizeof(h))
+	    (st.st_mode & 077) || st.st_size < (off_t)sizeof(h))
 		goto fail;
 	n = pread(fd, &h, sizeof(h), 0);
 	if (n != (ssize_t)sizeof(h) || h.magic != CACHE_MAGIC || h.version != CACHE_VERSION ||
@@ -267,7 +303,7 @@ static int cache_read(int dir, uint64_t key, bool need_cpu_groups,
 		goto fail;
 	buf = malloc(size);
 	if (!buf || pread(fd, buf, size, sizeof(h)) != (ssize_t)size ||
-	    fnv(FNV_OFFSET, buf, size) != h.checksum)
+	    checksum(&h, buf, size) != h.checksum)
 		goto fail;
 	close(fd);
 	fd = -1;
@@ -283,10 +319,9 @@ static int cache_read(int dir, uint64_t key, bool need_cpu_groups,
 	if (gs_topology_validate(&out->snapshot.topo, &error))
 		goto fail_machine;
 	for (i = 0; i < h.nr_gpus; i++)
-		if (out->gpus[i].node != out->snapshot.gpus[i].cpu_node ||
-		    out->gpus[i].devfn > 0xff || out->gpus[i].bus > 0xff ||
-		    out->gpus[i].domain > 0xffff)
+		if (!gpu_identity_valid(&out->gpus[i], &out->snapshot.gpus[i]))
 			goto fail_machine;
+	out->nr_gpus = h.nr_gpus;
 	out->cpu_groups_known = h.flags & CACHE_CPU_GROUPS;
 	out->from_cache = true;
 	free(buf);
@@ -319,11 +354,13 @@ static bool write_all(int fd, const void *data, size_t size)
 }
 
 /*
- * Writes @m made from @key as the file in @path: to a new file first,
+ * Writes @m made from @key as the file in @dir: to a new file first,
  * renamed over the old one, so that a launch reading meanwhile sees one
- * whole file or the other.  A failure leaves no file behind.
+ * whole file or the other.  Returns 0 or -errno; a failure leaves no new
+ * file behind (a writer killed between the two leaves its ".fallback-
+ * machine.PID.N", which nothing reads).
  */
-static void cache_write(const char *path, uint64_t key, const struct gs_fallback_machine *m)
+static int cache_write(int dir, uint64_t key, const struct gs_fallback_machine *m)
 {
 	const struct gs_topology *topo = &m->snapshot.topo;
 	struct cache_header h = {
@@ -339,35 +376,79 @@ static void cache_write(const char *path, uint64_t key, const struct gs_fallback
 	size_t distance = (size_t)topo->nr_nodes * topo->nr_nodes * sizeof(*topo->distance);
 	size_t gpus = (size_t)topo->nr_gpus * sizeof(*m->snapshot.gpus);
 	size_t ids = (size_t)topo->nr_gpus * sizeof(*m->gpus);
-	char *tmp = NULL, *final = NULL;
+	size_t size = cpus + distance + gpus + ids;
+	unsigned char *payload;
+	char tmp[64];
+	int fd, err, i;
 	bool ok;
-	int fd;
 
-	h.checksum = fnv(FNV_OFFSET, topo->cpus, cpus);
-	h.checksum = fnv(h.checksum, topo->distance, distance);
-	h.checksum = fnv(h.checksum, m->snapshot.gpus, gpus);
-	h.checksum = fnv(h.checksum, m->gpus, ids);
-	if (asprintf(&tmp, "%s/.%s.XXXXXX", path, GS_FALLBACK_CACHE_FILE) < 0) {
-		tmp = NULL;
-		return;
+	if (m->error || m->nr_gpus != topo->nr_gpus)
+		return -EINVAL;
+	payload = malloc(size ? size : 1);
+	if (!payload)
+		return -ENOMEM;
+	memcpy(payload, topo->cpus, cpus);
+	memcpy(payload + cpus, topo->distance, distance);
+	memcpy(payload + cpus + distance, m->snapshot.gpus, gpus);
+	memcpy(payload + cpus + distance + gpus, m->gpus, ids);
+	h.checksum = checksum(&h, payload, size);
+
+	for (i = 0, fd = -1; fd < 0 && i < 100; i++) {
+		snprintf(tmp, sizeof(tmp), ".%s.%d.%d", GS_FALLBACK_CACHE_FILE, (int)getpid(), i);
+		fd = openat(dir, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0 && errno != EEXIST)
+			break;
 	}
-	if (asprintf(&final, "%s/%s", path, GS_FALLBACK_CACHE_FILE) < 0) {
-		final = NULL;
-		goto out;
+	if (fd < 0) {
+		err = -errno;
+		free(payload);
+		return err;
 	}
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0)
-		goto out;
-	ok = write_all(fd, &h, sizeof(h)) && write_all(fd, topo->cpus, cpus) &&
-	     write_all(fd, topo->distance, distance) &&
-	     write_all(fd, m->snapshot.gpus, gpus) && write_all(fd, m->gpus, ids);
-	if (close(fd))
-		ok = false;
-	if (!ok || rename(tmp, final))
-		unlink(tmp);
-out:
-	free(tmp);
-	free(final);
+	ok = write_all(fd, &h, sizeof(h)) && write_all(fd, payload, size);
+	err = ok ? 0 : -errno;
+	free(payload);
+	if (close(fd) && !err)
+		err = -errno;
+	if (!err && renameat(dir, tmp, dir, GS_FALLBACK_CACHE_FILE))
+		err = -errno;
+	if (err)
+		unlinkat(dir, tmp, 0);
+	return err;
+}
+
+/*
+ * Writes @m, made from @key, for @opts into the cache directory @path,
+ * made if need be.  Returns 0 or -errno: -ESTALE when @expected is given
+ * and the machine's key no longer is it (it changed during the discovery
+ * that made @m).
+ */
+static int save(const struct gs_discover_opts *opts, const char *path, const uint64_t *expected,
+		const struct gs_fallback_machine *m)
+{
+	uint64_t key;
+	int dir, err;
+
+	err = cache_key(opts, &key);
+	if (err)
+		return err;
+	if (expected && key != *expected)
+		return -ESTALE;
+	dir = open_cache_dir(path, true);
+	if (dir < 0)
+		return -EACCES;
+	err = cache_write(dir, key, m);
+	close(dir);
+	return err;
+}
+
+int gs_fallback_machine_save(const struct gs_discover_opts *opts,
+			     const struct gs_fallback_machine *machine)
+{
+	char path[4096];
+
+	if (gs_fallback_cache_dir(opts->root, path, sizeof(path)))
+		return -ENOENT;
+	return save(opts, path, NULL, machine);
 }
 
 int gs_fallback_machine_build(const struct gs_machine *machine,
@@ -375,39 +456,40 @@ int gs_fallback_machine_build(const struct gs_machine *machine,
 {
 	struct gs_bitmap housekeeping = GS_BITMAP_INIT;
 	char snapshot_message[GS_SNAPSHOT_MESSAGE_SIZE];
-	unsigned int i, nr;
+	unsigned int i, nr = gs_topo_nr_gpus(machine);
 	int err;
 
 	memset(out, 0, sizeof(*out));
-	err = gs_default_housekeeping(machine, &housekeeping);
-	if (err) {
-		gs_bitmap_free(&housekeeping);
-		return fail(message, err, "out of memory");
-	}
-	err = gs_snapshot_build(machine, &housekeeping, &out->snapshot, snapshot_message);
-	gs_bitmap_free(&housekeeping);
-	if (err)
-		return fail(message, err, "%s",
-			    err == -ENOMEM ? "out of memory" : snapshot_message);
-	nr = gs_topo_nr_gpus(machine);
 	out->gpus = calloc(nr ? nr : 1, sizeof(*out->gpus));
-	if (!out->gpus) {
-		gs_fallback_machine_free(out);
-		return fail(message, -ENOMEM, "out of memory");
-	}
+	if (!out->gpus)
+		return gs_fallback_fail(message, -ENOMEM, "out of memory");
+	out->nr_gpus = nr;
 	for (i = 0; i < nr; i++) {
 		const struct gs_pci_device *pci = gs_topo_gpu(machine, i);
 
 		out->gpus[i].domain = pci->domain;
 		out->gpus[i].bus = pci->bus;
 		out->gpus[i].devfn = pci->slot << 3 | pci->function;
-		/* The snapshot's node: discovery's, or the only node's. */
-		out->gpus[i].node = out->snapshot.gpus[i].cpu_node;
+		out->gpus[i].node = pci->node;
 		/* The driver's numa_status node, as gpuschedd would feed it. */
 		out->gpus[i].mem_node = pci->mem_node >= 0 ? (uint32_t)pci->mem_node :
 							     GPUSCHED_NODE_ANY;
 	}
 	out->cpu_groups_known = gs_topo_cpu_groups_known(machine);
+
+	/* A machine the engine cannot take fails its placement, not this. */
+	err = gs_default_housekeeping(machine, &housekeeping);
+	if (!err)
+		err = gs_snapshot_build(machine, &housekeeping, &out->snapshot, snapshot_message);
+	gs_bitmap_free(&housekeeping);
+	if (err == -ENOMEM) {
+		gs_fallback_machine_free(out);
+		return gs_fallback_fail(message, err, "out of memory");
+	}
+	if (err) {
+		out->error = err;
+		snprintf(out->error_message, sizeof(out->error_message), "%s", snapshot_message);
+	}
 	return 0;
 }
 
@@ -415,15 +497,15 @@ int gs_fallback_machine_get(const struct gs_discover_opts *opts, bool need_cpu_g
 			    struct gs_fallback_machine *out, char *message)
 {
 	struct gs_discover_opts discover = *opts;
-	char path[4096];
 	struct gs_machine *machine;
-	bool have_key, have_dir;
 	uint64_t key = 0;
-	int err, dir = -1;
+	char path[4096];
+	bool have_key;
+	int err, dir;
 
 	memset(out, 0, sizeof(*out));
-	have_dir = !gs_fallback_cache_dir(opts->root, path, sizeof(path));
-	have_key = have_dir && !cache_key(opts, &key);
+	have_key = !gs_fallback_cache_dir(opts->root, path, sizeof(path)) &&
+		   !cache_key(opts, &key);
 	/* A discovery asked to warn is made, so that its warnings are seen. */
 	if (have_key && !opts->warn) {
 		dir = open_cache_dir(path, false);
@@ -439,20 +521,14 @@ int gs_fallback_machine_get(const struct gs_discover_opts *opts, bool need_cpu_g
 	discover.skip_gpu_details = true;
 	err = gs_discover(&discover, &machine);
 	if (err)
-		return fail(message, err, "%s: cannot read the topology: %s",
-			    opts->root ? opts->root : "/sys", strerror(-err));
+		return gs_fallback_fail(message, err, "cannot discover the topology below %s: %s",
+					opts->root ? opts->root : "/", strerror(-err));
 	err = gs_fallback_machine_build(machine, out, message);
 	gs_machine_free(machine);
-	if (err)
-		return err;
-	if (have_key) {
-		dir = open_cache_dir(path, true);
-		if (dir >= 0) {
-			close(dir);
-			cache_write(path, key, out);
-		}
-	}
-	return 0;
+	/* Only what was discovered from an unchanged machine is kept. */
+	if (!err && have_key && !out->error)
+		save(opts, path, &key, out);
+	return err;
 }
 
 void gs_fallback_machine_free(struct gs_fallback_machine *machine)

@@ -11,11 +11,13 @@
  * one file instead.
  *
  * A file is used only while what it was made from reads the same: the
- * boot, the online CPUs, the isolated CPUs, the online nodes, the names of
- * the PCI functions, the GPU match rules, the sysfs root and this format.
- * Reading those takes six small reads.  Anything else that could change
- * within a boot is documented in gpusched(1) (FILES): a numa_node that
- * root rewrites after the first launch is not seen until the file goes.
+ * boot, the online CPUs, the isolated CPUs, the online nodes, the nodes
+ * with memory, the names of the PCI functions, the NVIDIA driver's GPU
+ * memory nodes, the GPU match rules, this program's version, the sysfs
+ * root and this format.  Reading those takes seven small reads, and one
+ * more per GPU the NVIDIA driver lists.  What the
+ * key does not cover is documented in gpusched(1): a numa_node that root
+ * rewrites after the first launch is not seen until the file goes.
  */
 #ifndef GPUSCHED_FALLBACK_CACHE_H
 #define GPUSCHED_FALLBACK_CACHE_H
@@ -29,20 +31,28 @@
 
 /*
  * The machine as the fallback places on it; owns its arrays.  gpus has
- * snapshot.topo.nr_gpus entries in discovery's order, with each GPU's
- * address, node and memory node as gpuschedd would feed them.
+ * nr_gpus entries in discovery's order, with each GPU's address, node (as
+ * discovery read it: (u32)-1 when unknown) and memory node as gpuschedd
+ * would feed them.  When the engine's snapshot could not be built from
+ * what was discovered (a GPU of unknown node on a machine of several),
+ * error is its -errno and error_message says why: the GPUs can still be
+ * named, but nothing can be placed.
  */
 struct gs_fallback_machine {
 	struct gs_snapshot snapshot;
 	struct gpusched_gpu *gpus;
+	unsigned int nr_gpus;
 	bool cpu_groups_known;	/* cores, packages and caches are in the snapshot */
 	bool from_cache;	/* read from the file, no discovery made */
+	int error;
+	char error_message[GPUSCHED_MESSAGE_SIZE];
 };
 
 /*
  * Builds @out from a discovered @machine, housekeeping CPUs flagged as
- * gs_default_housekeeping() tells.  Returns 0, or -errno with @message
- * (GPUSCHED_MESSAGE_SIZE bytes) saying why.
+ * gs_default_housekeeping() tells; a snapshot that cannot be built is
+ * left in out->error.  Returns 0, or -ENOMEM with @message
+ * (GPUSCHED_MESSAGE_SIZE bytes) saying so.
  */
 int gs_fallback_machine_build(const struct gs_machine *machine,
 			      struct gs_fallback_machine *out, char *message);
@@ -50,10 +60,11 @@ int gs_fallback_machine_build(const struct gs_machine *machine,
 /*
  * The machine for a fallback placement that needs the CPU groups when
  * @need_cpu_groups: read from the caller's file when it is current, else
- * discovered with @opts (its skip flags are set here) and written to the
- * file for the next launch.  @opts->warn makes a discovery of its own: its
- * warnings are for the caller to see.  Failing to read or write the file
- * is never an error.  Returns 0, or -errno with @message saying why.
+ * discovered with @opts (its skip flags are set here) and, when nothing
+ * the file's key covers changed meanwhile, written to the file for the
+ * next launch.  @opts->warn makes a discovery of its own: its warnings are
+ * for the caller to see.  Failing to read or write the file is never an
+ * error.  Returns 0, or the discovery's -errno with @message saying why.
  */
 int gs_fallback_machine_get(const struct gs_discover_opts *opts, bool need_cpu_groups,
 			    struct gs_fallback_machine *out, char *message);
@@ -66,6 +77,21 @@ int gs_fallback_machine_get(const struct gs_discover_opts *opts, bool need_cpu_g
 int gs_fallback_pin_on(const struct gs_fallback_machine *machine, unsigned int gpu,
 		       unsigned int policy, unsigned int cores, unsigned int flags,
 		       struct gpusched_fallback *out, char *message);
+
+/*
+ * Writes the message of a failed fallback into @message
+ * (GPUSCHED_MESSAGE_SIZE bytes; NULL: none) and returns @err.  Defined in
+ * gpusched.c.
+ */
+int gs_fallback_fail(char *message, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/*
+ * Writes @machine as the file for @opts, whatever it holds (the tests'
+ * way to make files of their own).  Returns 0 or -errno.
+ */
+int gs_fallback_machine_save(const struct gs_discover_opts *opts,
+			     const struct gs_fallback_machine *machine);
 
 /* Frees what @machine owns and zeroes it. */
 void gs_fallback_machine_free(struct gs_fallback_machine *machine);

@@ -418,7 +418,7 @@ int gpusched_set_mem_policy(enum gpusched_mem_policy mode, unsigned int node)
 	return 0;
 }
 
-static int fallback_fail(char *message, int err, const char *fmt, ...)
+int gs_fallback_fail(char *message, int err, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -449,14 +449,14 @@ static int fallback_place(const struct gs_snapshot *snapshot, const struct gs_re
 	holds = calloc(topo->nr_cpus, sizeof(*holds));
 	storage = calloc(gs_workspace_words(topo->nr_cpus, topo->nr_nodes), sizeof(*storage));
 	if (!holds || !storage) {
-		err = fallback_fail(message, -ENOMEM, "out of memory");
+		err = gs_fallback_fail(message, -ENOMEM, "out of memory");
 		goto out;
 	}
 	gs_reservations_init(&resv, holds, topo->nr_cpus);
 	gs_workspace_init(&ws, storage, topo->nr_cpus, topo->nr_nodes);
 	err = gs_place(topo, &resv, request, &ws, &placement);
 	if (err) {
-		fallback_fail(message, err, "no placement for GPU %u with policy %s: %s",
+		gs_fallback_fail(message, err, "no placement for GPU %u with policy %s: %s",
 			      request->gpu, gpusched_policy_name(request->policy),
 			      gs_reason_name(placement.error.reason));
 		goto out;
@@ -514,15 +514,15 @@ static int fallback_check(unsigned int *policy, unsigned int cores, unsigned int
 	if (*policy == GPUSCHED_POLICY_DEFAULT)
 		*policy = GPUSCHED_POLICY_NODE;
 	if (flags & ~GPUSCHED_PIN_SPILL)
-		return fallback_fail(message, -EINVAL, "unknown flags %#x", flags);
+		return gs_fallback_fail(message, -EINVAL, "unknown flags %#x", flags);
 	if (cores && *policy != GPUSCHED_POLICY_EXCLUSIVE)
-		return fallback_fail(message, -EINVAL, "cores apply to the exclusive policy only");
+		return gs_fallback_fail(message, -EINVAL, "cores apply to the exclusive policy only");
 	if (!cpu_groups_known && gs_fallback_needs_cpu_groups(*policy))
-		return fallback_fail(message, -EINVAL,
+		return gs_fallback_fail(message, -EINVAL,
 				     "the %s policy needs cores and caches, which this discovery skipped",
 				     gpusched_policy_name(*policy));
 	if (gpu >= nr_gpus)
-		return fallback_fail(message, -ERANGE,
+		return gs_fallback_fail(message, -ERANGE,
 				     "GPU %u does not exist: discovery found %u GPUs (see `gpusched topo`)",
 				     gpu, nr_gpus);
 	return 0;
@@ -546,12 +546,12 @@ static int fallback_pin(const struct gs_fallback_machine *machine, unsigned int 
 	allowed = calloc(words, sizeof(*allowed));
 	placed = calloc(words, sizeof(*placed));
 	if (!allowed || !placed) {
-		err = fallback_fail(message, -ENOMEM, "out of memory");
+		err = gs_fallback_fail(message, -ENOMEM, "out of memory");
 		goto out;
 	}
 	current = fallback_affinity(topo->nr_cpus, &current_size, &err);
 	if (!current) {
-		fallback_fail(message, err, "sched_getaffinity: %s", strerror(-err));
+		gs_fallback_fail(message, err, "sched_getaffinity: %s", strerror(-err));
 		goto out;
 	}
 	for (cpu = 0; cpu < topo->nr_cpus; cpu++)
@@ -578,7 +578,7 @@ static int fallback_pin(const struct gs_fallback_machine *machine, unsigned int 
 			if (gs_bit_test(placed, cpu))
 				CPU_SET_S(cpu, current_size, current);
 		if (sched_setaffinity(0, current_size, current)) {
-			err = fallback_fail(message, -errno, "sched_setaffinity: %s",
+			err = gs_fallback_fail(message, -errno, "sched_setaffinity: %s",
 					    strerror(errno));
 			goto out;
 		}
@@ -595,6 +595,23 @@ out:
 	return err;
 }
 
+int gs_fallback_pin_on(const struct gs_fallback_machine *machine, unsigned int gpu,
+		       unsigned int policy, unsigned int cores, unsigned int flags,
+		       struct gpusched_fallback *out, char *message)
+{
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	out->nr_gpus = machine->nr_gpus;
+	err = fallback_check(&policy, cores, flags, machine->cpu_groups_known, gpu,
+			     out->nr_gpus, message);
+	if (err)
+		return err;
+	if (machine->error)
+		return gs_fallback_fail(message, machine->error, "%s", machine->error_message);
+	return fallback_pin(machine, gpu, policy, cores, flags, out, message);
+}
+
 int gs_fallback_pin_machine(const struct gs_machine *machine, unsigned int gpu,
 			    unsigned int policy, unsigned int cores, unsigned int flags,
 			    struct gpusched_fallback *out, char *message)
@@ -603,30 +620,12 @@ int gs_fallback_pin_machine(const struct gs_machine *machine, unsigned int gpu,
 	int err;
 
 	memset(out, 0, sizeof(*out));
-	out->nr_gpus = gs_topo_nr_gpus(machine);
-	err = fallback_check(&policy, cores, flags, gs_topo_cpu_groups_known(machine), gpu,
-			     out->nr_gpus, message);
-	if (err)
-		return err;
 	err = gs_fallback_machine_build(machine, &built, message);
 	if (err)
 		return err;
-	err = fallback_pin(&built, gpu, policy, cores, flags, out, message);
+	err = gs_fallback_pin_on(&built, gpu, policy, cores, flags, out, message);
 	gs_fallback_machine_free(&built);
 	return err;
-}
-
-int gs_fallback_pin_on(const struct gs_fallback_machine *machine, unsigned int gpu,
-		       unsigned int policy, unsigned int cores, unsigned int flags,
-		       struct gpusched_fallback *out, char *message)
-{
-	int err;
-
-	memset(out, 0, sizeof(*out));
-	out->nr_gpus = machine->snapshot.topo.nr_gpus;
-	err = fallback_check(&policy, cores, flags, machine->cpu_groups_known, gpu,
-			     out->nr_gpus, message);
-	return err ? err : fallback_pin(machine, gpu, policy, cores, flags, out, message);
 }
 
 int gpusched_fallback_pin(const char *sysfs_root,

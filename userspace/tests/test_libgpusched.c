@@ -674,9 +674,34 @@ static void test_fallback_cache(void)
 	tap_ok(cached_machine(dir, NULL, 0, false, NULL) == 0 &&
 	       cached_machine(dir, NULL, 0, false, NULL) == 1,
 	       "a damaged file is not read, and is written anew");
+	/* The header's flags: bit 0 says the CPU groups are in the file. */
+	tap_ok(cached_machine(dir, NULL, 0, false, NULL) == 1 && (damage(file, 12), true) &&
+	       cached_machine(dir, NULL, 0, true, NULL) == 0,
+	       "a damaged header is not read either");
 	damage(file, -1);
 	tap_ok(cached_machine(dir, NULL, 0, false, NULL) == 0,
 	       "a file longer than its header says is not read");
+	/* Files the checksum passes but the engine must not take. */
+	if (tap_ok(cached_machine(dir, NULL, 0, false, &first) == 1, "the file is read")) {
+		struct gs_discover_opts opts = { .root = dir };
+
+		first.snapshot.gpus[1].cpu_node = first.snapshot.topo.nr_nodes;
+		first.gpus[1].node = first.snapshot.topo.nr_nodes;
+		tap_ok(gs_fallback_machine_save(&opts, &first) == 0 &&
+		       cached_machine(dir, NULL, 0, false, NULL) == 0,
+		       "a file whose GPU is on a node that does not exist is not read");
+		first.snapshot.gpus[1].cpu_node = first.gpus[1].node = 1;
+		first.gpus[1].bus = 0x100;
+		tap_ok(gs_fallback_machine_save(&opts, &first) == 0 &&
+		       cached_machine(dir, NULL, 0, false, NULL) == 0,
+		       "a file whose GPU has a bus number no PCI address has is not read");
+		first.gpus[1].bus = 0x18;
+		first.gpus[1].node = 0;
+		tap_ok(gs_fallback_machine_save(&opts, &first) == 0 &&
+		       cached_machine(dir, NULL, 0, false, NULL) == 0,
+		       "a file whose GPU's node differs from the snapshot's is not read");
+		gs_fallback_machine_free(&first);
+	}
 	if (geteuid() == 0) {
 		tap_ok(cached_machine(dir, NULL, 0, false, NULL) == 1 && !chown(file, 65534, 65534) &&
 		       cached_machine(dir, NULL, 0, false, NULL) == 0,
@@ -685,14 +710,58 @@ static void test_fallback_cache(void)
 		tap_skip("not root: cannot give the file to another user",
 			 "a file of another user is not read");
 	}
+	tap_ok(cached_machine(dir, NULL, 0, false, NULL) == 1 && !chmod(file, 0640) &&
+	       cached_machine(dir, NULL, 0, false, NULL) == 0,
+	       "a file others may read is not read");
+	if (tap_ok(cached_machine(dir, NULL, 0, false, NULL) == 1 && !stat(file, &st),
+		   "the file is read")) {
+		struct stat now;
+
+		chmod(cache, 0755);
+		tap_ok(cached_machine(dir, NULL, 0, false, NULL) == 0 && !stat(file, &now) &&
+		       now.st_ino == st.st_ino && now.st_mtim.tv_nsec == st.st_mtim.tv_nsec &&
+		       now.st_mtim.tv_sec == st.st_mtim.tv_sec,
+		       "a cache directory others may enter is neither read nor written");
+		chmod(cache, 0700);
+	}
 	unlink(file);
-	chmod(cache, 0755);
-	tap_ok(cached_machine(dir, NULL, 0, false, NULL) == 0 && stat(file, &st) && errno == ENOENT,
-	       "a cache directory others may enter is neither read nor written");
-	chmod(cache, 0700);
 	setenv("GPUSCHED_CACHE_DIR", "", 1);
 	tap_ok(cached_machine(dir, NULL, 0, false, NULL) == 0 && stat(file, &st) && errno == ENOENT,
 	       "GPUSCHED_CACHE_DIR empty: nothing read or written");
+	unsetenv("GPUSCHED_CACHE_DIR");
+	remove_tree(dir);
+	remove_tree(cache);
+}
+
+/*
+ * The fallback's file and the nodes that hold GPU memory (Grace): the
+ * NVIDIA driver brings a GPU's memory node online after boot, and memory
+ * can go offline; either must make the next launch discover again.
+ */
+static void test_fallback_cache_memory_nodes(void)
+{
+	char *dir = copy_fixture("grace-blackwell-memnodes"), *cache = strdup("/tmp/gpusched-cache-XXXXXX");
+	struct gs_fallback_machine m;
+
+	if (!tap_ok(dir && cache && mkdtemp(cache), "temporary Grace fixture and cache directory"))
+		return;
+	setenv("GPUSCHED_CACHE_DIR", cache, 1);
+	tap_ok(cached_machine(dir, NULL, 0, false, &m) == 0 && m.nr_gpus == 4 &&
+	       m.gpus[0].mem_node == 2 && cached_machine(dir, NULL, 0, false, NULL) == 1,
+	       "GPU 0's memory node (2) is in the file, which the next launch reads");
+	gs_fallback_machine_free(&m);
+	write_file(dir, "proc/driver/nvidia/gpus/0008:01:00.0/numa_status",
+		   "Node:      2\nStatus:    offline\n");
+	tap_ok(cached_machine(dir, NULL, 0, false, &m) == 0 && m.gpus[0].mem_node == GPUSCHED_NODE_ANY,
+	       "the driver's node offline: discovered again, and no memory node");
+	gs_fallback_machine_free(&m);
+	write_file(dir, "proc/driver/nvidia/gpus/0008:01:00.0/numa_status",
+		   "Node:      2\nStatus:    online\n");
+	write_file(dir, "sys/devices/system/node/has_memory", "0-1,10,18\n");
+	tap_ok(cached_machine(dir, NULL, 0, false, &m) == 0 && m.gpus[0].mem_node == GPUSCHED_NODE_ANY &&
+	       cached_machine(dir, NULL, 0, false, NULL) == 1,
+	       "node 2's memory offline: discovered again, then read");
+	gs_fallback_machine_free(&m);
 	unsetenv("GPUSCHED_CACHE_DIR");
 	remove_tree(dir);
 	remove_tree(cache);
@@ -922,6 +991,8 @@ int main(int argc, char **argv)
 		strncat(beside, "/fixtures", sizeof(beside) - strlen(beside) - 1);
 		fixtures = beside;
 	}
+	/* The fallback's file only where a test asks for one. */
+	unsetenv("GPUSCHED_CACHE_DIR");
 	tap_start();
 	test_open();
 	test_names();
@@ -935,6 +1006,7 @@ int main(int argc, char **argv)
 	test_fallback_without_cpu_groups();
 	test_fallback_split_core();
 	test_fallback_cache();
+	test_fallback_cache_memory_nodes();
 	test_query_sizes(argv[0]);
 	return tap_done();
 }
