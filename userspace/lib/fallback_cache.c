@@ -166,8 +166,8 @@ static int cache_key(const struct gs_discover_opts *opts, uint64_t *key)
 
 int gs_fallback_cache_dir(const char *root, char *path, size_t size)
 {
-	const char *env = getenv("GPUSCHED_CACHE_DIR");
-	const char *runtime = getenv("XDG_RUNTIME_DIR");
+	const char *env = secure_getenv("GPUSCHED_CACHE_DIR");
+	const char *runtime = secure_getenv("XDG_RUNTIME_DIR");
 	int len;
 
 	if (env)
