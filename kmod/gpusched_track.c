@@ -747,8 +747,13 @@ out:
 		put_task_struct(leader);
 }
 
-/* Whether the tasks of @a and @b belong to the same user. */
-static bool gpusched_same_owner(struct pid *a, struct pid *b)
+/*
+ * Whether the tasks of @a and @b belong to the same user; when @a has no
+ * task (it ended) and @a_else is given, @a_else's task answers for it.
+ * Both in one RCU read section: @a ending between a check of its own and
+ * this comparison would otherwise make the comparison fail.
+ */
+static bool gpusched_same_owner(struct pid *a, struct pid *a_else, struct pid *b)
 {
 	const struct cred *ca, *cb;
 	struct task_struct *ta, *tb;
@@ -756,6 +761,8 @@ static bool gpusched_same_owner(struct pid *a, struct pid *b)
 
 	rcu_read_lock();
 	ta = pid_task(a, PIDTYPE_PID);
+	if (!ta && a_else)
+		ta = pid_task(a_else, PIDTYPE_PID);
 	tb = pid_task(b, PIDTYPE_PID);
 	if (ta && tb) {
 		ca = __task_cred(ta);
@@ -975,7 +982,7 @@ static void gpusched_settle_stray(const struct gpusched_birth *birth)
 			gpusched_give_cpus(birth->child, creator_cpus);
 		goto out;
 	}
-	if (!gpusched_same_owner(birth->creator, birth->child))
+	if (!gpusched_same_owner(birth->creator, NULL, birth->child))
 		goto out;
 	leader = get_pid_task(birth->child, PIDTYPE_PID);
 	if (!leader)
@@ -1008,7 +1015,6 @@ out_child:
 static void gpusched_settle_birth(const struct gpusched_birth *birth)
 {
 	struct gpusched_targets targets = {};
-	struct pid *owner = birth->creator;
 	struct gpusched_thread *creator;
 	struct gpusched_worker *worker;
 	struct task_struct *leader;
@@ -1028,16 +1034,17 @@ static void gpusched_settle_birth(const struct gpusched_birth *birth)
 		if (!creator || !creator->whole_process)
 			return;
 	}
-	/* The creator may have ended since: its process answers for it then. */
-	if (!pid_has_task(owner, PIDTYPE_PID))
-		owner = birth->process;
 	worker = creator->worker;
 	if (birth->thread) {
 		if (worker->process && gpusched_untracked_on(birth->child, worker->cpus))
 			gpusched_worker_take(worker, birth->child, creator->original);
 		return;
 	}
-	if (!gpusched_same_owner(owner, birth->child))
+	/*
+	 * The creator may have ended, even since it was looked up (a thread
+	 * that forks and ends at once): its process answers for it then.
+	 */
+	if (!gpusched_same_owner(birth->creator, birth->process, birth->child))
 		return;
 	leader = get_pid_task(birth->child, PIDTYPE_PID);
 	if (!leader)
