@@ -219,26 +219,14 @@ static bool payload_size(uint32_t nr_cpus, uint32_t nr_nodes, uint32_t nr_gpus, 
 static int alloc_machine(struct gs_fallback_machine *m, uint32_t nr_cpus, uint32_t nr_nodes,
 			 uint32_t nr_gpus)
 {
-	struct gs_snapshot *s = &m->snapshot;
-
 	memset(m, 0, sizeof(*m));
-	s->cpus = calloc(nr_cpus, sizeof(*s->cpus));
-	s->distance = calloc((size_t)nr_nodes * nr_nodes, sizeof(*s->distance));
-	s->gpus = calloc(nr_gpus ? nr_gpus : 1, sizeof(*s->gpus));
-	s->index = calloc(gs_topology_index_words(nr_cpus, nr_nodes), sizeof(*s->index));
+	if (gs_snapshot_alloc(&m->snapshot, nr_cpus, nr_nodes, nr_gpus))
+		return -ENOMEM;
 	m->gpus = calloc(nr_gpus ? nr_gpus : 1, sizeof(*m->gpus));
-	if (!s->cpus || !s->distance || !s->gpus || !s->index || !m->gpus) {
-		gs_fallback_machine_free(m);
+	if (!m->gpus) {
+		gs_snapshot_free(&m->snapshot);
 		return -ENOMEM;
 	}
-	s->topo = (struct gs_topology){
-		.nr_cpus = nr_cpus,
-		.nr_nodes = nr_nodes,
-		.nr_gpus = nr_gpus,
-		.cpus = s->cpus,
-		.distance = s->distance,
-		.gpus = nr_gpus ? s->gpus : NULL,
-	};
 	return 0;
 }
 

@@ -185,6 +185,30 @@ static void fill_distances(const struct gs_machine *machine, uint32_t nr_nodes,
 	}
 }
 
+int gs_snapshot_alloc(struct gs_snapshot *snapshot, uint32_t nr_cpus, uint32_t nr_nodes,
+		      uint32_t nr_gpus)
+{
+	memset(snapshot, 0, sizeof(*snapshot));
+	snapshot->cpus = calloc(nr_cpus, sizeof(*snapshot->cpus));
+	snapshot->distance = calloc((size_t)nr_nodes * nr_nodes, sizeof(*snapshot->distance));
+	snapshot->gpus = calloc(nr_gpus ? nr_gpus : 1, sizeof(*snapshot->gpus));
+	snapshot->index = calloc(gs_topology_index_words(nr_cpus, nr_nodes),
+				 sizeof(*snapshot->index));
+	if (!snapshot->cpus || !snapshot->distance || !snapshot->gpus || !snapshot->index) {
+		gs_snapshot_free(snapshot);
+		return -ENOMEM;
+	}
+	snapshot->topo = (struct gs_topology){
+		.nr_cpus = nr_cpus,
+		.nr_nodes = nr_nodes,
+		.nr_gpus = nr_gpus,
+		.cpus = snapshot->cpus,
+		.distance = snapshot->distance,
+		.gpus = nr_gpus ? snapshot->gpus : NULL,
+	};
+	return 0;
+}
+
 int gs_snapshot_build(const struct gs_machine *machine,
 		      const struct gs_bitmap *housekeeping,
 		      struct gs_snapshot *snapshot, char *message)
@@ -203,15 +227,8 @@ int gs_snapshot_build(const struct gs_machine *machine,
 			    "%u CPU ids, %u node ids, %u GPUs: beyond the engine's limits (%u, %u, %u)",
 			    nr_cpus, nr_nodes, nr_gpus, GS_MAX_CPUS, GS_MAX_NODES, GS_MAX_GPUS);
 
-	snapshot->cpus = calloc(nr_cpus, sizeof(*snapshot->cpus));
-	snapshot->distance = calloc((size_t)nr_nodes * nr_nodes, sizeof(*snapshot->distance));
-	snapshot->gpus = calloc(nr_gpus ? nr_gpus : 1, sizeof(*snapshot->gpus));
-	snapshot->index = calloc(gs_topology_index_words(nr_cpus, nr_nodes),
-				 sizeof(*snapshot->index));
-	if (!snapshot->cpus || !snapshot->distance || !snapshot->gpus || !snapshot->index) {
-		err = fail(message, -ENOMEM, "out of memory");
-		goto out_free;
-	}
+	if (gs_snapshot_alloc(snapshot, nr_cpus, nr_nodes, nr_gpus))
+		return fail(message, -ENOMEM, "out of memory");
 
 	/* CPU ids without a directory are possible-but-absent: offline. */
 	for (i = 0; i < nr_cpus; i++)
@@ -240,14 +257,6 @@ int gs_snapshot_build(const struct gs_machine *machine,
 		snapshot->gpus[i].mem_node = gpu->mem_node >= 0 ? gpu->mem_node : node;
 	}
 
-	snapshot->topo = (struct gs_topology){
-		.nr_cpus = nr_cpus,
-		.nr_nodes = nr_nodes,
-		.nr_gpus = nr_gpus,
-		.cpus = snapshot->cpus,
-		.distance = snapshot->distance,
-		.gpus = nr_gpus ? snapshot->gpus : NULL,
-	};
 	gs_topology_index(&snapshot->topo, snapshot->index);
 	if (gs_topology_validate(&snapshot->topo, &error)) {
 		err = fail(message, -EINVAL, "the machine's topology is inconsistent: %s (%u)",

@@ -43,6 +43,16 @@ struct gs_snapshot {
  * then says what was wrong.
  */
 #define GS_SNAPSHOT_MESSAGE_SIZE	256
+
+/*
+ * Allocates zeroed arrays for a snapshot of @nr_cpus CPU ids, @nr_nodes
+ * node ids and @nr_gpus GPUs and points snapshot->topo at them, its node
+ * index not built yet (gs_topology_index()).  Returns 0 or -ENOMEM, with
+ * nothing left allocated.
+ */
+int gs_snapshot_alloc(struct gs_snapshot *snapshot, uint32_t nr_cpus, uint32_t nr_nodes,
+		      uint32_t nr_gpus);
+
 int gs_snapshot_build(const struct gs_machine *machine,
 		      const struct gs_bitmap *housekeeping,
 		      struct gs_snapshot *snapshot, char *message);
