@@ -457,8 +457,8 @@ static int fallback_place(const struct gs_snapshot *snapshot, const struct gs_re
 	err = gs_place(topo, &resv, request, &ws, &placement);
 	if (err) {
 		gs_fallback_fail(message, err, "no placement for GPU %u with policy %s: %s",
-			      request->gpu, gpusched_policy_name(request->policy),
-			      gs_reason_name(placement.error.reason));
+				 request->gpu, gpusched_policy_name(request->policy),
+				 gs_reason_name(placement.error.reason));
 		goto out;
 	}
 	*node = placement.gpu_node;
@@ -503,32 +503,7 @@ bool gs_fallback_needs_cpu_groups(unsigned int policy)
 	return policy != GPUSCHED_POLICY_DEFAULT && policy != GPUSCHED_POLICY_NODE;
 }
 
-/*
- * Checks a fallback request against a machine with @nr_gpus GPUs, its CPU
- * groups known or not; *@policy becomes the policy DEFAULT stands for.
- */
-static int fallback_check(unsigned int *policy, unsigned int cores, unsigned int flags,
-			  bool cpu_groups_known, unsigned int gpu, unsigned int nr_gpus,
-			  char *message)
-{
-	if (*policy == GPUSCHED_POLICY_DEFAULT)
-		*policy = GPUSCHED_POLICY_NODE;
-	if (flags & ~GPUSCHED_PIN_SPILL)
-		return gs_fallback_fail(message, -EINVAL, "unknown flags %#x", flags);
-	if (cores && *policy != GPUSCHED_POLICY_EXCLUSIVE)
-		return gs_fallback_fail(message, -EINVAL, "cores apply to the exclusive policy only");
-	if (!cpu_groups_known && gs_fallback_needs_cpu_groups(*policy))
-		return gs_fallback_fail(message, -EINVAL,
-				     "the %s policy needs cores and caches, which this discovery skipped",
-				     gpusched_policy_name(*policy));
-	if (gpu >= nr_gpus)
-		return gs_fallback_fail(message, -ERANGE,
-				     "GPU %u does not exist: discovery found %u GPUs (see `gpusched topo`)",
-				     gpu, nr_gpus);
-	return 0;
-}
-
-/* Places and pins the caller on @machine once fallback_check() passed. */
+/* Places and pins the caller on @machine once gs_fallback_pin_on() checked the request. */
 static int fallback_pin(const struct gs_fallback_machine *machine, unsigned int gpu,
 			unsigned int policy, unsigned int cores, unsigned int flags,
 			struct gpusched_fallback *out, char *message)
@@ -579,7 +554,7 @@ static int fallback_pin(const struct gs_fallback_machine *machine, unsigned int 
 				CPU_SET_S(cpu, current_size, current);
 		if (sched_setaffinity(0, current_size, current)) {
 			err = gs_fallback_fail(message, -errno, "sched_setaffinity: %s",
-					    strerror(errno));
+					       strerror(errno));
 			goto out;
 		}
 	}
@@ -599,14 +574,22 @@ int gs_fallback_pin_on(const struct gs_fallback_machine *machine, unsigned int g
 		       unsigned int policy, unsigned int cores, unsigned int flags,
 		       struct gpusched_fallback *out, char *message)
 {
-	int err;
-
 	memset(out, 0, sizeof(*out));
 	out->nr_gpus = machine->nr_gpus;
-	err = fallback_check(&policy, cores, flags, machine->cpu_groups_known, gpu,
-			     out->nr_gpus, message);
-	if (err)
-		return err;
+	if (policy == GPUSCHED_POLICY_DEFAULT)
+		policy = GPUSCHED_POLICY_NODE;
+	if (flags & ~GPUSCHED_PIN_SPILL)
+		return gs_fallback_fail(message, -EINVAL, "unknown flags %#x", flags);
+	if (cores && policy != GPUSCHED_POLICY_EXCLUSIVE)
+		return gs_fallback_fail(message, -EINVAL, "cores apply to the exclusive policy only");
+	if (!machine->cpu_groups_known && gs_fallback_needs_cpu_groups(policy))
+		return gs_fallback_fail(message, -EINVAL,
+					"the %s policy needs cores and caches, which this discovery skipped",
+					gpusched_policy_name(policy));
+	if (gpu >= machine->nr_gpus)
+		return gs_fallback_fail(message, -ERANGE,
+					"GPU %u does not exist: discovery found %u GPUs (see `gpusched topo`)",
+					gpu, machine->nr_gpus);
 	if (machine->error)
 		return gs_fallback_fail(message, machine->error, "%s", machine->error_message);
 	return fallback_pin(machine, gpu, policy, cores, flags, out, message);
