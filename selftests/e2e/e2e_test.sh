@@ -294,23 +294,22 @@ else
 fi
 
 # --- without the module: the unarbitrated fallback ----------------------------
-# shellcheck disable=SC2086
-out=$(gpusched exec --device /dev/gpusched-absent --gpu 2 $matches -- \
-	sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' /proc/self/status 2>"$log/fallback.err")
+# GPU 2's CPUs as a fallback launch places them; its warnings in fallback.err.
+fallback_cpus() {
+	# shellcheck disable=SC2086
+	gpusched exec --device /dev/gpusched-absent --gpu 2 $matches -- \
+		sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' /proc/self/status 2>"$log/fallback.err"
+}
+out=$(fallback_cpus)
 check "without the module, exec places on GPU 2's node ($out)" subset "$out" "$(gpu_cpus 2)"
 check "and warns that the placement is not arbitrated" grep -q "NOT arbitrated" "$log/fallback.err"
 # The fallback keeps what it discovered for the next launch of this boot
 # (fallback_cache.h); a CPU going offline or online must make the next
 # launch see the machine as it is now, not as the file has it.
-fallback_cpus() {
-	# shellcheck disable=SC2086
-	gpusched exec --device /dev/gpusched-absent --gpu 2 $matches -- \
-		sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' /proc/self/status 2>/dev/null
-}
 check "the fallback leaves the machine it found in /run/gpusched, for root only" \
 	[ "$(stat -c %a /run/gpusched/fallback-machine 2>/dev/null)" = 600 ]
-check "a second fallback launch places as the first did ($(fallback_cpus))" \
-	[ "$(fallback_cpus)" = "$out" ]
+now=$(fallback_cpus)
+check "a second fallback launch places as the first did ($now)" [ "$now" = "$out" ]
 victim=
 for c in $(expand "$out"); do
 	[ "$c" != 0 ] && [ -e "/sys/devices/system/cpu/cpu$c/online" ] && { victim=$c; break; }
