@@ -57,7 +57,10 @@ UNIT_TESTS := $(patsubst userspace/tests/%.c,$(OUT)/unit/%,$(wildcard userspace/
 # The programs and the library.  The programs link the library's objects
 # statically; the shared library exports only the gpusched_* API.
 PROG_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -I$(UAPI) -Iuserspace/lib -Ikmod
-CLI_SRCS := $(wildcard userspace/cli/*.c)
+# The installed CLI loads json-c when it first builds JSON (jsonc_dl.c); the
+# guest's static build links it.
+CLI_DL_SRCS := userspace/cli/jsonc_dl.c
+CLI_SRCS := $(filter-out $(CLI_DL_SRCS),$(wildcard userspace/cli/*.c))
 DAEMON_SRCS := $(wildcard userspace/daemon/*.c)
 PROGRAMS := $(OUT)/bin/gpusched $(OUT)/bin/gpuschedd $(OUT)/bin/gpusched-standin-worker
 LIB_VERSION := 0
@@ -112,11 +115,11 @@ programs: $(PROGRAMS)
 
 library: $(LIBRARY)
 
-$(OUT)/bin/gpusched: $(CLI_SRCS) $(USER_LIB_SRCS) $(USER_HDRS) $(wildcard userspace/cli/*.h) \
+$(OUT)/bin/gpusched: $(CLI_SRCS) $(CLI_DL_SRCS) $(USER_LIB_SRCS) $(USER_HDRS) $(wildcard userspace/cli/*.h) \
 		$(MONITOR_SRCS) $(MONITOR_DL_SRCS) $(MONITOR_HDRS) $(MONITOR_GEN) | $(USER_DEPS)
 	@mkdir -p $(@D)
 	$(CC) $(PROG_CFLAGS) $(MONITOR_CFLAGS) $(MONITOR_DL_CFLAGS) $(PROG_LDFLAGS) -o $@ $(CLI_SRCS) \
-		$(MONITOR_SRCS) $(MONITOR_DL_SRCS) $(USER_LIB_SRCS) $(USER_LIBS)
+		$(CLI_DL_SRCS) $(MONITOR_SRCS) $(MONITOR_DL_SRCS) $(USER_LIB_SRCS) -ldl
 
 $(OUT)/bin/gpuschedd: $(DAEMON_SRCS) $(USER_LIB_SRCS) $(USER_HDRS) $(wildcard userspace/daemon/*.h) | $(USER_DEPS)
 	@mkdir -p $(@D)
@@ -184,6 +187,12 @@ $(OUT)/unit/test_libbpf_dl: userspace/tests/test_libbpf_dl.c $(MONITOR_DL_SRCS) 
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) $(MONITOR_DL_CFLAGS) $(SANITIZE) -o $@ $< $(MONITOR_DL_SRCS) \
 		$(USER_LIB_SRCS) $(USER_LIBS)
+
+# The json-c the CLI loads when it first builds JSON.
+$(OUT)/unit/test_jsonc_dl: userspace/tests/test_jsonc_dl.c $(CLI_DL_SRCS) userspace/cli/jsonc_dl.h \
+		$(wildcard userspace/tests/*.h) | $(USER_DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) $(SANITIZE) -o $@ $< $(CLI_DL_SRCS) -ldl
 
 # The daemon's uevent classification, linked from the daemon's own sources.
 $(OUT)/unit/test_uevent: userspace/tests/test_uevent.c userspace/daemon/uevent.c \

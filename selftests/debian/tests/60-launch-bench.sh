@@ -65,6 +65,12 @@ overhead() {
 systemctl is-active -q gpuschedd || logged systemctl start gpuschedd
 check "gpuschedd under systemd has fed the module its $nr_gpus GPUs" wait_for 30 fed
 check "numactl is installed (the image's package list)" hash numactl
+# What exec maps before it starts the program: json-c and libbpf are loaded
+# only by the commands that use them (jsonc_dl.c, libbpf_dl.c).
+is "/usr/bin/gpusched links no library but libc" "" \
+	"$(ldd /usr/bin/gpusched | awk '$1 ~ /^lib/ && $1 !~ /^libc[.]so/ { print $1 }' | xargs)"
+topo_json() { gpusched topo --json 2>/dev/null | grep -q '"generation"'; }
+check "gpusched topo --json loads json-c when it needs it" topo_json
 
 # bench NAME DESCRIPTION [OPTION...]: `gpusched bench --micro-only --json`
 # into $log/NAME.json, checked to exit 0 (its errors into the TAP stream if
