@@ -7,7 +7,9 @@
 # and through `gpusched exec` by way of the module.  Then, with gpuschedd
 # stopped and the module unloaded, twice more: exec falls back to
 # sched_setaffinity on the machine as the first launch of the boot
-# discovered it, then (GPUSCHED_CACHE_DIR empty) discovering it each time.  Each launch
+# discovered it, then (GPUSCHED_CACHE_DIR empty) discovering it each time.
+# With the module and with the file, once more each with address-space
+# randomization off, so that QEMU reuses its translations.  Each launch
 # must have been timed; the times are printed, not judged (under TCG they
 # are the emulator's: Documentation/research-guide.rst).  The first run
 # also takes gpuschedd's idle CPU time, under systemd, over at least 60 s
@@ -74,14 +76,16 @@ check "gpusched topo --json loads json-c when it needs it" topo_json
 
 # bench NAME DESCRIPTION [OPTION...]: `gpusched bench --micro-only --json`
 # into $log/NAME.json, checked to exit 0 (its errors into the TAP stream if
-# not).
+# not).  With $fixed set, bench and every launcher it times run with
+# address-space randomization off (setarch -R, which children inherit).
 bench() {
-	local name=$1 began rc=0
+	local name=$1 began rc=0 run=()
 	began=$(date +%s)
 	shift
+	[ -z "${fixed-}" ] || run=(setarch -R)
 	# shellcheck disable=SC2046 # one option a word
-	gpusched bench --micro-only --json $(standin_matches) "${@:2}" >"$log/$name.json" \
-		2>"$log/$name.err" || rc=$?
+	"${run[@]}" gpusched bench --micro-only --json $(standin_matches) "${@:2}" \
+		>"$log/$name.json" 2>"$log/$name.err" || rc=$?
 	ok $rc "gpusched bench --micro-only --json, $1 (exit $rc, $(($(date +%s) - began)) s)"
 	[ $rc -eq 0 ] || diag "$(cat "$log/$name.err")"
 }
@@ -114,6 +118,15 @@ timed "... through numactl" "$log/module.json" "numactl --cpunodebind=NODE true"
 timed "... through gpusched exec and the module" "$log/module.json" \
 	"gpusched exec --gpu G -- true" "through the module"
 diag "$(overhead "$log/module.json" "through the module")"
+# Under TCG most of a launch is QEMU translating the code the new process
+# runs, again at each launch since randomization moves it: with it off, the
+# translations are reused and what is left is closer to what each launcher
+# does (Documentation/research-guide.rst).
+fixed=1 bench module-fixed "with the module, address-space randomization off"
+timed "... through gpusched exec and the module, randomization off" \
+	"$log/module-fixed.json" "gpusched exec --gpu G -- true" "through the module"
+diag "$(overhead "$log/module-fixed.json" "through the module" |
+	sed 's/through the module/through the module, randomization off/')"
 
 # Without the module: gpuschedd first, since it holds the device open.
 step "systemctl stop gpuschedd" systemctl stop gpuschedd
@@ -126,6 +139,11 @@ timed "... through gpusched exec's sched_setaffinity fallback" "$log/fallback.js
 diag "$(overhead "$log/fallback.json" "module not loaded: sched_setaffinity fallback")"
 check "the fallback left the machine it found in /run/gpusched/fallback-machine" \
 	test -s /run/gpusched/fallback-machine
+fixed=1 bench fallback-fixed "without the module, address-space randomization off"
+timed "... through the fallback, randomization off" "$log/fallback-fixed.json" \
+	"gpusched exec --gpu G -- true" "module not loaded: sched_setaffinity fallback"
+diag "$(overhead "$log/fallback-fixed.json" "module not loaded: sched_setaffinity fallback" |
+	sed 's/sched_setaffinity fallback/fallback, randomization off/')"
 GPUSCHED_CACHE_DIR='' bench fallback-discovering "without the module, GPUSCHED_CACHE_DIR empty"
 timed "... through the fallback, discovering at every launch" \
 	"$log/fallback-discovering.json" "gpusched exec --gpu G -- true" \
