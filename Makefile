@@ -57,9 +57,11 @@ UNIT_TESTS := $(patsubst userspace/tests/%.c,$(OUT)/unit/%,$(wildcard userspace/
 # The programs and the library.  The programs link the library's objects
 # statically; the shared library exports only the gpusched_* API.
 PROG_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -I$(UAPI) -Iuserspace/lib -Ikmod
-# The installed CLI loads json-c when it first builds JSON (jsonc_dl.c); the
-# guest's static build links it.
-CLI_DL_SRCS := userspace/cli/jsonc_dl.c
+# The installed CLI loads json-c when it first builds JSON (jsonc_dl.c), and
+# libbpf when the monitor opens, both through dl.c; the guest's static
+# build links them.
+DL_SRCS := userspace/cli/dl.c
+CLI_DL_SRCS := userspace/cli/jsonc_dl.c $(DL_SRCS)
 CLI_SRCS := $(filter-out $(CLI_DL_SRCS),$(wildcard userspace/cli/*.c))
 DAEMON_SRCS := $(wildcard userspace/daemon/*.c)
 PROGRAMS := $(OUT)/bin/gpusched $(OUT)/bin/gpuschedd $(OUT)/bin/gpusched-standin-worker
@@ -183,13 +185,13 @@ $(OUT)/unit/test_monitor: userspace/tests/test_monitor.c $(MONITOR_SRCS) $(MONIT
 
 # The libbpf the CLI loads only for the monitor.
 $(OUT)/unit/test_libbpf_dl: userspace/tests/test_libbpf_dl.c $(MONITOR_DL_SRCS) $(MONITOR_HDRS) \
-		$(USER_LIB_SRCS) $(USER_HDRS) $(wildcard userspace/tests/*.h) | $(USER_DEPS) $(MONITOR_DEPS)
+		$(DL_SRCS) userspace/cli/dl.h $(USER_LIB_SRCS) $(USER_HDRS) $(wildcard userspace/tests/*.h) | $(USER_DEPS) $(MONITOR_DEPS)
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) $(MONITOR_DL_CFLAGS) $(SANITIZE) -o $@ $< $(MONITOR_DL_SRCS) \
-		$(USER_LIB_SRCS) $(USER_LIBS)
+		$(DL_SRCS) $(USER_LIB_SRCS) $(USER_LIBS)
 
 # The json-c the CLI loads when it first builds JSON.
-$(OUT)/unit/test_jsonc_dl: userspace/tests/test_jsonc_dl.c $(CLI_DL_SRCS) userspace/cli/jsonc_dl.h \
+$(OUT)/unit/test_jsonc_dl: userspace/tests/test_jsonc_dl.c $(CLI_DL_SRCS) $(wildcard userspace/cli/*.h) \
 		$(wildcard userspace/tests/*.h) | $(USER_DEPS)
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) $(SANITIZE) -o $@ $< $(CLI_DL_SRCS) -ldl

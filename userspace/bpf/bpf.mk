@@ -17,7 +17,8 @@
 #   MONITOR_LIBS         dynamic link with libbpf (the monitor's unit test)
 #   MONITOR_DL_SRCS      instead of MONITOR_LIBS, for the installed CLI: libbpf
 #   MONITOR_DL_CFLAGS    loaded with dlopen() when the monitor is opened, so
-#                        that no other command loads it (libbpf_dl.c)
+#                        that no other command loads it (libbpf_dl.c); link
+#                        the top Makefile's DL_SRCS with them
 #   MONITOR_STATIC_LIBS  static link (the guest binary): what libbpf.a needs,
 #                        as `pkg-config --static --libs libbpf` says on Debian 12
 #   MONITOR_PACKAGES     the Debian packages the build needs; MONITOR_DEPS is

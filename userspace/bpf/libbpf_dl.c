@@ -15,7 +15,6 @@
  * guest's) links libbpf itself and leaves this file out.
  */
 #define _GNU_SOURCE
-#include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +23,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "../cli/dl.h"
 #include "libbpf_dl.h"
 
 /* Debian 12's libbpf1 (1.1); every function below is in libbpf 1.0. */
@@ -66,29 +66,17 @@ int gs_libbpf_load(char *message, size_t size)
 	const char *name = getenv("GPUSCHED_LIBBPF_LIBRARY");
 	void *functions[sizeof(names) / sizeof(names[0])];
 	void *handle;
-	size_t i;
 
 	_Static_assert(sizeof(libbpf) == sizeof(functions), "one pointer per name");
 	if (library)
 		return 0;
 	if (!name || !*name)
 		name = LIBBPF_SONAME;
-	handle = dlopen(name, RTLD_NOW | RTLD_LOCAL);
-	if (!handle) {
-		snprintf(message, size,
-			 "%s; gpusched monitor and bench need libbpf (install the libbpf1 package)",
-			 dlerror());
+	handle = gs_dl_open(name, names, sizeof(names) / sizeof(names[0]), functions, message,
+			    size, "gpusched monitor and bench need libbpf (install the libbpf1 package)",
+			    "gpusched needs libbpf 1.0 or later");
+	if (!handle)
 		return -ENOENT;
-	}
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		functions[i] = dlsym(handle, names[i]);
-		if (!functions[i]) {
-			snprintf(message, size, "%s has no %s; gpusched needs libbpf 1.0 or later",
-				 name, names[i]);
-			dlclose(handle);
-			return -ENOENT;
-		}
-	}
 	/* POSIX guarantees that a dlsym() result survives this copy. */
 	memcpy(&libbpf, functions, sizeof(libbpf));
 	library = handle;

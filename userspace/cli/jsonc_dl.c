@@ -16,8 +16,6 @@
  * main thread.  The static build (the test guest's) links json-c itself
  * and leaves this file out.
  */
-#define _GNU_SOURCE
-#include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +23,7 @@
 
 #include <json-c/json.h>
 
+#include "dl.h"
 #include "jsonc_dl.h"
 
 /* Debian 12's libjson-c5 (0.16); every function below is in json-c 0.14. */
@@ -64,29 +63,17 @@ int gs_jsonc_load(char *message, size_t size)
 	const char *name = getenv("GPUSCHED_JSONC_LIBRARY");
 	void *functions[sizeof(names) / sizeof(names[0])];
 	void *handle;
-	size_t i;
 
 	_Static_assert(sizeof(jsonc) == sizeof(functions), "one pointer per name");
 	if (library)
 		return 0;
 	if (!name || !*name)
 		name = JSONC_SONAME;
-	handle = dlopen(name, RTLD_NOW | RTLD_LOCAL);
-	if (!handle) {
-		snprintf(message, size,
-			 "%s; gpusched needs json-c (install the libjson-c5 package)",
-			 dlerror());
+	handle = gs_dl_open(name, names, sizeof(names) / sizeof(names[0]), functions,
+			    message, size, "gpusched needs json-c (install the libjson-c5 package)",
+			    "gpusched needs json-c 0.14 or later");
+	if (!handle)
 		return -ENOENT;
-	}
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		functions[i] = dlsym(handle, names[i]);
-		if (!functions[i]) {
-			snprintf(message, size, "%s has no %s; gpusched needs json-c 0.14 or later",
-				 name, names[i]);
-			dlclose(handle);
-			return -ENOENT;
-		}
-	}
 	/* POSIX guarantees that a dlsym() result survives this copy. */
 	memcpy(&jsonc, functions, sizeof(jsonc));
 	library = handle;
