@@ -62,6 +62,7 @@ PROG_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -I$(UAPI) -Iuserspace/lib -
 # build links them.
 DL_SRCS := userspace/cli/dl.c
 CLI_DL_SRCS := userspace/cli/jsonc_dl.c $(DL_SRCS)
+CLI_DL_CFLAGS := -DGPUSCHED_JSONC_DLOPEN
 CLI_SRCS := $(filter-out $(CLI_DL_SRCS),$(wildcard userspace/cli/*.c))
 DAEMON_SRCS := $(wildcard userspace/daemon/*.c)
 PROGRAMS := $(OUT)/bin/gpusched $(OUT)/bin/gpuschedd $(OUT)/bin/gpusched-standin-worker
@@ -120,8 +121,8 @@ library: $(LIBRARY)
 $(OUT)/bin/gpusched: $(CLI_SRCS) $(CLI_DL_SRCS) $(USER_LIB_SRCS) $(USER_HDRS) $(wildcard userspace/cli/*.h) \
 		$(MONITOR_SRCS) $(MONITOR_DL_SRCS) $(MONITOR_HDRS) $(MONITOR_GEN) | $(USER_DEPS)
 	@mkdir -p $(@D)
-	$(CC) $(PROG_CFLAGS) $(MONITOR_CFLAGS) $(MONITOR_DL_CFLAGS) $(PROG_LDFLAGS) -o $@ $(CLI_SRCS) \
-		$(CLI_DL_SRCS) $(MONITOR_SRCS) $(MONITOR_DL_SRCS) $(USER_LIB_SRCS) -ldl
+	$(CC) $(PROG_CFLAGS) $(CLI_DL_CFLAGS) $(MONITOR_CFLAGS) $(MONITOR_DL_CFLAGS) $(PROG_LDFLAGS) \
+		-o $@ $(CLI_SRCS) $(CLI_DL_SRCS) $(MONITOR_SRCS) $(MONITOR_DL_SRCS) $(USER_LIB_SRCS) -ldl
 
 $(OUT)/bin/gpuschedd: $(DAEMON_SRCS) $(USER_LIB_SRCS) $(USER_HDRS) $(wildcard userspace/daemon/*.h) | $(USER_DEPS)
 	@mkdir -p $(@D)
@@ -194,7 +195,7 @@ $(OUT)/unit/test_libbpf_dl: userspace/tests/test_libbpf_dl.c $(MONITOR_DL_SRCS) 
 $(OUT)/unit/test_jsonc_dl: userspace/tests/test_jsonc_dl.c $(CLI_DL_SRCS) $(wildcard userspace/cli/*.h) \
 		$(wildcard userspace/tests/*.h) | $(USER_DEPS)
 	@mkdir -p $(@D)
-	$(CC) $(USER_CFLAGS) $(SANITIZE) -o $@ $< $(CLI_DL_SRCS) -ldl
+	$(CC) $(USER_CFLAGS) $(CLI_DL_CFLAGS) $(SANITIZE) -o $@ $< $(CLI_DL_SRCS) -ldl
 
 # The daemon's uevent classification, linked from the daemon's own sources.
 $(OUT)/unit/test_uevent: userspace/tests/test_uevent.c userspace/daemon/uevent.c \
@@ -261,8 +262,8 @@ $(OUT)/selftests/unit-%: userspace/tests/%.c $(USER_LIB_SRCS) $(USER_HDRS) $(wil
 	$(CC) $(USER_CFLAGS) -DGPUSCHED_STATIC -static -o $@ $< $(USER_LIB_SRCS) $(USER_LIBS)
 
 # The programs again, statically linked for the guest, which has no libc.
-$(OUT)/guest-bin/gpusched: $(CLI_SRCS) $(USER_LIB_SRCS) $(USER_HDRS) $(MONITOR_SRCS) \
-		$(MONITOR_HDRS) $(MONITOR_GEN) | $(USER_DEPS)
+$(OUT)/guest-bin/gpusched: $(CLI_SRCS) $(USER_LIB_SRCS) $(USER_HDRS) $(wildcard userspace/cli/*.h) \
+		$(MONITOR_SRCS) $(MONITOR_HDRS) $(MONITOR_GEN) | $(USER_DEPS)
 	@mkdir -p $(@D)
 	$(CC) $(PROG_CFLAGS) $(MONITOR_CFLAGS) -DGPUSCHED_STATIC -static -o $@ $(CLI_SRCS) \
 		$(MONITOR_SRCS) $(USER_LIB_SRCS) $(USER_LIBS) $(MONITOR_STATIC_LIBS)

@@ -15,6 +15,7 @@
 
 #include "cpulist.h"
 #include "discover.h"
+#include "jsonc_dl.h"
 
 /* Exit codes of every subcommand; gpusched(1) lists them. */
 enum {

@@ -1,18 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * json-c, loaded by the gpusched CLI when it first builds JSON rather than
+ * json-c, loaded by the gpusched CLI when a command needs it rather than
  * by the dynamic loader when it starts.  Linked in, json-c is mapped and
  * relocated at every start, `gpusched exec` before it starts the program
- * included, while only the commands that build a report (--json output,
- * topo's tables, bench's files) use it.
+ * included, while only --json output and the tables of topo, plan and
+ * status use it.
  *
- * The functions below are the json-c calls the CLI makes.  Each loads the
- * library on its first use and calls the library's own, which
- * gs_jsonc_load() found with dlsym(); <json-c/json.h> declares them, so the
- * compiler checks every prototype here against json-c's.  A CLI that cannot
- * load json-c cannot write what it was asked to, so such a call ends the
- * program with a message naming the library and the package to install.
- * The first load is not thread-safe: the CLI makes its JSON calls from its
+ * The functions below are the json-c calls the CLI makes.  Each calls the
+ * library's own, which gs_jsonc_load() found with dlsym(); <json-c/json.h>
+ * declares them, so the compiler checks every prototype here against
+ * json-c's.  A command that will build JSON loads the library with
+ * gs_jsonc_need() before it does anything else (--json, and topo, plan
+ * and status, which build JSON whatever they print), so that a missing
+ * library stops it before it has pinned or measured anything, with a
+ * message naming the library and the package to install; a call made
+ * without that loads it the same way.  The first load is not thread-safe: the CLI makes its JSON calls from its
  * main thread.  The static build (the test guest's) links json-c itself
  * and leaves this file out.
  */
@@ -80,8 +82,7 @@ int gs_jsonc_load(char *message, size_t size)
 	return 0;
 }
 
-/* Loads json-c before its first call, or ends the program saying why it cannot. */
-static void need_jsonc(void)
+void gs_jsonc_need(void)
 {
 	char message[512];
 
@@ -95,80 +96,80 @@ static void need_jsonc(void)
 
 int json_object_array_add(struct json_object *obj, struct json_object *val)
 {
-	need_jsonc();
+	gs_jsonc_need();
 	return jsonc.json_object_array_add(obj, val);
 }
 
 struct json_object *json_object_array_get_idx(const struct json_object *obj, size_t idx)
 {
-	need_jsonc();
+	gs_jsonc_need();
 	return jsonc.json_object_array_get_idx(obj, idx);
 }
 
 size_t json_object_array_length(const struct json_object *obj)
 {
-	need_jsonc();
+	gs_jsonc_need();
 	return jsonc.json_object_array_length(obj);
 }
 
 const char *json_object_get_string(struct json_object *obj)
 {
-	need_jsonc();
+	gs_jsonc_need();
 	return jsonc.json_object_get_string(obj);
 }
 
 struct json_object *json_object_new_array(void)
 {
-	need_jsonc();
+	gs_jsonc_need();
 	return jsonc.json_object_new_array();
 }
 
 struct json_object *json_object_new_boolean(json_bool b)
 {
-	need_jsonc();
+	gs_jsonc_need();
 	return jsonc.json_object_new_boolean(b);
 }
 
 struct json_object *json_object_new_double_s(double d, const char *ds)
 {
-	need_jsonc();
+	gs_jsonc_need();
 	return jsonc.json_object_new_double_s(d, ds);
 }
 
 struct json_object *json_object_new_int(int32_t i)
 {
-	need_jsonc();
+	gs_jsonc_need();
 	return jsonc.json_object_new_int(i);
 }
 
 struct json_object *json_object_new_int64(int64_t i)
 {
-	need_jsonc();
+	gs_jsonc_need();
 	return jsonc.json_object_new_int64(i);
 }
 
 struct json_object *json_object_new_object(void)
 {
-	need_jsonc();
+	gs_jsonc_need();
 	return jsonc.json_object_new_object();
 }
 
 struct json_object *json_object_new_string(const char *s)
 {
-	need_jsonc();
+	gs_jsonc_need();
 	return jsonc.json_object_new_string(s);
 }
 
 int json_object_object_add(struct json_object *obj, const char *key, struct json_object *val)
 {
-	need_jsonc();
+	gs_jsonc_need();
 	return jsonc.json_object_object_add(obj, key, val);
 }
 
 json_bool json_object_object_get_ex(const struct json_object *obj, const char *key,
 				    struct json_object **value)
 {
-	need_jsonc();
+	gs_jsonc_need();
 	return jsonc.json_object_object_get_ex(obj, key, value);
 }
 
@@ -182,6 +183,6 @@ int json_object_put(struct json_object *obj)
 
 const char *json_object_to_json_string_ext(struct json_object *obj, int flags)
 {
-	need_jsonc();
+	gs_jsonc_need();
 	return jsonc.json_object_to_json_string_ext(obj, flags);
 }

@@ -4,19 +4,41 @@
 
 #include <stddef.h>
 
+#ifdef GPUSCHED_JSONC_DLOPEN
 /**
- * gs_jsonc_load() - load json-c for the CLI's JSON output (jsonc_dl.c)
+ * gs_jsonc_load() - load json-c for the CLI (jsonc_dl.c)
  * @message: where a failure is told in words, naming the library
  * @size: the room in @message
  *
  * Loads libjson-c.so.5, or the file named by GPUSCHED_JSONC_LIBRARY (for
  * tests), and finds the functions the CLI calls.  Loading twice is loading
- * once.  The CLI's json_object_*() calls load the library themselves the
- * first time one is made; this is for a caller that wants the failure in
- * words rather than the exit those calls make.
+ * once.
  *
  * Return: 0, or -ENOENT when the library or one of its functions is missing.
  */
 int gs_jsonc_load(char *message, size_t size);
+
+/**
+ * gs_jsonc_need() - load json-c, or end the program saying why it cannot
+ *
+ * For a command that will build JSON, before it changes or measures
+ * anything: without json-c it could not report what it did.  The CLI's
+ * json_object_*() calls load the library themselves, and end the program
+ * the same way, if no command asked for it first.
+ */
+void gs_jsonc_need(void);
+#else
+/* Linked with json-c itself: nothing to load. */
+static inline int gs_jsonc_load(char *message, size_t size)
+{
+	(void)message;
+	(void)size;
+	return 0;
+}
+
+static inline void gs_jsonc_need(void)
+{
+}
+#endif
 
 #endif

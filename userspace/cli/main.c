@@ -85,6 +85,8 @@ int cli_common_option(struct cli_common *common, int opt, const char *arg)
 		common->matches[common->nr_matches++] = arg;
 		return 1;
 	case CLI_OPT_JSON:
+		/* Before the command pins or measures anything it would report. */
+		gs_jsonc_need();
 		common->json = true;
 		return 1;
 	case 'v':

@@ -367,6 +367,8 @@ int cmd_plan(int argc, char **argv)
 		cli_error("--cores applies to --policy exclusive only");
 		return EXIT_USAGE;
 	}
+	/* It builds the JSON whatever it prints. */
+	gs_jsonc_need();
 
 	ret = cli_discover(&common, common.json, &machine);
 	if (ret)

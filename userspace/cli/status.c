@@ -396,6 +396,8 @@ int cmd_status(int argc, char **argv)
 		cli_error("status: --sysfs-root does not apply: status shows the live module");
 		return EXIT_USAGE;
 	}
+	/* It builds the JSON whatever it prints. */
+	gs_jsonc_need();
 	ret = cli_open(&common, 0, false, &gs);
 	if (ret)
 		return ret;

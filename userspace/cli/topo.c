@@ -468,6 +468,8 @@ int cmd_topo(int argc, char **argv)
 		cli_error("topo: unexpected argument '%s'; see `gpusched topo --help`", argv[optind]);
 		return EXIT_USAGE;
 	}
+	/* It builds the JSON whatever it prints. */
+	gs_jsonc_need();
 	/* Human output is either the CPU table or the rest; JSON is all of it. */
 	quiet = common.json || cpus_only;
 	ret = cli_discover(&common, false, &machine);

@@ -2007,6 +2007,47 @@ out:
 	free(root);
 }
 
+/* ---- json-c, which the installed CLI loads when a command needs it ---- */
+
+/*
+ * With json-c not loadable (GPUSCHED_JSONC_LIBRARY naming no file), a
+ * command that will report in JSON stops before it does anything, naming
+ * the package: bench --json must not run its benchmark (its CSV file is
+ * not written), and topo, which builds JSON for its tables too, stops as
+ * well.  exec without --json needs no json-c and still runs its program.
+ */
+static void test_jsonc_missing(void)
+{
+	char *const env[] = { "PATH=/usr/bin:/bin",
+			      "GPUSCHED_JSONC_LIBRARY=/nonexistent-gpusched/libjson-c.so.5", NULL };
+	char *const disabled_env[] = { "PATH=/usr/bin:/bin", "GPUSCHED_DISABLE=1", env[1], NULL };
+	char dir[] = "/tmp/gpusched-test-jsonc-XXXXXX";
+	char *root = fixture(WORKSTATION), *csv;
+	struct run run;
+
+	if (!mkdtemp(dir)) {
+		tap_skip("mkdtemp failed", "bench --json without json-c writes nothing");
+		free(root);
+		return;
+	}
+	csv = xprintf("%s/bench.csv", dir);
+	expect_exit(CLI_ENV(env, "bench", "--json", "--no-micro", "--policies", "none",
+			    "--seconds", "1", "--repetitions", "1", "--csv", csv),
+		    1, "install the libjson-c5 package", "bench --json without json-c");
+	tap_ok(access(csv, F_OK) && errno == ENOENT,
+	       "bench --json without json-c stopped before it ran: %s was not written", csv);
+	expect_exit(CLI_ENV(env, "topo", "--sysfs-root", root), 1,
+		    "/nonexistent-gpusched/libjson-c.so.5", "topo without json-c");
+	run = CLI_ENV(disabled_env, "exec", "--gpu", "0", "--", "/bin/sh", "-c", "exit 7");
+	if (!tap_ok(run.status == 7, "exec without --json runs its program without json-c"))
+		tap_diag("exit %d, stderr: %s", run.status, run.err);
+	run_free(&run);
+	unlink(csv);
+	rmdir(dir);
+	free(csv);
+	free(root);
+}
+
 int main(int argc, char **argv)
 {
 	char *fixtures, *cli, *fake, *self = xprintf("%s", argv[0]), *dir;
@@ -2049,6 +2090,7 @@ int main(int argc, char **argv)
 	test_exec_disabled();
 	test_exec_fallback_spill();
 	test_exec_environment();
+	test_jsonc_missing();
 
 	free(cli);
 	free(fixtures);

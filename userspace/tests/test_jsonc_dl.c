@@ -3,13 +3,14 @@
  * Tests of userspace/cli/jsonc_dl.c, the json-c the gpusched CLI loads when
  * it first builds JSON: nothing maps json-c at start, a missing library and
  * a library without json-c's functions fail in words that name the file
- * and leave nothing loaded, a JSON call that cannot load it ends the
- * program saying what to install, and once loaded the calls reach json-c
+ * and leave nothing loaded, gs_jsonc_need() or a JSON call that cannot
+ * load it ends the program saying what to install, and once loaded the calls reach json-c
  * with their arguments.  Built like the CLI: not linked with json-c.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,10 +25,10 @@
 #define SONAME "libjson-c.so.5"
 #define MESSAGE_SIZE 512
 
-/* Whether the dynamic loader has json-c mapped in this process. */
-static int jsonc_mapped(void)
+/* Whether the dynamic loader has @library mapped in this process. */
+static int mapped(const char *library)
 {
-	void *handle = dlopen(SONAME, RTLD_NOW | RTLD_NOLOAD);
+	void *handle = dlopen(library, RTLD_NOW | RTLD_NOLOAD);
 
 	if (!handle)
 		return 0;
@@ -47,14 +48,15 @@ static void fails(const char *library, const char *words, const char *what)
 	tap_ok(ret == -ENOENT && strstr(message, library) && strstr(message, words),
 	       "%s: -ENOENT, and the message names %s and says \"%s\" (got %d: %s)", what,
 	       library, words, ret, message);
-	tap_ok(!jsonc_mapped(), "%s: nothing is left loaded", what);
+	tap_ok(!mapped(SONAME) && !mapped(library), "%s: nothing is left loaded", what);
 }
 
 /*
- * A JSON call in a process that cannot load json-c: it must exit 1 with
- * the reason on stderr, not go on with a NULL object.
+ * gs_jsonc_need(), or a JSON call made without it, in a process that cannot
+ * load json-c: it must exit 1 with the reason on stderr, not go on with a
+ * NULL object.
  */
-static void call_without_library(void)
+static void call_without_library(bool need, const char *what)
 {
 	const char *library = "/nonexistent/" SONAME;
 	char text[MESSAGE_SIZE] = "";
@@ -72,7 +74,10 @@ static void call_without_library(void)
 		close(pipefd[0]);
 		dup2(pipefd[1], STDERR_FILENO);
 		setenv("GPUSCHED_JSONC_LIBRARY", library, 1);
-		json_object_new_object();
+		if (need)
+			gs_jsonc_need();
+		else
+			json_object_new_object();
 		_exit(99);	/* only if the call came back */
 	}
 	close(pipefd[1]);
@@ -83,11 +88,11 @@ static void call_without_library(void)
 	if (pid > 0)
 		waitpid(pid, &status, 0);
 	tap_ok(WIFEXITED(status) && WEXITSTATUS(status) == 1,
-	       "a JSON call that cannot load json-c exits 1 (status %#x)", status);
+	       "%s that cannot load json-c exits 1 (status %#x)", what, status);
 	tap_ok(!strncmp(text, "gpusched: ", 10) && strstr(text, library) &&
 	       strstr(text, "install the libjson-c5 package"),
-	       "its message names %s and the package to install (got \"%.*s\")", library,
-	       (int)strcspn(text, "\n"), text);
+	       "%s: the message names %s and the package to install (got \"%.*s\")", what,
+	       library, (int)strcspn(text, "\n"), text);
 }
 
 static void loaded(void)
@@ -96,12 +101,12 @@ static void loaded(void)
 	char message[MESSAGE_SIZE] = "";
 	const char *text;
 
-	tap_ok(json_object_put(NULL) == 0 && !jsonc_mapped(),
+	tap_ok(json_object_put(NULL) == 0 && !mapped(SONAME),
 	       "freeing NULL before any JSON was built loads nothing");
 	root = json_object_new_object();
 	if (!tap_ok(root != NULL, "the first call loads json-c and builds an object"))
 		return;
-	tap_ok(jsonc_mapped(), "json-c is mapped once a call was made");
+	tap_ok(mapped(SONAME), "json-c is mapped once a call was made");
 	tap_ok(gs_jsonc_load(message, sizeof(message)) == 0, "loading it again is a no-op (%s)",
 	       message);
 	array = json_object_new_array();
@@ -126,10 +131,11 @@ static void loaded(void)
 int main(void)
 {
 	tap_start();
-	tap_ok(!jsonc_mapped(), "json-c is not mapped when the program starts");
+	tap_ok(!mapped(SONAME), "json-c is not mapped when the program starts");
 	fails("/nonexistent/" SONAME, "install the libjson-c5 package", "a missing library");
 	fails("libz.so.1", "has no json_object_array_add", "a library that is not json-c");
-	call_without_library();
+	call_without_library(true, "gs_jsonc_need()");
+	call_without_library(false, "a JSON call");
 	loaded();
 	return tap_done();
 }

@@ -7,6 +7,7 @@
  * loaded the calls reach it with their arguments.
  */
 #define _GNU_SOURCE
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,6 +60,17 @@ static void before_loading(void)
 	tap_ok(1, "before loading, a void call does nothing");
 }
 
+/* Whether the dynamic loader has @library mapped in this process. */
+static int mapped(const char *library)
+{
+	void *handle = dlopen(library, RTLD_NOW | RTLD_NOLOAD);
+
+	if (!handle)
+		return 0;
+	dlclose(handle);
+	return 1;
+}
+
 /* Loads @library (GPUSCHED_LIBBPF_LIBRARY), which must fail naming @words. */
 static void fails(const char *library, const char *words, const char *what)
 {
@@ -71,7 +83,8 @@ static void fails(const char *library, const char *words, const char *what)
 	tap_ok(ret == -ENOENT && strstr(message, library) && strstr(message, words),
 	       "%s: -ENOENT, and the message names %s and says \"%s\" (got %d: %s)", what,
 	       library, words, ret, message);
-	tap_ok(libbpf_num_possible_cpus() == -ENOSYS, "%s: nothing is left loaded", what);
+	tap_ok(libbpf_num_possible_cpus() == -ENOSYS && !mapped(library),
+	       "%s: nothing is left loaded", what);
 }
 
 static void loaded(void)
