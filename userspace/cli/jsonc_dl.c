@@ -14,9 +14,9 @@
  * and status, which build JSON whatever they print), so that a missing
  * library stops it before it has pinned or measured anything, with a
  * message naming the library and the package to install; a call made
- * without that loads it the same way.  The first load is not thread-safe: the CLI makes its JSON calls from its
- * main thread.  The static build (the test guest's) links json-c itself
- * and leaves this file out.
+ * without that loads it the same way.  The first load is not thread-safe:
+ * the CLI makes its JSON calls from its main thread.  The static build
+ * (the test guest's) links json-c itself and leaves this file out.
  */
 #include <errno.h>
 #include <stdio.h>

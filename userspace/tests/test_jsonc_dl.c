@@ -8,7 +8,6 @@
  * with their arguments.  Built like the CLI: not linked with json-c.
  */
 #define _GNU_SOURCE
-#include <dlfcn.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -20,35 +19,17 @@
 #include <json-c/json.h>
 
 #include "../cli/jsonc_dl.h"
+#include "dl_test.h"
 #include "tap.h"
 
 #define SONAME "libjson-c.so.5"
 #define MESSAGE_SIZE 512
 
-/* Whether the dynamic loader has @library mapped in this process. */
-static int mapped(const char *library)
-{
-	void *handle = dlopen(library, RTLD_NOW | RTLD_NOLOAD);
-
-	if (!handle)
-		return 0;
-	dlclose(handle);
-	return 1;
-}
-
 /* Loads @library (GPUSCHED_JSONC_LIBRARY), which must fail naming @words. */
 static void fails(const char *library, const char *words, const char *what)
 {
-	char message[MESSAGE_SIZE] = "";
-	int ret;
-
-	setenv("GPUSCHED_JSONC_LIBRARY", library, 1);
-	ret = gs_jsonc_load(message, sizeof(message));
-	unsetenv("GPUSCHED_JSONC_LIBRARY");
-	tap_ok(ret == -ENOENT && strstr(message, library) && strstr(message, words),
-	       "%s: -ENOENT, and the message names %s and says \"%s\" (got %d: %s)", what,
-	       library, words, ret, message);
-	tap_ok(!mapped(SONAME) && !mapped(library), "%s: nothing is left loaded", what);
+	dl_load_fails("GPUSCHED_JSONC_LIBRARY", gs_jsonc_load, library, words, what);
+	tap_ok(!dl_mapped(SONAME) && !dl_mapped(library), "%s: nothing is left loaded", what);
 }
 
 /*
@@ -101,12 +82,12 @@ static void loaded(void)
 	char message[MESSAGE_SIZE] = "";
 	const char *text;
 
-	tap_ok(json_object_put(NULL) == 0 && !mapped(SONAME),
+	tap_ok(json_object_put(NULL) == 0 && !dl_mapped(SONAME),
 	       "freeing NULL before any JSON was built loads nothing");
 	root = json_object_new_object();
 	if (!tap_ok(root != NULL, "the first call loads json-c and builds an object"))
 		return;
-	tap_ok(mapped(SONAME), "json-c is mapped once a call was made");
+	tap_ok(dl_mapped(SONAME), "json-c is mapped once a call was made");
 	tap_ok(gs_jsonc_load(message, sizeof(message)) == 0, "loading it again is a no-op (%s)",
 	       message);
 	array = json_object_new_array();
@@ -131,7 +112,7 @@ static void loaded(void)
 int main(void)
 {
 	tap_start();
-	tap_ok(!mapped(SONAME), "json-c is not mapped when the program starts");
+	tap_ok(!dl_mapped(SONAME), "json-c is not mapped when the program starts");
 	fails("/nonexistent/" SONAME, "install the libjson-c5 package", "a missing library");
 	fails("libz.so.1", "has no json_object_array_add", "a library that is not json-c");
 	call_without_library(true, "gs_jsonc_need()");

@@ -7,7 +7,6 @@
  * loaded the calls reach it with their arguments.
  */
 #define _GNU_SOURCE
-#include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +18,7 @@
 #include "../bpf/libbpf_dl.h"
 #include "../lib/cpulist.h"
 #include "../lib/sysfs.h"
+#include "dl_test.h"
 #include "tap.h"
 
 #define MESSAGE_SIZE 256
@@ -60,30 +60,11 @@ static void before_loading(void)
 	tap_ok(1, "before loading, a void call does nothing");
 }
 
-/* Whether the dynamic loader has @library mapped in this process. */
-static int mapped(const char *library)
-{
-	void *handle = dlopen(library, RTLD_NOW | RTLD_NOLOAD);
-
-	if (!handle)
-		return 0;
-	dlclose(handle);
-	return 1;
-}
-
 /* Loads @library (GPUSCHED_LIBBPF_LIBRARY), which must fail naming @words. */
 static void fails(const char *library, const char *words, const char *what)
 {
-	char message[MESSAGE_SIZE] = "";
-	int ret;
-
-	setenv("GPUSCHED_LIBBPF_LIBRARY", library, 1);
-	ret = gs_libbpf_load(message, sizeof(message));
-	unsetenv("GPUSCHED_LIBBPF_LIBRARY");
-	tap_ok(ret == -ENOENT && strstr(message, library) && strstr(message, words),
-	       "%s: -ENOENT, and the message names %s and says \"%s\" (got %d: %s)", what,
-	       library, words, ret, message);
-	tap_ok(libbpf_num_possible_cpus() == -ENOSYS && !mapped(library),
+	dl_load_fails("GPUSCHED_LIBBPF_LIBRARY", gs_libbpf_load, library, words, what);
+	tap_ok(libbpf_num_possible_cpus() == -ENOSYS && !dl_mapped(library),
 	       "%s: nothing is left loaded", what);
 }
 
