@@ -49,8 +49,9 @@ timed() {
 	fi
 }
 
-# overhead FILE EXEC_CONDITION: each launcher's time less a plain fork+exec,
-# and gpusched exec's against taskset's and numactl's.
+# overhead FILE EXEC_CONDITION [LABEL]: each launcher's time less a plain
+# fork+exec, and gpusched exec's against taskset's and numactl's, printed
+# under LABEL (by default the condition).
 overhead() {
 	local plain taskset numactl exec
 	plain=$(median "$1" "fork + exec of true")
@@ -58,7 +59,7 @@ overhead() {
 	numactl=$(median "$1" "numactl --cpunodebind=NODE true")
 	exec=$(median "$1" "gpusched exec --gpu G -- true" "$2")
 	[ -n "$plain" ] && [ -n "$taskset" ] && [ -n "$numactl" ] && [ -n "$exec" ] || return 0
-	awk -v p="$plain" -v t="$taskset" -v n="$numactl" -v e="$exec" -v c="$2" 'BEGIN {
+	awk -v p="$plain" -v t="$taskset" -v n="$numactl" -v e="$exec" -v c="${3-$2}" 'BEGIN {
 		printf "launch overhead over a plain fork+exec (%.2f ms), %s: taskset %.2f ms, numactl %.2f ms, gpusched exec %.2f ms (%.2fx taskset, %.2fx numactl)\n",
 			p / 1e6, c, (t - p) / 1e6, (n - p) / 1e6, (e - p) / 1e6, (e - p) / (t - p), (e - p) / (n - p) }'
 }
@@ -125,8 +126,8 @@ diag "$(overhead "$log/module.json" "through the module")"
 fixed=1 bench module-fixed "with the module, address-space randomization off"
 timed "... through gpusched exec and the module, randomization off" \
 	"$log/module-fixed.json" "gpusched exec --gpu G -- true" "through the module"
-diag "$(overhead "$log/module-fixed.json" "through the module" |
-	sed 's/through the module/through the module, randomization off/')"
+diag "$(overhead "$log/module-fixed.json" "through the module" \
+	"through the module, randomization off")"
 
 # Without the module: gpuschedd first, since it holds the device open.
 step "systemctl stop gpuschedd" systemctl stop gpuschedd
@@ -142,14 +143,14 @@ check "the fallback left the machine it found in /run/gpusched/fallback-machine"
 fixed=1 bench fallback-fixed "without the module, address-space randomization off"
 timed "... through the fallback, randomization off" "$log/fallback-fixed.json" \
 	"gpusched exec --gpu G -- true" "module not loaded: sched_setaffinity fallback"
-diag "$(overhead "$log/fallback-fixed.json" "module not loaded: sched_setaffinity fallback" |
-	sed 's/sched_setaffinity fallback/fallback, randomization off/')"
+diag "$(overhead "$log/fallback-fixed.json" "module not loaded: sched_setaffinity fallback" \
+	"module not loaded: fallback, randomization off")"
 GPUSCHED_CACHE_DIR='' bench fallback-discovering "without the module, GPUSCHED_CACHE_DIR empty"
 timed "... through the fallback, discovering at every launch" \
 	"$log/fallback-discovering.json" "gpusched exec --gpu G -- true" \
 	"module not loaded: sched_setaffinity fallback"
-diag "$(overhead "$log/fallback-discovering.json" "module not loaded: sched_setaffinity fallback" |
-	sed 's/sched_setaffinity fallback/fallback discovering at every launch/')"
+diag "$(overhead "$log/fallback-discovering.json" "module not loaded: sched_setaffinity fallback" \
+	"module not loaded: fallback discovering at every launch")"
 
 # ---- put back what the test changed ---------------------------------------
 step "modprobe gpusched" modprobe gpusched
