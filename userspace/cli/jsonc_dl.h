@@ -29,13 +29,6 @@ int gs_jsonc_load(char *message, size_t size);
 void gs_jsonc_need(void);
 #else
 /* Linked with json-c itself: nothing to load. */
-static inline int gs_jsonc_load(char *message, size_t size)
-{
-	(void)message;
-	(void)size;
-	return 0;
-}
-
 static inline void gs_jsonc_need(void)
 {
 }

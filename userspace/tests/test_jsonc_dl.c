@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Tests of userspace/cli/jsonc_dl.c, the json-c the gpusched CLI loads when
- * it first builds JSON: nothing maps json-c at start, a missing library and
- * a library without json-c's functions fail in words that name the file
- * and leave nothing loaded, gs_jsonc_need() or a JSON call that cannot
- * load it ends the program saying what to install, and once loaded the calls reach json-c
- * with their arguments.  Built like the CLI: not linked with json-c.
+ * a command needs it: nothing maps json-c at start, a missing library and a
+ * library without json-c's functions fail in words that name the file and
+ * leave nothing loaded, gs_jsonc_need() or a JSON call that cannot load it
+ * ends the program saying what to install, and once loaded the calls reach
+ * json-c with their arguments.  Built like the CLI: not linked with json-c.
  */
 #define _GNU_SOURCE
 #include <errno.h>
