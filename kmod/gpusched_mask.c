@@ -81,6 +81,11 @@ void gpusched_mask_exit(void)
  * or not; two different sets of CPUs share one with odds of 2^-64,
  * through a SipHash under a key drawn at load.
  *
+ * A PIN takes three (the CPUs from before, those set, those the thread
+ * asked for itself), so the digest is one SipHash of the mask's words
+ * whenever it can be: only a last word that is partly past nr_cpu_ids,
+ * after full ones, takes a second.
+ *
  * Context: any, even under a raw spinlock: it only reads @cpus.
  * Return: the digest.
  */
@@ -88,12 +93,16 @@ u64 gpusched_mask_digest(const struct cpumask *cpus)
 {
 	const unsigned long *bits = cpumask_bits(cpus);
 	unsigned int full = nr_cpu_ids / BITS_PER_LONG;
-	unsigned long last = 0;
+	size_t size = full * sizeof(unsigned long);
+	unsigned long last;
 
-	if (nr_cpu_ids % BITS_PER_LONG)
-		last = bits[full] & BITMAP_LAST_WORD_MASK(nr_cpu_ids);
-	return siphash_2u64(siphash(bits, full * sizeof(unsigned long), &gpusched_digest_key),
-			    last, &gpusched_digest_key);
+	if (!(nr_cpu_ids % BITS_PER_LONG))
+		return siphash(bits, size, &gpusched_digest_key);
+	last = bits[full] & BITMAP_LAST_WORD_MASK(nr_cpu_ids);
+	if (!full)
+		return siphash_1u64(last, &gpusched_digest_key);
+	return siphash_2u64(siphash(bits, size, &gpusched_digest_key), last,
+			    &gpusched_digest_key);
 }
 
 static struct gpusched_mask *gpusched_mask_alloc(void)
