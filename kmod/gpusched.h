@@ -29,7 +29,8 @@
  * gpusched_current_table is published with rcu_assign_pointer() under
  * gpusched_lock and read under rcu_read_lock() by sysfs and GET_INFO; a
  * table is never modified once published, except for the CPU online flags
- * used by the placement engine, which only holders of gpusched_lock read.
+ * used by the placement engine and the mask they were set from, which only
+ * holders of gpusched_lock read.
  */
 #ifndef _GPUSCHED_H
 #define _GPUSCHED_H
@@ -104,6 +105,8 @@ struct gpusched_gpu_rec {
  * @cpus: backing store of @engine.cpus (nr_cpu_ids entries)
  * @index: backing store of @engine.node_cpus and @engine.node_start
  * @housekeeping: CPUs no pin may use, a bitmap of nr_cpu_ids bits
+ * @online: the online CPUs @engine's flags were last set from, a bitmap of
+ *	nr_cpu_ids bits; changed with the flags, under gpusched_lock
  *
  * Allocated as one block by gpusched_table_alloc(); all arrays live in it.
  */
@@ -116,6 +119,7 @@ struct gpusched_table {
 	struct gs_cpu *cpus;
 	u32 *index;
 	unsigned long *housekeeping;
+	unsigned long *online;
 };
 
 extern struct mutex gpusched_lock;

@@ -32,9 +32,9 @@ struct gpusched_table *gpusched_table_alloc(u32 nr_gpus)
 {
 	size_t words = BITS_TO_LONGS(nr_cpu_ids);
 	struct gpusched_table *topo;
-	size_t size, off_gpus, off_engine_gpus, off_cpus, off_dist, off_index, off_hk;
+	size_t size, off_gpus, off_engine_gpus, off_cpus, off_dist, off_index, off_hk, off_online;
 
-	/* One block: header, GPU records, engine GPUs, CPUs, distances, node index, mask. */
+	/* One block: header, GPU records, engine GPUs, CPUs, distances, node index, masks. */
 	off_gpus = ALIGN(sizeof(*topo), 8);
 	off_engine_gpus = off_gpus + array_size(nr_gpus, sizeof(struct gpusched_gpu_rec));
 	off_cpus = ALIGN(off_engine_gpus + array_size(nr_gpus, sizeof(struct gs_gpu)), 8);
@@ -42,7 +42,8 @@ struct gpusched_table *gpusched_table_alloc(u32 nr_gpus)
 	off_index = off_dist + array3_size(nr_node_ids, nr_node_ids, sizeof(u32));
 	off_hk = ALIGN(off_index + array_size(gs_topology_index_words(nr_cpu_ids, nr_node_ids),
 					      sizeof(u32)), 8);
-	size = off_hk + array_size(words, sizeof(unsigned long));
+	off_online = off_hk + array_size(words, sizeof(unsigned long));
+	size = off_online + array_size(words, sizeof(unsigned long));
 
 	topo = kvzalloc(size, GFP_KERNEL);
 	if (!topo)
@@ -52,6 +53,7 @@ struct gpusched_table *gpusched_table_alloc(u32 nr_gpus)
 	topo->cpus = (void *)topo + off_cpus;
 	topo->index = (void *)topo + off_index;
 	topo->housekeeping = (void *)topo + off_hk;
+	topo->online = (void *)topo + off_online;
 	topo->engine.nr_cpus = nr_cpu_ids;
 	topo->engine.nr_nodes = nr_node_ids;
 	topo->engine.nr_gpus = nr_gpus;
@@ -88,6 +90,7 @@ void gpusched_fill_cpus(struct gpusched_table *topo, const u32 *llc)
 			c->core = cpumask_first(topology_sibling_cpumask(cpu));
 			c->package = cpumask_first(topology_core_cpumask(cpu));
 			c->flags = GS_CPU_ONLINE;
+			__set_bit(cpu, topo->online);
 		} else {
 			c->core = cpu;
 			c->package = cpu;

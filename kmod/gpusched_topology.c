@@ -37,6 +37,10 @@ static u64 gpusched_generation;
  * gpusched_table_refresh_online() - bring the engine's online flags up to date
  * @topo: the current table
  *
+ * Every placement calls it, so it compares the online CPUs with those the
+ * flags were last set from a word at a time, and walks the CPUs only when
+ * one came or went since.
+ *
  * Context: gpusched_lock held, and cpus_read_lock() so that the answer stays
  * true while it is used.
  */
@@ -46,6 +50,9 @@ void gpusched_table_refresh_online(struct gpusched_table *topo)
 	unsigned int cpu;
 
 	lockdep_assert_held(&gpusched_lock);
+	if (bitmap_equal(topo->online, cpumask_bits(cpu_online_mask), nr_cpu_ids))
+		return;
+	bitmap_copy(topo->online, cpumask_bits(cpu_online_mask), nr_cpu_ids);
 	for (cpu = 0; cpu < nr_cpu_ids; cpu++) {
 		if (cpu_online(cpu))
 			cpus[cpu].flags |= GS_CPU_ONLINE;
