@@ -52,9 +52,10 @@ void gpusched_table_refresh_online(struct gpusched_table *topo)
 	lockdep_assert_held(&gpusched_lock);
 	if (bitmap_equal(topo->online, cpumask_bits(cpu_online_mask), nr_cpu_ids))
 		return;
+	/* From the copy: the flags must say what the next comparison compares. */
 	bitmap_copy(topo->online, cpumask_bits(cpu_online_mask), nr_cpu_ids);
 	for (cpu = 0; cpu < nr_cpu_ids; cpu++) {
-		if (cpu_online(cpu))
+		if (test_bit(cpu, topo->online))
 			cpus[cpu].flags |= GS_CPU_ONLINE;
 		else
 			cpus[cpu].flags &= ~GS_CPU_ONLINE;
