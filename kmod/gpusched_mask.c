@@ -11,7 +11,7 @@
  *
  * A mask never changes once made; a holder that needs other CPUs takes
  * another mask and puts its old one.  gpusched_masks_lock, a spinlock,
- * guards the table and the spare, so that a mask can be put from any
+ * guards the table and the spares, so that a mask can be put from any
  * process context, with or without gpusched_lock.  Only gpusched_mask_get()
  * and gpusched_mask_reserve() allocate, and only outside the lock.  Masks
  * are made (gpusched_mask_get(), gpusched_mask_intern()) only under
@@ -19,8 +19,8 @@
  * it while it sleeps in set_cpus_allowed_ptr() (gpusched_thread_apply()).
  *
  * A mask is charged to the memory cgroup of whoever allocated it, which
- * for a spare may be another pin than the one that uses it, and for the
- * module's own works no cgroup.
+ * for a spare may be another pin than the one that uses it (a spare may be
+ * a mask an earlier pin let go), and for the module's own works no cgroup.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -39,11 +39,17 @@
 static siphash_key_t gpusched_digest_key;
 
 /*
- * Masks by digest, and one allocated mask kept for gpusched_mask_intern()
- * (see gpusched_mask_reserve()); both under gpusched_masks_lock.
+ * Masks by digest, and up to GPUSCHED_MASK_SPARES allocated masks kept for
+ * gpusched_mask_intern() (see gpusched_mask_reserve()), with their count;
+ * all under gpusched_masks_lock.  A mask whose last holder lets go becomes
+ * a spare while there are fewer: a thread pinned alone holds two new masks
+ * (its CPUs from before and the pin's), so pinning and unpinning it again
+ * and again allocates and frees none.
  */
+#define GPUSCHED_MASK_SPARES 2
 static DEFINE_HASHTABLE(gpusched_masks, 6);
-static struct gpusched_mask *gpusched_mask_spare;
+static HLIST_HEAD(gpusched_mask_spares);
+static unsigned int gpusched_nr_spares;
 static DEFINE_SPINLOCK(gpusched_masks_lock);
 /* Masks in the table, for the KUnit suite and the exit check. */
 static unsigned int gpusched_nr_masks;
@@ -59,16 +65,21 @@ void gpusched_mask_init(void)
 }
 
 /**
- * gpusched_mask_exit() - free the spare mask
+ * gpusched_mask_exit() - free the spare masks
  *
  * Context: module exit; no thread is pinned, so every mask was put.
  */
 void gpusched_mask_exit(void)
 {
+	struct gpusched_mask *mask;
+	struct hlist_node *next;
+
 	if (gpusched_nr_masks)
 		pr_err("%u CPU masks still held at exit\n", gpusched_nr_masks);
-	kfree(gpusched_mask_spare);
-	gpusched_mask_spare = NULL;
+	hlist_for_each_entry_safe(mask, next, &gpusched_mask_spares, node)
+		kfree(mask);
+	INIT_HLIST_HEAD(&gpusched_mask_spares);
+	gpusched_nr_spares = 0;
 }
 
 /**
@@ -119,7 +130,7 @@ static struct gpusched_mask *gpusched_mask_alloc(void)
 /**
  * gpusched_mask_reserve() - make sure the next gpusched_mask_intern() succeeds
  *
- * Keeps one allocated mask aside, so that a caller can be sure, before it
+ * Keeps an allocated mask aside, so that a caller can be sure, before it
  * changes anything, that it will be able to remember what it changed.
  * The promise holds until the next intern, for a caller that holds
  * gpusched_lock throughout.
@@ -131,14 +142,15 @@ int gpusched_mask_reserve(void)
 {
 	struct gpusched_mask *mask;
 
-	if (READ_ONCE(gpusched_mask_spare))
+	if (READ_ONCE(gpusched_nr_spares))
 		return 0;
 	mask = gpusched_mask_alloc();
 	if (!mask)
 		return -ENOMEM;
 	spin_lock(&gpusched_masks_lock);
-	if (!gpusched_mask_spare) {
-		WRITE_ONCE(gpusched_mask_spare, mask);
+	if (gpusched_nr_spares < GPUSCHED_MASK_SPARES) {
+		hlist_add_head(&mask->node, &gpusched_mask_spares);
+		WRITE_ONCE(gpusched_nr_spares, gpusched_nr_spares + 1);
 		mask = NULL;
 	}
 	spin_unlock(&gpusched_masks_lock);
@@ -151,7 +163,7 @@ int gpusched_mask_reserve(void)
  * @cpus: the CPUs
  *
  * The mask of the same CPUs already held by someone, with one more
- * holder, or the spare mask filled with @cpus.
+ * holder, or a spare mask filled with @cpus.
  *
  * Context: gpusched_lock held (in the module); allocates nothing.
  * Return: the mask, or NULL when it is new and no spare was reserved.
@@ -168,9 +180,10 @@ struct gpusched_mask *gpusched_mask_intern(const struct cpumask *cpus)
 			goto out;
 		}
 	}
-	mask = gpusched_mask_spare;
+	mask = hlist_entry_safe(gpusched_mask_spares.first, struct gpusched_mask, node);
 	if (mask) {
-		WRITE_ONCE(gpusched_mask_spare, NULL);
+		hlist_del(&mask->node);
+		WRITE_ONCE(gpusched_nr_spares, gpusched_nr_spares - 1);
 		cpumask_copy(to_cpumask(mask->bits), cpus);
 		mask->digest = digest;
 		refcount_set(&mask->ref, 1);
@@ -210,14 +223,17 @@ struct gpusched_mask *gpusched_mask_hold(struct gpusched_mask *mask)
 }
 
 /**
- * gpusched_mask_put() - drop a holder of a mask, freeing it after the last
+ * gpusched_mask_put() - drop a holder of a mask, letting it go after the last
  * @mask: the mask, or NULL
+ *
+ * After its last holder, the mask becomes a spare, or is freed when there
+ * are enough spares.
  *
  * Context: process context, without gpusched_masks_lock.
  */
 void gpusched_mask_put(struct gpusched_mask *mask)
 {
-	bool last;
+	bool last, spare = false;
 
 	if (!mask)
 		return;
@@ -227,8 +243,13 @@ void gpusched_mask_put(struct gpusched_mask *mask)
 	if (last) {
 		hash_del(&mask->node);
 		gpusched_nr_masks--;
+		spare = gpusched_nr_spares < GPUSCHED_MASK_SPARES;
+		if (spare) {
+			hlist_add_head(&mask->node, &gpusched_mask_spares);
+			WRITE_ONCE(gpusched_nr_spares, gpusched_nr_spares + 1);
+		}
 	}
 	spin_unlock(&gpusched_masks_lock);
-	if (last)
+	if (last && !spare)
 		kfree(mask);
 }

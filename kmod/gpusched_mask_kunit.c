@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * KUnit suite of the shared CPU masks (gpusched_mask.c): a set of CPUs is
- * kept once however many records hold it, freed with its last holder, told
- * apart by a digest that ignores bits past nr_cpu_ids, and taken from the
- * reserve only when new, so that a caller that reserved first cannot fail.
+ * kept once however many records hold it, let go with its last holder (a
+ * few are kept as spares for the next new masks), told apart by a digest
+ * that ignores bits past nr_cpu_ids, and taken from the reserve only when
+ * new, so that a caller that reserved first cannot fail.
  * Built into gpusched_kunit.ko with its own copy of the table (see
  * gpusched_kunit.c), so the loaded gpusched.ko is not touched.
  */
@@ -17,8 +18,14 @@ static int gpusched_mask_test_init(struct kunit *test)
 
 static void gpusched_mask_test_exit(struct kunit *test)
 {
-	/* Every case puts what it took: nothing is left but the spare. */
+	/* Every case puts what it took: nothing is left but spares. */
 	KUNIT_EXPECT_EQ(test, gpusched_nr_masks, 0U);
+	gpusched_mask_exit();
+}
+
+/* Frees the spare masks, as if none had ever been reserved or let go. */
+static void gpusched_test_drop_spares(void)
+{
 	gpusched_mask_exit();
 }
 
@@ -110,15 +117,14 @@ static void mask_intern_takes_the_reserve_only_when_new(struct kunit *test)
 	struct gpusched_mask *a, *b;
 
 	/* No spare: a new set of CPUs cannot be kept... */
-	kfree(gpusched_mask_spare);
-	gpusched_mask_spare = NULL;
+	gpusched_test_drop_spares();
 	cpumask_set_cpu(nr_cpu_ids - 1, cpus);
 	KUNIT_EXPECT_NULL(test, gpusched_mask_intern(cpus));
 	/* ...until one is reserved, and one reserve serves one new mask. */
 	KUNIT_ASSERT_EQ(test, gpusched_mask_reserve(), 0);
 	a = gpusched_mask_intern(cpus);
 	KUNIT_ASSERT_NOT_NULL(test, a);
-	KUNIT_EXPECT_NULL(test, gpusched_mask_spare);
+	KUNIT_EXPECT_EQ(test, gpusched_nr_spares, 0U);
 	/* A set already kept needs no spare. */
 	b = gpusched_mask_intern(cpus);
 	KUNIT_EXPECT_PTR_EQ(test, a, b);
@@ -127,10 +133,64 @@ static void mask_intern_takes_the_reserve_only_when_new(struct kunit *test)
 	/* Reserving twice keeps one spare. */
 	KUNIT_ASSERT_EQ(test, gpusched_mask_reserve(), 0);
 	KUNIT_ASSERT_EQ(test, gpusched_mask_reserve(), 0);
-	KUNIT_EXPECT_NOT_NULL(test, gpusched_mask_spare);
+	KUNIT_EXPECT_EQ(test, gpusched_nr_spares, 1U);
 	gpusched_mask_put(b);
 	gpusched_mask_put(gpusched_mask_hold(a));
 	gpusched_mask_put(a);
+}
+
+/* @cpus set to the first @n CPUs: a different set for each @n. */
+static void gpusched_test_first_cpus(struct cpumask *cpus, unsigned int n)
+{
+	unsigned int cpu;
+
+	cpumask_clear(cpus);
+	for (cpu = 0; cpu < n; cpu++)
+		cpumask_set_cpu(cpu, cpus);
+}
+
+static void mask_let_go_becomes_a_spare(struct kunit *test)
+{
+	struct gpusched_mask *masks[GPUSCHED_MASK_SPARES + 1], *again, *other;
+	struct cpumask *cpus = gpusched_test_cpus(test);
+	unsigned int i;
+
+	if (nr_cpu_ids < ARRAY_SIZE(masks))
+		kunit_skip(test, "needs %zu CPUs, nr_cpu_ids is %u", ARRAY_SIZE(masks), nr_cpu_ids);
+	gpusched_test_drop_spares();
+	for (i = 0; i < ARRAY_SIZE(masks); i++) {
+		gpusched_test_first_cpus(cpus, i);
+		masks[i] = gpusched_mask_get(cpus);
+		KUNIT_ASSERT_NOT_NULL(test, masks[i]);
+	}
+	KUNIT_ASSERT_EQ(test, gpusched_nr_masks, (unsigned int)ARRAY_SIZE(masks));
+	KUNIT_EXPECT_EQ(test, gpusched_nr_spares, 0U);
+	/* A mask that a holder still holds stays in the table. */
+	gpusched_mask_put(gpusched_mask_hold(masks[0]));
+	KUNIT_EXPECT_EQ(test, gpusched_nr_masks, (unsigned int)ARRAY_SIZE(masks));
+	KUNIT_EXPECT_EQ(test, gpusched_nr_spares, 0U);
+	/* The last holder's put keeps the mask, up to GPUSCHED_MASK_SPARES of them... */
+	for (i = 0; i < ARRAY_SIZE(masks); i++)
+		gpusched_mask_put(masks[i]);
+	KUNIT_EXPECT_EQ(test, gpusched_nr_masks, 0U);
+	KUNIT_EXPECT_EQ(test, gpusched_nr_spares, GPUSCHED_MASK_SPARES);
+	/* ...and a new set of CPUs takes the last one kept, without allocating. */
+	cpumask_setall(cpus);
+	again = gpusched_mask_intern(cpus);
+	KUNIT_ASSERT_NOT_NULL(test, again);
+	KUNIT_EXPECT_PTR_EQ(test, again, masks[GPUSCHED_MASK_SPARES - 1]);
+	KUNIT_EXPECT_EQ(test, gpusched_nr_spares, GPUSCHED_MASK_SPARES - 1);
+	KUNIT_EXPECT_TRUE(test, cpumask_equal(gpusched_mask_cpus(again), cpus));
+	KUNIT_EXPECT_EQ(test, refcount_read(&again->ref), 1U);
+	/* It is no longer found by the CPUs it had before. */
+	gpusched_test_first_cpus(cpus, GPUSCHED_MASK_SPARES - 1);
+	other = gpusched_mask_get(cpus);
+	KUNIT_ASSERT_NOT_NULL(test, other);
+	KUNIT_EXPECT_PTR_NE(test, other, again);
+	KUNIT_EXPECT_TRUE(test, cpumask_equal(gpusched_mask_cpus(other), cpus));
+	gpusched_mask_put(other);
+	gpusched_mask_put(again);
+	KUNIT_EXPECT_EQ(test, gpusched_nr_spares, GPUSCHED_MASK_SPARES);
 }
 
 static struct kunit_case gpusched_mask_cases[] = {
@@ -138,6 +198,7 @@ static struct kunit_case gpusched_mask_cases[] = {
 	KUNIT_CASE(mask_digest_tells_cpus_apart),
 	KUNIT_CASE(mask_digest_ignores_bits_past_the_last_cpu),
 	KUNIT_CASE(mask_intern_takes_the_reserve_only_when_new),
+	KUNIT_CASE(mask_let_go_becomes_a_spare),
 	{}
 };
 
