@@ -51,6 +51,12 @@ static DEFINE_HASHTABLE(gpusched_masks, 6);
 static HLIST_HEAD(gpusched_mask_spares);
 static unsigned int gpusched_nr_spares;
 static DEFINE_SPINLOCK(gpusched_masks_lock);
+/*
+ * The mask interned last, while it is in the table: the threads of a
+ * process nearly always take the same masks one after the other, and a
+ * comparison with it saves them the digest; under gpusched_masks_lock.
+ */
+static struct gpusched_mask *gpusched_mask_last;
 /* Masks in the table, for the KUnit suite and the exit check. */
 static unsigned int gpusched_nr_masks;
 
@@ -80,6 +86,7 @@ void gpusched_mask_exit(void)
 		kfree(mask);
 	INIT_HLIST_HEAD(&gpusched_mask_spares);
 	gpusched_nr_spares = 0;
+	gpusched_mask_last = NULL;
 }
 
 /**
@@ -163,17 +170,24 @@ int gpusched_mask_reserve(void)
  * @cpus: the CPUs
  *
  * The mask of the same CPUs already held by someone, with one more
- * holder, or a spare mask filled with @cpus.
+ * holder, or a spare mask filled with @cpus.  The mask interned last is
+ * compared first, and the digest is taken only when it differs.
  *
  * Context: gpusched_lock held (in the module); allocates nothing.
  * Return: the mask, or NULL when it is new and no spare was reserved.
  */
 struct gpusched_mask *gpusched_mask_intern(const struct cpumask *cpus)
 {
-	u64 digest = gpusched_mask_digest(cpus);
 	struct gpusched_mask *mask;
+	u64 digest;
 
 	spin_lock(&gpusched_masks_lock);
+	mask = gpusched_mask_last;
+	if (mask && cpumask_equal(gpusched_mask_cpus(mask), cpus)) {
+		refcount_inc(&mask->ref);
+		goto out;
+	}
+	digest = gpusched_mask_digest(cpus);
 	hash_for_each_possible(gpusched_masks, mask, node, digest) {
 		if (mask->digest == digest && cpumask_equal(gpusched_mask_cpus(mask), cpus)) {
 			refcount_inc(&mask->ref);
@@ -191,6 +205,8 @@ struct gpusched_mask *gpusched_mask_intern(const struct cpumask *cpus)
 		gpusched_nr_masks++;
 	}
 out:
+	if (mask)
+		gpusched_mask_last = mask;
 	spin_unlock(&gpusched_masks_lock);
 	return mask;
 }
@@ -243,6 +259,8 @@ void gpusched_mask_put(struct gpusched_mask *mask)
 	if (last) {
 		hash_del(&mask->node);
 		gpusched_nr_masks--;
+		if (gpusched_mask_last == mask)
+			gpusched_mask_last = NULL;
 		spare = gpusched_nr_spares < GPUSCHED_MASK_SPARES;
 		if (spare) {
 			hlist_add_head(&mask->node, &gpusched_mask_spares);

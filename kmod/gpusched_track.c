@@ -303,6 +303,20 @@ void gpusched_thread_free(struct gpusched_thread *thread)
 }
 
 /*
+ * The digest of @user, the CPUs @thread's task asked for itself, which are
+ * most often the CPUs it had before the pin: those have theirs already.
+ * Context: any.
+ */
+static u64 gpusched_user_digest(const struct gpusched_thread *thread, const struct cpumask *user)
+{
+	const struct gpusched_mask *original = thread->original;
+
+	if (original && cpumask_equal(user, gpusched_mask_cpus(original)))
+		return original->digest;
+	return gpusched_mask_digest(user);
+}
+
+/*
  * Records in @thread what the kernel keeps of @mask for @task: since 6.2,
  * set_cpus_allowed_ptr() narrows it to the CPUs the task asked for itself,
  * when the two meet.  Read under pi_lock, which guards user_cpus_ptr, into
@@ -322,7 +336,7 @@ static int gpusched_task_note(struct gpusched_thread *thread, struct task_struct
 	raw_spin_lock_irqsave(&task->pi_lock, flags);
 	user = task->user_cpus_ptr;
 	if (user)
-		user_cpus = gpusched_mask_digest(user);
+		user_cpus = gpusched_user_digest(thread, user);
 	if (!user || !cpumask_and(gpusched_note_cpus, mask, user))
 		cpumask_copy(gpusched_note_cpus, mask);
 	raw_spin_unlock_irqrestore(&task->pi_lock, flags);
@@ -473,7 +487,8 @@ enum gpusched_thread_change gpusched_thread_check(struct gpusched_thread *thread
 	if (cpumask_equal(&task->cpus_mask, gpusched_mask_cpus(thread->applied)))
 		goto unlock;
 	user = task->user_cpus_ptr;
-	if (user && (!thread->has_user_cpus || gpusched_mask_digest(user) != thread->user_cpus)) {
+	if (user && (!thread->has_user_cpus ||
+		     gpusched_user_digest(thread, user) != thread->user_cpus)) {
 		change = GPUSCHED_THREAD_OWN;
 		goto unlock;
 	}
