@@ -203,7 +203,8 @@ struct gpusched_worker {
 
 /**
  * struct gpusched_mask - a set of CPUs, kept once for all who hold it
- * @node: entry in the table of masks by @digest (gpusched_mask.c)
+ * @node: entry in the table of masks by @digest, or in the list of
+ *	spares once no one holds it (gpusched_mask.c)
  * @ref: one per holder
  * @digest: gpusched_mask_digest() of the CPUs
  * @bits: the CPUs, cpumask_size() bytes; never changed once in the table

@@ -9,8 +9,8 @@
  * record holds pointers: its size does not grow with the number of
  * possible CPUs (a mask is 288 bytes on a machine of 2304).
  *
- * A mask never changes once made; a holder that needs other CPUs takes
- * another mask and puts its old one.  gpusched_masks_lock, a spinlock,
+ * A mask never changes while it is held; a holder that needs other CPUs
+ * takes another mask and puts its old one.  gpusched_masks_lock, a spinlock,
  * guards the table and the spares, so that a mask can be put from any
  * process context, with or without gpusched_lock.  Only gpusched_mask_get()
  * and gpusched_mask_reserve() allocate, and only outside the lock.  Masks
@@ -44,9 +44,10 @@ static siphash_key_t gpusched_digest_key;
  * all under gpusched_masks_lock.  A mask whose last holder lets go becomes
  * a spare while there are fewer: a thread pinned alone holds two new masks
  * (its CPUs from before and the pin's), so pinning and unpinning it again
- * and again allocates and frees none.
+ * and again allocates and frees none.  (The price: KASAN cannot see a
+ * mask used after its last put while it waits as a spare.)
  */
-#define GPUSCHED_MASK_SPARES 2
+#define GPUSCHED_MASK_SPARES 2U
 static DEFINE_HASHTABLE(gpusched_masks, 6);
 static HLIST_HEAD(gpusched_mask_spares);
 static unsigned int gpusched_nr_spares;

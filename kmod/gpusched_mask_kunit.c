@@ -23,7 +23,10 @@ static void gpusched_mask_test_exit(struct kunit *test)
 	gpusched_mask_exit();
 }
 
-/* Frees the spare masks, as if none had ever been reserved or let go. */
+/*
+ * Frees the spare masks, as if none had ever been reserved or let go, and
+ * forgets the mask interned last.
+ */
 static void gpusched_test_drop_spares(void)
 {
 	gpusched_mask_exit();
@@ -40,7 +43,7 @@ static struct cpumask *gpusched_test_cpus(struct kunit *test)
 static void mask_same_cpus_are_kept_once(struct kunit *test)
 {
 	struct cpumask *cpus = gpusched_test_cpus(test);
-	struct gpusched_mask *a, *b, *c;
+	struct gpusched_mask *a, *b, *c, *d;
 
 	cpumask_set_cpu(0, cpus);
 	a = gpusched_mask_get(cpus);
@@ -60,6 +63,14 @@ static void mask_same_cpus_are_kept_once(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, cpumask_test_cpu(0, gpusched_mask_cpus(a)));
 	KUNIT_EXPECT_TRUE(test, cpumask_empty(gpusched_mask_cpus(c)));
 
+	/* Found by its digest too, not only as the mask interned last. */
+	cpumask_set_cpu(0, cpus);
+	d = gpusched_mask_get(cpus);
+	KUNIT_EXPECT_PTR_EQ(test, d, a);
+	KUNIT_EXPECT_EQ(test, refcount_read(&a->ref), 3U);
+	KUNIT_EXPECT_EQ(test, gpusched_nr_masks, 2U);
+
+	gpusched_mask_put(d);
 	gpusched_mask_put(c);
 	gpusched_mask_put(b);
 	KUNIT_EXPECT_EQ(test, gpusched_nr_masks, 1U);
@@ -155,8 +166,9 @@ static void mask_let_go_becomes_a_spare(struct kunit *test)
 	struct cpumask *cpus = gpusched_test_cpus(test);
 	unsigned int i;
 
-	if (nr_cpu_ids < ARRAY_SIZE(masks))
-		kunit_skip(test, "needs %zu CPUs, nr_cpu_ids is %u", ARRAY_SIZE(masks), nr_cpu_ids);
+	if (nr_cpu_ids < ARRAY_SIZE(masks) - 1)
+		kunit_skip(test, "needs %zu CPUs, nr_cpu_ids is %u", ARRAY_SIZE(masks) - 1,
+			   nr_cpu_ids);
 	gpusched_test_drop_spares();
 	for (i = 0; i < ARRAY_SIZE(masks); i++) {
 		gpusched_test_first_cpus(cpus, i);
@@ -181,6 +193,7 @@ static void mask_let_go_becomes_a_spare(struct kunit *test)
 	KUNIT_EXPECT_PTR_EQ(test, again, masks[GPUSCHED_MASK_SPARES - 1]);
 	KUNIT_EXPECT_EQ(test, gpusched_nr_spares, GPUSCHED_MASK_SPARES - 1);
 	KUNIT_EXPECT_TRUE(test, cpumask_equal(gpusched_mask_cpus(again), cpus));
+	KUNIT_EXPECT_EQ(test, again->digest, gpusched_mask_digest(cpus));
 	KUNIT_EXPECT_EQ(test, refcount_read(&again->ref), 1U);
 	/* It is no longer found by the CPUs it had before. */
 	gpusched_test_first_cpus(cpus, GPUSCHED_MASK_SPARES - 1);
@@ -191,6 +204,22 @@ static void mask_let_go_becomes_a_spare(struct kunit *test)
 	gpusched_mask_put(other);
 	gpusched_mask_put(again);
 	KUNIT_EXPECT_EQ(test, gpusched_nr_spares, GPUSCHED_MASK_SPARES);
+
+	/*
+	 * The mask interned last, let go, is a spare and no longer the last:
+	 * the same CPUs again make a mask anew, with one holder, in the table.
+	 */
+	gpusched_test_first_cpus(cpus, 1);
+	other = gpusched_mask_get(cpus);
+	KUNIT_ASSERT_NOT_NULL(test, other);
+	gpusched_mask_put(other);
+	KUNIT_EXPECT_EQ(test, gpusched_nr_masks, 0U);
+	again = gpusched_mask_intern(cpus);
+	KUNIT_ASSERT_NOT_NULL(test, again);
+	KUNIT_EXPECT_EQ(test, refcount_read(&again->ref), 1U);
+	KUNIT_EXPECT_EQ(test, gpusched_nr_masks, 1U);
+	KUNIT_EXPECT_EQ(test, gpusched_nr_spares, GPUSCHED_MASK_SPARES - 1);
+	gpusched_mask_put(again);
 }
 
 static struct kunit_case gpusched_mask_cases[] = {

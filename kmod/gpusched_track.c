@@ -305,7 +305,7 @@ void gpusched_thread_free(struct gpusched_thread *thread)
 /*
  * The digest of @user, the CPUs @thread's task asked for itself, which are
  * most often the CPUs it had before the pin: those have theirs already.
- * Context: any.
+ * Context: gpusched_lock held (it guards @thread->original).
  */
 static u64 gpusched_user_digest(const struct gpusched_thread *thread, const struct cpumask *user)
 {
@@ -375,7 +375,7 @@ int gpusched_thread_apply(struct gpusched_thread *thread, const struct cpumask *
 	ret = gpusched_mask_reserve();
 	if (!ret)
 		ret = set_cpus_allowed_ptr(task, mask);
-	/* Cannot fail: the spare was reserved under the same lock hold. */
+	/* Cannot fail: a spare was reserved under the same lock hold. */
 	if (!ret)
 		ret = gpusched_task_note(thread, task, mask);
 	put_task_struct(task);
