@@ -8,6 +8,10 @@
 #                        the selftests inside QEMU guests on every kernel of
 #                        the matrix (see selftests/check.sh)
 #   make bench           placement engine timings (numbers, no verdict)
+#   make icount          guest instructions of PIN, UNPIN, sched_setaffinity
+#                        and the monitor's ping-pong, counted by a QEMU plugin
+#                        (numbers, no verdict; KERNEL=6.12, TOPOLOGY=2s-smt,
+#                        FUNCTIONS=N for the top N kernel functions)
 #   make fuzz            the placement engine's fuzzer for FUZZ_SECONDS (20)
 #   make vm              an interactive guest with the module loaded
 #                        (KERNEL=6.1|6.12, TOPOLOGY=2s-smt|4n|memnode)
@@ -98,7 +102,7 @@ FUZZ_CFLAGS := -std=c11 -g -O1 -Wall -Wextra -Werror -fsanitize=fuzzer,address,u
 FUZZ_SECONDS ?= 20
 
 .PHONY: all module userspace programs library unit-tests selftests check vm clean fuzz bench \
-	demo install slurm-plugin
+	icount demo install slurm-plugin
 
 all: module userspace $(if $(wildcard /usr/include/slurm/spank.h),slurm-plugin)
 
@@ -296,6 +300,13 @@ check:
 
 vm:
 	@bash selftests/vm/vm.sh $(KERNEL) $(TOPOLOGY)
+
+# KERNEL and TOPOLOGY as given on the command line or in the environment,
+# else 6.12 (not vm's 6.1: the kernel the instruction counts were made on).
+icount:
+	@bash selftests/icount/icount.sh \
+		--kernel $(if $(filter command line environment,$(origin KERNEL)),$(KERNEL),6.12) \
+		--topology $(TOPOLOGY) --functions $(or $(FUNCTIONS),0)
 
 demo:
 	@bash selftests/vm/demo.sh $(KERNEL) $(TOPOLOGY)

@@ -56,6 +56,11 @@ append+=" slab_nomerge"
 append+=" watchdog_thresh=60 rcupdate.rcu_cpu_stall_timeout=120"
 append+=$GS_KERNEL_ARGS
 args+=(-kernel "$vmlinuz" -initrd "$initramfs" -device isa-debug-exit,iobase=0xf4,iosize=0x04)
+# More QEMU arguments, split at spaces: `make icount` loads its TCG plugin so.
+if [ -n "${GPUSCHED_QEMU_EXTRA_ARGS:-}" ]; then
+	read -r -a extra <<<"$GPUSCHED_QEMU_EXTRA_ARGS"
+	args+=("${extra[@]}")
+fi
 
 if [ "$shell" -eq 1 ]; then
 	exec qemu-system-x86_64 "${args[@]}" -serial mon:stdio \

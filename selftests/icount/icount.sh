@@ -1,0 +1,107 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# `make icount`: guest instructions per call, counted by a QEMU TCG plugin,
+# so that the cost of PIN, UNPIN and the scheduler monitor can be compared
+# with sched_setaffinity() and a bare ping-pong in numbers that do not
+# depend on the emulator's speed (see Documentation/research-guide.rst).
+#
+#   icount.sh [--kernel SERIES] [--topology NAME] [--functions N]
+#
+# Boots one busybox guest (6.12 and 2s-smt by default) whose only suite is
+# selftests/icount/guest.sh, with icount_plugin.c loaded into QEMU, and
+# prints a table: per call, the mean and the least instructions.
+# --functions N adds, for PIN, UNPIN and the ping-pong with the monitor, the
+# N kernel functions that ran the most instructions (the guest's symbols
+# name them; code that is in none, such as JITed BPF, is counted under the
+# symbol before it).  Prints numbers and judges nothing; exits non-zero
+# only when the guest or a probe failed.  Takes about 5 minutes.
+set -euo pipefail
+. "$(dirname "$0")/../vm/common.sh"
+
+series=6.12 topology=2s-smt functions=0
+while [ $# -gt 0 ]; do
+	case $1 in
+	--kernel) series=$2; shift 2 ;;
+	--topology) topology=$2; shift 2 ;;
+	--functions) functions=$2; shift 2 ;;
+	*) gs_die "usage: icount.sh [--kernel SERIES] [--topology NAME] [--functions N]" ;;
+	esac
+done
+[[ $functions =~ ^[0-9]+$ ]] || gs_die "--functions takes a count, not '$functions'"
+
+gs_prepare_guest "$series"
+dir=$GS_OUT/icount
+rm -rf "$dir"
+mkdir -p "$dir/tests" "$dir/bin"
+cc -std=c11 -O2 -Wall -Wextra -Werror -shared -fPIC -fvisibility=hidden \
+	-o "$dir/icount_plugin.so" "$GS_TOP/selftests/icount/icount_plugin.c" -lpthread
+cc -std=c11 -O2 -Wall -Wextra -Werror -static -pthread -I"$GS_TOP/kmod/include/uapi" \
+	-o "$dir/bin/icount_probe" "$GS_TOP/selftests/icount/icount_probe.c"
+cp "$GS_OUT"/guest-bin/* "$dir/bin/"
+cp "$GS_TOP/selftests/icount/guest.sh" "$dir/tests/icount"
+"$GS_TOP/selftests/vm/mkinitramfs.sh" "$dir/initramfs.cpio.gz" \
+	"$GS_OUT/kmod-$KREL/kmod/gpusched.ko" "$dir/tests" "$dir/bin"
+
+plugin=$dir/icount_plugin.so
+[ "$functions" -gt 0 ] && plugin+=,functions=on
+# A boot that dies before /init (QEMU's multi-threaded TCG is seen to hit
+# an "Oops: int3" while the kernel patches its code) is tried once more.
+for attempt in 1 2; do
+	rm -f "$dir/plugin.log"
+	rc=0
+	GPUSCHED_QEMU_EXTRA_ARGS="-plugin $plugin -d plugin -D $dir/plugin.log" \
+		GPUSCHED_IOCTL_FUZZ_SECONDS=0 GPUSCHED_SUITE_TIMEOUT=600 \
+		GPUSCHED_VM_TIMEOUT=${GPUSCHED_VM_TIMEOUT:-900} \
+		"$GS_TOP/selftests/vm/run-guest.sh" "$VMLINUZ" "$dir/initramfs.cpio.gz" \
+		"$topology" "$dir/vm" || rc=$?
+	[ $rc -ne 0 ] && ! grep -q '^=== suite icount' "$dir/vm/results.txt" 2>/dev/null &&
+		[ $attempt -eq 1 ] && gs_log "the guest died before its suite; booting it again" &&
+		continue
+	break
+done
+[ "$rc" -eq 0 ] || gs_die "the guest failed: $dir/vm/console.log"
+if grep -q '^not ok' "$dir/vm/results.txt"; then
+	grep -A5 '^not ok' "$dir/vm/results.txt" >&2
+	gs_die "a probe failed in the guest: $dir/vm/results.txt"
+fi
+
+names=("PIN of this thread" "UNPIN of it" "sched_setaffinity() to the same CPUs"
+	"sched_setaffinity() back" "getppid()" "GET_INFO"
+	"PIN of a process of 16 threads" "UNPIN of it"
+	"ping-pong round trip" "ping-pong, gpusched monitor watching"
+	"ping-pong, monitor gone")
+printf 'guest instructions per call: %s, %s, kernel %s\n' "$series" "$topology" "$KREL"
+printf '%-40s %8s %10s %10s\n' call calls mean min
+while read -r _ _ kind _ calls _ total _ least; do
+	printf '%-40s %8d %10.0f %10d\n' "${names[$kind]:-kind $kind}" "$calls" \
+		"$((total / calls))" "$least"
+done < <(grep '^icount kind' "$dir/plugin.log")
+awk '$1 == "icount" && $2 == "kind" { mean[$3] = $7 / $5 }
+	END {
+		if (mean[2] && mean[0]) printf "PIN / sched_setaffinity() %.2f\n", mean[0] / mean[2]
+		if (mean[3] && mean[1]) printf "UNPIN / sched_setaffinity() back %.2f\n", mean[1] / mean[3]
+		if (mean[8] && mean[9]) printf "ping-pong with the monitor %+.1f%%\n", (mean[9] / mean[8] - 1) * 100
+	}' "$dir/plugin.log"
+[ "$functions" -gt 0 ] || exit 0
+
+# The guest's text symbols, by address, then each counted block under the
+# symbol at or before it.
+sed -n '/^=== icount-kallsyms$/,/^=== icount-kallsyms-end$/p' "$dir/vm/results.txt" |
+	sed '1d;$d' | base64 -d | gunzip >"$dir/kallsyms"
+for kind in 0 1 9; do
+	calls=$(awk -v k="$kind" '$1 == "icount" && $3 == k { print $5 }' "$dir/plugin.log")
+	[ -n "$calls" ] || continue
+	printf '\n%s: instructions per call by function\n' "${names[$kind]}"
+	{
+		awk 'function pad(a) { a = sprintf("%16s", a); gsub(/ /, "0", a); return a }
+			{ print pad($1), "S", $3, $4 }' "$dir/kallsyms"
+		awk -v k="$kind" 'function pad(a) { a = sprintf("%16s", a); gsub(/ /, "0", a); return a }
+			$1 == "icount-block" && $2 == k { print pad($3), "B", $4 }' "$dir/plugin.log"
+	} | tr ' ' '\t' | LC_ALL=C sort -t "$(printf '\t')" -k1,1 -k2,2r |
+		awk -F '\t' -v calls="$calls" '
+		$2 == "S" { name = $3 ($4 == "" ? "" : " " $4); next }
+		# A block before the first symbol is user space (the probe).
+		{ by[name == "" ? "(user space)" : name] += $3 }
+		END { for (f in by) printf "%10.1f  %s\n", by[f] / calls, f }' |
+		sort -rn | head -n "$functions"
+done

@@ -1,0 +1,237 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * icount_probe: the guest side of selftests/icount.  Makes the calls whose
+ * guest instructions icount_plugin.c counts, each between the plugin's
+ * begin marker and the end marker of its kind:
+ *
+ *   icount_probe pin ROUNDS
+ *	kind 0 PIN of this thread (its first GPU, policy node; it is on
+ *	       those CPUs already, so nothing moves), 1 UNPIN,
+ *	2 sched_setaffinity() to the same CPUs, 3 sched_setaffinity() back,
+ *	4 getppid(), 5 GPUSCHED_IOC_GET_INFO, ROUNDS of each; then,
+ *	with PROCESS_THREADS - 1 more threads waiting, kind 6 PIN of the
+ *	whole process and 7 its UNPIN, ROUNDS / 6 of each
+ *   icount_probe pingpong ROUNDS KIND
+ *	once FILE_GO exists: a round trip of one byte between two threads
+ *	on CPU 0 through two pipes (two switches, two wakeups), as kind KIND
+ *
+ * Prints "# ..." lines; exits 1 with a message naming what failed.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <linux/gpusched.h>
+
+#define ICOUNT_BEGIN	0x5a003000UL
+#define ICOUNT_STRIDE	0x40UL
+#define ICOUNT_KINDS	16
+#define PROCESS_THREADS	16
+#define FILE_GO		"/tmp/icount-go"
+#define MASK_WORDS	16
+
+typedef void (*marker_fn)(void);
+
+static marker_fn begin;
+static marker_fn end_of[ICOUNT_KINDS];
+
+static int fail(const char *what)
+{
+	fprintf(stderr, "icount_probe: %s: %s\n", what, strerror(errno));
+	return 1;
+}
+
+/* The page of markers: every byte a `ret`, at the address the plugin watches. */
+static int map_markers(void)
+{
+	unsigned char *page = mmap((void *)ICOUNT_BEGIN, 4096,
+				   PROT_READ | PROT_WRITE | PROT_EXEC,
+				   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	unsigned int kind;
+
+	if (page == MAP_FAILED)
+		return fail("mmap of the marker page at 0x5a003000");
+	memset(page, 0xc3, 4096);
+	begin = (marker_fn)ICOUNT_BEGIN;
+	for (kind = 0; kind < ICOUNT_KINDS; kind++)
+		end_of[kind] = (marker_fn)(ICOUNT_BEGIN + ICOUNT_STRIDE * (kind + 1));
+	return 0;
+}
+
+static void *wait_forever(void *arg)
+{
+	(void)arg;
+	for (;;)
+		pause();
+	return NULL;
+}
+
+static int probe_pin(unsigned int rounds)
+{
+	struct gpusched_get_info info = { .size = sizeof(info) };
+	uint64_t mask[MASK_WORDS] = { 0 };
+	struct gpusched_pin pin = {
+		.size = sizeof(pin),
+		.target_type = GPUSCHED_TARGET_THREAD,
+		.target_id = (__u32)syscall(SYS_gettid),
+		.policy = GPUSCHED_POLICY_NODE,
+		.nr_cpus = MASK_WORDS * 64,
+		.cpus = (uintptr_t)mask,
+	};
+	struct gpusched_unpin unpin = {
+		.size = sizeof(unpin),
+		.target_type = GPUSCHED_TARGET_THREAD,
+		.target_id = pin.target_id,
+	};
+	cpu_set_t all, node;
+	unsigned int r, i;
+	pthread_t thread;
+	int fd;
+
+	fd = open("/dev/gpusched", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return fail("/dev/gpusched (is gpusched.ko loaded?)");
+	if (sched_getaffinity(0, sizeof(all), &all))
+		return fail("sched_getaffinity");
+	/* One pin first, for the CPUs of GPU 0's node; the rest do not ask. */
+	if (ioctl(fd, GPUSCHED_IOC_PIN, &pin))
+		return fail("PIN (has gpuschedd fed the module a topology?)");
+	if (ioctl(fd, GPUSCHED_IOC_UNPIN, &unpin))
+		return fail("UNPIN");
+	pin.cpus = 0;
+	CPU_ZERO(&node);
+	for (i = 0; i < MASK_WORDS * 64 && i < CPU_SETSIZE; i++)
+		if (mask[i / 64] >> (i % 64) & 1)
+			CPU_SET(i, &node);
+	if (sched_setaffinity(0, sizeof(node), &node) || sched_setaffinity(0, sizeof(all), &all))
+		return fail("sched_setaffinity");
+	printf("# GPU 0's node has %d of the %d CPUs this thread may use\n",
+	       CPU_COUNT(&node), CPU_COUNT(&all));
+	for (r = 0; r < rounds; r++) {
+		begin();
+		ioctl(fd, GPUSCHED_IOC_PIN, &pin);
+		end_of[0]();
+		begin();
+		ioctl(fd, GPUSCHED_IOC_UNPIN, &unpin);
+		end_of[1]();
+		begin();
+		sched_setaffinity(0, sizeof(node), &node);
+		end_of[2]();
+		begin();
+		sched_setaffinity(0, sizeof(all), &all);
+		end_of[3]();
+		begin();
+		syscall(SYS_getppid);
+		end_of[4]();
+		begin();
+		ioctl(fd, GPUSCHED_IOC_GET_INFO, &info);
+		end_of[5]();
+	}
+	for (i = 1; i < PROCESS_THREADS; i++) {
+		errno = pthread_create(&thread, NULL, wait_forever, NULL);
+		if (errno)
+			return fail("pthread_create");
+	}
+	pin.target_type = GPUSCHED_TARGET_PROCESS;
+	pin.target_id = (__u32)getpid();
+	unpin.target_type = GPUSCHED_TARGET_PROCESS;
+	unpin.target_id = pin.target_id;
+	for (r = 0; r < rounds / 6; r++) {
+		begin();
+		ioctl(fd, GPUSCHED_IOC_PIN, &pin);
+		end_of[6]();
+		begin();
+		ioctl(fd, GPUSCHED_IOC_UNPIN, &unpin);
+		end_of[7]();
+	}
+	if (pin.nr_threads != PROCESS_THREADS) {
+		errno = ESRCH;
+		return fail("the process pin did not take every thread");
+	}
+	printf("# %u rounds, then %u of a process of %u threads\n", rounds, rounds / 6,
+	       pin.nr_threads);
+	return 0;
+}
+
+struct pipes {
+	int to_peer[2];
+	int to_main[2];
+};
+
+static void *echo(void *arg)
+{
+	struct pipes *p = arg;
+	char byte;
+
+	while (read(p->to_peer[0], &byte, 1) == 1 && byte)
+		if (write(p->to_main[1], &byte, 1) != 1)
+			break;
+	return NULL;
+}
+
+static int probe_pingpong(unsigned int rounds, unsigned int kind)
+{
+	struct pipes p;
+	char byte = 1;
+	pthread_t peer;
+	cpu_set_t one;
+	unsigned int r;
+
+	if (kind >= ICOUNT_KINDS) {
+		fprintf(stderr, "icount_probe: kind %u: at most %d\n", kind, ICOUNT_KINDS - 1);
+		return 1;
+	}
+	CPU_ZERO(&one);
+	CPU_SET(0, &one);
+	/* The peer inherits CPU 0: a round trip is two switches on one CPU. */
+	if (sched_setaffinity(0, sizeof(one), &one))
+		return fail("sched_setaffinity to CPU 0");
+	if (pipe(p.to_peer) || pipe(p.to_main))
+		return fail("pipe");
+	errno = pthread_create(&peer, NULL, echo, &p);
+	if (errno)
+		return fail("pthread_create");
+	while (access(FILE_GO, F_OK))
+		usleep(100000);
+	for (r = 0; r < rounds + 200; r++) {
+		/* The first 200 warm up, uncounted. */
+		if (r >= 200)
+			begin();
+		if (write(p.to_peer[1], &byte, 1) != 1 || read(p.to_main[0], &byte, 1) != 1)
+			return fail("the ping-pong pipes");
+		if (r >= 200)
+			end_of[kind]();
+	}
+	byte = 0;
+	if (write(p.to_peer[1], &byte, 1) != 1)
+		return fail("stopping the peer");
+	pthread_join(peer, NULL);
+	printf("# %u round trips as kind %u\n", rounds, kind);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	unsigned int rounds;
+
+	if (argc < 3 || (strcmp(argv[1], "pin") && (strcmp(argv[1], "pingpong") || argc < 4))) {
+		fprintf(stderr, "usage: icount_probe pin ROUNDS | pingpong ROUNDS KIND\n");
+		return 2;
+	}
+	rounds = (unsigned int)strtoul(argv[2], NULL, 10);
+	if (map_markers())
+		return 1;
+	if (!strcmp(argv[1], "pin"))
+		return probe_pin(rounds);
+	return probe_pingpong(rounds, (unsigned int)strtoul(argv[3], NULL, 10));
+}
