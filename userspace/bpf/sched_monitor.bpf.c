@@ -7,11 +7,14 @@
  * Run time and waits are both counted at switch-out, so a round trip of
  * two threads costs two program runs, not four: the waits come from the
  * kernel's own accounting (see count_waits()) rather than from programs on
- * the wakeup tracepoints.  The loader adds the slice still running when it
- * reads.  The kernel types are declared here, reduced to the fields read
- * and marked preserve_access_index, instead of a vmlinux.h dumped from the
- * build machine's kernel: CO-RE relocates each field on the running kernel
- * (Debian's 6.1, 6.12 and newer), and the build needs no kernel BTF.
+ * the wakeup tracepoints.  A switch looks up only the record of the thread
+ * switched out: the one switched in is noted in its CPU's slot of the
+ * "running" per-CPU array, which the loader also reads to add the slice
+ * still running.  The kernel types are declared here, reduced to the
+ * fields read and marked preserve_access_index, instead of a vmlinux.h
+ * dumped from the build machine's kernel: CO-RE relocates each field on
+ * the running kernel (Debian's 6.1, 6.12 and newer), and the build needs
+ * no kernel BTF.
  */
 #include <stdbool.h>
 #include <linux/bpf.h>
@@ -86,6 +89,14 @@ struct {
 	__type(value, struct gs_task_record);
 } empty_record SEC(".maps");
 
+/* Each CPU's running thread (struct gs_running); only that CPU writes its slot. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct gs_running);
+} running SEC(".maps");
+
 static __always_inline int node_of(__u32 cpu)
 {
 	if (cpu >= GS_RECORD_CPUS)
@@ -133,8 +144,12 @@ static __always_inline bool has_sched_info(struct task_struct *task)
 	       bpf_core_field_exists(task->sched_info.run_delay);
 }
 
-/* The record of @task, created on first sight, its counters in the current epoch. */
-static struct gs_task_record *record_of(struct task_struct *task)
+/*
+ * The record of @task, created on first sight, its counters in the current
+ * epoch.  @slot, when it holds @task (at its switch-out), has its wait marks
+ * from before the slice now ending: a record made then starts from those.
+ */
+static struct gs_task_record *record_of(struct task_struct *task, const struct gs_running *slot)
 {
 	__u32 tid = task->pid, zero = 0, now_epoch = epoch, i;
 	struct gs_task_record *record, *empty;
@@ -158,6 +173,15 @@ static struct gs_task_record *record_of(struct task_struct *task)
 			record->seen_run_delay = task->sched_info.run_delay;
 			record->seen_slices = task->sched_info.pcount;
 		}
+		/*
+		 * Apart, so that the compiler cannot make one load of the task
+		 * and the map value: the verifier refuses that.
+		 */
+		barrier();
+		if (slot && slot->tid == (__u32)task->pid) {
+			record->seen_run_delay = slot->run_delay;
+			record->seen_slices = slot->slices;
+		}
 		bpf_core_read_str(record->comm, sizeof(record->comm), &task->comm);
 	}
 	if (record->epoch != now_epoch) {
@@ -178,7 +202,8 @@ static struct gs_task_record *record_of(struct task_struct *task)
  * current record of the task's own process says it is watched (the set of
  * processes only grows), which saves looking the process up at each event.
  */
-static __always_inline struct gs_task_record *watched_record(struct task_struct *task)
+static __always_inline struct gs_task_record *watched_record(struct task_struct *task,
+							      const struct gs_running *slot)
 {
 	struct gs_task_record *record;
 	__u32 tid = task->pid;
@@ -190,7 +215,7 @@ static __always_inline struct gs_task_record *watched_record(struct task_struct 
 		if (record && record->pid == (__u32)task->tgid && record->epoch == epoch)
 			return record;
 	}
-	return watched(task) ? record_of(task) : NULL;
+	return watched(task) ? record_of(task, slot) : NULL;
 }
 
 static __always_inline __u32 log2_u64(__u64 v)
@@ -272,42 +297,52 @@ static __always_inline void count_waits(struct gs_task_record *record,
 	record->seen_slices = slices;
 }
 
-static __always_inline void start_running(struct gs_task_record *record, __u32 cpu, __u64 now)
+static __always_inline void note_running(struct gs_running *slot, struct task_struct *task,
+					 __u64 now)
 {
-	record->running_since = now;
-	record->running_cpu = cpu;
-	record->last_cpu = cpu;
+	slot->tid = task->pid;
+	slot->pid = task->tgid;
+	slot->since = now;
+	if (has_sched_info(task)) {
+		slot->run_delay = task->sched_info.run_delay;
+		slot->slices = task->sched_info.pcount;
+	}
 }
 
 SEC("tp_btf/sched_switch")
 int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
 	     unsigned int prev_state)
 {
-	__u32 cpu = bpf_get_smp_processor_id();
+	__u32 cpu = bpf_get_smp_processor_id(), zero = 0;
 	__u64 now = bpf_ktime_get_ns(), start;
 	struct gs_task_record *record;
+	struct gs_running *slot;
 
-	record = watched_record(prev);
+	slot = bpf_map_lookup_elem(&running, &zero);
+	if (!slot)
+		return 0;
+	record = watched_record(prev, slot);
 	if (record) {
-		start = record->running_since;
+		/* Its slice, unless it began before the programs saw it. */
+		start = slot->tid == (__u32)prev->pid ? slot->since : 0;
 		count_waits(record, prev, start && start >= epoch_start_ns);
 		/* A slice that began before a reset counts from the reset. */
 		if (start && start < epoch_start_ns)
 			start = epoch_start_ns;
 		if (start && now > start)
-			add_run_time(record, node_of(record->running_cpu), now - start);
-		record->running_since = 0;
+			add_run_time(record, node_of(cpu), now - start);
+		record->last_cpu = cpu;
+		/* The loader adds no running slice that began before this. */
+		record->last_out = now;
 	}
-	record = watched_record(next);
-	if (record)
-		start_running(record, cpu, now);
+	note_running(slot, next, now);
 	return 0;
 }
 
 SEC("tp_btf/sched_migrate_task")
 int BPF_PROG(sched_migrate_task, struct task_struct *task, int dest_cpu)
 {
-	struct gs_task_record *record = watched_record(task);
+	struct gs_task_record *record = watched_record(task, NULL);
 	int from, to;
 
 	if (!record)
@@ -328,7 +363,7 @@ int BPF_PROG(sched_migrate_task, struct task_struct *task, int dest_cpu)
 SEC("tp_btf/task_rename")
 int BPF_PROG(task_rename, struct task_struct *task, const char *comm)
 {
-	struct gs_task_record *record = watched_record(task);
+	struct gs_task_record *record = watched_record(task, NULL);
 
 	if (record)
 		bpf_probe_read_kernel_str(record->comm, sizeof(record->comm), comm);
@@ -338,20 +373,27 @@ int BPF_PROG(task_rename, struct task_struct *task, const char *comm)
 /*
  * The catch-up sampler: the loader attaches this to a CPU-clock perf event
  * on every online CPU, CATCH_UP_HZ times a second.  A thread that was
- * already running when it came to be watched (the monitor started, or its
- * process was added), and is never switched out (a busy loop alone on its
- * CPU), has no switch-in to be seen at: it is seen here, within one
- * period, as its CPU's current task.  A tracepoint that fires at every
+ * already running when the programs were attached, and is never switched
+ * out (a busy loop alone on its CPU), has no switch-in to be seen at: it
+ * is seen here, within one period, as its CPU's current task, and noted
+ * in the CPU's slot from then on.  (One whose process came to be watched
+ * while it ran was noted at its switch-in already.)  A tracepoint that fires at every
  * tick (sched_stat_runtime) did this before, at a cost on every switch.
  */
 SEC("perf_event")
 int catch_up(void *ctx)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct gs_task_record *record = watched_record(task);
+	struct gs_task_record *record = watched_record(task, NULL);
+	__u32 cpu = bpf_get_smp_processor_id(), zero = 0;
+	struct gs_running *slot;
 
-	if (record && !record->running_since)
-		start_running(record, bpf_get_smp_processor_id(), bpf_ktime_get_ns());
+	if (!record)
+		return 0;
+	record->last_cpu = cpu;
+	slot = bpf_map_lookup_elem(&running, &zero);
+	if (slot && slot->tid != (__u32)task->pid)
+		note_running(slot, task, bpf_ktime_get_ns());
 	return 0;
 }
 

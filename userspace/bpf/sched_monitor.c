@@ -209,10 +209,35 @@ static void detach_all(struct gs_sched_monitor *mon)
 }
 
 /* Attaches the tracepoint programs and the samplers; on failure, none. */
+/*
+ * Empties every CPU's "running" slot: one left from before a detach could
+ * name a thread that has since stopped, or date its slice from before.
+ */
+static int clear_running(struct gs_sched_monitor *mon, char *message)
+{
+	int nr_cpus = libbpf_num_possible_cpus(), err = 0;
+	struct gs_running *slots;
+	__u32 zero = 0;
+
+	if (nr_cpus <= 0)
+		return say(message, nr_cpus ? nr_cpus : -EINVAL, "cannot count the possible CPUs");
+	slots = calloc(nr_cpus, sizeof(*slots));
+	if (!slots)
+		return say(message, -ENOMEM, "out of memory");
+	if (bpf_map_update_elem(bpf_map__fd(mon->skel->maps.running), &zero, slots, BPF_ANY))
+		err = say(message, -errno, "clearing the monitor's running slots: %s",
+			  strerror(errno));
+	free(slots);
+	return err;
+}
+
 static int attach_all(struct gs_sched_monitor *mon, char *message)
 {
-	int err = sched_monitor_bpf__attach(mon->skel);
+	int err = clear_running(mon, message);
 
+	if (err)
+		return err;
+	err = sched_monitor_bpf__attach(mon->skel);
 	if (err) {
 		char reason[128];
 
@@ -336,6 +361,82 @@ static int compare_stats(const void *a, const void *b)
 	return x->tid < y->tid ? -1 : x->tid > y->tid;
 }
 
+/* libbpf's per-CPU values are 8-byte aligned: a slot must be a multiple of that. */
+_Static_assert(sizeof(struct gs_running) % 8 == 0, "struct gs_running is not 8-byte sized");
+
+/* A thread running now, from the "running" slots: on @cpu since @since. */
+struct running_now {
+	__u32 tid;
+	__u32 pid;
+	__u64 since;
+	unsigned int cpu;
+};
+
+static int compare_running(const void *a, const void *b)
+{
+	const struct running_now *x = a, *y = b;
+
+	return x->tid < y->tid ? -1 : x->tid > y->tid;
+}
+
+/*
+ * The threads running on the CPUs now, by thread id, malloc'ed.  The map
+ * gives one slot per possible CPU, in order: slot i is CPU i where the
+ * possible CPUs are numbered without gaps, as on every machine seen.
+ */
+static int read_running(struct gs_sched_monitor *monitor, struct running_now **running,
+			size_t *nr)
+{
+	int fd = bpf_map__fd(monitor->skel->maps.running), nr_cpus = libbpf_num_possible_cpus();
+	struct gs_running *slots;
+	struct running_now *out;
+	__u32 zero = 0;
+	size_t n = 0;
+	int cpu, err = 0;
+
+	*running = NULL;
+	*nr = 0;
+	if (nr_cpus <= 0)
+		return nr_cpus ? nr_cpus : -EINVAL;
+	slots = calloc(nr_cpus, sizeof(*slots));
+	out = calloc(nr_cpus, sizeof(*out));
+	if (!slots || !out) {
+		err = -ENOMEM;
+		goto out;
+	}
+	if (bpf_map_lookup_elem(fd, &zero, slots)) {
+		err = -errno;
+		goto out;
+	}
+	for (cpu = 0; cpu < nr_cpus; cpu++) {
+		if (!slots[cpu].tid)
+			continue;
+		out[n].tid = slots[cpu].tid;
+		out[n].pid = slots[cpu].pid;
+		out[n].since = slots[cpu].since;
+		out[n].cpu = cpu;
+		n++;
+	}
+	qsort(out, n, sizeof(*out), compare_running);
+	*running = out;
+	*nr = n;
+	out = NULL;
+out:
+	free(slots);
+	free(out);
+	return err;
+}
+
+/* Where thread @tid of process @pid runs now, or NULL. */
+static const struct running_now *running_of(const struct running_now *running, size_t nr,
+					    __u32 tid, __u32 pid)
+{
+	const struct running_now key = { .tid = tid }, *found;
+
+	found = nr ? bsearch(&key, running, nr, sizeof(*running), compare_running) : NULL;
+	return found && found->pid == pid ? found : NULL;
+}
+
 /* Every thread id in the tasks map, malloc'ed. */
 static int record_keys(struct gs_sched_monitor *monitor, __u32 **keys, size_t *nr)
 {
@@ -372,9 +473,10 @@ int gs_sched_monitor_read(struct gs_sched_monitor *monitor, struct gs_task_stats
 			  size_t *nr)
 {
 	int fd = bpf_map__fd(monitor->skel->maps.tasks);
+	size_t nr_keys, nr_running, i, n = 0;
+	struct running_now *running;
 	uint64_t now, epoch_start;
 	struct gs_task_stats *out;
-	size_t nr_keys, i, n = 0;
 	__u32 *keys, epoch;
 	int err;
 
@@ -383,8 +485,14 @@ int gs_sched_monitor_read(struct gs_sched_monitor *monitor, struct gs_task_stats
 	err = record_keys(monitor, &keys, &nr_keys);
 	if (err)
 		return err;
+	err = read_running(monitor, &running, &nr_running);
+	if (err) {
+		free(keys);
+		return err;
+	}
 	out = calloc(nr_keys ? nr_keys : 1, sizeof(*out));
 	if (!out) {
+		free(running);
 		free(keys);
 		return -ENOMEM;
 	}
@@ -393,21 +501,23 @@ int gs_sched_monitor_read(struct gs_sched_monitor *monitor, struct gs_task_stats
 	now = monotonic_ns();
 	for (i = 0; i < nr_keys; i++) {
 		struct gs_task_stats *s = &out[n];
+		const struct running_now *run;
 		struct gs_task_record record;
 		bool current;
 
 		if (bpf_map_lookup_elem(fd, &keys[i], &record))
 			continue;
 		current = record.epoch == epoch;
+		run = running_of(running, nr_running, keys[i], record.pid);
 		/* Nothing happened to it since the reset, and it is not running. */
-		if (!current && !record.running_since)
+		if (!current && !run)
 			continue;
 		memset(s, 0, sizeof(*s));
 		s->tid = keys[i];
 		s->pid = record.pid;
 		memcpy(s->comm, record.comm, sizeof(s->comm));
 		s->comm[sizeof(s->comm) - 1] = '\0';
-		s->last_cpu = record.last_cpu;
+		s->last_cpu = run ? (int)run->cpu : record.last_cpu;
 		if (current) {
 			s->migrations = record.migrations;
 			s->cross_node_migrations = record.cross_node_migrations;
@@ -415,12 +525,13 @@ int gs_sched_monitor_read(struct gs_sched_monitor *monitor, struct gs_task_stats
 			memcpy(s->run_ns, record.run_ns, sizeof(s->run_ns));
 			memcpy(s->latency, record.latency, sizeof(s->latency));
 		}
-		/* The slice it is running now is counted by BPF only at switch-out. */
-		if (record.running_since) {
-			uint64_t start = record.running_since > epoch_start ?
-					 record.running_since : epoch_start;
-			int node = record.running_cpu < monitor->nr_cpus ?
-				   monitor->cpu_node[record.running_cpu] : -1;
+		/*
+		 * The slice it is running now is counted by BPF only at
+		 * switch-out: unless that came after the slots were read.
+		 */
+		if (run && run->since > record.last_out) {
+			uint64_t start = run->since > epoch_start ? run->since : epoch_start;
+			int node = run->cpu < monitor->nr_cpus ? monitor->cpu_node[run->cpu] : -1;
 
 			if (node < 0)
 				node = 0;
@@ -431,6 +542,7 @@ int gs_sched_monitor_read(struct gs_sched_monitor *monitor, struct gs_task_stats
 		}
 		n++;
 	}
+	free(running);
 	free(keys);
 	qsort(out, n, sizeof(*out), compare_stats);
 	*stats = out;
@@ -441,7 +553,8 @@ int gs_sched_monitor_read(struct gs_sched_monitor *monitor, struct gs_task_stats
 int gs_sched_monitor_reset(struct gs_sched_monitor *monitor)
 {
 	int fd = bpf_map__fd(monitor->skel->maps.tasks);
-	size_t nr_keys, i;
+	size_t nr_keys, nr_running, i;
+	struct running_now *running;
 	__u32 *keys;
 	int err;
 
@@ -458,12 +571,19 @@ int gs_sched_monitor_reset(struct gs_sched_monitor *monitor)
 	err = record_keys(monitor, &keys, &nr_keys);
 	if (err)
 		return err;
+	err = read_running(monitor, &running, &nr_running);
+	if (err) {
+		free(keys);
+		return err;
+	}
 	for (i = 0; i < nr_keys; i++) {
 		struct gs_task_record record;
 
-		if (!bpf_map_lookup_elem(fd, &keys[i], &record) && !record.running_since)
+		if (!bpf_map_lookup_elem(fd, &keys[i], &record) &&
+		    !running_of(running, nr_running, keys[i], record.pid))
 			bpf_map_delete_elem(fd, &keys[i]);
 	}
+	free(running);
 	free(keys);
 	return 0;
 }

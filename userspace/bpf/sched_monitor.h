@@ -77,9 +77,10 @@ int gs_sched_monitor_reset(struct gs_sched_monitor *monitor);
 /*
  * Detaches every program (@attached false) or attaches them again (true),
  * keeping the records: what happens while detached is not counted, except
- * that a slice a thread was running when they were detached is counted
- * whole at its switch-out, and its first switch-out after they are
- * attached again counts the run-queue waits the kernel saw meanwhile.
+ * that a watched thread running when they are attached again is counted
+ * from the catch-up sampler's first look at it (within 50 ms), and its
+ * first switch-out after they are attached again counts the run-queue
+ * waits the kernel saw meanwhile.
  * Reset after attaching again to count from there on.
  * For comparing the scheduler with and without the monitor in one run.
  * The programs are attached through file descriptors: a child forked while

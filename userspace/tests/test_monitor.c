@@ -17,6 +17,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -77,7 +78,7 @@ static void *spin(void *arg)
 {
 	volatile unsigned long n = 0;
 
-	/* A name to take first: the record, made when the thread was switched in, must follow. */
+	/* A name to take first: the record, made at its first switch-out or sample, must follow. */
 	if (arg)
 		prctl(PR_SET_NAME, arg);
 	for (;;)
@@ -143,6 +144,43 @@ static pid_t start_spinner(int cpu, long thread_after_ms)
 	}
 	spin(NULL);
 	_exit(0);
+}
+
+/*
+ * A child that sleeps 300 ms at a time, adding one to *@wakes (shared
+ * memory) each time it wakes: one short slice, after a wait, every 300 ms.
+ */
+static pid_t start_sleeper(unsigned int *wakes)
+{
+	pid_t pid = fork();
+
+	if (pid)
+		return pid;
+	for (int fd = 3; fd < 1024; fd++)
+		close(fd);
+	for (;;) {
+		sleep_ms(300);
+		__atomic_add_fetch(wakes, 1, __ATOMIC_RELEASE);
+	}
+}
+
+/* Waits up to 2 s for *@wakes to pass @from, then 30 ms for the sleeper to sleep again. */
+static bool woke_after(const unsigned int *wakes, unsigned int from)
+{
+	int tries;
+
+	for (tries = 0; tries < 200 && __atomic_load_n(wakes, __ATOMIC_ACQUIRE) == from; tries++)
+		sleep_ms(10);
+	sleep_ms(30);
+	return __atomic_load_n(wakes, __ATOMIC_ACQUIRE) != from;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 /*
@@ -213,7 +251,9 @@ static void test_live(void)
 	struct gs_task_stats sum, first = { 0 };
 	unsigned int nr_threads, moves = 6, i, slot;
 	unsigned long long slices[4] = { 0 }, in_latency, waits;
-	pid_t moving, held, growing;
+	unsigned int *wakes, from, counted;
+	pid_t moving, held, growing, sleeper;
+	uint64_t over;
 	int err, tries;
 
 	if (sysconf(_SC_NPROCESSORS_ONLN) < 2) {
@@ -226,6 +266,13 @@ static void test_live(void)
 		tap_skip(reason, "live monitor run");
 		return;
 	}
+	wakes = mmap(NULL, sizeof(*wakes), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (wakes == MAP_FAILED) {
+		tap_ok(0, "shared memory for the sleeping child: %s", strerror(errno));
+		gs_sched_monitor_close(monitor);
+		return;
+	}
+	*wakes = 0;
 	tap_ok(1, "the monitor loads and attaches");
 	tap_ok(gs_sched_monitor_watch_pid(monitor, 0x7ffffff0) == -ESRCH,
 	       "watching a process that does not exist is ESRCH");
@@ -352,6 +399,57 @@ static void test_live(void)
 		err = stats_of(monitor, moving, &sum, &nr_threads);
 	tap_ok(!err && sum.migrations >= 4, "attached again: 4 moves, %llu migrations counted",
 	       (unsigned long long)sum.migrations);
+	/*
+	 * Two children spinning on CPU 1 run no longer, together, than the
+	 * time since the reset: a slice is counted once, whether it ended
+	 * before the read or still runs, also when it ends while the loader
+	 * reads.
+	 */
+	err = set_cpu(moving, 1);
+	for (i = 0, over = 0; i < 20 && !err; i++) {
+		uint64_t t0 = now_ns(), ran;
+		struct gs_task_stats other;
+
+		err = gs_sched_monitor_reset(monitor);
+		sleep_ms(50);
+		if (!err)
+			err = stats_of(monitor, moving, &sum, &nr_threads);
+		if (!err)
+			err = stats_of(monitor, held, &other, &nr_threads);
+		ran = sum.run_ns[1] + other.run_ns[1];
+		if (!err && ran > now_ns() - t0 + 1000000 && !over)
+			over = ran - (now_ns() - t0);
+	}
+	tap_ok(!err && !over,
+	       "two children sharing CPU 1 never ran longer than the time since the reset (%llu us over)",
+	       (unsigned long long)over / 1000);
+
+	/*
+	 * A thread asleep at a reset loses its record; the one made again at
+	 * its next switch-out must count the wait before that slice.
+	 */
+	sleeper = start_sleeper(wakes);
+	err = sleeper > 0 ? gs_sched_monitor_watch_pid(monitor, sleeper) : -ECHILD;
+	for (i = 0, counted = 0; i < 3 && !err; i++) {
+		from = __atomic_load_n(wakes, __ATOMIC_ACQUIRE);
+		woke_after(wakes, from);
+		err = gs_sched_monitor_reset(monitor);
+		from = __atomic_load_n(wakes, __ATOMIC_ACQUIRE);
+		if (!err && !woke_after(wakes, from))
+			err = -ETIMEDOUT;
+		if (!err)
+			err = stats_of(monitor, sleeper, &sum, &nr_threads);
+		counted += !err && sum.nr_waits >= 1;
+	}
+	if (!slices_of(getpid()))
+		tap_skip("this kernel keeps no per-thread slice count (/proc/PID/schedstat)",
+			 "a wait after a reset is counted");
+	else
+		tap_ok(!err && counted == 3,
+		       "a thread asleep at a reset has its next wait counted, %u of 3 times", counted);
+	if (sleeper > 0)
+		stop(sleeper);
+	munmap(wakes, sizeof(*wakes));
 	stop(moving);
 	stop(held);
 	stop(growing);
