@@ -135,6 +135,19 @@ static struct gpusched_mask *gpusched_mask_alloc(void)
 	return mask;
 }
 
+/*
+ * Keeps @mask, in no table, as a spare while there are fewer than
+ * GPUSCHED_MASK_SPARES; returns whether it did.  Under gpusched_masks_lock.
+ */
+static bool gpusched_mask_keep_spare(struct gpusched_mask *mask)
+{
+	if (gpusched_nr_spares >= GPUSCHED_MASK_SPARES)
+		return false;
+	hlist_add_head(&mask->node, &gpusched_mask_spares);
+	WRITE_ONCE(gpusched_nr_spares, gpusched_nr_spares + 1);
+	return true;
+}
+
 /**
  * gpusched_mask_reserve() - make sure the next gpusched_mask_intern() succeeds
  *
@@ -156,11 +169,8 @@ int gpusched_mask_reserve(void)
 	if (!mask)
 		return -ENOMEM;
 	spin_lock(&gpusched_masks_lock);
-	if (gpusched_nr_spares < GPUSCHED_MASK_SPARES) {
-		hlist_add_head(&mask->node, &gpusched_mask_spares);
-		WRITE_ONCE(gpusched_nr_spares, gpusched_nr_spares + 1);
+	if (gpusched_mask_keep_spare(mask))
 		mask = NULL;
-	}
 	spin_unlock(&gpusched_masks_lock);
 	kfree(mask);
 	return 0;
@@ -262,11 +272,7 @@ void gpusched_mask_put(struct gpusched_mask *mask)
 		gpusched_nr_masks--;
 		if (gpusched_mask_last == mask)
 			gpusched_mask_last = NULL;
-		spare = gpusched_nr_spares < GPUSCHED_MASK_SPARES;
-		if (spare) {
-			hlist_add_head(&mask->node, &gpusched_mask_spares);
-			WRITE_ONCE(gpusched_nr_spares, gpusched_nr_spares + 1);
-		}
+		spare = gpusched_mask_keep_spare(mask);
 	}
 	spin_unlock(&gpusched_masks_lock);
 	if (last && !spare)
