@@ -377,8 +377,9 @@ int BPF_PROG(task_rename, struct task_struct *task, const char *comm)
  * out (a busy loop alone on its CPU), has no switch-in to be seen at: it
  * is seen here, within one period, as its CPU's current task, and noted
  * in the CPU's slot from then on.  (One whose process came to be watched
- * while it ran was noted at its switch-in already.)  A tracepoint that fires at every
- * tick (sched_stat_runtime) did this before, at a cost on every switch.
+ * while it ran was noted at its switch-in already.)  A tracepoint that
+ * fires at every tick (sched_stat_runtime) did this before, at a cost on
+ * every switch.
  */
 SEC("perf_event")
 int catch_up(void *ctx)

@@ -208,7 +208,6 @@ static void detach_all(struct gs_sched_monitor *mon)
 	sched_monitor_bpf__detach(mon->skel);
 }
 
-/* Attaches the tracepoint programs and the samplers; on failure, none. */
 /*
  * Empties every CPU's "running" slot: one left from before a detach could
  * name a thread that has since stopped, or date its slice from before.
@@ -231,6 +230,7 @@ static int clear_running(struct gs_sched_monitor *mon, char *message)
 	return err;
 }
 
+/* Attaches the tracepoint programs and the samplers; on failure, none. */
 static int attach_all(struct gs_sched_monitor *mon, char *message)
 {
 	int err = clear_running(mon, message);
