@@ -102,6 +102,18 @@ static bool named(struct gs_sched_monitor *monitor, pid_t pid, const char *comm)
 }
 
 /*
+ * In a child: the monitor's programs stay attached while any process holds
+ * their links, which are file descriptors, so drop the copies fork() made
+ * (all but @keep).
+ */
+static void close_inherited(int keep)
+{
+	for (int fd = 3; fd < 1024; fd++)
+		if (fd != keep)
+			close(fd);
+}
+
+/*
  * A child that spins on @cpu (-1: anywhere); with @thread_after_ms, it
  * starts a second spinning thread that late.
  */
@@ -123,13 +135,7 @@ static pid_t start_spinner(int cpu, long thread_after_ms)
 		return pid;
 	}
 	close(ready[0]);
-	/*
-	 * The monitor's programs stay attached while any process holds their
-	 * links, which are file descriptors: drop the copies fork() made.
-	 */
-	for (int fd = 3; fd < 1024; fd++)
-		if (fd != ready[1])
-			close(fd);
+	close_inherited(ready[1]);
 	if (cpu >= 0 && set_cpu(0, cpu))
 		_exit(1);
 	if (write(ready[1], "", 1) != 1)
@@ -156,8 +162,7 @@ static pid_t start_sleeper(unsigned int *wakes)
 
 	if (pid)
 		return pid;
-	for (int fd = 3; fd < 1024; fd++)
-		close(fd);
+	close_inherited(-1);
 	for (;;) {
 		sleep_ms(300);
 		__atomic_add_fetch(wakes, 1, __ATOMIC_RELEASE);
