@@ -4,8 +4,9 @@
 # test guest's /init as its only suite: gpuschedd feeds the module, then
 # icount_probe makes the counted calls (PIN and the calls it is compared
 # with; a pipe ping-pong without, with and again without `gpusched
-# monitor` watching it), and the kernel's symbols are printed for the host
-# to name the functions the instructions ran in.  TAP on stdout.
+# monitor` watching it; launches through taskset, numactl and `gpusched
+# exec`), and the kernel's symbols are printed for the host to name the
+# functions the instructions ran in.  TAP on stdout.
 set -u
 rounds=3000
 log=/tmp/icount
@@ -63,6 +64,56 @@ pingpong() {
 pingpong 8
 pingpong 9
 pingpong 10
+
+# Launches of Debian's own binaries (icount.sh adds them, with their
+# libraries, under $bin): a plain fork and exec of true, and the launchers
+# that bind it to node 0's CPUs.  The plugin counts per vCPU, and a
+# launched program has to run on the vCPU whose count it adds to, so every
+# CPU but 0 goes offline first; the module keeps to the CPUs online.
+# Kinds 11 plain, 12 taskset, 13 numactl, 14 gpusched exec through the
+# module; with the module unloaded, 15 the fallback reading its file and
+# 16 the fallback discovering the machine (GPUSCHED_CACHE_DIR empty).
+bin=/opt/icount/bin
+launch_rounds=$((rounds / 30))
+exec_args="exec --gpu 0 --match 1234 --match 1af4 --"
+launch() {
+	kind=$1
+	shift
+	if icount_probe launch "$launch_rounds" "$kind" "$@" >"$log/launch-$kind.out" 2>&1; then
+		ok "launches as kind $kind"
+		cat "$log/launch-$kind.out"
+	else
+		not_ok "launches as kind $kind" "$log/launch-$kind.out"
+	fi
+}
+for online in /sys/devices/system/cpu/cpu[0-9]*/online; do
+	[ "$online" = /sys/devices/system/cpu/cpu0/online ] || echo 0 >"$online"
+done
+echo "# CPUs online for the launches: $(cat /sys/devices/system/cpu/online)"
+# shellcheck disable=SC2086 # exec_args is words
+echo "# gpusched exec's CPUs: $($bin/gpusched $exec_args /bin/cat /proc/self/status |
+	sed -n 's/^Cpus_allowed_list:[[:space:]]*//p')"
+launch 11 "$bin/true"
+launch 12 "$bin/taskset" -c 0 "$bin/true"
+launch 13 "$bin/numactl" --cpunodebind=0 "$bin/true"
+# shellcheck disable=SC2086
+launch 14 "$bin/gpusched" $exec_args "$bin/true"
+if rmmod gpusched; then
+	ok "gpusched.ko unloaded for the fallback"
+else
+	n=$((n + 1))
+	echo "not ok $n gpusched.ko unloaded for the fallback"
+fi
+mkdir -m 700 /tmp/icount-cache
+export GPUSCHED_CACHE_DIR=/tmp/icount-cache
+# shellcheck disable=SC2086
+launch 15 "$bin/gpusched" $exec_args "$bin/true"
+[ -s /tmp/icount-cache/fallback-machine ] ||
+	echo "# the fallback wrote no /tmp/icount-cache/fallback-machine"
+GPUSCHED_CACHE_DIR=
+# shellcheck disable=SC2086
+launch 16 "$bin/gpusched" $exec_args "$bin/true"
+unset GPUSCHED_CACHE_DIR
 
 echo "=== icount-kallsyms"
 grep -i ' t ' /proc/kallsyms | gzip -c | base64

@@ -9,7 +9,10 @@
 #
 # Boots one busybox guest (6.12 and 2s-smt by default) whose only suite is
 # selftests/icount/guest.sh, with icount_plugin.c loaded into QEMU, and
-# prints a table: per call, the mean and the least instructions.
+# prints a table: per call, the mean and the least instructions and the
+# mean of those in the kernel; then the ratios, among them each launcher's
+# instructions over a plain fork and exec of true against taskset's and
+# numactl's.
 # --functions N adds, for PIN, UNPIN and the ping-pong with the monitor, the
 # N kernel functions that ran the most instructions (the guest's symbols
 # name them; code that is in none, such as JITed BPF, is counted under the
@@ -42,6 +45,29 @@ cp "$GS_TOP/selftests/icount/guest.sh" "$dir/tests/icount"
 "$GS_TOP/selftests/vm/mkinitramfs.sh" "$dir/initramfs.cpio.gz" \
 	"$GS_OUT/kmod-$KREL/kmod/gpusched.ko" "$dir/tests" "$dir/bin"
 
+# For the launch rows: Debian's true, taskset and numactl, and gpusched
+# built as its package builds it (dpkg-buildflags, hardening=+all), under
+# /opt/icount/bin with the libraries they load at their own paths.  The
+# busybox guest has no libc, so they come as a second archive after the
+# first, which the kernel unpacks over it.
+gs_need_packages numactl dpkg-dev
+(
+	eval "$(DEB_BUILD_MAINT_OPTIONS=hardening=+all dpkg-buildflags --export=sh)"
+	make -s -C "$GS_TOP" OUT="$dir/pkg" "$dir/pkg/bin/gpusched"
+)
+extra=$dir/extra
+mkdir -p "$extra/opt/icount/bin"
+cp /usr/bin/true /usr/bin/taskset /usr/bin/numactl "$dir/pkg/bin/gpusched" "$extra/opt/icount/bin/"
+# ldd names a library "name => /path (address)" and the loader "/path (address)".
+ldd "$extra"/opt/icount/bin/* |
+	awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// && $2 ~ /^\(/ { print $1 }' |
+	sort -u | while read -r lib; do
+		mkdir -p "$extra${lib%/*}"
+		cp -L "$lib" "$extra$lib"
+	done
+(cd "$extra" && find . -mindepth 1 | LC_ALL=C sort | cpio --quiet -o -H newc --owner 0:0) |
+	gzip -1 >>"$dir/initramfs.cpio.gz"
+
 plugin=$dir/icount_plugin.so
 [ "$functions" -gt 0 ] && plugin+=,functions=on
 # A boot that dies before /init (QEMU's multi-threaded TCG is seen to hit
@@ -69,18 +95,31 @@ names=("PIN of this thread" "UNPIN of it" "sched_setaffinity() to the same CPUs"
 	"sched_setaffinity() back" "getppid()" "GET_INFO"
 	"PIN of a process of 16 threads" "UNPIN of it"
 	"ping-pong round trip" "ping-pong, gpusched monitor watching"
-	"ping-pong, monitor gone")
+	"ping-pong, monitor gone" "launch: fork, exec true" "launch: taskset -c 0 true"
+	"launch: numactl --cpunodebind=0 true" "launch: gpusched exec, module"
+	"launch: gpusched exec, fallback, file" "launch: exec, fallback, discovering")
 printf 'guest instructions per call: %s, %s, kernel %s\n' "$series" "$topology" "$KREL"
-printf '%-40s %8s %10s %10s\n' call calls mean min
-while read -r _ _ kind _ calls _ total _ least; do
-	printf '%-40s %8d %10.0f %10d\n' "${names[$kind]:-kind $kind}" "$calls" \
-		"$((total / calls))" "$least"
+printf '%-40s %8s %10s %10s %10s\n' call calls mean min kernel
+while read -r _ _ kind _ calls _ total _ least _ kernel; do
+	printf '%-40s %8d %10.0f %10d %10.0f\n' "${names[$kind]:-kind $kind}" "$calls" \
+		"$((total / calls))" "$least" "$((kernel / calls))"
 done < <(grep '^icount kind' "$dir/plugin.log")
 awk '$1 == "icount" && $2 == "kind" { mean[$3] = $7 / $5 }
+	function launch(name, k) {
+		if (mean[k] && mean[12] > mean[11] && mean[13] > mean[11])
+			printf "%s over a plain launch: %.0f, %.2fx taskset, %.2fx numactl\n",
+				name, mean[k] - mean[11], (mean[k] - mean[11]) / (mean[12] - mean[11]),
+				(mean[k] - mean[11]) / (mean[13] - mean[11])
+	}
 	END {
 		if (mean[2] && mean[0]) printf "PIN / sched_setaffinity() %.2f\n", mean[0] / mean[2]
 		if (mean[3] && mean[1]) printf "UNPIN / sched_setaffinity() back %.2f\n", mean[1] / mean[3]
 		if (mean[8] && mean[9]) printf "ping-pong with the monitor %+.1f%%\n", (mean[9] / mean[8] - 1) * 100
+		launch("taskset", 12)
+		launch("numactl", 13)
+		launch("gpusched exec, module", 14)
+		launch("gpusched exec, fallback, file", 15)
+		launch("gpusched exec, fallback, discovering", 16)
 	}' "$dir/plugin.log"
 [ "$functions" -gt 0 ] || exit 0
 
@@ -88,7 +127,7 @@ awk '$1 == "icount" && $2 == "kind" { mean[$3] = $7 / $5 }
 # symbol at or before it.
 sed -n '/^=== icount-kallsyms$/,/^=== icount-kallsyms-end$/p' "$dir/vm/results.txt" |
 	sed '1d;$d' | base64 -d | gunzip >"$dir/kallsyms"
-for kind in 0 1 9; do
+for kind in 0 1 9 11 12 13 14 15 16; do
 	calls=$(awk -v k="$kind" '$1 == "icount" && $3 == k { print $5 }' "$dir/plugin.log")
 	[ -n "$calls" ] || continue
 	printf '\n%s: instructions per call by function\n' "${names[$kind]}"
@@ -100,7 +139,7 @@ for kind in 0 1 9; do
 	} | tr ' ' '\t' | LC_ALL=C sort -t "$(printf '\t')" -k1,1 -k2,2r |
 		awk -F '\t' -v calls="$calls" '
 		$2 == "S" { name = $3 ($4 == "" ? "" : " " $4); next }
-		# A block before the first symbol is user space (the probe).
+		# A block before the first symbol is user space (the plugin sums it at 0).
 		{ by[name == "" ? "(user space)" : name] += $3 }
 		END { for (f in by) printf "%10.1f  %s\n", by[f] / calls, f }' |
 		sort -rn | head -n "$functions"

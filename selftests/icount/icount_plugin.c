@@ -12,9 +12,13 @@
  * between is counted: the kernel's work for the call, and interrupts and
  * other tasks that happen to run there, which the minimum leaves out.
  *
+ * Of each count, the instructions run in the kernel's half of the address
+ * space are also added up apart.
+ *
  * With "functions=on" the plugin also keeps, per kind, the instructions
- * of each block by its start address; icount.sh names them from the
- * guest's /proc/kallsyms.
+ * of each kernel block by its start address, which icount.sh names from
+ * the guest's /proc/kallsyms, and those of user space as one sum: a new
+ * process's code is at new addresses, and the table would fill up.
  *
  * Debian 12 packages QEMU 7.2 without its plugin header, so the few
  * functions of its plugin API (version 1) used here are declared below.
@@ -31,11 +35,13 @@
 #define ICOUNT_BEGIN	0x5a003000ULL
 #define ICOUNT_END0	(ICOUNT_BEGIN + 0x40)
 #define ICOUNT_STRIDE	0x40ULL
-#define ICOUNT_KINDS	16
+#define ICOUNT_KINDS	24
 #define ICOUNT_VCPUS	64
 /* Blocks one vCPU may run between two markers before the rest go uncounted by function. */
-#define ICOUNT_TRAIL	(1u << 18)
+#define ICOUNT_TRAIL	(1u << 22)
 #define ICOUNT_SLOTS	(1u << 16)
+/* x86-64: the kernel's half of the address space. */
+#define ICOUNT_KERNEL	0xffff800000000000ULL
 
 /* QEMU's plugin API, version 1 (QEMU 7.2). */
 typedef uint64_t qemu_plugin_id_t;
@@ -76,6 +82,7 @@ struct block {
 struct vcpu {
 	bool counting;
 	uint64_t count;
+	uint64_t kernel;		/* of @count, in the kernel */
 	uint32_t nr_trail;
 	const struct block **trail;	/* blocks run since the begin marker */
 };
@@ -88,6 +95,9 @@ struct slot {
 /* Per kind, under lock: the totals, and the instructions by block start. */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t total[ICOUNT_KINDS], calls[ICOUNT_KINDS], least[ICOUNT_KINDS];
+static uint64_t total_kernel[ICOUNT_KINDS];
+/* functions=on: user space by kind, one sum (its addresses move with every exec). */
+static uint64_t by_user[ICOUNT_KINDS];
 static struct slot *by_block[ICOUNT_KINDS];
 static uint64_t dropped;
 static struct vcpu vcpus[ICOUNT_VCPUS];
@@ -119,6 +129,8 @@ static void block_run(unsigned int vcpu_index, void *userdata)
 	if (!vcpu->counting)
 		return;
 	vcpu->count += block->nr_insns;
+	if (block->vaddr >= ICOUNT_KERNEL)
+		vcpu->kernel += block->nr_insns;
 	if (!functions)
 		return;
 	if (vcpu->nr_trail < ICOUNT_TRAIL)
@@ -139,6 +151,7 @@ static void marker_run(unsigned int vcpu_index, void *userdata)
 	if (kind == ICOUNT_KINDS) {
 		vcpu->counting = true;
 		vcpu->count = 0;
+		vcpu->kernel = 0;
 		vcpu->nr_trail = 0;
 		return;
 	}
@@ -148,11 +161,16 @@ static void marker_run(unsigned int vcpu_index, void *userdata)
 	vcpu->counting = false;
 	pthread_mutex_lock(&lock);
 	total[kind] += vcpu->count;
+	total_kernel[kind] += vcpu->kernel;
 	calls[kind]++;
 	if (!least[kind] || vcpu->count < least[kind])
 		least[kind] = vcpu->count;
-	for (i = 0; i < vcpu->nr_trail; i++)
-		slot_add(by_block[kind], vcpu->trail[i]->vaddr, vcpu->trail[i]->nr_insns);
+	for (i = 0; i < vcpu->nr_trail; i++) {
+		if (vcpu->trail[i]->vaddr < ICOUNT_KERNEL)
+			by_user[kind] += vcpu->trail[i]->nr_insns;
+		else
+			slot_add(by_block[kind], vcpu->trail[i]->vaddr, vcpu->trail[i]->nr_insns);
+	}
 	pthread_mutex_unlock(&lock);
 }
 
@@ -196,9 +214,15 @@ static void report(qemu_plugin_id_t id, void *userdata)
 		if (!calls[kind])
 			continue;
 		snprintf(line, sizeof(line), "icount kind %" PRIu32 " calls %" PRIu64
-			 " total %" PRIu64 " min %" PRIu64 "\n",
-			 kind, calls[kind], total[kind], least[kind]);
+			 " total %" PRIu64 " min %" PRIu64 " kernel %" PRIu64 "\n",
+			 kind, calls[kind], total[kind], least[kind], total_kernel[kind]);
 		qemu_plugin_outs(line);
+		if (functions) {
+			/* At address 0: icount.sh names what is below every symbol user space. */
+			snprintf(line, sizeof(line), "icount-block %" PRIu32 " 0 %" PRIu64 "\n",
+				 kind, by_user[kind]);
+			qemu_plugin_outs(line);
+		}
 		for (i = 0; functions && i < ICOUNT_SLOTS; i++) {
 			if (!by_block[kind][i].vaddr)
 				continue;

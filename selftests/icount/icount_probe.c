@@ -14,6 +14,10 @@
  *   icount_probe pingpong ROUNDS KIND
  *	once FILE_GO exists: a round trip of one byte between two threads
  *	on CPU 0 through two pipes (two switches, two wakeups), as kind KIND
+ *   icount_probe launch ROUNDS KIND PROGRAM [ARGS...]
+ *	a launch of PROGRAM, from fork() to waitpid() of a child that
+ *	execs it, as kind KIND (after LAUNCH_WARMUP uncounted); the plugin
+ *	counts per vCPU, so the guest has only one CPU online for these
  *
  * Prints "# ..." lines; exits 1 with a message naming what failed.
  */
@@ -29,16 +33,18 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <linux/gpusched.h>
 
 #define ICOUNT_BEGIN	0x5a003000UL
 #define ICOUNT_STRIDE	0x40UL
-#define ICOUNT_KINDS	16
+#define ICOUNT_KINDS	24
 #define PROCESS_THREADS	16
 #define FILE_GO		"/tmp/icount-go"
 #define MASK_WORDS	16
+#define LAUNCH_WARMUP	3
 
 typedef void (*marker_fn)(void);
 
@@ -220,12 +226,61 @@ static int probe_pingpong(unsigned int rounds, unsigned int kind)
 	return 0;
 }
 
+/* One launch of @argv: fork, exec in the child, wait; 0 when it exited 0. */
+static int launch_once(char **argv)
+{
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	if (pid < 0)
+		return fail("fork");
+	if (!pid) {
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	if (waitpid(pid, &status, 0) != pid)
+		return fail("waitpid");
+	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+		fprintf(stderr, "icount_probe: %s: exit status %d (127: it could not be run)\n",
+			argv[0], WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+		return 1;
+	}
+	return 0;
+}
+
+static int probe_launch(unsigned int rounds, unsigned int kind, char **argv)
+{
+	unsigned int r;
+
+	if (kind >= ICOUNT_KINDS) {
+		fprintf(stderr, "icount_probe: kind %u: at most %d\n", kind, ICOUNT_KINDS - 1);
+		return 1;
+	}
+	for (r = 0; r < LAUNCH_WARMUP + rounds; r++) {
+		if (r < LAUNCH_WARMUP) {
+			if (launch_once(argv))
+				return 1;
+			continue;
+		}
+		begin();
+		if (launch_once(argv))
+			return 1;
+		end_of[kind]();
+	}
+	printf("# %u launches of %s as kind %u\n", rounds, argv[0], kind);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	unsigned int rounds;
 
-	if (argc < 3 || (strcmp(argv[1], "pin") && (strcmp(argv[1], "pingpong") || argc < 4))) {
-		fprintf(stderr, "usage: icount_probe pin ROUNDS | pingpong ROUNDS KIND\n");
+	if (argc < 3 || (strcmp(argv[1], "pin") &&
+			 (strcmp(argv[1], "pingpong") || argc < 4) &&
+			 (strcmp(argv[1], "launch") || argc < 5))) {
+		fprintf(stderr, "usage: icount_probe pin ROUNDS | pingpong ROUNDS KIND |\n"
+			"       launch ROUNDS KIND PROGRAM [ARGS...]\n");
 		return 2;
 	}
 	rounds = (unsigned int)strtoul(argv[2], NULL, 10);
@@ -233,5 +288,7 @@ int main(int argc, char **argv)
 		return 1;
 	if (!strcmp(argv[1], "pin"))
 		return probe_pin(rounds);
+	if (!strcmp(argv[1], "launch"))
+		return probe_launch(rounds, (unsigned int)strtoul(argv[3], NULL, 10), argv + 4);
 	return probe_pingpong(rounds, (unsigned int)strtoul(argv[3], NULL, 10));
 }
