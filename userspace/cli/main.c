@@ -39,26 +39,45 @@ static const struct {
 	{ "bench", cmd_bench, "measure what placement policies do to a stand-in training job" },
 };
 
+/*
+ * One line on stderr in one write(2): stderr is unbuffered, and glibc
+ * writes what one fprintf() call formats at once, so the lines of the
+ * ranks of a job that share a log file do not break into each other.
+ */
+static void cli_message(const char *prefix, const char *fmt, va_list ap)
+{
+	va_list again;
+	char *text;
+
+	va_copy(again, ap);
+	if (vasprintf(&text, fmt, ap) >= 0) {
+		fprintf(stderr, "%s%s\n", prefix, text);
+		free(text);
+	} else {
+		/* No memory for the line: in pieces, then. */
+		fputs(prefix, stderr);
+		vfprintf(stderr, fmt, again);
+		fputc('\n', stderr);
+	}
+	va_end(again);
+}
+
 void cli_error(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("gpusched: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	cli_message("gpusched: ", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 void cli_warn(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("gpusched: warning: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	cli_message("gpusched: warning: ", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 int cli_common_option(struct cli_common *common, int opt, const char *arg)

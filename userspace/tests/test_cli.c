@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -2048,6 +2049,73 @@ static void test_jsonc_missing(void)
 	free(root);
 }
 
+/*
+ * The first write(2) of the CLI run with @args (NULL-terminated) to its
+ * stderr, which is a SOCK_SEQPACKET socket: each write is one record, so
+ * the record is what one write held.  The caller frees it.
+ */
+static char *first_stderr_write(const char *const *args)
+{
+	posix_spawn_file_actions_t actions;
+	char *argv[16], *record;
+	int sv[2], nr = 0, status;
+	ssize_t got;
+	pid_t pid;
+
+	argv[nr++] = (char *)cli_path;
+	while (*args && nr < 15)
+		argv[nr++] = (char *)*args++;
+	argv[nr] = NULL;
+	record = calloc(1, 65536);
+	if (!record || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv))
+		run_bail("a socket for stderr");
+	posix_spawn_file_actions_init(&actions);
+	posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_adddup2(&actions, sv[1], STDERR_FILENO);
+	errno = posix_spawn(&pid, cli_path, &actions, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&actions);
+	if (errno)
+		run_bail(cli_path);
+	close(sv[1]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	got = recv(sv[0], record, 65535, 0);
+	close(sv[0]);
+	if (got < 0)
+		run_bail("reading the stderr socket");
+	return record;
+}
+
+/*
+ * An error or a warning is one write: ranks of a job that share a log file
+ * must not get their lines cut into each other's.
+ */
+static void test_message_one_write(void)
+{
+	char *malformed = fixture("malformed"), *record;
+	size_t len;
+
+	record = first_stderr_write((const char *const[]){ "exec", "--device", MISSING_DEVICE,
+							   "--no-fallback", "--gpu", "0", "--",
+							   "/bin/true", NULL });
+	len = strlen(record);
+	if (!tap_ok(!strncmp(record, "gpusched: ", 10) && strstr(record, "modprobe") &&
+		    len && record[len - 1] == '\n' && !strchr(record, '\n')[1],
+		    "an error is one line in one write"))
+		tap_diag("first write: \"%s\"", record);
+	free(record);
+	record = first_stderr_write((const char *const[]){ "topo", "--sysfs-root", malformed,
+							   NULL });
+	len = strlen(record);
+	if (!tap_ok(!strncmp(record, "gpusched: warning: ", 19) && strstr(record, malformed) &&
+		    len && record[len - 1] == '\n' && !strchr(record, '\n')[1],
+		    "a warning is one line in one write"))
+		tap_diag("first write: \"%s\"", record);
+	free(record);
+	free(malformed);
+}
+
 int main(int argc, char **argv)
 {
 	char *fixtures, *cli, *fake, *self = xprintf("%s", argv[0]), *dir;
@@ -2084,6 +2152,7 @@ int main(int argc, char **argv)
 	test_plan_offline();
 	test_plan_failure_numbers();
 	test_usage();
+	test_message_one_write();
 	test_status();
 	test_status_nodes();
 	test_exec_fallback();
