@@ -40,19 +40,30 @@ static const struct {
 };
 
 /*
- * One line on stderr in one write(2): stderr is unbuffered, and glibc
- * writes what one fprintf() call formats at once, so the lines of the
- * ranks of a job that share a log file do not break into each other.
+ * One line on stderr in one write(2), so that the lines of the ranks of a
+ * job that share a log file do not break into each other.  The line is
+ * put together first and handed over in one fwrite(): stderr is
+ * unbuffered, and glibc writes a block given to it that way at once,
+ * where its printf functions write in chunks of 128 bytes from 2.37 on.
  */
 static void cli_message(const char *prefix, const char *fmt, va_list ap)
 {
+	size_t prefix_len = strlen(prefix), len = 0;
+	char *text = NULL, *line = NULL;
 	va_list again;
-	char *text;
+	int text_len;
 
 	va_copy(again, ap);
-	if (vasprintf(&text, fmt, ap) >= 0) {
-		fprintf(stderr, "%s%s\n", prefix, text);
-		free(text);
+	text_len = vasprintf(&text, fmt, ap);
+	if (text_len >= 0) {
+		len = prefix_len + (size_t)text_len + 1;
+		line = malloc(len);
+	}
+	if (line) {
+		memcpy(line, prefix, prefix_len);
+		memcpy(line + prefix_len, text, (size_t)text_len);
+		line[len - 1] = '\n';
+		fwrite(line, 1, len, stderr);
 	} else {
 		/* No memory for the line: in pieces, then. */
 		fputs(prefix, stderr);
@@ -60,6 +71,9 @@ static void cli_message(const char *prefix, const char *fmt, va_list ap)
 		fputc('\n', stderr);
 	}
 	va_end(again);
+	free(line);
+	if (text_len >= 0)
+		free(text);
 }
 
 void cli_error(const char *fmt, ...)
