@@ -8,10 +8,11 @@
 #                        the selftests inside QEMU guests on every kernel of
 #                        the matrix (see selftests/check.sh)
 #   make bench           placement engine timings (numbers, no verdict)
-#   make icount          guest instructions of PIN, UNPIN, sched_setaffinity
-#                        and the monitor's ping-pong, counted by a QEMU plugin
-#                        (numbers, no verdict; KERNEL=6.12, TOPOLOGY=2s-smt,
-#                        FUNCTIONS=N for the top N kernel functions)
+#   make icount          guest instructions of PIN, UNPIN, sched_setaffinity,
+#                        the monitor's ping-pong and launches, counted by a
+#                        QEMU plugin (numbers, no verdict; KERNEL=6.12,
+#                        TOPOLOGY=2s-smt, FUNCTIONS=N for the top N kernel
+#                        functions)
 #   make fuzz            the placement engine's fuzzer for FUZZ_SECONDS (20)
 #   make vm              an interactive guest with the module loaded
 #                        (KERNEL=6.1|6.12, TOPOLOGY=2s-smt|4n|memnode)

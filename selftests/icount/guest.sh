@@ -81,7 +81,7 @@ launch() {
 	shift
 	if icount_probe launch "$launch_rounds" "$kind" "$@" >"$log/launch-$kind.out" 2>&1; then
 		ok "launches as kind $kind"
-		cat "$log/launch-$kind.out"
+		grep '^#' "$log/launch-$kind.out"
 	else
 		not_ok "launches as kind $kind" "$log/launch-$kind.out"
 	fi
@@ -89,7 +89,13 @@ launch() {
 for online in /sys/devices/system/cpu/cpu[0-9]*/online; do
 	[ "$online" = /sys/devices/system/cpu/cpu0/online ] || echo 0 >"$online"
 done
-echo "# CPUs online for the launches: $(cat /sys/devices/system/cpu/online)"
+# A child on another vCPU would go uncounted.
+echo "CPUs online: $(cat /sys/devices/system/cpu/online)" >"$log/online"
+if [ "$(cat /sys/devices/system/cpu/online)" = 0 ]; then
+	ok "CPU 0 alone online for the launches"
+else
+	not_ok "CPU 0 alone online for the launches" "$log/online"
+fi
 # shellcheck disable=SC2086 # exec_args is words
 echo "# gpusched exec's CPUs: $($bin/gpusched $exec_args /bin/cat /proc/self/status |
 	sed -n 's/^Cpus_allowed_list:[[:space:]]*//p')"
@@ -108,12 +114,20 @@ mkdir -m 700 /tmp/icount-cache
 export GPUSCHED_CACHE_DIR=/tmp/icount-cache
 # shellcheck disable=SC2086
 launch 15 "$bin/gpusched" $exec_args "$bin/true"
-[ -s /tmp/icount-cache/fallback-machine ] ||
-	echo "# the fallback wrote no /tmp/icount-cache/fallback-machine"
+# Else kind 15 would count discoveries.
+ls -l /tmp/icount-cache >"$log/cache" 2>&1
+if [ -s /tmp/icount-cache/fallback-machine ]; then
+	ok "the fallback wrote its file"
+else
+	not_ok "the fallback wrote its file" "$log/cache"
+fi
 GPUSCHED_CACHE_DIR=
 # shellcheck disable=SC2086
 launch 16 "$bin/gpusched" $exec_args "$bin/true"
 unset GPUSCHED_CACHE_DIR
+for online in /sys/devices/system/cpu/cpu[0-9]*/online; do
+	[ "$online" = /sys/devices/system/cpu/cpu0/online ] || echo 1 >"$online"
+done
 
 echo "=== icount-kallsyms"
 grep -i ' t ' /proc/kallsyms | gzip -c | base64

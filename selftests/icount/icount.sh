@@ -13,8 +13,8 @@
 # mean of those in the kernel; then the ratios, among them each launcher's
 # instructions over a plain fork and exec of true against taskset's and
 # numactl's.
-# --functions N adds, for PIN, UNPIN and the ping-pong with the monitor, the
-# N kernel functions that ran the most instructions (the guest's symbols
+# --functions N adds, for PIN, UNPIN, the ping-pong with the monitor and the
+# launches, the N kernel functions that ran the most instructions (the guest's symbols
 # name them; code that is in none, such as JITed BPF, is counted under the
 # symbol before it).  Prints numbers and judges nothing; exits non-zero
 # only when the guest or a probe failed.  Takes about 5 minutes.
@@ -51,12 +51,15 @@ cp "$GS_TOP/selftests/icount/guest.sh" "$dir/tests/icount"
 # busybox guest has no libc, so they come as a second archive after the
 # first, which the kernel unpacks over it.
 gs_need_packages numactl dpkg-dev
+flags=$(DEB_BUILD_MAINT_OPTIONS=hardening=+all dpkg-buildflags --export=sh)
 (
-	eval "$(DEB_BUILD_MAINT_OPTIONS=hardening=+all dpkg-buildflags --export=sh)"
+	eval "$flags"
 	make -s -C "$GS_TOP" OUT="$dir/pkg" "$dir/pkg/bin/gpusched"
 )
 extra=$dir/extra
-mkdir -p "$extra/opt/icount/bin"
+mkdir -p "$extra/opt/icount/bin" "$extra/etc"
+# Without the loader's cache every start would search for its libraries.
+cp /etc/ld.so.cache "$extra/etc/"
 cp /usr/bin/true /usr/bin/taskset /usr/bin/numactl "$dir/pkg/bin/gpusched" "$extra/opt/icount/bin/"
 # ldd names a library "name => /path (address)" and the loader "/path (address)".
 ldd "$extra"/opt/icount/bin/* |
@@ -65,6 +68,8 @@ ldd "$extra"/opt/icount/bin/* |
 		mkdir -p "$extra${lib%/*}"
 		cp -L "$lib" "$extra$lib"
 	done
+# The kernel gives a directory that exists already the mode in the archive.
+chmod -R go+rX "$extra"
 (cd "$extra" && find . -mindepth 1 | LC_ALL=C sort | cpio --quiet -o -H newc --owner 0:0) |
 	gzip -1 >>"$dir/initramfs.cpio.gz"
 

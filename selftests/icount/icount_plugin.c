@@ -149,6 +149,12 @@ static void marker_run(unsigned int vcpu_index, void *userdata)
 		return;
 	vcpu = &vcpus[vcpu_index];
 	if (kind == ICOUNT_KINDS) {
+		/* Up to 32 MiB a vCPU, taken by those that count only. */
+		if (functions && !vcpu->trail) {
+			vcpu->trail = calloc(ICOUNT_TRAIL, sizeof(*vcpu->trail));
+			if (!vcpu->trail)
+				return;
+		}
 		vcpu->counting = true;
 		vcpu->count = 0;
 		vcpu->kernel = 0;
@@ -249,11 +255,6 @@ int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info, int argc, 
 				argv[i]);
 			return -1;
 		}
-	}
-	for (i = 0; functions && i < ICOUNT_VCPUS; i++) {
-		vcpus[i].trail = calloc(ICOUNT_TRAIL, sizeof(*vcpus[i].trail));
-		if (!vcpus[i].trail)
-			return -1;
 	}
 	for (i = 0; functions && i < ICOUNT_KINDS; i++) {
 		by_block[i] = calloc(ICOUNT_SLOTS, sizeof(*by_block[i]));
