@@ -85,14 +85,15 @@ static inline int run_scratch_file(void)
 
 /*
  * Runs @path with the NULL-terminated @args after argv[0] and the
- * environment @envp (NULL: ours), output captured.
+ * environment @envp (NULL: ours), stdin from /dev/null and stdout and
+ * stderr on @out and @err, and waits for it; returns its exit code, or
+ * 128 + the signal that ended it.
  */
-static inline struct run run_program(const char *path, char *const *envp,
-				     const char *const *args)
+static inline int run_spawn(const char *path, char *const *envp, const char *const *args,
+			    int out, int err)
 {
-	int out = run_scratch_file(), err = run_scratch_file(), status, nr = 0;
 	posix_spawn_file_actions_t actions;
-	struct run run = { .status = -1 };
+	int status, nr = 0;
 	char *argv[48];
 	pid_t pid;
 
@@ -110,7 +111,17 @@ static inline struct run run_program(const char *path, char *const *envp,
 		run_bail(path);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
-	run.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* run_spawn() with stdout and stderr captured. */
+static inline struct run run_program(const char *path, char *const *envp,
+				     const char *const *args)
+{
+	int out = run_scratch_file(), err = run_scratch_file();
+	struct run run;
+
+	run.status = run_spawn(path, envp, args, out, err);
 	run.out = run_slurp(out);
 	run.err = run_slurp(err);
 	close(out);

@@ -2056,30 +2056,15 @@ static void test_jsonc_missing(void)
  */
 static char *first_stderr_write(const char *const *args)
 {
-	posix_spawn_file_actions_t actions;
-	char *argv[16], *record;
-	int sv[2], nr = 0, status;
+	int sv[2], out = run_scratch_file();
+	char *record = calloc(1, 65536);
 	ssize_t got;
-	pid_t pid;
 
-	argv[nr++] = (char *)cli_path;
-	while (*args && nr < 15)
-		argv[nr++] = (char *)*args++;
-	argv[nr] = NULL;
-	record = calloc(1, 65536);
 	if (!record || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv))
 		run_bail("a socket for stderr");
-	posix_spawn_file_actions_init(&actions);
-	posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_adddup2(&actions, sv[1], STDERR_FILENO);
-	errno = posix_spawn(&pid, cli_path, &actions, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&actions);
-	if (errno)
-		run_bail(cli_path);
+	run_spawn(cli_path, NULL, args, out, sv[1]);
 	close(sv[1]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
+	close(out);
 	got = recv(sv[0], record, 65535, 0);
 	close(sv[0]);
 	if (got < 0)
