@@ -86,9 +86,13 @@ launch() {
 		not_ok "launches as kind $kind" "$log/launch-$kind.out"
 	fi
 }
-for online in /sys/devices/system/cpu/cpu[0-9]*/online; do
-	[ "$online" = /sys/devices/system/cpu/cpu0/online ] || echo 0 >"$online"
-done
+# Every CPU but 0 (which cannot go) offline (0) or online (1).
+cpus_but_0() {
+	for online in /sys/devices/system/cpu/cpu[0-9]*/online; do
+		[ "$online" = /sys/devices/system/cpu/cpu0/online ] || echo "$1" >"$online"
+	done
+}
+cpus_but_0 0
 # A child on another vCPU would go uncounted.
 echo "CPUs online: $(cat /sys/devices/system/cpu/online)" >"$log/online"
 if [ "$(cat /sys/devices/system/cpu/online)" = 0 ]; then
@@ -104,11 +108,10 @@ launch 12 "$bin/taskset" -c 0 "$bin/true"
 launch 13 "$bin/numactl" --cpunodebind=0 "$bin/true"
 # shellcheck disable=SC2086
 launch 14 "$bin/gpusched" $exec_args "$bin/true"
-if rmmod gpusched; then
+if rmmod gpusched >"$log/rmmod" 2>&1; then
 	ok "gpusched.ko unloaded for the fallback"
 else
-	n=$((n + 1))
-	echo "not ok $n gpusched.ko unloaded for the fallback"
+	not_ok "gpusched.ko unloaded for the fallback" "$log/rmmod"
 fi
 mkdir -m 700 /tmp/icount-cache
 export GPUSCHED_CACHE_DIR=/tmp/icount-cache
@@ -125,9 +128,7 @@ GPUSCHED_CACHE_DIR=
 # shellcheck disable=SC2086
 launch 16 "$bin/gpusched" $exec_args "$bin/true"
 unset GPUSCHED_CACHE_DIR
-for online in /sys/devices/system/cpu/cpu[0-9]*/online; do
-	[ "$online" = /sys/devices/system/cpu/cpu0/online ] || echo 1 >"$online"
-done
+cpus_but_0 1
 
 echo "=== icount-kallsyms"
 grep -i ' t ' /proc/kallsyms | gzip -c | base64

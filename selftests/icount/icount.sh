@@ -14,9 +14,9 @@
 # instructions over a plain fork and exec of true against taskset's and
 # numactl's.
 # --functions N adds, for PIN, UNPIN, the ping-pong with the monitor and the
-# launches, the N kernel functions that ran the most instructions (the guest's symbols
-# name them; code that is in none, such as JITed BPF, is counted under the
-# symbol before it).  Prints numbers and judges nothing; exits non-zero
+# launches, the N kernel functions that ran the most instructions (the
+# guest's symbols name them; code that is in none, such as JITed BPF, is
+# counted under the symbol before it).  Prints numbers and judges nothing; exits non-zero
 # only when the guest or a probe failed.  Takes about 5 minutes.
 set -euo pipefail
 . "$(dirname "$0")/../vm/common.sh"

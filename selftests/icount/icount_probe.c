@@ -257,12 +257,10 @@ static int probe_launch(unsigned int rounds, unsigned int kind, char **argv)
 		fprintf(stderr, "icount_probe: kind %u: at most %d\n", kind, ICOUNT_KINDS - 1);
 		return 1;
 	}
-	for (r = 0; r < LAUNCH_WARMUP + rounds; r++) {
-		if (r < LAUNCH_WARMUP) {
-			if (launch_once(argv))
-				return 1;
-			continue;
-		}
+	for (r = 0; r < LAUNCH_WARMUP; r++)
+		if (launch_once(argv))
+			return 1;
+	for (r = 0; r < rounds; r++) {
 		begin();
 		if (launch_once(argv))
 			return 1;
