@@ -26,19 +26,22 @@
 #include "sysfs.h"
 
 #define CACHE_MAGIC	0x6862667363687367ull	/* "gshcsfbh" */
-#define CACHE_VERSION	1u
+#define CACHE_VERSION	2u
 #define CACHE_CPU_GROUPS	0x1u
+#define CACHE_QUICK	0x2u	/* the quick key is set */
+#define CACHE_FLAGS	(CACHE_CPU_GROUPS | CACHE_QUICK)
 
 struct cache_header {
 	uint64_t magic;
 	uint32_t version;
-	uint32_t flags;		/* CACHE_CPU_GROUPS */
-	uint64_t key;		/* what the file was made from: cache_key() */
+	uint32_t flags;		/* CACHE_* */
+	uint64_t key;		/* what the file was made from: keys_full() */
+	uint64_t quick;		/* and the uevent count before: keys_begin() */
 	uint32_t nr_cpus;
 	uint32_t nr_nodes;
 	uint32_t nr_gpus;
 	uint32_t reserved;	/* 0 */
-	uint64_t checksum;	/* of everything after the header */
+	uint64_t checksum;	/* of the header with this 0, then the arrays */
 };
 
 /* 64-bit FNV-1a: a change detector for files only their owner can write. */
@@ -108,60 +111,116 @@ static uint64_t fnv_dir(uint64_t hash, struct gs_sysfs *sysfs, const char *dir, 
 }
 
 /*
- * What a file must have been made from to be used: this program and
- * format, the root, the boot, and what can change within a boot and alter
- * the snapshot, the GPUs' numbering or their memory nodes.  Returns 0, or
- * -errno when the root cannot be opened, -ENOENT when it has no
- * cpu/online (a kernel that old tells hotplug only in each CPU's
- * directory, which is not worth reading for this).
+ * The keys of one launch.  A file is used when its key is the machine's:
+ * what it was made from reads the same.  Most of that the kernel announces
+ * with a uevent once it has changed, which /sys/kernel/uevent_seqnum counts:
+ * CPUs, memory and nodes going online or offline, PCI functions added or
+ * removed (their names leave sys/bus/pci/devices before the remove event).
+ * So the file also keeps the count read before its key was, and a launch
+ * that finds the same count takes the file on the quick key alone, without
+ * the full key's reads.  Any uevent, related or not, sends the next launch
+ * back to the full key, which writes the file again with the new count.
+ * Both keys start from what no uevent announces: this program and format,
+ * the root, the match rules, the boot, the isolated CPUs and the NVIDIA
+ * driver's memory nodes.
  */
-static int cache_key(const struct gs_discover_opts *opts, uint64_t *key)
+struct cache_keys {
+	struct gs_sysfs *sysfs;	/* the root, open between begin and end */
+	uint64_t start;		/* what both keys hash first */
+	uint64_t quick;		/* valid when has_quick */
+	uint64_t full;		/* valid when has_full */
+	bool has_quick;
+	bool has_full;
+};
+
+/*
+ * Opens the root of @opts and reads the start of the keys, then the quick
+ * key; a kernel whose uevent count cannot be read (a sysfs root without
+ * it, such as a test's fixture) has none.  Returns 0, or -errno when the
+ * root cannot be opened.
+ */
+static int keys_begin(const struct gs_discover_opts *opts, struct cache_keys *keys)
 {
 	static const uint32_t layout[] = {
 		CACHE_VERSION, sizeof(struct cache_header), sizeof(struct gs_cpu),
 		sizeof(struct gs_gpu), sizeof(struct gpusched_gpu),
 	};
 	uint64_t hash = FNV_OFFSET;
-	struct gs_sysfs *sysfs, *proc;
-	char *online = NULL;
+	struct gs_sysfs *proc;
+	char *seqnum = NULL;
 	unsigned int i;
 	int err;
 
-	err = gs_sysfs_open(&sysfs, opts->root);
+	memset(keys, 0, sizeof(*keys));
+	err = gs_sysfs_open(&keys->sysfs, opts->root);
 	if (err)
 		return err;
-	err = gs_sysfs_read_text(sysfs, "sys/devices/system/cpu/online", &online);
-	if (err < 0) {
-		gs_sysfs_close(sysfs);
-		return -ENOENT;
-	}
 	hash = fnv(hash, layout, sizeof(layout));
 	/* Another build may number or place GPUs by other rules. */
 	hash = fnv_text(hash, GPUSCHED_VERSION);
 	hash = fnv_text(hash, opts->root ? opts->root : "/");
+	hash = fnv(hash, &opts->nr_gpu_matches, sizeof(opts->nr_gpu_matches));
+	for (i = 0; i < opts->nr_gpu_matches; i++)
+		hash = fnv_text(hash, opts->gpu_matches[i]);
+	/* The count first: whatever changes after it is read raises it. */
+	if (gs_sysfs_read_text(keys->sysfs, "sys/kernel/uevent_seqnum", &seqnum) < 0)
+		seqnum = NULL;
 	/* The host's boot even under a fixture root: a file never outlives a boot. */
 	if (real_root(opts->root)) {
-		hash = fnv_file(hash, sysfs, BOOT_ID);
+		hash = fnv_file(hash, keys->sysfs, BOOT_ID);
 	} else if (!gs_sysfs_open(&proc, "/")) {
 		hash = fnv_file(hash, proc, BOOT_ID);
 		gs_sysfs_close(proc);
 	}
+	/*
+	 * What no uevent announces: the isolated CPUs, should a kernel change
+	 * them after boot, and the NVIDIA driver's memory nodes (Grace; one
+	 * failed open elsewhere), which the driver updates on its own.
+	 */
+	hash = fnv_file(hash, keys->sysfs, "sys/devices/system/cpu/isolated");
+	hash = fnv_dir(hash, keys->sysfs, "proc/driver/nvidia/gpus", "numa_status");
+	keys->start = hash;
+	if (seqnum) {
+		keys->quick = fnv_text(hash, seqnum);
+		keys->has_quick = true;
+		free(seqnum);
+	}
+	return 0;
+}
+
+/*
+ * Reads the rest of the full key: what can change within a boot and alter
+ * the snapshot, the GPUs' numbering or their memory nodes.  Returns 0, or
+ * -ENOENT when the root has no cpu/online (a kernel that old tells hotplug
+ * only in each CPU's directory, which is not worth reading for this).
+ */
+static int keys_full(struct cache_keys *keys)
+{
+	struct gs_sysfs *sysfs = keys->sysfs;
+	uint64_t hash = keys->start;
+	char *online = NULL;
+
+	if (keys->has_full)
+		return 0;
+	if (gs_sysfs_read_text(sysfs, "sys/devices/system/cpu/online", &online) < 0)
+		return -ENOENT;
 	hash = fnv_text(hash, online);
 	free(online);
-	hash = fnv_file(hash, sysfs, "sys/devices/system/cpu/isolated");
 	hash = fnv_file(hash, sysfs, "sys/devices/system/node/online");
 	/* Memory onlined or offlined changes which node holds a GPU's memory. */
 	hash = fnv_file(hash, sysfs, "sys/devices/system/node/has_memory");
 	/* A PCI function added or removed may renumber the GPUs. */
 	hash = fnv_dir(hash, sysfs, "sys/bus/pci/devices", NULL);
-	/* The NVIDIA driver's memory nodes (Grace): one failed open elsewhere. */
-	hash = fnv_dir(hash, sysfs, "proc/driver/nvidia/gpus", "numa_status");
-	hash = fnv(hash, &opts->nr_gpu_matches, sizeof(opts->nr_gpu_matches));
-	for (i = 0; i < opts->nr_gpu_matches; i++)
-		hash = fnv_text(hash, opts->gpu_matches[i]);
-	gs_sysfs_close(sysfs);
-	*key = hash;
+	keys->full = hash;
+	keys->has_full = true;
 	return 0;
+}
+
+/* Closes the root; what was read stays. */
+static void keys_end(struct cache_keys *keys)
+{
+	gs_sysfs_close(keys->sysfs);
+	keys->sysfs = NULL;
 }
 
 int gs_fallback_cache_dir(const char *root, char *path, size_t size)
@@ -185,9 +244,10 @@ int gs_fallback_cache_dir(const char *root, char *path, size_t size)
 
 /*
  * Opens the cache directory @path, made first when @create; only a
- * directory of the caller's own that nobody else may enter will do.
+ * directory of the caller's own that nobody else may enter will do.  Its
+ * owner, the caller, goes in *@uid.
  */
-static int open_cache_dir(const char *path, bool create)
+static int open_cache_dir(const char *path, bool create, uid_t *uid)
 {
 	struct stat st;
 	int fd;
@@ -201,6 +261,7 @@ static int open_cache_dir(const char *path, bool create)
 		close(fd);
 		return -1;
 	}
+	*uid = st.st_uid;
 	return fd;
 }
 
@@ -259,68 +320,75 @@ static uint64_t checksum(const struct cache_header *header, const void *payload,
 }
 
 /*
- * Reads the file in @dir made from @key into @out.  Returns 0, or -1 when
- * there is none, it is not the caller's alone, or it does not hold a
- * machine that @need_cpu_groups can place on.
+ * Reads the whole file in @dir, of the caller @uid alone, into *@buf
+ * (the caller frees it) and its header into @h, after checking that it is
+ * whole: its sizes are those of a snapshot and its checksum holds.
+ * Returns 0, or -1 when there is none or it is not such a file.
  */
-static int cache_read(int dir, uint64_t key, bool need_cpu_groups,
-		      struct gs_fallback_machine *out)
+static int cache_load(int dir, uid_t uid, struct cache_header *h, unsigned char **buf)
 {
-	struct cache_header h;
-	unsigned char *buf = NULL;
-	const unsigned char *p;
-	struct gs_error error;
-	size_t size = 0;
+	unsigned char *data = NULL;
+	size_t size = 0, most;
 	struct stat st;
-	unsigned int i;
-	ssize_t n;
 	int fd;
 
+	payload_size(GS_MAX_CPUS, GS_MAX_NODES, GS_MAX_GPUS, &most);
 	fd = openat(dir, GS_FALLBACK_CACHE_FILE, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
-	    (st.st_mode & 077) || st.st_size < (off_t)sizeof(h))
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_uid != uid || (st.st_mode & 077) ||
+	    st.st_size < (off_t)sizeof(*h) || (uint64_t)st.st_size > sizeof(*h) + most)
 		goto fail;
-	n = pread(fd, &h, sizeof(h), 0);
-	if (n != (ssize_t)sizeof(h) || h.magic != CACHE_MAGIC || h.version != CACHE_VERSION ||
-	    h.key != key || (h.flags & ~CACHE_CPU_GROUPS) || h.reserved ||
-	    (need_cpu_groups && !(h.flags & CACHE_CPU_GROUPS)) ||
-	    !payload_size(h.nr_cpus, h.nr_nodes, h.nr_gpus, &size) ||
-	    (uint64_t)st.st_size != sizeof(h) + size)
+	/* One read for header and arrays; a file of the wrong size fails below. */
+	data = malloc((size_t)st.st_size);
+	if (!data || pread(fd, data, (size_t)st.st_size, 0) != (ssize_t)st.st_size)
 		goto fail;
-	buf = malloc(size);
-	if (!buf || pread(fd, buf, size, sizeof(h)) != (ssize_t)size ||
-	    checksum(&h, buf, size) != h.checksum)
+	memcpy(h, data, sizeof(*h));
+	if (h->magic != CACHE_MAGIC || h->version != CACHE_VERSION || (h->flags & ~CACHE_FLAGS) ||
+	    h->reserved || !payload_size(h->nr_cpus, h->nr_nodes, h->nr_gpus, &size) ||
+	    (uint64_t)st.st_size != sizeof(*h) + size ||
+	    checksum(h, data + sizeof(*h), size) != h->checksum)
 		goto fail;
 	close(fd);
-	fd = -1;
+	*buf = data;
+	return 0;
+fail:
+	free(data);
+	close(fd);
+	return -1;
+}
 
-	if (alloc_machine(out, h.nr_cpus, h.nr_nodes, h.nr_gpus))
-		goto fail;
-	p = buf;
-	take(out->snapshot.cpus, &p, (size_t)h.nr_cpus * sizeof(*out->snapshot.cpus));
-	take(out->snapshot.distance, &p, (size_t)h.nr_nodes * h.nr_nodes * sizeof(uint32_t));
-	take(out->snapshot.gpus, &p, (size_t)h.nr_gpus * sizeof(*out->snapshot.gpus));
-	take(out->gpus, &p, (size_t)h.nr_gpus * sizeof(*out->gpus));
+/*
+ * Builds @out from the file @h, @data that cache_load() read.  Returns 0,
+ * or -1 when it does not hold a machine that @need_cpu_groups can place on.
+ */
+static int cache_use(const struct cache_header *h, const unsigned char *data,
+		     bool need_cpu_groups, struct gs_fallback_machine *out)
+{
+	const unsigned char *p = data + sizeof(*h);
+	struct gs_error error;
+	unsigned int i;
+
+	if (need_cpu_groups && !(h->flags & CACHE_CPU_GROUPS))
+		return -1;
+	if (alloc_machine(out, h->nr_cpus, h->nr_nodes, h->nr_gpus))
+		return -1;
+	take(out->snapshot.cpus, &p, (size_t)h->nr_cpus * sizeof(*out->snapshot.cpus));
+	take(out->snapshot.distance, &p, (size_t)h->nr_nodes * h->nr_nodes * sizeof(uint32_t));
+	take(out->snapshot.gpus, &p, (size_t)h->nr_gpus * sizeof(*out->snapshot.gpus));
+	take(out->gpus, &p, (size_t)h->nr_gpus * sizeof(*out->gpus));
 	gs_topology_index(&out->snapshot.topo, out->snapshot.index);
 	if (gs_topology_validate(&out->snapshot.topo, &error))
-		goto fail_machine;
-	for (i = 0; i < h.nr_gpus; i++)
+		goto fail;
+	for (i = 0; i < h->nr_gpus; i++)
 		if (!gpu_identity_valid(&out->gpus[i], &out->snapshot.gpus[i]))
-			goto fail_machine;
-	out->nr_gpus = h.nr_gpus;
-	out->cpu_groups_known = h.flags & CACHE_CPU_GROUPS;
+			goto fail;
+	out->nr_gpus = h->nr_gpus;
+	out->cpu_groups_known = h->flags & CACHE_CPU_GROUPS;
 	out->from_cache = true;
-	free(buf);
 	return 0;
-
-fail_machine:
-	gs_fallback_machine_free(out);
 fail:
-	if (fd >= 0)
-		close(fd);
-	free(buf);
+	gs_fallback_machine_free(out);
 	return -1;
 }
 
@@ -342,20 +410,22 @@ static bool write_all(int fd, const void *data, size_t size)
 }
 
 /*
- * Writes @m made from @key as the file in @dir: to a new file first,
+ * Writes @m made from @keys (the full one read) as the file in @dir: to a new file first,
  * renamed over the old one, so that a launch reading meanwhile sees one
  * whole file or the other.  Returns 0 or -errno; a failure leaves no new
  * file behind (a writer killed between the two leaves its ".fallback-
  * machine.PID.N", which nothing reads).
  */
-static int cache_write(int dir, uint64_t key, const struct gs_fallback_machine *m)
+static int cache_write(int dir, const struct cache_keys *keys, const struct gs_fallback_machine *m)
 {
 	const struct gs_topology *topo = &m->snapshot.topo;
 	struct cache_header h = {
 		.magic = CACHE_MAGIC,
 		.version = CACHE_VERSION,
-		.flags = m->cpu_groups_known ? CACHE_CPU_GROUPS : 0,
-		.key = key,
+		.flags = (m->cpu_groups_known ? CACHE_CPU_GROUPS : 0) |
+			 (keys->has_quick ? CACHE_QUICK : 0),
+		.key = keys->full,
+		.quick = keys->has_quick ? keys->quick : 0,
 		.nr_cpus = topo->nr_cpus,
 		.nr_nodes = topo->nr_nodes,
 		.nr_gpus = topo->nr_gpus,
@@ -405,26 +475,31 @@ static int cache_write(int dir, uint64_t key, const struct gs_fallback_machine *
 }
 
 /*
- * Writes @m, made from @key, for @opts into the cache directory @path,
- * made if need be.  Returns 0 or -errno: -ESTALE when @expected is given
- * and the machine's key no longer is it (it changed during the discovery
- * that made @m).
+ * Writes @m for @opts into the cache directory @path, made if need be,
+ * with keys read now.  Returns 0 or -errno: -ESTALE when @expected is given
+ * and the machine's full key no longer is its (it changed during the
+ * discovery that made @m).
  */
-static int save(const struct gs_discover_opts *opts, const char *path, const uint64_t *expected,
-		const struct gs_fallback_machine *m)
+static int save(const struct gs_discover_opts *opts, const char *path,
+		const struct cache_keys *expected, const struct gs_fallback_machine *m)
 {
-	uint64_t key;
+	struct cache_keys keys;
+	uid_t uid;
 	int dir, err;
 
-	err = cache_key(opts, &key);
+	err = keys_begin(opts, &keys);
 	if (err)
 		return err;
-	if (expected && key != *expected)
+	err = keys_full(&keys);
+	keys_end(&keys);
+	if (err)
+		return err;
+	if (expected && keys.full != expected->full)
 		return -ESTALE;
-	dir = open_cache_dir(path, true);
+	dir = open_cache_dir(path, true, &uid);
 	if (dir < 0)
 		return -EACCES;
-	err = cache_write(dir, key, m);
+	err = cache_write(dir, &keys, m);
 	close(dir);
 	return err;
 }
@@ -437,6 +512,39 @@ int gs_fallback_machine_save(const struct gs_discover_opts *opts,
 	if (gs_fallback_cache_dir(opts->root, path, sizeof(path)))
 		return -ENOENT;
 	return save(opts, path, NULL, machine);
+}
+
+/*
+ * Reads the file in @path into @out when @keys say it is current: by the
+ * quick key, else by the full one, which is then read; a file taken on
+ * the full key alone is written again with the quick key, for the next
+ * launch.  Returns 0, or -1 when the file cannot be used.
+ */
+static int cache_get(struct cache_keys *keys, const char *path, bool need_cpu_groups,
+		     struct gs_fallback_machine *out)
+{
+	struct cache_header h;
+	unsigned char *data;
+	bool quick;
+	uid_t uid;
+	int dir, err = -1;
+
+	dir = open_cache_dir(path, false, &uid);
+	if (dir < 0)
+		return -1;
+	if (cache_load(dir, uid, &h, &data))
+		goto out;
+	quick = keys->has_quick && (h.flags & CACHE_QUICK) && h.quick == keys->quick;
+	if ((quick || (!keys_full(keys) && h.key == keys->full)) &&
+	    !cache_use(&h, data, need_cpu_groups, out)) {
+		err = 0;
+		if (!quick && keys->has_quick)
+			cache_write(dir, keys, out);
+	}
+	free(data);
+out:
+	close(dir);
+	return err;
 }
 
 int gs_fallback_machine_build(const struct gs_machine *machine,
@@ -486,23 +594,23 @@ int gs_fallback_machine_get(const struct gs_discover_opts *opts, bool need_cpu_g
 {
 	struct gs_discover_opts discover = *opts;
 	struct gs_machine *machine;
-	uint64_t key = 0;
+	struct cache_keys keys;
 	char path[4096];
-	bool have_key;
-	int err, dir;
+	bool cached;
+	int err;
 
 	memset(out, 0, sizeof(*out));
-	have_key = !gs_fallback_cache_dir(opts->root, path, sizeof(path)) &&
-		   !cache_key(opts, &key);
-	/* A discovery asked to warn is made, so that its warnings are seen. */
-	if (have_key && !opts->warn) {
-		dir = open_cache_dir(path, false);
-		if (dir >= 0) {
-			err = cache_read(dir, key, need_cpu_groups, out);
-			close(dir);
-			if (!err)
-				return 0;
+	cached = !gs_fallback_cache_dir(opts->root, path, sizeof(path)) &&
+		 !keys_begin(opts, &keys);
+	if (cached) {
+		/* A discovery asked to warn is made, so that its warnings are seen. */
+		if (!opts->warn && !cache_get(&keys, path, need_cpu_groups, out)) {
+			keys_end(&keys);
+			return 0;
 		}
+		/* The key before the discovery, to check that nothing changed during it. */
+		cached = !keys_full(&keys);
+		keys_end(&keys);
 	}
 
 	discover.skip_cpu_groups = !need_cpu_groups;
@@ -514,8 +622,8 @@ int gs_fallback_machine_get(const struct gs_discover_opts *opts, bool need_cpu_g
 	err = gs_fallback_machine_build(machine, out, message);
 	gs_machine_free(machine);
 	/* Only what was discovered from an unchanged machine is kept. */
-	if (!err && have_key && !out->error)
-		save(opts, path, &key, out);
+	if (!err && cached && !out->error)
+		save(opts, path, &keys, out);
 	return err;
 }
 

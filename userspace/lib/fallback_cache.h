@@ -14,10 +14,17 @@
  * boot, the online CPUs, the isolated CPUs, the online nodes, the nodes
  * with memory, the names of the PCI functions, the NVIDIA driver's GPU
  * memory nodes, the GPU match rules, this program's version, the sysfs
- * root and this format.  Reading those takes seven small reads, and one
- * more per GPU the NVIDIA driver lists.  What the
- * key does not cover is documented in gpusched(1): a numa_node that root
- * rewrites after the first launch is not seen until the file goes.
+ * root and this format.  The kernel announces a change of the online
+ * CPUs, nodes, memory and PCI functions with a uevent, which it counts in
+ * /sys/kernel/uevent_seqnum; the file keeps the count from before it was
+ * checked, and while the count stays the same a launch reads only it, the
+ * boot id and the isolated CPUs (three small files) and the driver's
+ * directory (one failed open without the driver, a file per GPU with it).
+ * After any uevent the next launch also reads the online CPUs, the online
+ * nodes, the nodes with memory and the PCI directory, and when they are
+ * unchanged writes the file again with the new count.  What the key does not
+ * cover is documented in gpusched(1): a numa_node that root rewrites
+ * after the first launch is not seen until the file goes.
  */
 #ifndef GPUSCHED_FALLBACK_CACHE_H
 #define GPUSCHED_FALLBACK_CACHE_H

@@ -670,7 +670,7 @@ static void test_fallback_cache(void)
 	       cached_machine(dir, NULL, 0, false, NULL) == 1,
 	       "a PCI function removed, then added: discovered again each time");
 
-	damage(file, (long)sizeof(uint64_t) * 6 + 3);
+	damage(file, (long)sizeof(uint64_t) * 7 + 3);
 	tap_ok(cached_machine(dir, NULL, 0, false, NULL) == 0 &&
 	       cached_machine(dir, NULL, 0, false, NULL) == 1,
 	       "a damaged file is not read, and is written anew");
@@ -764,6 +764,86 @@ static void test_fallback_cache_memory_nodes(void)
 	gs_fallback_machine_free(&m);
 	unsetenv("GPUSCHED_CACHE_DIR");
 	remove_tree(dir);
+	remove_tree(cache);
+}
+
+/*
+ * The fallback's quick key: while the kernel's uevent count stays what the
+ * file was written with, a launch takes the file without reading the full
+ * key, so a change no uevent announced is not seen; a new count sends the
+ * next launch to the full key, which rediscovers when the machine changed
+ * and otherwise writes the file again with the new count.  The isolated
+ * CPUs and the NVIDIA driver's memory nodes are announced by no uevent:
+ * every launch reads them.
+ */
+static void test_fallback_cache_uevents(void)
+{
+	char *dir = copy_fixture("hgx-2s-smt-8gpu"), *grace = copy_fixture("grace-blackwell-memnodes");
+	char *cache = strdup("/tmp/gpusched-cache-XXXXXX"), path[4200];
+	struct gs_fallback_machine m;
+
+	if (!tap_ok(dir && grace && cache && mkdtemp(cache),
+		    "temporary fixtures and cache directory"))
+		return;
+	snprintf(path, sizeof(path), "%s/sys/kernel", dir);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/sys/kernel", grace);
+	mkdir(path, 0755);
+	setenv("GPUSCHED_CACHE_DIR", cache, 1);
+
+	write_file(dir, "sys/kernel/uevent_seqnum", "4242\n");
+	tap_ok(cached_machine(dir, NULL, 0, false, NULL) == 0 &&
+	       cached_machine(dir, NULL, 0, false, NULL) == 1,
+	       "with a uevent count: discovered, then read");
+	write_file(dir, "sys/devices/system/cpu/online", "0-14\n");
+	write_file(dir, "sys/devices/system/cpu/cpu7/topology/core_cpus_list", "7\n");
+	write_file(dir, "sys/devices/system/node/node1/cpulist", "4-7,12-14\n");
+	tap_ok(cached_machine(dir, NULL, 0, false, &m) == 1 &&
+	       (m.snapshot.topo.cpus[15].flags & GS_CPU_ONLINE),
+	       "a CPU offline with no uevent counted: the file is taken on the count alone");
+	gs_fallback_machine_free(&m);
+	write_file(dir, "sys/kernel/uevent_seqnum", "4243\n");
+	tap_ok(cached_machine(dir, NULL, 0, false, &m) == 0 &&
+	       !(m.snapshot.topo.cpus[15].flags & GS_CPU_ONLINE) &&
+	       cached_machine(dir, NULL, 0, false, NULL) == 1,
+	       "its uevent counted: discovered again, CPU 15 offline, then read");
+	gs_fallback_machine_free(&m);
+
+	write_file(dir, "sys/kernel/uevent_seqnum", "4250\n");
+	tap_ok(cached_machine(dir, NULL, 0, false, NULL) == 1,
+	       "uevents that changed nothing the key covers: the file is still read");
+	write_file(dir, "sys/devices/system/cpu/online", "0-15\n");
+	write_file(dir, "sys/devices/system/cpu/cpu7/topology/core_cpus_list", "7,15\n");
+	write_file(dir, "sys/devices/system/node/node1/cpulist", "4-7,12-15\n");
+	tap_ok(cached_machine(dir, NULL, 0, false, &m) == 1 &&
+	       !(m.snapshot.topo.cpus[15].flags & GS_CPU_ONLINE),
+	       "and the file took their count: CPU 15 back online unseen until the next uevent");
+	gs_fallback_machine_free(&m);
+	write_file(dir, "sys/kernel/uevent_seqnum", "4251\n");
+	tap_ok(cached_machine(dir, NULL, 0, false, &m) == 0 &&
+	       (m.snapshot.topo.cpus[15].flags & GS_CPU_ONLINE),
+	       "the next uevent: discovered again, CPU 15 online");
+	gs_fallback_machine_free(&m);
+	write_file(dir, "sys/devices/system/cpu/isolated", "3\n");
+	tap_ok(cached_machine(dir, NULL, 0, false, &m) == 0 &&
+	       (m.snapshot.topo.cpus[3].flags & GS_CPU_HOUSEKEEPING),
+	       "other isolated CPUs, no uevent: discovered again, CPU 3 kept from workers");
+	gs_fallback_machine_free(&m);
+
+	write_file(grace, "sys/kernel/uevent_seqnum", "77\n");
+	tap_ok(cached_machine(grace, NULL, 0, false, NULL) == 0 &&
+	       cached_machine(grace, NULL, 0, false, NULL) == 1,
+	       "Grace with a uevent count: discovered, then read");
+	write_file(grace, "proc/driver/nvidia/gpus/0008:01:00.0/numa_status",
+		   "Node:      2\nStatus:    offline\n");
+	tap_ok(cached_machine(grace, NULL, 0, false, &m) == 0 &&
+	       m.gpus[0].mem_node == GPUSCHED_NODE_ANY,
+	       "the driver's memory node offline, no uevent: discovered again all the same");
+	gs_fallback_machine_free(&m);
+
+	unsetenv("GPUSCHED_CACHE_DIR");
+	remove_tree(dir);
+	remove_tree(grace);
 	remove_tree(cache);
 }
 
@@ -1007,6 +1087,7 @@ int main(int argc, char **argv)
 	test_fallback_split_core();
 	test_fallback_cache();
 	test_fallback_cache_memory_nodes();
+	test_fallback_cache_uevents();
 	test_query_sizes(argv[0]);
 	return tap_done();
 }
