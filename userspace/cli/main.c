@@ -250,13 +250,21 @@ char *cli_cpu_set_list(const cpu_set_t *set, size_t size)
 {
 	struct gs_bitmap bitmap = GS_BITMAP_INIT;
 	unsigned int cpu;
+	int err = 0;
 	char *text;
 
-	for (cpu = 0; cpu < size * 8; cpu++)
-		if (CPU_ISSET_S(cpu, size, set) && gs_bitmap_set(&bitmap, cpu)) {
-			cli_error("out of memory");
-			exit(EXIT_FAILURE_RUNTIME);
-		}
+	/* A cpu_set_t is an array of unsigned long: taken a word at a time. */
+	if (size % sizeof(unsigned long) == 0)
+		err = gs_bitmap_or_words(&bitmap, (const unsigned long *)set,
+					 size / sizeof(unsigned long));
+	else
+		for (cpu = 0; !err && cpu < size * 8; cpu++)
+			if (CPU_ISSET_S(cpu, size, set))
+				err = gs_bitmap_set(&bitmap, cpu);
+	if (err) {
+		cli_error("cannot list the CPUs of a set of %zu bytes: %s", size, strerror(-err));
+		exit(EXIT_FAILURE_RUNTIME);
+	}
 	text = cli_cpulist(&bitmap);
 	gs_bitmap_free(&bitmap);
 	return text;

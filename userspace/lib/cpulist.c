@@ -226,6 +226,23 @@ int gs_bitmap_or(struct gs_bitmap *dst, const struct gs_bitmap *src)
 	return 0;
 }
 
+int gs_bitmap_or_words(struct gs_bitmap *dst, const unsigned long *words, size_t nr_words)
+{
+	size_t i;
+	int err;
+
+	while (nr_words && !words[nr_words - 1])
+		nr_words--;
+	if (nr_words > GS_BITMAP_MAX_BITS / BITS_PER_WORD)
+		return -ERANGE;
+	err = bitmap_reserve(dst, nr_words);
+	if (err)
+		return err;
+	for (i = 0; i < nr_words; i++)
+		dst->words[i] |= words[i];
+	return 0;
+}
+
 void gs_bitmap_and(struct gs_bitmap *dst, const struct gs_bitmap *src)
 {
 	size_t i;

@@ -76,6 +76,14 @@ int gs_bitmap_copy(struct gs_bitmap *dst, const struct gs_bitmap *src);
 /* Sets in @dst every bit of @src; returns 0 or -ENOMEM. */
 int gs_bitmap_or(struct gs_bitmap *dst, const struct gs_bitmap *src);
 
+/*
+ * Sets in @dst every bit of the @nr_words words at @words, bit n in word
+ * n / (8 * sizeof(long)) as in a cpu_set_t, a word at a time.  Returns 0,
+ * -ERANGE for a bit at or beyond GS_BITMAP_MAX_BITS, or -ENOMEM; on error
+ * @dst is unchanged.
+ */
+int gs_bitmap_or_words(struct gs_bitmap *dst, const unsigned long *words, size_t nr_words);
+
 /* Clears in @dst every bit that is not set in @src. */
 void gs_bitmap_and(struct gs_bitmap *dst, const struct gs_bitmap *src);
 

@@ -229,6 +229,30 @@ static void test_bitmap_ops(void)
 	check_list(&c, "4-7", "4-7,9000 and 0-15");
 	tap_ok(gs_bitmap_or(&c, &a) == 0, "or succeeds");
 	check_list(&c, "0,4-7,8191", "4-7 or {0,8191}");
+	{
+		const size_t bits = 8 * sizeof(unsigned long);
+		const unsigned long words[] = { 1UL | 1UL << (bits - 1), 1UL, 0, 1UL << 2, 0, 0 };
+		const char *expect = bits == 64 ? "0,4-7,63-64,194,8191" : "0,4-7,31-32,98,8191";
+		size_t nr_huge = GS_BITMAP_MAX_BITS / bits + 1;
+		unsigned long *huge = calloc(nr_huge, sizeof(*huge));
+
+		tap_ok(gs_bitmap_or_words(&c, words, ARRAY_SIZE(words)) == 0,
+		       "or_words succeeds");
+		check_list(&c, expect,
+			   "or of words: a word's first and last bits, the next word's first, empty words");
+		tap_ok(gs_bitmap_or_words(&c, words + 4, 2) == 0, "or_words of zero words succeeds");
+		check_list(&c, expect, "and sets nothing");
+		if (huge) {
+			huge[nr_huge - 1] = 1;
+			tap_ok(gs_bitmap_or_words(&c, huge, nr_huge) == -ERANGE,
+			       "or_words refuses a bit beyond the limit");
+			check_list(&c, expect, "and leaves the bitmap as it was");
+			free(huge);
+		} else {
+			tap_skip("out of memory", "or_words refuses a bit beyond the limit");
+			tap_skip("out of memory", "and leaves the bitmap as it was");
+		}
+	}
 	tap_ok(gs_bitmap_copy(&b, &a) == 0 && gs_bitmap_equal(&a, &b),
 	       "copy makes equal bitmaps");
 	check_list(&b, "0,8191", "the copy");
