@@ -112,23 +112,28 @@ static uint64_t fnv_dir(uint64_t hash, struct gs_sysfs *sysfs, const char *dir, 
 
 /*
  * The keys of one launch.  A file is used when its key is the machine's:
- * what it was made from reads the same.  Most of that the kernel announces
+ * what it was made from reads the same.  Part of that the kernel announces
  * with a uevent once it has changed, which /sys/kernel/uevent_seqnum counts:
- * CPUs, memory and nodes going online or offline, PCI functions added or
- * removed (their names leave sys/bus/pci/devices before the remove event).
- * So the file also keeps the count read before its key was, and a launch
- * that finds the same count takes the file on the quick key alone, without
- * the full key's reads.  Any uevent, related or not, sends the next launch
- * back to the full key, which writes the file again with the new count.
- * Both keys start from what no uevent announces: this program and format,
- * the root, the match rules, the boot, the isolated CPUs and the NVIDIA
- * driver's memory nodes.
+ * nodes and memory going online or offline, PCI functions added or removed
+ * (their names leave sys/bus/pci/devices before the remove event).  So the
+ * file also keeps the count read before its key was, and a launch that
+ * finds the same count takes the file on the quick key, without reading
+ * those.  Any uevent, related or not, sends the next launch back to the
+ * full key, which writes the file again with the new count.  Both keys
+ * start from what no uevent announces: this program and format, the root,
+ * the match rules, the boot, the isolated CPUs, the NVIDIA driver's memory
+ * nodes and the online CPUs (a write to cpuN/hotplug/target takes a CPU
+ * down or up without one, and lxcfs shows a container's cpuset there).
+ * A change whose uevent the kernel failed to send (out of memory) or that
+ * has none (a CPU that fails to come back from suspend) is not seen while
+ * the count stands.
  */
 struct cache_keys {
 	struct gs_sysfs *sysfs;	/* the root, open between begin and end */
 	uint64_t start;		/* what both keys hash first */
 	uint64_t quick;		/* valid when has_quick */
 	uint64_t full;		/* valid when has_full */
+	bool has_online;	/* the root has cpu/online: keys can be had */
 	bool has_quick;
 	bool has_full;
 };
@@ -136,8 +141,10 @@ struct cache_keys {
 /*
  * Opens the root of @opts and reads the start of the keys, then the quick
  * key; a kernel whose uevent count cannot be read (a sysfs root without
- * it, such as a test's fixture) has none.  Returns 0, or -errno when the
- * root cannot be opened.
+ * it, such as a test's fixture) has none, nor has a root without
+ * cpu/online (a kernel that old tells hotplug only in each CPU's
+ * directory, which is not worth reading for this).  Returns 0, or -errno
+ * when the root cannot be opened.
  */
 static int keys_begin(const struct gs_discover_opts *opts, struct cache_keys *keys)
 {
@@ -146,8 +153,8 @@ static int keys_begin(const struct gs_discover_opts *opts, struct cache_keys *ke
 		sizeof(struct gs_gpu), sizeof(struct gpusched_gpu),
 	};
 	uint64_t hash = FNV_OFFSET;
+	char *seqnum = NULL, *online = NULL;
 	struct gs_sysfs *proc;
-	char *seqnum = NULL;
 	unsigned int i;
 	int err;
 
@@ -172,40 +179,41 @@ static int keys_begin(const struct gs_discover_opts *opts, struct cache_keys *ke
 		hash = fnv_file(hash, proc, BOOT_ID);
 		gs_sysfs_close(proc);
 	}
+	if (gs_sysfs_read_text(keys->sysfs, "sys/devices/system/cpu/online", &online) >= 0) {
+		keys->has_online = true;
+		hash = fnv_text(hash, online);
+		free(online);
+	}
 	/*
-	 * What no uevent announces: the isolated CPUs, should a kernel change
-	 * them after boot, and the NVIDIA driver's memory nodes (Grace; one
-	 * failed open elsewhere), which the driver updates on its own.
+	 * The isolated CPUs, should a kernel change them after boot, and the
+	 * NVIDIA driver's memory nodes (Grace; one failed open elsewhere),
+	 * which the driver updates on its own.
 	 */
 	hash = fnv_file(hash, keys->sysfs, "sys/devices/system/cpu/isolated");
 	hash = fnv_dir(hash, keys->sysfs, "proc/driver/nvidia/gpus", "numa_status");
 	keys->start = hash;
-	if (seqnum) {
+	if (seqnum && keys->has_online) {
 		keys->quick = fnv_text(hash, seqnum);
 		keys->has_quick = true;
-		free(seqnum);
 	}
+	free(seqnum);
 	return 0;
 }
 
 /*
- * Reads the rest of the full key: what can change within a boot and alter
- * the snapshot, the GPUs' numbering or their memory nodes.  Returns 0, or
- * -ENOENT when the root has no cpu/online (a kernel that old tells hotplug
- * only in each CPU's directory, which is not worth reading for this).
+ * Reads the rest of the full key: what else can change within a boot and
+ * alter the snapshot, the GPUs' numbering or their memory nodes.  Returns
+ * 0, or -ENOENT when the root has no cpu/online.
  */
 static int keys_full(struct cache_keys *keys)
 {
 	struct gs_sysfs *sysfs = keys->sysfs;
 	uint64_t hash = keys->start;
-	char *online = NULL;
 
 	if (keys->has_full)
 		return 0;
-	if (gs_sysfs_read_text(sysfs, "sys/devices/system/cpu/online", &online) < 0)
+	if (!keys->has_online)
 		return -ENOENT;
-	hash = fnv_text(hash, online);
-	free(online);
 	hash = fnv_file(hash, sysfs, "sys/devices/system/node/online");
 	/* Memory onlined or offlined changes which node holds a GPU's memory. */
 	hash = fnv_file(hash, sysfs, "sys/devices/system/node/has_memory");
@@ -321,32 +329,34 @@ static uint64_t checksum(const struct cache_header *header, const void *payload,
 
 /*
  * Reads the whole file in @dir, of the caller @uid alone, into *@buf
- * (the caller frees it) and its header into @h, after checking that it is
- * whole: its sizes are those of a snapshot and its checksum holds.
- * Returns 0, or -1 when there is none or it is not such a file.
+ * (the caller frees it), its header into @h and its status into @st,
+ * after checking that it is whole: its sizes are those of a snapshot and
+ * its checksum holds.  Returns 0, or -1 when there is none or it is not
+ * such a file.
  */
-static int cache_load(int dir, uid_t uid, struct cache_header *h, unsigned char **buf)
+static int cache_load(int dir, uid_t uid, struct cache_header *h, unsigned char **buf,
+		      struct stat *st)
 {
 	unsigned char *data = NULL;
 	size_t size = 0, most;
-	struct stat st;
 	int fd;
 
 	payload_size(GS_MAX_CPUS, GS_MAX_NODES, GS_MAX_GPUS, &most);
-	fd = openat(dir, GS_FALLBACK_CACHE_FILE, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	/* Not blocking on a FIFO put in its place: fstat() refuses one below. */
+	fd = openat(dir, GS_FALLBACK_CACHE_FILE, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_uid != uid || (st.st_mode & 077) ||
-	    st.st_size < (off_t)sizeof(*h) || (uint64_t)st.st_size > sizeof(*h) + most)
+	if (fstat(fd, st) || !S_ISREG(st->st_mode) || st->st_uid != uid || (st->st_mode & 077) ||
+	    st->st_size < (off_t)sizeof(*h) || (uint64_t)st->st_size > sizeof(*h) + most)
 		goto fail;
 	/* One read for header and arrays; a file of the wrong size fails below. */
-	data = malloc((size_t)st.st_size);
-	if (!data || pread(fd, data, (size_t)st.st_size, 0) != (ssize_t)st.st_size)
+	data = malloc((size_t)st->st_size);
+	if (!data || pread(fd, data, (size_t)st->st_size, 0) != (ssize_t)st->st_size)
 		goto fail;
 	memcpy(h, data, sizeof(*h));
 	if (h->magic != CACHE_MAGIC || h->version != CACHE_VERSION || (h->flags & ~CACHE_FLAGS) ||
 	    h->reserved || !payload_size(h->nr_cpus, h->nr_nodes, h->nr_gpus, &size) ||
-	    (uint64_t)st.st_size != sizeof(*h) + size ||
+	    (uint64_t)st->st_size != sizeof(*h) + size ||
 	    checksum(h, data + sizeof(*h), size) != h->checksum)
 		goto fail;
 	close(fd);
@@ -409,14 +419,26 @@ static bool write_all(int fd, const void *data, size_t size)
 	return true;
 }
 
+/* Whether the file in @dir is still the one @st describes (not removed, not replaced). */
+static bool still_there(int dir, const struct stat *st)
+{
+	struct stat now;
+
+	return !fstatat(dir, GS_FALLBACK_CACHE_FILE, &now, AT_SYMLINK_NOFOLLOW) &&
+	       now.st_dev == st->st_dev && now.st_ino == st->st_ino;
+}
+
 /*
- * Writes @m made from @keys (the full one read) as the file in @dir: to a new file first,
- * renamed over the old one, so that a launch reading meanwhile sees one
- * whole file or the other.  Returns 0 or -errno; a failure leaves no new
- * file behind (a writer killed between the two leaves its ".fallback-
+ * Writes @m made from @keys (the full one read) as the file in @dir: to
+ * a new file first, renamed over the old one, so that a launch reading
+ * meanwhile sees one whole file or the other.  With @replace, only over
+ * the file it describes: one removed or replaced meanwhile stays so.
+ * Returns 0 or -errno (-ESTALE for that); a failure leaves no new file
+ * behind (a writer killed between the two leaves its ".fallback-
  * machine.PID.N", which nothing reads).
  */
-static int cache_write(int dir, const struct cache_keys *keys, const struct gs_fallback_machine *m)
+static int cache_write(int dir, const struct cache_keys *keys, const struct gs_fallback_machine *m,
+		       const struct stat *replace)
 {
 	const struct gs_topology *topo = &m->snapshot.topo;
 	struct cache_header h = {
@@ -467,6 +489,8 @@ static int cache_write(int dir, const struct cache_keys *keys, const struct gs_f
 	free(payload);
 	if (close(fd) && !err)
 		err = -errno;
+	if (!err && replace && !still_there(dir, replace))
+		err = -ESTALE;
 	if (!err && renameat(dir, tmp, dir, GS_FALLBACK_CACHE_FILE))
 		err = -errno;
 	if (err)
@@ -477,8 +501,9 @@ static int cache_write(int dir, const struct cache_keys *keys, const struct gs_f
 /*
  * Writes @m for @opts into the cache directory @path, made if need be,
  * with keys read now.  Returns 0 or -errno: -ESTALE when @expected is given
- * and the machine's full key no longer is its (it changed during the
- * discovery that made @m).
+ * and the machine's keys no longer are its: something changed during the
+ * discovery that made @m, or the kernel sent a uevent meanwhile (a change
+ * undone before the end, which @m may have caught half-way).
  */
 static int save(const struct gs_discover_opts *opts, const char *path,
 		const struct cache_keys *expected, const struct gs_fallback_machine *m)
@@ -494,12 +519,13 @@ static int save(const struct gs_discover_opts *opts, const char *path,
 	keys_end(&keys);
 	if (err)
 		return err;
-	if (expected && keys.full != expected->full)
+	if (expected && (keys.full != expected->full || keys.has_quick != expected->has_quick ||
+			 keys.quick != expected->quick))
 		return -ESTALE;
 	dir = open_cache_dir(path, true, &uid);
 	if (dir < 0)
 		return -EACCES;
-	err = cache_write(dir, &keys, m);
+	err = cache_write(dir, &keys, m, NULL);
 	close(dir);
 	return err;
 }
@@ -525,6 +551,7 @@ static int cache_get(struct cache_keys *keys, const char *path, bool need_cpu_gr
 {
 	struct cache_header h;
 	unsigned char *data;
+	struct stat st;
 	bool quick;
 	uid_t uid;
 	int dir, err = -1;
@@ -532,14 +559,14 @@ static int cache_get(struct cache_keys *keys, const char *path, bool need_cpu_gr
 	dir = open_cache_dir(path, false, &uid);
 	if (dir < 0)
 		return -1;
-	if (cache_load(dir, uid, &h, &data))
+	if (cache_load(dir, uid, &h, &data, &st))
 		goto out;
 	quick = keys->has_quick && (h.flags & CACHE_QUICK) && h.quick == keys->quick;
 	if ((quick || (!keys_full(keys) && h.key == keys->full)) &&
 	    !cache_use(&h, data, need_cpu_groups, out)) {
 		err = 0;
 		if (!quick && keys->has_quick)
-			cache_write(dir, keys, out);
+			cache_write(dir, keys, out, &st);
 	}
 	free(data);
 out:

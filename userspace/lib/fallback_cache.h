@@ -10,21 +10,21 @@
  * file in the caller's own runtime directory, and later launches read that
  * one file instead.
  *
- * A file is used only while what it was made from reads the same: the
- * boot, the online CPUs, the isolated CPUs, the online nodes, the nodes
- * with memory, the names of the PCI functions, the NVIDIA driver's GPU
- * memory nodes, the GPU match rules, this program's version, the sysfs
- * root and this format.  The kernel announces a change of the online
- * CPUs, nodes, memory and PCI functions with a uevent, which it counts in
- * /sys/kernel/uevent_seqnum; the file keeps the count from before it was
- * checked, and while the count stays the same a launch reads only it, the
- * boot id and the isolated CPUs (three small files) and the driver's
- * directory (one failed open without the driver, a file per GPU with it).
- * After any uevent the next launch also reads the online CPUs, the online
- * nodes, the nodes with memory and the PCI directory, and when they are
- * unchanged writes the file again with the new count.  What the key does not
- * cover is documented in gpusched(1): a numa_node that root rewrites
- * after the first launch is not seen until the file goes.
+ * The file is made from the boot, the online CPUs, the isolated CPUs, the
+ * online nodes, the nodes with memory, the names of the PCI functions,
+ * the NVIDIA driver's GPU memory nodes, the GPU match rules, this
+ * program's version, the sysfs root and this format.  Of those the kernel
+ * announces a change of the online nodes, the memory and the PCI
+ * functions with a uevent, and counts uevents in /sys/kernel/uevent_seqnum:
+ * the file keeps the count from before it was checked.  A launch reads
+ * the count, the boot id, the online and the isolated CPUs (four small
+ * files) and the driver's directory (one failed open without the driver,
+ * a file per GPU with it), and when those are as the file has them takes
+ * it.  After any uevent the next launch also reads the online nodes, the
+ * nodes with memory and the PCI directory, takes the file only when they
+ * are unchanged too, and writes it again with the new count.  What the
+ * key does not cover is documented in gpusched(1): a numa_node that root
+ * rewrites after the first launch is not seen until the file goes.
  */
 #ifndef GPUSCHED_FALLBACK_CACHE_H
 #define GPUSCHED_FALLBACK_CACHE_H

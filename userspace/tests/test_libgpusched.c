@@ -674,9 +674,9 @@ static void test_fallback_cache(void)
 	tap_ok(cached_machine(dir, NULL, 0, false, NULL) == 0 &&
 	       cached_machine(dir, NULL, 0, false, NULL) == 1,
 	       "a damaged file is not read, and is written anew");
-	/* The header's flags: bit 0 says the CPU groups are in the file. */
+	/* The header's flags, of which only the two lowest bits may be set. */
 	tap_ok(cached_machine(dir, NULL, 0, false, NULL) == 1 && (damage(file, 12), true) &&
-	       cached_machine(dir, NULL, 0, true, NULL) == 0,
+	       cached_machine(dir, NULL, 0, false, NULL) == 0,
 	       "a damaged header is not read either");
 	damage(file, -1);
 	tap_ok(cached_machine(dir, NULL, 0, false, NULL) == 0,
@@ -769,17 +769,19 @@ static void test_fallback_cache_memory_nodes(void)
 
 /*
  * The fallback's quick key: while the kernel's uevent count stays what the
- * file was written with, a launch takes the file without reading the full
- * key, so a change no uevent announced is not seen; a new count sends the
- * next launch to the full key, which rediscovers when the machine changed
- * and otherwise writes the file again with the new count.  The isolated
- * CPUs and the NVIDIA driver's memory nodes are announced by no uevent:
- * every launch reads them.
+ * file was written with, a launch takes the file without reading the rest
+ * of the full key, so a PCI function removed without a uevent is not seen;
+ * a new count sends the next launch to the full key, which rediscovers
+ * when the machine changed and otherwise writes the file again with the
+ * new count.  The online and isolated CPUs, the NVIDIA driver's memory
+ * nodes and the match rules are in the quick key too: every launch reads
+ * them.
  */
 static void test_fallback_cache_uevents(void)
 {
+	static const char *const match[] = { "1af4:0300" };
 	char *dir = copy_fixture("hgx-2s-smt-8gpu"), *grace = copy_fixture("grace-blackwell-memnodes");
-	char *cache = strdup("/tmp/gpusched-cache-XXXXXX"), path[4200];
+	char *cache = strdup("/tmp/gpusched-cache-XXXXXX"), path[4200], gone[4200];
 	struct gs_fallback_machine m;
 
 	if (!tap_ok(dir && grace && cache && mkdtemp(cache),
@@ -795,40 +797,45 @@ static void test_fallback_cache_uevents(void)
 	tap_ok(cached_machine(dir, NULL, 0, false, NULL) == 0 &&
 	       cached_machine(dir, NULL, 0, false, NULL) == 1,
 	       "with a uevent count: discovered, then read");
-	write_file(dir, "sys/devices/system/cpu/online", "0-14\n");
-	write_file(dir, "sys/devices/system/cpu/cpu7/topology/core_cpus_list", "7\n");
-	write_file(dir, "sys/devices/system/node/node1/cpulist", "4-7,12-14\n");
-	tap_ok(cached_machine(dir, NULL, 0, false, &m) == 1 &&
-	       (m.snapshot.topo.cpus[15].flags & GS_CPU_ONLINE),
-	       "a CPU offline with no uevent counted: the file is taken on the count alone");
+	snprintf(path, sizeof(path), "%s/sys/bus/pci/devices/0000:db:00.0", dir);
+	snprintf(gone, sizeof(gone), "%s/removed-pci-function", dir);
+	tap_ok(!rename(path, gone) && cached_machine(dir, NULL, 0, false, &m) == 1 && m.nr_gpus == 8,
+	       "a GPU's PCI function removed, no uevent counted: the file is taken on the count");
 	gs_fallback_machine_free(&m);
 	write_file(dir, "sys/kernel/uevent_seqnum", "4243\n");
-	tap_ok(cached_machine(dir, NULL, 0, false, &m) == 0 &&
-	       !(m.snapshot.topo.cpus[15].flags & GS_CPU_ONLINE) &&
+	tap_ok(cached_machine(dir, NULL, 0, false, &m) == 0 && m.nr_gpus == 7 &&
 	       cached_machine(dir, NULL, 0, false, NULL) == 1,
-	       "its uevent counted: discovered again, CPU 15 offline, then read");
+	       "its uevent counted: discovered again, 7 GPUs, then read");
 	gs_fallback_machine_free(&m);
 
 	write_file(dir, "sys/kernel/uevent_seqnum", "4250\n");
 	tap_ok(cached_machine(dir, NULL, 0, false, NULL) == 1,
 	       "uevents that changed nothing the key covers: the file is still read");
-	write_file(dir, "sys/devices/system/cpu/online", "0-15\n");
-	write_file(dir, "sys/devices/system/cpu/cpu7/topology/core_cpus_list", "7,15\n");
-	write_file(dir, "sys/devices/system/node/node1/cpulist", "4-7,12-15\n");
-	tap_ok(cached_machine(dir, NULL, 0, false, &m) == 1 &&
-	       !(m.snapshot.topo.cpus[15].flags & GS_CPU_ONLINE),
-	       "and the file took their count: CPU 15 back online unseen until the next uevent");
+	tap_ok(!rename(gone, path) && cached_machine(dir, NULL, 0, false, &m) == 1 && m.nr_gpus == 7,
+	       "and the file took their count: the function back, unseen until the next uevent");
 	gs_fallback_machine_free(&m);
 	write_file(dir, "sys/kernel/uevent_seqnum", "4251\n");
+	tap_ok(cached_machine(dir, NULL, 0, false, &m) == 0 && m.nr_gpus == 8,
+	       "the next uevent: discovered again, 8 GPUs");
+	gs_fallback_machine_free(&m);
+
+	/* Read at every launch: changed by no uevent, or not always by one. */
+	write_file(dir, "sys/devices/system/cpu/online", "0-14\n");
+	write_file(dir, "sys/devices/system/cpu/cpu7/topology/core_cpus_list", "7\n");
+	write_file(dir, "sys/devices/system/node/node1/cpulist", "4-7,12-14\n");
 	tap_ok(cached_machine(dir, NULL, 0, false, &m) == 0 &&
-	       (m.snapshot.topo.cpus[15].flags & GS_CPU_ONLINE),
-	       "the next uevent: discovered again, CPU 15 online");
+	       !(m.snapshot.topo.cpus[15].flags & GS_CPU_ONLINE),
+	       "a CPU offline, no uevent (cpuN/hotplug/target): discovered again, CPU 15 offline");
 	gs_fallback_machine_free(&m);
 	write_file(dir, "sys/devices/system/cpu/isolated", "3\n");
 	tap_ok(cached_machine(dir, NULL, 0, false, &m) == 0 &&
 	       (m.snapshot.topo.cpus[3].flags & GS_CPU_HOUSEKEEPING),
 	       "other isolated CPUs, no uevent: discovered again, CPU 3 kept from workers");
 	gs_fallback_machine_free(&m);
+	tap_ok(cached_machine(dir, NULL, 0, false, NULL) == 1 &&
+	       cached_machine(dir, match, 1, false, NULL) == 0 &&
+	       cached_machine(dir, match, 1, false, NULL) == 1,
+	       "other GPU match rules, the same count: discovered again, then read");
 
 	write_file(grace, "sys/kernel/uevent_seqnum", "77\n");
 	tap_ok(cached_machine(grace, NULL, 0, false, NULL) == 0 &&
