@@ -244,6 +244,17 @@ static void remove_tree(char *dir)
 	free(dir);
 }
 
+/*
+ * Takes CPU 15 of a copy of hgx-2s-smt-8gpu offline: the kernel leaves it
+ * out of the online list, its sibling's core and its node's list.
+ */
+static void hgx_cpu15_offline(const char *dir)
+{
+	write_file(dir, "sys/devices/system/cpu/online", "0-14\n");
+	write_file(dir, "sys/devices/system/cpu/cpu7/topology/core_cpus_list", "7\n");
+	write_file(dir, "sys/devices/system/node/node1/cpulist", "4-7,12-14\n");
+}
+
 static void test_offline_and_unknown_node(void)
 {
 	char *dir = copy_fixture("hgx-2s-smt-8gpu"), message[GS_SNAPSHOT_MESSAGE_SIZE];
@@ -252,10 +263,7 @@ static void test_offline_and_unknown_node(void)
 
 	if (!tap_ok(dir != NULL, "temporary copy of the hgx fixture"))
 		return;
-	/* CPU 15 offline: the kernel leaves it out of the lists and drops its topology. */
-	write_file(dir, "sys/devices/system/cpu/online", "0-14\n");
-	write_file(dir, "sys/devices/system/cpu/cpu7/topology/core_cpus_list", "7\n");
-	write_file(dir, "sys/devices/system/node/node1/cpulist", "4-7,12-14\n");
+	hgx_cpu15_offline(dir);
 	machine = discover(dir);
 	if (tap_ok(machine && gs_snapshot_build(machine, NULL, &snap, message) == 0,
 		   "snapshot with CPU 15 offline builds")) {
@@ -588,6 +596,29 @@ static void damage(const char *path, long offset)
 }
 
 /*
+ * On a copy @dir of hgx-2s-smt-8gpu whose file is current: CPU 15 going
+ * offline and CPU 3 isolated, with no new uevent count when @uevents,
+ * each make the next launch discover again and see it.
+ */
+static void check_cpus_seen(const char *dir, bool uevents)
+{
+	struct gs_fallback_machine m;
+
+	hgx_cpu15_offline(dir);
+	tap_ok(cached_machine(dir, NULL, 0, false, &m) == 0 &&
+	       !(m.snapshot.topo.cpus[15].flags & GS_CPU_ONLINE),
+	       "a CPU gone offline%s: discovered again, and offline in the snapshot",
+	       uevents ? ", no uevent (cpuN/hotplug/target)" : "");
+	gs_fallback_machine_free(&m);
+	write_file(dir, "sys/devices/system/cpu/isolated", "3\n");
+	tap_ok(cached_machine(dir, NULL, 0, false, &m) == 0 &&
+	       (m.snapshot.topo.cpus[3].flags & GS_CPU_HOUSEKEEPING),
+	       "other isolated CPUs%s: discovered again, and kept from workers",
+	       uevents ? ", no uevent" : "");
+	gs_fallback_machine_free(&m);
+}
+
+/*
  * The fallback's per-boot file: a second launch reads the machine the
  * first one discovered instead of discovering it again, and gets the same
  * snapshot; any change of what the file was made from makes the next
@@ -647,18 +678,7 @@ static void test_fallback_cache(void)
 	       cached_machine(dir, NULL, 0, false, NULL) == 0,
 	       "other GPU match rules: discovered again");
 
-	write_file(dir, "sys/devices/system/cpu/online", "0-14\n");
-	write_file(dir, "sys/devices/system/cpu/cpu7/topology/core_cpus_list", "7\n");
-	write_file(dir, "sys/devices/system/node/node1/cpulist", "4-7,12-14\n");
-	tap_ok(cached_machine(dir, NULL, 0, false, &first) == 0 &&
-	       !(first.snapshot.topo.cpus[15].flags & GS_CPU_ONLINE),
-	       "a CPU gone offline: discovered again, and offline in the snapshot");
-	gs_fallback_machine_free(&first);
-	write_file(dir, "sys/devices/system/cpu/isolated", "3\n");
-	tap_ok(cached_machine(dir, NULL, 0, false, &first) == 0 &&
-	       (first.snapshot.topo.cpus[3].flags & GS_CPU_HOUSEKEEPING),
-	       "other isolated CPUs: discovered again, and kept from workers");
-	gs_fallback_machine_free(&first);
+	check_cpus_seen(dir, false);
 	write_file(dir, "sys/devices/system/node/online", "0-1\n");
 	tap_ok(cached_machine(dir, NULL, 0, false, NULL) == 0 &&
 	       cached_machine(dir, NULL, 0, false, NULL) == 1,
@@ -820,18 +840,7 @@ static void test_fallback_cache_uevents(void)
 	gs_fallback_machine_free(&m);
 
 	/* Read at every launch: changed by no uevent, or not always by one. */
-	write_file(dir, "sys/devices/system/cpu/online", "0-14\n");
-	write_file(dir, "sys/devices/system/cpu/cpu7/topology/core_cpus_list", "7\n");
-	write_file(dir, "sys/devices/system/node/node1/cpulist", "4-7,12-14\n");
-	tap_ok(cached_machine(dir, NULL, 0, false, &m) == 0 &&
-	       !(m.snapshot.topo.cpus[15].flags & GS_CPU_ONLINE),
-	       "a CPU offline, no uevent (cpuN/hotplug/target): discovered again, CPU 15 offline");
-	gs_fallback_machine_free(&m);
-	write_file(dir, "sys/devices/system/cpu/isolated", "3\n");
-	tap_ok(cached_machine(dir, NULL, 0, false, &m) == 0 &&
-	       (m.snapshot.topo.cpus[3].flags & GS_CPU_HOUSEKEEPING),
-	       "other isolated CPUs, no uevent: discovered again, CPU 3 kept from workers");
-	gs_fallback_machine_free(&m);
+	check_cpus_seen(dir, true);
 	tap_ok(cached_machine(dir, NULL, 0, false, NULL) == 1 &&
 	       cached_machine(dir, match, 1, false, NULL) == 0 &&
 	       cached_machine(dir, match, 1, false, NULL) == 1,
