@@ -124,9 +124,8 @@ static uint64_t fnv_dir(uint64_t hash, struct gs_sysfs *sysfs, const char *dir, 
  * the match rules, the boot, the isolated CPUs, the NVIDIA driver's memory
  * nodes and the online CPUs (a write to cpuN/hotplug/target takes a CPU
  * down or up without one, and lxcfs shows a container's cpuset there).
- * A change whose uevent the kernel failed to send (out of memory) or that
- * has none (a CPU that fails to come back from suspend) is not seen while
- * the count stands.
+ * A change whose uevent the kernel failed to send (out of memory before
+ * the count is raised) is not seen while the count stands.
  */
 struct cache_keys {
 	struct gs_sysfs *sysfs;	/* the root, open between begin and end */
@@ -329,16 +328,15 @@ static uint64_t checksum(const struct cache_header *header, const void *payload,
 
 /*
  * Reads the whole file in @dir, of the caller @uid alone, into *@buf
- * (the caller frees it), its header into @h and its status into @st,
- * after checking that it is whole: its sizes are those of a snapshot and
- * its checksum holds.  Returns 0, or -1 when there is none or it is not
- * such a file.
+ * (the caller frees it) and its header into @h, after checking that it is
+ * whole: its sizes are those of a snapshot and its checksum holds.
+ * Returns 0, or -1 when there is none or it is not such a file.
  */
-static int cache_load(int dir, uid_t uid, struct cache_header *h, unsigned char **buf,
-		      struct stat *st)
+static int cache_load(int dir, uid_t uid, struct cache_header *h, unsigned char **buf)
 {
 	unsigned char *data = NULL;
 	size_t size = 0, most;
+	struct stat st;
 	int fd;
 
 	payload_size(GS_MAX_CPUS, GS_MAX_NODES, GS_MAX_GPUS, &most);
@@ -346,17 +344,17 @@ static int cache_load(int dir, uid_t uid, struct cache_header *h, unsigned char 
 	fd = openat(dir, GS_FALLBACK_CACHE_FILE, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
-	if (fstat(fd, st) || !S_ISREG(st->st_mode) || st->st_uid != uid || (st->st_mode & 077) ||
-	    st->st_size < (off_t)sizeof(*h) || (uint64_t)st->st_size > sizeof(*h) + most)
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_uid != uid || (st.st_mode & 077) ||
+	    st.st_size < (off_t)sizeof(*h) || (uint64_t)st.st_size > sizeof(*h) + most)
 		goto fail;
 	/* One read for header and arrays; a file of the wrong size fails below. */
-	data = malloc((size_t)st->st_size);
-	if (!data || pread(fd, data, (size_t)st->st_size, 0) != (ssize_t)st->st_size)
+	data = malloc((size_t)st.st_size);
+	if (!data || pread(fd, data, (size_t)st.st_size, 0) != (ssize_t)st.st_size)
 		goto fail;
 	memcpy(h, data, sizeof(*h));
 	if (h->magic != CACHE_MAGIC || h->version != CACHE_VERSION || (h->flags & ~CACHE_FLAGS) ||
 	    h->reserved || !payload_size(h->nr_cpus, h->nr_nodes, h->nr_gpus, &size) ||
-	    (uint64_t)st->st_size != sizeof(*h) + size ||
+	    (uint64_t)st.st_size != sizeof(*h) + size ||
 	    checksum(h, data + sizeof(*h), size) != h->checksum)
 		goto fail;
 	close(fd);
@@ -419,26 +417,18 @@ static bool write_all(int fd, const void *data, size_t size)
 	return true;
 }
 
-/* Whether the file in @dir is still the one @st describes (not removed, not replaced). */
-static bool still_there(int dir, const struct stat *st)
-{
-	struct stat now;
-
-	return !fstatat(dir, GS_FALLBACK_CACHE_FILE, &now, AT_SYMLINK_NOFOLLOW) &&
-	       now.st_dev == st->st_dev && now.st_ino == st->st_ino;
-}
-
 /*
  * Writes @m made from @keys (the full one read) as the file in @dir: to
  * a new file first, renamed over the old one, so that a launch reading
- * meanwhile sees one whole file or the other.  With @replace, only over
- * the file it describes: one removed or replaced meanwhile stays so.
- * Returns 0 or -errno (-ESTALE for that); a failure leaves no new file
- * behind (a writer killed between the two leaves its ".fallback-
+ * meanwhile sees one whole file or the other.  With @only_replace, only
+ * where a file is: exchanged with it in one step, so that one removed
+ * meanwhile stays removed (a filesystem that cannot exchange, such as
+ * NFS, gets no new file).  Returns 0 or -errno; a failure leaves no new
+ * file behind (a writer killed between the two leaves its ".fallback-
  * machine.PID.N", which nothing reads).
  */
 static int cache_write(int dir, const struct cache_keys *keys, const struct gs_fallback_machine *m,
-		       const struct stat *replace)
+		       bool only_replace)
 {
 	const struct gs_topology *topo = &m->snapshot.topo;
 	struct cache_header h = {
@@ -489,8 +479,13 @@ static int cache_write(int dir, const struct cache_keys *keys, const struct gs_f
 	free(payload);
 	if (close(fd) && !err)
 		err = -errno;
-	if (!err && replace && !still_there(dir, replace))
-		err = -ESTALE;
+	if (!err && only_replace) {
+		if (renameat2(dir, tmp, dir, GS_FALLBACK_CACHE_FILE, RENAME_EXCHANGE))
+			err = -errno;
+		/* The old file now, or the new one still. */
+		unlinkat(dir, tmp, 0);
+		return err;
+	}
 	if (!err && renameat(dir, tmp, dir, GS_FALLBACK_CACHE_FILE))
 		err = -errno;
 	if (err)
@@ -525,7 +520,7 @@ static int save(const struct gs_discover_opts *opts, const char *path,
 	dir = open_cache_dir(path, true, &uid);
 	if (dir < 0)
 		return -EACCES;
-	err = cache_write(dir, &keys, m, NULL);
+	err = cache_write(dir, &keys, m, false);
 	close(dir);
 	return err;
 }
@@ -551,7 +546,6 @@ static int cache_get(struct cache_keys *keys, const char *path, bool need_cpu_gr
 {
 	struct cache_header h;
 	unsigned char *data;
-	struct stat st;
 	bool quick;
 	uid_t uid;
 	int dir, err = -1;
@@ -559,14 +553,14 @@ static int cache_get(struct cache_keys *keys, const char *path, bool need_cpu_gr
 	dir = open_cache_dir(path, false, &uid);
 	if (dir < 0)
 		return -1;
-	if (cache_load(dir, uid, &h, &data, &st))
+	if (cache_load(dir, uid, &h, &data))
 		goto out;
 	quick = keys->has_quick && (h.flags & CACHE_QUICK) && h.quick == keys->quick;
 	if ((quick || (!keys_full(keys) && h.key == keys->full)) &&
 	    !cache_use(&h, data, need_cpu_groups, out)) {
 		err = 0;
 		if (!quick && keys->has_quick)
-			cache_write(dir, keys, out, &st);
+			cache_write(dir, keys, out, true);
 	}
 	free(data);
 out:
