@@ -100,7 +100,10 @@ int cli_open(const struct cli_common *common, unsigned int flags, bool quiet,
 /* Formats @bitmap as a cpulist into a static-free, caller-freed string. */
 char *cli_cpulist(const struct gs_bitmap *bitmap);
 
-/* Formats a cpu_set_t of @size bytes as a cpulist; the caller frees it. */
+/*
+ * Formats a cpu_set_t of @size bytes, a whole number of unsigned longs as
+ * CPU_ALLOC_SIZE() gives, as a cpulist; the caller frees it.
+ */
 char *cli_cpu_set_list(const cpu_set_t *set, size_t size);
 
 /* Whether @name, an entry of /proc, is a process id: digits only. */

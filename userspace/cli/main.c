@@ -249,18 +249,12 @@ bool cli_is_pid(const char *name)
 char *cli_cpu_set_list(const cpu_set_t *set, size_t size)
 {
 	struct gs_bitmap bitmap = GS_BITMAP_INIT;
-	unsigned int cpu;
-	int err = 0;
 	char *text;
+	int err;
 
 	/* A cpu_set_t is an array of unsigned long: taken a word at a time. */
-	if (size % sizeof(unsigned long) == 0)
-		err = gs_bitmap_or_words(&bitmap, (const unsigned long *)set,
-					 size / sizeof(unsigned long));
-	else
-		for (cpu = 0; !err && cpu < size * 8; cpu++)
-			if (CPU_ISSET_S(cpu, size, set))
-				err = gs_bitmap_set(&bitmap, cpu);
+	err = gs_bitmap_or_words(&bitmap, (const unsigned long *)set,
+				 size / sizeof(unsigned long));
 	if (err) {
 		cli_error("cannot list the CPUs of a set of %zu bytes: %s", size, strerror(-err));
 		exit(EXIT_FAILURE_RUNTIME);
