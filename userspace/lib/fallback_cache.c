@@ -422,8 +422,8 @@ static bool write_all(int fd, const void *data, size_t size)
  * a new file first, renamed over the old one, so that a launch reading
  * meanwhile sees one whole file or the other.  With @only_replace, only
  * where a file is: exchanged with it in one step, so that one removed
- * meanwhile stays removed (a filesystem that cannot exchange, such as
- * NFS, gets no new file).  Returns 0 or -errno; a failure leaves no new
+ * meanwhile stays removed (on a filesystem that cannot exchange, such as
+ * NFS, renamed over it).  Returns 0 or -errno; a failure leaves no new
  * file behind (a writer killed between the two leaves its ".fallback-
  * machine.PID.N", which nothing reads).
  */
@@ -480,11 +480,21 @@ static int cache_write(int dir, const struct cache_keys *keys, const struct gs_f
 	if (close(fd) && !err)
 		err = -errno;
 	if (!err && only_replace) {
-		if (renameat2(dir, tmp, dir, GS_FALLBACK_CACHE_FILE, RENAME_EXCHANGE))
+		if (!renameat2(dir, tmp, dir, GS_FALLBACK_CACHE_FILE, RENAME_EXCHANGE)) {
+			unlinkat(dir, tmp, 0);	/* the old file now */
+			return 0;
+		}
+		/* ENOENT: removed meanwhile, and left so. */
+		if (errno != EINVAL) {
 			err = -errno;
-		/* The old file now, or the new one still. */
-		unlinkat(dir, tmp, 0);
-		return err;
+			unlinkat(dir, tmp, 0);
+			return err;
+		}
+		/*
+		 * A filesystem that cannot exchange (NFS): renamed over, lest
+		 * every launch read the full key; a file removed at this very
+		 * moment can come back.
+		 */
 	}
 	if (!err && renameat(dir, tmp, dir, GS_FALLBACK_CACHE_FILE))
 		err = -errno;
