@@ -213,19 +213,6 @@ int gs_bitmap_copy(struct gs_bitmap *dst, const struct gs_bitmap *src)
 	return 0;
 }
 
-int gs_bitmap_or(struct gs_bitmap *dst, const struct gs_bitmap *src)
-{
-	size_t i;
-	int err;
-
-	err = bitmap_reserve(dst, src->nr_words);
-	if (err)
-		return err;
-	for (i = 0; i < src->nr_words; i++)
-		dst->words[i] |= src->words[i];
-	return 0;
-}
-
 int gs_bitmap_or_words(struct gs_bitmap *dst, const unsigned long *words, size_t nr_words)
 {
 	size_t i;
@@ -241,6 +228,12 @@ int gs_bitmap_or_words(struct gs_bitmap *dst, const unsigned long *words, size_t
 	for (i = 0; i < nr_words; i++)
 		dst->words[i] |= words[i];
 	return 0;
+}
+
+/* @src holds no bit at or beyond GS_BITMAP_MAX_BITS: only -ENOMEM can come back. */
+int gs_bitmap_or(struct gs_bitmap *dst, const struct gs_bitmap *src)
+{
+	return gs_bitmap_or_words(dst, src->words, src->nr_words);
 }
 
 void gs_bitmap_and(struct gs_bitmap *dst, const struct gs_bitmap *src)
