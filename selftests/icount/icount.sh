@@ -16,8 +16,9 @@
 # --functions N adds, for PIN, UNPIN, the ping-pong with the monitor and the
 # launches, the N kernel functions that ran the most instructions (the
 # guest's symbols name them; code that is in none, such as JITed BPF, is
-# counted under the symbol before it).  Prints numbers and judges nothing; exits non-zero
-# only when the guest or a probe failed.  Takes about 5 minutes.
+# counted under the symbol before it).  Prints numbers and judges nothing;
+# exits non-zero only when the guest or a probe failed.  Takes about 5
+# minutes.
 set -euo pipefail
 . "$(dirname "$0")/../vm/common.sh"
 
