@@ -13,10 +13,11 @@
 # mean of those in the kernel; then the ratios, among them each launcher's
 # instructions over a plain fork and exec of true against taskset's and
 # numactl's.
-# --functions N adds, for PIN, UNPIN, the ping-pong with the monitor and the
-# launches, the N kernel functions that ran the most instructions (the
-# guest's symbols name them; code that is in none, such as JITed BPF, is
-# counted under the symbol before it).  Prints numbers and judges nothing;
+# --functions N adds, for PIN, UNPIN, the sched_setaffinity() PIN is compared
+# with, GET_INFO, the ping-pong with the monitor and the launches, the N
+# kernel functions that ran the most instructions (the guest's symbols,
+# taken before the module is unloaded, name them; code that is in none,
+# such as JITed BPF, is counted under the symbol before it).  Prints numbers and judges nothing;
 # exits non-zero only when the guest or a probe failed.  Takes about 5
 # minutes.
 set -euo pipefail
@@ -133,7 +134,7 @@ awk '$1 == "icount" && $2 == "kind" { mean[$3] = $7 / $5 }
 # symbol at or before it.
 sed -n '/^=== icount-kallsyms$/,/^=== icount-kallsyms-end$/p' "$dir/vm/results.txt" |
 	sed '1d;$d' | base64 -d | gunzip >"$dir/kallsyms"
-for kind in 0 1 9 11 12 13 14 15 16; do
+for kind in 0 1 2 5 9 11 12 13 14 15 16; do
 	calls=$(awk -v k="$kind" '$1 == "icount" && $3 == k { print $5 }' "$dir/plugin.log")
 	[ -n "$calls" ] || continue
 	printf '\n%s: instructions per call by function\n' "${names[$kind]}"
@@ -148,5 +149,5 @@ for kind in 0 1 9 11 12 13 14 15 16; do
 		# A block before the first symbol is user space (the plugin sums it at 0).
 		{ by[name == "" ? "(user space)" : name] += $3 }
 		END { for (f in by) printf "%10.1f  %s\n", by[f] / calls, f }' |
-		sort -rn | head -n "$functions"
+		sort -rn | awk -v n="$functions" 'NR <= n'
 done
