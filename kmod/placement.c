@@ -573,6 +573,43 @@ static inline bool gs_add_free_cpu(const struct gs_cpu_filter *filter, unsigned 
 	return true;
 }
 
+/*
+ * Adds to @set the free CPUs of @node a word at a time, from the
+ * topology's bitmaps: those of the node that are usable and allowed, less
+ * any held by another reservation, which only the CPUs left are looked up
+ * for.  The words run from the node's first CPU to its last.  Returns
+ * whether it added any; *@usable_seen as gs_add_free_cpu().
+ */
+static bool gs_add_free_node_words(const struct gs_topology *topo,
+				   const struct gs_cpu_filter *filter, unsigned long *set,
+				   u32 node, bool *usable_seen)
+{
+	u32 words = gs_bitmap_words(topo->nr_cpus);
+	const unsigned long *mask = topo->node_masks + (size_t)node * words;
+	const unsigned long *usable = topo->usable_cpus;
+	u32 word, last, bit, first = topo->node_start[node];
+	unsigned long take, left;
+	bool found = false;
+
+	if (first == topo->node_start[node + 1])
+		return false;
+	last = topo->node_cpus[topo->node_start[node + 1] - 1] / GS_BITS_PER_WORD;
+	for (word = topo->node_cpus[first] / GS_BITS_PER_WORD; word <= last; word++) {
+		take = mask[word] & usable[word] & filter->allowed[word];
+		if (!take)
+			continue;
+		*usable_seen = true;
+		for (left = take; left; left &= left - 1) {
+			bit = __builtin_ctzl(left);
+			if (gs_cpu_held_by_other(filter, word * GS_BITS_PER_WORD + bit))
+				take &= ~(1UL << bit);
+		}
+		set[word] |= take;
+		found |= take != 0;
+	}
+	return found;
+}
+
 /* node and socket: one set for all workers, every free CPU of the node or its packages. */
 static u32 gs_fill_cpu_set(struct gs_placer *placer, u32 node, bool whole_packages,
 			   bool *usable_seen)
@@ -592,6 +629,8 @@ static u32 gs_fill_cpu_set(struct gs_placer *placer, u32 node, bool whole_packag
 				found += gs_add_free_cpu(&filter, set, cpu, &usable);
 		}
 		gs_flag_packages(placer, node, false);
+	} else if (topo->node_masks) {
+		found = gs_add_free_node_words(topo, &filter, set, node, &usable);
 	} else {
 		const u32 *node_cpus = topo->node_cpus;
 

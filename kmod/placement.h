@@ -90,9 +90,15 @@ struct gs_gpu {
  * @node_cpus: every CPU, grouped by node: node n's CPUs, in increasing
  *	order, are @node_cpus[@node_start[n]] up to @node_cpus[@node_start[n + 1] - 1]
  * @node_start: @nr_nodes + 1 offsets into @node_cpus
+ * @node_masks: optional (NULL, or set with @usable_cpus): @nr_nodes bitmaps
+ *	of gs_bitmap_words(@nr_cpus) words each, back to back, node n's CPUs
+ * @usable_cpus: optional, with @node_masks: a bitmap of the CPUs that are
+ *	online and not housekeeping
  *
  * gs_topology_index() fills in @node_cpus and @node_start from @cpus; it
  * lets a placement visit only the nodes it can use instead of every CPU.
+ * gs_topology_masks() fills in @node_masks and @usable_cpus, with which
+ * the node policy takes a node's CPUs a word at a time.
  */
 struct gs_topology {
 	u32 nr_cpus;
@@ -103,6 +109,8 @@ struct gs_topology {
 	const struct gs_gpu *gpus;
 	const u32 *node_cpus;
 	const u32 *node_start;
+	const unsigned long *node_masks;
+	const unsigned long *usable_cpus;
 };
 
 /**
@@ -233,7 +241,8 @@ struct gs_request {
  * @GS_REASON_CPUS_HELD: the usable CPUs or cores are held by reservations
  *	(subject: the GPU's node)
  * @GS_REASON_NODE_INDEX: the per-node CPU index is missing or does not list
- *	each node's CPUs in increasing order (subject: node)
+ *	each node's CPUs in increasing order, or the node or usable CPU
+ *	bitmaps disagree with the CPUs (subject: node)
  * @GS_NR_REASONS: number of reasons
  */
 enum gs_reason {
@@ -344,6 +353,8 @@ static inline unsigned long *gs_worker_cpus(const struct gs_placement *placement
 
 u32 gs_topology_index_words(u32 nr_cpus, u32 nr_nodes);
 void gs_topology_index(struct gs_topology *topo, u32 *storage);
+u32 gs_topology_masks_words(u32 nr_cpus, u32 nr_nodes);
+void gs_topology_masks(struct gs_topology *topo, unsigned long *storage);
 int gs_topology_validate(const struct gs_topology *topo, struct gs_error *error);
 u32 gs_workspace_words(u32 nr_cpus, u32 nr_nodes);
 void gs_workspace_init(struct gs_workspace *ws, u32 *storage, u32 nr_cpus, u32 nr_nodes);

@@ -115,6 +115,55 @@ static int gs_validate_index(const struct gs_topology *topo, struct gs_error *er
 	return 0;
 }
 
+/* Bits set in @word. */
+static u32 gs_word_weight(unsigned long word)
+{
+	u32 weight = 0;
+
+	for (; word; word &= word - 1)
+		weight++;
+	return weight;
+}
+
+/*
+ * The bitmaps, when there are any, say what the CPUs say: each CPU is in
+ * its node's mask, a node's mask has as many bits as the node has CPUs
+ * (so no other), and a CPU is usable exactly when online and not
+ * housekeeping.  Runs after gs_validate_index(), which checked the counts.
+ */
+static int gs_validate_masks(const struct gs_topology *topo, struct gs_error *error)
+{
+	u32 words = gs_bitmap_words(topo->nr_cpus);
+	const unsigned long *mask;
+	u32 node, cpu, word, weight;
+	bool usable;
+
+	if (!topo->node_masks && !topo->usable_cpus)
+		return 0;
+	if (!topo->node_masks || !topo->usable_cpus)
+		return gs_fail(error, GS_REASON_NODE_INDEX, 0, -EINVAL);
+	for (cpu = 0; cpu < topo->nr_cpus; cpu++) {
+		node = topo->cpus[cpu].node;
+		usable = (topo->cpus[cpu].flags & GS_CPU_FLAGS) == GS_CPU_ONLINE;
+		if (!gs_bit_test(topo->node_masks + (size_t)node * words, cpu) ||
+		    gs_bit_test(topo->usable_cpus, cpu) != usable)
+			return gs_fail(error, GS_REASON_NODE_INDEX, node, -EINVAL);
+	}
+	for (node = 0; node < topo->nr_nodes; node++) {
+		mask = topo->node_masks + (size_t)node * words;
+		weight = 0;
+		for (word = 0; word < words; word++)
+			weight += gs_word_weight(mask[word]);
+		if (weight != gs_node_nr_cpus(topo, node))
+			return gs_fail(error, GS_REASON_NODE_INDEX, node, -EINVAL);
+	}
+	/* Nor a usable bit past the last CPU. */
+	if (topo->nr_cpus % GS_BITS_PER_WORD &&
+	    topo->usable_cpus[words - 1] >> (topo->nr_cpus % GS_BITS_PER_WORD))
+		return gs_fail(error, GS_REASON_NODE_INDEX, 0, -EINVAL);
+	return 0;
+}
+
 /*
  * Firmware tables are not always symmetric, so only each entry is checked:
  * 10 to itself, 11..255 to any other node (Linux's own rule for the SLIT).
@@ -195,6 +244,51 @@ void gs_topology_index(struct gs_topology *topo, u32 *storage)
 }
 
 /**
+ * gs_topology_masks_words() - size of the storage gs_topology_masks() fills
+ * @nr_cpus: the topology's CPU count
+ * @nr_nodes: the topology's node count
+ *
+ * Context: Any context.
+ * Return: the number of unsigned longs to pass to gs_topology_masks().
+ */
+u32 gs_topology_masks_words(u32 nr_cpus, u32 nr_nodes)
+{
+	return (nr_nodes + 1) * gs_bitmap_words(nr_cpus);
+}
+
+/**
+ * gs_topology_masks() - a bitmap of each node's CPUs, and of the usable ones
+ * @topo: a topology whose counts and CPUs are filled in
+ * @storage: gs_topology_masks_words() unsigned longs, which must live as
+ *	long as @topo is used
+ *
+ * Points @topo->usable_cpus and @topo->node_masks into @storage and fills
+ * them from @topo->cpus.  Call it again after changing any CPU's node or
+ * flags: gs_topology_validate() refuses bitmaps that disagree with the
+ * CPUs, and a placement trusts them.  A CPU whose node is out of range is
+ * in no node's mask.
+ *
+ * Context: Any context; the caller owns @topo.
+ */
+void gs_topology_masks(struct gs_topology *topo, unsigned long *storage)
+{
+	u32 i, cpu, node, words = gs_bitmap_words(topo->nr_cpus);
+	unsigned long *node_masks = storage + words;
+
+	for (i = 0; i < gs_topology_masks_words(topo->nr_cpus, topo->nr_nodes); i++)
+		storage[i] = 0;
+	for (cpu = 0; cpu < topo->nr_cpus; cpu++) {
+		node = topo->cpus[cpu].node;
+		if ((topo->cpus[cpu].flags & GS_CPU_FLAGS) == GS_CPU_ONLINE)
+			gs_bit_set(storage, cpu);
+		if (node < topo->nr_nodes)
+			gs_bit_set(node_masks + (size_t)node * words, cpu);
+	}
+	topo->usable_cpus = storage;
+	topo->node_masks = node_masks;
+}
+
+/**
  * gs_topology_validate() - check a topology snapshot for internal consistency
  * @topo: the snapshot
  * @error: where to store the reason and its subject; may be NULL
@@ -229,6 +323,9 @@ int gs_topology_validate(const struct gs_topology *topo, struct gs_error *error)
 			return gs_fail(error, GS_REASON_GPU_NODE, gpu, -EINVAL);
 	}
 	err = gs_validate_index(topo, error);
+	if (err)
+		return err;
+	err = gs_validate_masks(topo, error);
 	if (err)
 		return err;
 	return gs_fail(error, GS_REASON_NONE, 0, 0);

@@ -23,13 +23,14 @@ struct gs_synthetic *gs_synthetic_new(uint32_t packages, uint32_t nodes_per_pack
 	m->distance = calloc((size_t)nr_nodes * nr_nodes, sizeof(*m->distance));
 	m->gpus = calloc(nr_gpus ? nr_gpus : 1, sizeof(*m->gpus));
 	m->index = calloc(gs_topology_index_words(nr_cpus, nr_nodes), sizeof(*m->index));
+	m->masks = calloc(gs_topology_masks_words(nr_cpus, nr_nodes), sizeof(*m->masks));
 	m->holds = calloc(nr_cpus, sizeof(*m->holds));
 	m->scratch = calloc(gs_workspace_words(nr_cpus, nr_nodes), sizeof(*m->scratch));
 	m->all_cpus = calloc(words, sizeof(*m->all_cpus));
 	m->worker_cpus = calloc((size_t)max_workers * words, sizeof(*m->worker_cpus));
 	m->worker_node = calloc(max_workers, sizeof(*m->worker_node));
-	if (!m->cpus || !m->distance || !m->gpus || !m->index || !m->holds || !m->scratch ||
-	    !m->all_cpus || !m->worker_cpus || !m->worker_node) {
+	if (!m->cpus || !m->distance || !m->gpus || !m->index || !m->masks || !m->holds ||
+	    !m->scratch || !m->all_cpus || !m->worker_cpus || !m->worker_node) {
 		gs_synthetic_free(m);
 		return NULL;
 	}
@@ -58,6 +59,8 @@ struct gs_synthetic *gs_synthetic_new(uint32_t packages, uint32_t nodes_per_pack
 					.nr_gpus = nr_gpus, .cpus = m->cpus,
 					.distance = m->distance, .gpus = m->gpus };
 	gs_topology_index(&m->topo, m->index);
+	/* As the module has them. */
+	gs_topology_masks(&m->topo, m->masks);
 	gs_reservations_init(&m->resv, m->holds, nr_cpus);
 	gs_workspace_init(&m->ws, m->scratch, nr_cpus, nr_nodes);
 	m->out = (struct gs_placement){ .max_workers = max_workers,
@@ -74,6 +77,7 @@ void gs_synthetic_free(struct gs_synthetic *m)
 	free(m->distance);
 	free(m->gpus);
 	free(m->index);
+	free(m->masks);
 	free(m->holds);
 	free(m->scratch);
 	free(m->all_cpus);

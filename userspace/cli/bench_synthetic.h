@@ -26,6 +26,7 @@ struct gs_synthetic {
 	uint32_t *distance;
 	struct gs_gpu *gpus;
 	uint32_t *index;
+	unsigned long *masks;		/* the node and usable bitmaps */
 	struct gs_hold *holds;
 	uint32_t *scratch;
 	unsigned long *worker_cpus;

@@ -50,6 +50,7 @@ static struct {
 	uint32_t distance[FUZZ_MAX_NODES * FUZZ_MAX_NODES];
 	struct gs_gpu gpus[FUZZ_MAX_GPUS];
 	uint32_t index[FUZZ_MAX_CPUS + FUZZ_MAX_NODES + 1];
+	unsigned long masks[(FUZZ_MAX_NODES + 1) * FUZZ_WORDS];
 	struct gs_topology topo;
 	struct gs_hold holds[FUZZ_MAX_CPUS], before[FUZZ_MAX_CPUS];
 	struct gs_reservations resv;
@@ -147,6 +148,16 @@ static void build_machine(struct bytes *in)
 	maybe_corrupt(in);
 	gs_topology_index(&fz.topo, fz.index);
 	maybe_corrupt_index(in);
+	/* Half the machines have the bitmaps: gs_reserve() then places node from them. */
+	fz.topo.node_masks = NULL;
+	fz.topo.usable_cpus = NULL;
+	if (take(in, 2)) {
+		gs_topology_masks(&fz.topo, fz.masks);
+		if (!take(in, 16))
+			fz.masks[take(in, gs_topology_masks_words(fz.topo.nr_cpus,
+								  fz.topo.nr_nodes))] ^=
+				1UL << take(in, GS_BITS_PER_WORD);
+	}
 	gs_reservations_init(&fz.resv, fz.holds, fz.topo.nr_cpus);
 	gs_workspace_init(&fz.ws, fz.scratch, fz.topo.nr_cpus, fz.topo.nr_nodes);
 	memset(fz.taken, 0, sizeof(fz.taken));
@@ -360,6 +371,7 @@ static void random_allowed(struct bytes *in)
 static void step_request(struct bytes *in)
 {
 	size_t set_bytes = gs_bitmap_words(fz.topo.nr_cpus) * sizeof(unsigned long);
+	struct gs_topology plain = fz.topo;
 	struct gs_request req;
 	int planned, err;
 
@@ -374,7 +386,10 @@ static void step_request(struct bytes *in)
 		.allowed_cpus = fz.allowed,
 	};
 	memcpy(fz.before, fz.holds, sizeof(fz.holds[0]) * fz.topo.nr_cpus);
-	planned = gs_place(&fz.topo, &fz.resv, &req, &fz.ws, &fz.out);
+	/* Planned CPU by CPU: the plan must be what gets reserved with the bitmaps too. */
+	plain.node_masks = NULL;
+	plain.usable_cpus = NULL;
+	planned = gs_place(&plain, &fz.resv, &req, &fz.ws, &fz.out);
 	PROMISE(!memcmp(fz.before, fz.holds, sizeof(fz.holds[0]) * fz.topo.nr_cpus),
 		"planning changes nothing");
 	if (!planned) {
@@ -420,6 +435,8 @@ static void step_hotplug(struct bytes *in)
 	uint32_t cpu = take(in, fz.topo.nr_cpus);
 
 	fz.cpus[cpu].flags ^= take(in, 2) ? GS_CPU_ONLINE : GS_CPU_HOUSEKEEPING;
+	if (fz.topo.node_masks)
+		gs_topology_masks(&fz.topo, fz.masks);
 	PROMISE(gs_topology_validate(&fz.topo, NULL) == 0, "flag changes keep a snapshot valid");
 }
 

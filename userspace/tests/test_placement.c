@@ -32,6 +32,7 @@ struct machine {
 	uint32_t *distance;
 	struct gs_gpu *gpus;
 	uint32_t *index;
+	unsigned long *masks;		/* storage of topo.node_masks and topo.usable_cpus */
 	struct gs_hold *holds;
 	struct gs_reservations resv;
 	uint32_t *scratch;
@@ -148,6 +149,7 @@ static struct machine *machine_new(const char *name, uint32_t nr_cpus, uint32_t 
 	m->distance = zalloc((size_t)nr_nodes * nr_nodes * sizeof(*m->distance));
 	m->gpus = zalloc(nr_gpus * sizeof(*m->gpus));
 	m->index = zalloc(gs_topology_index_words(nr_cpus, nr_nodes) * sizeof(*m->index));
+	m->masks = zalloc(gs_topology_masks_words(nr_cpus, nr_nodes) * sizeof(*m->masks));
 	m->holds = zalloc(nr_cpus * sizeof(*m->holds));
 	m->scratch = zalloc(gs_workspace_words(nr_cpus, nr_nodes) * sizeof(*m->scratch));
 	m->all_cpus = bitmap_new(nr_cpus);
@@ -176,6 +178,7 @@ static void machine_free(struct machine *m)
 	free(m->distance);
 	free(m->gpus);
 	free(m->index);
+	free(m->masks);
 	free(m->holds);
 	free(m->scratch);
 	free(m->all_cpus);
@@ -307,6 +310,16 @@ static int reserve(struct machine *m, const struct gs_request *req)
 static int place(struct machine *m, const struct gs_request *req)
 {
 	return gs_place(&m->topo, &m->resv, req, &m->ws, &m->out);
+}
+
+/* gs_place() the CPU-at-a-time way, as if the topology had no bitmaps. */
+static int place_without_masks(struct machine *m, const struct gs_request *req)
+{
+	struct gs_topology topo = m->topo;
+
+	topo.node_masks = NULL;
+	topo.usable_cpus = NULL;
+	return gs_place(&topo, &m->resv, req, &m->ws, &m->out);
 }
 
 static unsigned long *worker_set(struct machine *m, uint32_t worker)
@@ -559,6 +572,31 @@ static void test_node_index(void)
 	tap_ok(gs_topology_validate(&m->topo, NULL) == 0 && expect_run(m, 0, "0-54,112-166") &&
 	       expect_run(m, 1, "55-111,167-223"),
 	       "index: rebuilt after a node change, it validates and lists the move");
+
+	/* The bitmaps must say what the CPUs say. */
+	gs_topology_masks(&m->topo, m->masks);
+	tap_ok(gs_topology_validate(&m->topo, NULL) == 0 &&
+	       gs_bit_test(m->topo.node_masks + words_for(224), 55) &&
+	       !gs_bit_test(m->topo.node_masks, 55) && gs_bit_test(m->topo.usable_cpus, 223),
+	       "masks: CPU 55 is in node 1's mask only, and CPU 223 is usable");
+	m->cpus[3].flags |= GS_CPU_HOUSEKEEPING;
+	expect_invalid(m, GS_REASON_NODE_INDEX, 0, "masks older than a CPU's flags");
+	gs_topology_masks(&m->topo, m->masks);
+	tap_ok(gs_topology_validate(&m->topo, NULL) == 0 && !gs_bit_test(m->topo.usable_cpus, 3),
+	       "masks: filled again, they validate and CPU 3 is not usable");
+	m->masks[words_for(224)] |= 1UL << 60;
+	expect_invalid(m, GS_REASON_NODE_INDEX, 0, "a CPU of node 1 in node 0's mask too");
+	m->masks[words_for(224)] &= ~(1UL << 60);
+	m->masks[0] ^= 1UL << 4;
+	expect_invalid(m, GS_REASON_NODE_INDEX, 0, "a usable CPU missing from the usable mask");
+	m->masks[0] ^= 1UL << 4;
+	m->masks[words_for(224) - 1] |= 1UL << 63;
+	expect_invalid(m, GS_REASON_NODE_INDEX, 0, "a usable bit past the last CPU");
+	m->masks[words_for(224) - 1] &= ~(1UL << 63);
+	m->topo.usable_cpus = NULL;
+	expect_invalid(m, GS_REASON_NODE_INDEX, 0, "node masks without the usable mask");
+	m->topo.node_masks = NULL;
+	tap_ok(gs_topology_validate(&m->topo, NULL) == 0, "masks: a topology without any validates");
 
 	m->cpus[7].node = 2;
 	gs_topology_index(&m->topo, m->index);
@@ -1666,6 +1704,7 @@ struct random_run {
 	uint32_t failed[GS_POLICY_SINGLE + 1];
 	uint32_t spilled;
 	uint32_t releases;
+	bool both_ways;		/* the topology has bitmaps: place without them too */
 };
 
 static const char *random_release(struct random_run *run)
@@ -1691,6 +1730,8 @@ static void random_topology_change(struct machine *m)
 		m->cpus[cpu].flags ^= GS_CPU_ONLINE;
 	else
 		m->cpus[cpu].flags ^= GS_CPU_HOUSEKEEPING;
+	if (m->topo.node_masks)
+		gs_topology_masks(&m->topo, m->masks);
 }
 
 static const char *random_placement(struct random_run *run)
@@ -1707,6 +1748,12 @@ static const char *random_placement(struct random_run *run)
 	planned = place(m, &req);
 	memcpy(run->plan, m->worker_cpus, req.nr_workers * set_bytes);
 	memcpy(run->plan_node, m->worker_node, req.nr_workers * sizeof(uint32_t));
+	if (run->both_ways && place_without_masks(m, &req) != planned)
+		return "the bitmaps changed gs_place()'s answer";
+	if (run->both_ways && !planned &&
+	    (memcmp(run->plan, m->worker_cpus, req.nr_workers * set_bytes) ||
+	     memcmp(run->plan_node, m->worker_node, req.nr_workers * sizeof(uint32_t))))
+		return "the bitmaps changed gs_place()'s CPUs";
 	err = reserve(m, &req);
 	if (err != planned || (!err && (memcmp(run->plan, m->worker_cpus,
 					       req.nr_workers * set_bytes) ||
@@ -1739,6 +1786,12 @@ static void test_random(struct machine *m, uint64_t seed, uint32_t steps)
 	bool exercised;
 
 	rng_state = seed;
+	/*
+	 * With the bitmaps the node policy places a word at a time; each
+	 * placement is checked against the CPU-at-a-time one too.
+	 */
+	gs_topology_masks(&m->topo, m->masks);
+	run.both_ways = true;
 	run.model = model_new(m);
 	run.after = model_new(m);
 	run.before = zalloc(m->topo.nr_cpus * sizeof(*run.before));
