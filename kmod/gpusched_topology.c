@@ -38,8 +38,8 @@ static u64 gpusched_generation;
  * @topo: the current table
  *
  * Every placement calls it, so it compares the online CPUs with those the
- * flags were last set from a word at a time, and walks the CPUs only when
- * one came or went since.
+ * flags were last set from a word at a time, and walks the CPUs, and fills
+ * the engine's bitmaps again, only when one came or went since.
  *
  * Context: gpusched_lock held, and cpus_read_lock() so that the answer stays
  * true while it is used.
@@ -60,6 +60,7 @@ void gpusched_table_refresh_online(struct gpusched_table *topo)
 		else
 			cpus[cpu].flags &= ~GS_CPU_ONLINE;
 	}
+	gs_topology_masks(&topo->engine, topo->node_masks);
 }
 
 /**
