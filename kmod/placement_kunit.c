@@ -266,6 +266,66 @@ static void placement_offline_and_housekeeping_cpus_are_never_given(struct kunit
 	KUNIT_EXPECT_FALSE(test, gs_bit_test(m->worker_cpus, 5));
 }
 
+/*
+ * The node and usable bitmaps change how node places, not what: nodes
+ * whose CPUs span three words (siblings far), CPUs offline, housekeeping,
+ * held by an exclusive reservation or not allowed, each request placed
+ * CPU by CPU and then from the bitmaps, as the module does.
+ */
+static void placement_node_from_bitmaps_matches_cpu_by_cpu(struct kunit *test)
+{
+	static const u32 gpu_nodes[] = { 0, 1 };
+	struct gs_request held = {
+		.gpu = 0, .policy = GS_POLICY_EXCLUSIVE, .nr_workers = 1,
+		.cores_per_worker = 6, .reservation_id = 1,
+	};
+	struct gs_test_machine *m;
+	unsigned long *masks, *plain;
+	struct gs_error error;
+	size_t set_bytes;
+	struct rnd_state rnd;
+	u32 step, cpu, gpu, id;
+	int ret;
+
+	/* 2 nodes of 40 cores x 2 threads: node 0 is CPUs 0-39 and 80-119. */
+	m = gs_test_machine(test, 2, 1, 40, 2, true, 2, gpu_nodes);
+	set_bytes = gs_bitmap_words(m->topo.nr_cpus) * sizeof(long);
+	masks = kunit_kcalloc(test, gs_topology_masks_words(m->topo.nr_cpus, m->topo.nr_nodes),
+			      sizeof(long), GFP_KERNEL);
+	plain = kunit_kzalloc(test, set_bytes, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, masks);
+	KUNIT_ASSERT_NOT_NULL(test, plain);
+	prandom_seed_state(&rnd, 20261207);
+	/* Six cores of node 0 (12 CPUs) held for reservation 1. */
+	held.allowed_cpus = m->allowed;
+	KUNIT_ASSERT_EQ(test, gs_reserve(&m->topo, &m->resv, &held, &m->ws, &m->out), 0);
+	for (step = 0; step < 300; step++) {
+		cpu = prandom_u32_state(&rnd) % m->topo.nr_cpus;
+		if (step % 3 == 0)
+			m->cpus[cpu].flags ^= step % 2 ? GS_CPU_ONLINE : GS_CPU_HOUSEKEEPING;
+		for (cpu = 0; cpu < m->topo.nr_cpus; cpu++) {
+			if (prandom_u32_state(&rnd) % 8)
+				gs_bit_set(m->allowed, cpu);
+			else
+				gs_bit_clear(m->allowed, cpu);
+		}
+		gpu = step % 2;
+		/* Now and then as reservation 1, which may use what it holds. */
+		id = step % 4 ? 0 : 1;
+		m->topo.node_masks = NULL;
+		m->topo.usable_cpus = NULL;
+		ret = gs_test_reserve(m, gpu, GS_POLICY_NODE, id);
+		memcpy(plain, m->worker_cpus, set_bytes);
+		error = m->out.error;
+		gs_topology_masks(&m->topo, masks);
+		KUNIT_ASSERT_EQ(test, gs_topology_validate(&m->topo, NULL), 0);
+		KUNIT_EXPECT_EQ(test, gs_test_reserve(m, gpu, GS_POLICY_NODE, id), ret);
+		KUNIT_EXPECT_EQ(test, m->out.error.reason, error.reason);
+		if (!ret)
+			KUNIT_EXPECT_EQ(test, memcmp(plain, m->worker_cpus, set_bytes), 0);
+	}
+}
+
 static void placement_random_requests_keep_reservations_consistent(struct kunit *test)
 {
 	static const u32 gpu_nodes[] = { 0, 0, 1, 1 };
@@ -339,6 +399,7 @@ static struct kunit_case gpusched_placement_cases[] = {
 	KUNIT_CASE(placement_workstation_single_node_every_policy),
 	KUNIT_CASE(placement_memory_only_gpu_node_uses_the_nearest),
 	KUNIT_CASE(placement_offline_and_housekeeping_cpus_are_never_given),
+	KUNIT_CASE(placement_node_from_bitmaps_matches_cpu_by_cpu),
 	KUNIT_CASE(placement_random_requests_keep_reservations_consistent),
 	KUNIT_CASE(placement_inconsistent_snapshots_are_refused),
 	{}

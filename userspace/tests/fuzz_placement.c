@@ -23,7 +23,8 @@
 
 #include "placement.h"
 
-#define FUZZ_MAX_CPUS		64u
+/* Over two words of 64 bits, so that nodes span words and the last is partial. */
+#define FUZZ_MAX_CPUS		160u
 #define FUZZ_MAX_NODES		6u
 #define FUZZ_MAX_GPUS		8u
 #define FUZZ_MAX_WORKERS	12u
@@ -373,6 +374,7 @@ static void step_request(struct bytes *in)
 	size_t set_bytes = gs_bitmap_words(fz.topo.nr_cpus) * sizeof(unsigned long);
 	struct gs_topology plain = fz.topo;
 	struct gs_request req;
+	struct gs_error why;
 	int planned, err;
 
 	random_allowed(in);
@@ -390,6 +392,7 @@ static void step_request(struct bytes *in)
 	plain.node_masks = NULL;
 	plain.usable_cpus = NULL;
 	planned = gs_place(&plain, &fz.resv, &req, &fz.ws, &fz.out);
+	why = fz.out.error;
 	PROMISE(!memcmp(fz.before, fz.holds, sizeof(fz.holds[0]) * fz.topo.nr_cpus),
 		"planning changes nothing");
 	if (!planned) {
@@ -404,6 +407,9 @@ static void step_request(struct bytes *in)
 	PROMISE(err == planned || (err == -EINVAL && !req.reservation_id &&
 				   req.policy == GS_POLICY_EXCLUSIVE),
 		"gs_place and gs_reserve agree");
+	PROMISE(err != planned || (fz.out.error.reason == why.reason &&
+				   fz.out.error.subject == why.subject),
+		"gs_place and gs_reserve give the same reason");
 	if (err) {
 		PROMISE(!memcmp(fz.before, fz.holds, sizeof(fz.holds[0]) * fz.topo.nr_cpus),
 			"a failed call changes nothing");
