@@ -107,7 +107,7 @@ struct gpusched_gpu_rec {
  * @housekeeping: CPUs no pin may use, a bitmap of nr_cpu_ids bits
  * @online: the online CPUs @engine's flags were last set from, a bitmap of
  *	nr_cpu_ids bits; changed with the flags, under gpusched_lock
- * @node_masks: backing store of @engine.usable_cpus and @engine.node_masks,
+ * @masks: backing store of @engine.usable_cpus and @engine.node_masks,
  *	filled again with the flags, under gpusched_lock
  *
  * Allocated as one block by gpusched_table_alloc(); all arrays live in it.
@@ -122,7 +122,7 @@ struct gpusched_table {
 	u32 *index;
 	unsigned long *housekeeping;
 	unsigned long *online;
-	unsigned long *node_masks;
+	unsigned long *masks;
 };
 
 extern struct mutex gpusched_lock;

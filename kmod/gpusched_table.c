@@ -33,7 +33,7 @@ struct gpusched_table *gpusched_table_alloc(u32 nr_gpus)
 	size_t words = BITS_TO_LONGS(nr_cpu_ids);
 	struct gpusched_table *topo;
 	size_t size, off_gpus, off_engine_gpus, off_cpus, off_dist, off_index, off_hk, off_online;
-	size_t off_node_masks;
+	size_t off_masks;
 
 	/* One block: header, GPU records, engine GPUs, CPUs, distances, node index, masks. */
 	off_gpus = ALIGN(sizeof(*topo), 8);
@@ -44,9 +44,9 @@ struct gpusched_table *gpusched_table_alloc(u32 nr_gpus)
 	off_hk = ALIGN(off_index + array_size(gs_topology_index_words(nr_cpu_ids, nr_node_ids),
 					      sizeof(u32)), 8);
 	off_online = off_hk + array_size(words, sizeof(unsigned long));
-	off_node_masks = off_online + array_size(words, sizeof(unsigned long));
-	size = off_node_masks + array_size(gs_topology_masks_words(nr_cpu_ids, nr_node_ids),
-					   sizeof(unsigned long));
+	off_masks = off_online + array_size(words, sizeof(unsigned long));
+	size = off_masks + array_size(gs_topology_masks_words(nr_cpu_ids, nr_node_ids),
+				      sizeof(unsigned long));
 
 	topo = kvzalloc(size, GFP_KERNEL);
 	if (!topo)
@@ -57,7 +57,7 @@ struct gpusched_table *gpusched_table_alloc(u32 nr_gpus)
 	topo->index = (void *)topo + off_index;
 	topo->housekeeping = (void *)topo + off_hk;
 	topo->online = (void *)topo + off_online;
-	topo->node_masks = (void *)topo + off_node_masks;
+	topo->masks = (void *)topo + off_masks;
 	topo->engine.nr_cpus = nr_cpu_ids;
 	topo->engine.nr_nodes = nr_node_ids;
 	topo->engine.nr_gpus = nr_gpus;
@@ -107,7 +107,7 @@ void gpusched_fill_cpus(struct gpusched_table *topo, const u32 *llc)
 		for (b = 0; b < nr_node_ids; b++)
 			distance[a * nr_node_ids + b] = node_distance(a, b);
 	gs_topology_index(&topo->engine, topo->index);
-	gs_topology_masks(&topo->engine, topo->node_masks);
+	gs_topology_masks(&topo->engine, topo->masks);
 }
 
 static bool gpusched_node_ok(u32 node)

@@ -60,7 +60,7 @@ void gpusched_table_refresh_online(struct gpusched_table *topo)
 		else
 			cpus[cpu].flags &= ~GS_CPU_ONLINE;
 	}
-	gs_topology_masks(&topo->engine, topo->node_masks);
+	gs_topology_masks(&topo->engine, topo->masks);
 }
 
 /**
