@@ -177,9 +177,15 @@ static u32 gs_marks(const struct gs_placer *placer, u32 leader)
 	return placer->ws->core_marks[leader] & GS_MARK_FLAGS;
 }
 
+/* The sequence number in a mark. */
+static u32 gs_mark_seq(u32 mark)
+{
+	return mark >> GS_MARK_SEQ_SHIFT;
+}
+
 static u32 gs_seq(const struct gs_placer *placer, u32 leader)
 {
-	return placer->ws->core_marks[leader] >> GS_MARK_SEQ_SHIFT;
+	return gs_mark_seq(placer->ws->core_marks[leader]);
 }
 
 static void gs_set_seq(struct gs_placer *placer, u32 leader, u32 seq)
@@ -230,8 +236,7 @@ static void gs_cpu_filter_init(const struct gs_placer *placer, struct gs_cpu_fil
 
 static bool gs_cpu_usable(const struct gs_cpu_filter *filter, u32 cpu)
 {
-	return (filter->cpus[cpu].flags & (GS_CPU_ONLINE | GS_CPU_HOUSEKEEPING)) == GS_CPU_ONLINE &&
-	       gs_bit_test(filter->allowed, cpu);
+	return gs_flags_usable(filter->cpus[cpu].flags) && gs_bit_test(filter->allowed, cpu);
 }
 
 /* A request may always use what its own reservation holds. */
@@ -463,7 +468,7 @@ static void gs_write_cores(struct gs_placer *placer)
 		end = topo->node_start[node + 1];
 		for (position = topo->node_start[node]; position < end; position++) {
 			cpu = topo->node_cpus[position];
-			seq = core_marks[filter.cpus[cpu].core] >> GS_MARK_SEQ_SHIFT;
+			seq = gs_mark_seq(core_marks[filter.cpus[cpu].core]);
 			if (!seq)
 				continue;
 			if (gs_cpu_free(&filter, cpu))

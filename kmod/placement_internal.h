@@ -14,6 +14,12 @@ static inline u32 gs_distance(const struct gs_topology *topo, u32 from, u32 to)
 	return topo->distance[(size_t)from * topo->nr_nodes + to];
 }
 
+/* Whether a CPU with @flags may go to a worker: online and not housekeeping. */
+static inline bool gs_flags_usable(u32 flags)
+{
+	return (flags & (GS_CPU_ONLINE | GS_CPU_HOUSEKEEPING)) == GS_CPU_ONLINE;
+}
+
 /* Number of CPUs of node @node, from the topology's node index. */
 static inline u32 gs_node_nr_cpus(const struct gs_topology *topo, u32 node)
 {

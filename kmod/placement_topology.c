@@ -144,7 +144,7 @@ static int gs_validate_masks(const struct gs_topology *topo, struct gs_error *er
 		return gs_fail(error, GS_REASON_NODE_INDEX, 0, -EINVAL);
 	for (cpu = 0; cpu < topo->nr_cpus; cpu++) {
 		node = topo->cpus[cpu].node;
-		usable = (topo->cpus[cpu].flags & GS_CPU_FLAGS) == GS_CPU_ONLINE;
+		usable = gs_flags_usable(topo->cpus[cpu].flags);
 		if (!gs_bit_test(topo->node_masks + (size_t)node * words, cpu) ||
 		    gs_bit_test(topo->usable_cpus, cpu) != usable)
 			return gs_fail(error, GS_REASON_NODE_INDEX, node, -EINVAL);
@@ -279,7 +279,7 @@ void gs_topology_masks(struct gs_topology *topo, unsigned long *storage)
 		storage[i] = 0;
 	for (cpu = 0; cpu < topo->nr_cpus; cpu++) {
 		node = topo->cpus[cpu].node;
-		if ((topo->cpus[cpu].flags & GS_CPU_FLAGS) == GS_CPU_ONLINE)
+		if (gs_flags_usable(topo->cpus[cpu].flags))
 			gs_bit_set(storage, cpu);
 		if (node < topo->nr_nodes)
 			gs_bit_set(node_masks + (size_t)node * words, cpu);
