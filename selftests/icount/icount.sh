@@ -14,10 +14,11 @@
 # instructions over a plain fork and exec of true against taskset's and
 # numactl's.
 # --functions N adds, for PIN, UNPIN, the sched_setaffinity() PIN is compared
-# with, GET_INFO, the ping-pong with the monitor and the launches, the N
-# kernel functions that ran the most instructions (the guest's symbols,
-# taken before the module is unloaded, name them; code that is in none,
-# such as JITed BPF, is counted under the symbol before it).  Prints numbers and judges nothing;
+# with, GET_INFO, the ping-pong without and with the monitor and the
+# launches, the N kernel functions that ran the most instructions (the
+# guest's symbols name them: the module's taken before it is unloaded, the
+# monitor's JIT-compiled BPF programs while it watches; code in no symbol
+# is counted under the one before it).  Prints numbers and judges nothing;
 # exits non-zero only when the guest or a probe failed.  Takes about 5
 # minutes.
 set -euo pipefail
@@ -134,7 +135,7 @@ awk '$1 == "icount" && $2 == "kind" { mean[$3] = $7 / $5 }
 # symbol at or before it.
 sed -n '/^=== icount-kallsyms$/,/^=== icount-kallsyms-end$/p' "$dir/vm/results.txt" |
 	sed '1d;$d' | base64 -d | gunzip >"$dir/kallsyms"
-for kind in 0 1 2 5 9 11 12 13 14 15 16; do
+for kind in 0 1 2 5 8 9 11 12 13 14 15 16; do
 	calls=$(awk -v k="$kind" '$1 == "icount" && $3 == k { print $5 }' "$dir/plugin.log")
 	[ -n "$calls" ] || continue
 	printf '\n%s: instructions per call by function\n' "${names[$kind]}"
