@@ -10,7 +10,8 @@
  * vCPU runs adds its instructions to the vCPU's count; at the end marker
  * the count goes to that kind's total.  Everything the vCPU runs in
  * between is counted: the kernel's work for the call, and interrupts and
- * other tasks that happen to run there, which the minimum leaves out.
+ * other tasks that happen to run there, which the minimum leaves out and
+ * the median (of every call's count, kept) mostly does.
  *
  * Of each count, the instructions run in the kernel's half of the address
  * space are also added up apart.
@@ -96,6 +97,9 @@ struct slot {
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t total[ICOUNT_KINDS], calls[ICOUNT_KINDS], least[ICOUNT_KINDS];
 static uint64_t total_kernel[ICOUNT_KINDS];
+/* Every call's count, for the median; a call that found no room is left out of it. */
+static uint64_t *samples[ICOUNT_KINDS];
+static size_t nr_samples[ICOUNT_KINDS], room[ICOUNT_KINDS];
 /* functions=on: user space by kind, one sum (its addresses move with every exec). */
 static uint64_t by_user[ICOUNT_KINDS];
 static struct slot *by_block[ICOUNT_KINDS];
@@ -116,6 +120,39 @@ static void slot_add(struct slot *table, uint64_t vaddr, uint64_t insns)
 		}
 	}
 	__atomic_add_fetch(&dropped, insns, __ATOMIC_RELAXED);
+}
+
+/* Under lock. */
+static void sample_add(uint32_t kind, uint64_t count)
+{
+	if (nr_samples[kind] == room[kind]) {
+		size_t more = room[kind] ? 2 * room[kind] : 1024;
+		uint64_t *grown = realloc(samples[kind], more * sizeof(*grown));
+
+		if (!grown)
+			return;
+		samples[kind] = grown;
+		room[kind] = more;
+	}
+	samples[kind][nr_samples[kind]++] = count;
+}
+
+static int compare_counts(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The median of @kind's calls (the mean of the middle two of an even number). */
+static uint64_t median(uint32_t kind)
+{
+	size_t n = nr_samples[kind];
+
+	if (!n)
+		return 0;
+	qsort(samples[kind], n, sizeof(*samples[kind]), compare_counts);
+	return n % 2 ? samples[kind][n / 2] : (samples[kind][n / 2 - 1] + samples[kind][n / 2]) / 2;
 }
 
 static void block_run(unsigned int vcpu_index, void *userdata)
@@ -171,6 +208,7 @@ static void marker_run(unsigned int vcpu_index, void *userdata)
 	calls[kind]++;
 	if (!least[kind] || vcpu->count < least[kind])
 		least[kind] = vcpu->count;
+	sample_add(kind, vcpu->count);
 	for (i = 0; i < vcpu->nr_trail; i++) {
 		if (vcpu->trail[i]->vaddr < ICOUNT_KERNEL)
 			by_user[kind] += vcpu->trail[i]->nr_insns;
@@ -220,8 +258,9 @@ static void report(qemu_plugin_id_t id, void *userdata)
 		if (!calls[kind])
 			continue;
 		snprintf(line, sizeof(line), "icount kind %" PRIu32 " calls %" PRIu64
-			 " total %" PRIu64 " min %" PRIu64 " kernel %" PRIu64 "\n",
-			 kind, calls[kind], total[kind], least[kind], total_kernel[kind]);
+			 " total %" PRIu64 " min %" PRIu64 " kernel %" PRIu64
+			 " median %" PRIu64 "\n", kind, calls[kind], total[kind], least[kind],
+			 total_kernel[kind], median(kind));
 		qemu_plugin_outs(line);
 		if (functions) {
 			/* At address 0: icount.sh names what is below every symbol user space. */
