@@ -104,10 +104,10 @@ fi
 # --- a thread that was running before it was watched -------------------------
 # A SCHED_FIFO loop alone on the last CPU is never switched out once RT
 # throttling (6.1) and the fair server that gives normal tasks 50 ms a
-# second (6.12 on) are off there: no switch-in shows it to the monitor,
-# which must find it with its per-CPU catch-up sampler, within 50 ms.  Its
-# run time over the first 1-s interval is then close to the interval;
-# without the sampler it would not be seen at all.
+# second (6.12 on) are off there: no program of the monitor ever runs for
+# it.  Its run time comes from the kernel's own count, read with the
+# monitor's task iterator, and over the first 1-s interval is close to the
+# interval.
 # PREEMPT_RT runs RCU's callbacks in threads of the same priority, which
 # such a loop starves (an RCU stall, the next BPF load waiting for ever).
 catch_up_check() {

@@ -30,13 +30,16 @@
 #define LIBBPF_SONAME "libbpf.so.1"
 
 #define GS_LIBBPF_FUNCTIONS(X)				\
+	X(bpf_iter_create)				\
 	X(bpf_link__destroy)				\
+	X(bpf_link__fd)					\
 	X(bpf_map__fd)					\
 	X(bpf_map__key_size)				\
 	X(bpf_map__max_entries)				\
 	X(bpf_map__value_size)				\
 	X(bpf_map_delete_elem)				\
 	X(bpf_map_get_next_key)				\
+	X(bpf_map_lookup_and_delete_elem)		\
 	X(bpf_map_lookup_elem)				\
 	X(bpf_map_update_elem)				\
 	X(bpf_object__attach_skeleton)			\
@@ -44,7 +47,9 @@
 	X(bpf_object__detach_skeleton)			\
 	X(bpf_object__load_skeleton)			\
 	X(bpf_object__open_skeleton)			\
-	X(bpf_program__attach_perf_event)		\
+	X(bpf_program__attach_iter)			\
+	X(bpf_program__set_autoattach)			\
+	X(bpf_program__set_autoload)			\
 	X(libbpf_num_possible_cpus)			\
 	X(libbpf_set_print)				\
 	X(libbpf_strerror)
@@ -90,9 +95,19 @@ static int not_loaded(void)
 	return -ENOSYS;
 }
 
+int bpf_iter_create(int link_fd)
+{
+	return library ? libbpf.bpf_iter_create(link_fd) : not_loaded();
+}
+
 int bpf_link__destroy(struct bpf_link *link)
 {
 	return library ? libbpf.bpf_link__destroy(link) : not_loaded();
+}
+
+int bpf_link__fd(const struct bpf_link *link)
+{
+	return library ? libbpf.bpf_link__fd(link) : not_loaded();
 }
 
 int bpf_map__fd(const struct bpf_map *map)
@@ -123,6 +138,11 @@ int bpf_map_delete_elem(int fd, const void *key)
 int bpf_map_get_next_key(int fd, const void *key, void *next_key)
 {
 	return library ? libbpf.bpf_map_get_next_key(fd, key, next_key) : not_loaded();
+}
+
+int bpf_map_lookup_and_delete_elem(int fd, const void *key, void *value)
+{
+	return library ? libbpf.bpf_map_lookup_and_delete_elem(fd, key, value) : not_loaded();
 }
 
 int bpf_map_lookup_elem(int fd, const void *key, void *value)
@@ -163,13 +183,25 @@ int bpf_object__open_skeleton(struct bpf_object_skeleton *s,
 	return library ? libbpf.bpf_object__open_skeleton(s, opts) : not_loaded();
 }
 
-struct bpf_link *bpf_program__attach_perf_event(const struct bpf_program *prog, int pfd)
+struct bpf_link *bpf_program__attach_iter(const struct bpf_program *prog,
+					  const struct bpf_iter_attach_opts *opts)
 {
 	if (!library) {
 		not_loaded();
 		return NULL;
 	}
-	return libbpf.bpf_program__attach_perf_event(prog, pfd);
+	return libbpf.bpf_program__attach_iter(prog, opts);
+}
+
+void bpf_program__set_autoattach(struct bpf_program *prog, bool autoattach)
+{
+	if (library)
+		libbpf.bpf_program__set_autoattach(prog, autoattach);
+}
+
+int bpf_program__set_autoload(struct bpf_program *prog, bool autoload)
+{
+	return library ? libbpf.bpf_program__set_autoload(prog, autoload) : not_loaded();
 }
 
 int libbpf_num_possible_cpus(void)

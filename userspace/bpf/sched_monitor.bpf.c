@@ -1,20 +1,24 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The BPF side of the scheduler monitor: programs on the scheduler's
- * tracepoints keep, per watched thread, its migrations (and those that cross
- * NUMA nodes), its run time on each node and its run-queue waits as a log2
- * histogram, in the "tasks" hash map the loader (sched_monitor.c) reads.
- * Run time and waits are both counted at switch-out, so a round trip of
- * two threads costs two program runs, not four: the waits come from the
- * kernel's own accounting (see count_waits()) rather than from programs on
- * the wakeup tracepoints.  A switch looks up only the record of the thread
- * switched out: the one switched in is noted in its CPU's slot of the
- * "running" per-CPU array, which the loader also reads to add the slice
- * still running.  The kernel types are declared here, reduced to the
- * fields read and marked preserve_access_index, instead of a vmlinux.h
- * dumped from the build machine's kernel: CO-RE relocates each field on
- * the running kernel (Debian's 6.1, 6.12 and newer), and the build needs
- * no kernel BTF.
+ * The BPF side of the scheduler monitor.  Nothing runs at a context switch
+ * unless the loader asks for run-queue latency histograms: the kernel
+ * already counts each thread's run time (se.sum_exec_runtime) and its
+ * run-queue waits (sched_info, as /proc/PID/schedstat shows them), so the
+ * programs only say where the run time was spent.  At each migration the
+ * run time since the last one was all spent on the CPU the thread leaves
+ * (set_task_cpu() moves a thread that is waking or queued, never one that
+ * runs, so its sum_exec_runtime is up to date there): it is credited to
+ * that CPU's node in the thread's record in the "tasks" hash map.  At exit
+ * the last share is credited the same way.  The loader adds the share since
+ * the last migration of each live thread, read with the "dump_tasks" task
+ * iterator together with its wait counts, so that a reading walks the
+ * threads once rather than opening a file per thread.  With histograms, sched_switch
+ * also sorts each wait into a log2 slot at the switch-out of the thread that
+ * waited (see count_waits()), at a cost on every switch.
+ * The kernel types are declared here, reduced to the fields read and marked
+ * preserve_access_index, instead of a vmlinux.h dumped from the build
+ * machine's kernel: CO-RE relocates each field on the running kernel
+ * (Debian's 6.1, 6.12 and newer), and the build needs no kernel BTF.
  */
 #include <stdbool.h>
 #include <linux/bpf.h>
@@ -36,7 +40,7 @@ struct css_set {
 	struct cgroup *dfl_cgrp;
 } __attribute__((preserve_access_index));
 
-/* x86 keeps the task's CPU here from 6.18 on, in task_struct before. */
+/* x86 keeps the task's CPU here (CONFIG_THREAD_INFO_IN_TASK), others in task_struct. */
 struct thread_info {
 	__u32 cpu;
 } __attribute__((preserve_access_index));
@@ -47,24 +51,41 @@ struct sched_info {
 	unsigned long long run_delay;
 } __attribute__((preserve_access_index));
 
+struct sched_entity {
+	__u64 sum_exec_runtime;
+} __attribute__((preserve_access_index));
+
+/* task_struct.flags: do_exit() has begun. */
+#define PF_EXITING	0x00000004
+
 struct task_struct {
 	struct thread_info thread_info;
+	unsigned int flags;
 	int pid;
 	int tgid;
 	unsigned int cpu;
+	__u64 start_time;
 	char comm[GS_RECORD_COMM_LEN];
 	struct css_set *cgroups;
+	struct sched_entity se;
 	struct sched_info sched_info;
+} __attribute__((preserve_access_index));
+
+struct seq_file;
+
+struct bpf_iter_meta {
+	struct seq_file *seq;
+} __attribute__((preserve_access_index));
+
+struct bpf_iter__task {
+	struct bpf_iter_meta *meta;
+	struct task_struct *task;
 } __attribute__((preserve_access_index));
 
 /* Set by the loader before load. */
 const volatile __u32 filter = GS_RECORD_FILTER_ALL;
 const volatile __u64 cgroup_id;		/* GS_RECORD_FILTER_CGROUP: kernfs id of the cgroup */
 const volatile __s32 cpu_node[GS_RECORD_CPUS];	/* -1 where unknown */
-
-/* Written by the loader's reset: records of an older epoch count from zero. */
-volatile __u32 epoch;
-volatile __u64 epoch_start_ns;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -89,7 +110,10 @@ struct {
 	__type(value, struct gs_task_record);
 } empty_record SEC(".maps");
 
-/* Each CPU's running thread (struct gs_running); only that CPU writes its slot. */
+/*
+ * With histograms: each CPU's running thread and its wait marks from just
+ * before its switch-in (struct gs_running); only that CPU writes its slot.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
@@ -108,7 +132,6 @@ static __always_inline int node_of(__u32 cpu)
 	barrier_var(cpu);
 	return cpu_node[cpu & (GS_RECORD_CPUS - 1)];
 }
-
 
 /* The CPU @task is on (the kernel's task_cpu()). */
 static __always_inline __u32 task_cpu(struct task_struct *task)
@@ -145,65 +168,75 @@ static __always_inline bool has_sched_info(struct task_struct *task)
 }
 
 /*
- * The record of @task, created on first sight, its counters in the current
- * epoch.  @slot, when it holds @task (at its switch-out), has its wait marks
- * from before the slice now ending: a record made then starts from those.
+ * Whether @record is @task's.  One of the same id but another process or
+ * start time was left by a thread that exited.  So was one marked exited
+ * when @task is not exiting: a thread that calls exec while its process's
+ * main thread is alive takes over that thread's id and start time.
  */
-static struct gs_task_record *record_of(struct task_struct *task, const struct gs_running *slot)
+static __always_inline bool record_is(const struct gs_task_record *record,
+				      struct task_struct *task)
 {
-	__u32 tid = task->pid, zero = 0, now_epoch = epoch, i;
+	return record->pid == (__u32)task->tgid && record->start_time == task->start_time &&
+	       (!record->exited || (task->flags & PF_EXITING));
+}
+
+/*
+ * The record of @task, created on first sight unless @task is exiting
+ * (NULL then).  A record left by another thread of its id is taken over.
+ * A new record has credited none of the thread's run time yet.  @slot,
+ * when it holds @task (at its switch-out, with histograms), has its wait
+ * marks from before the slice now ending: a record made then starts from
+ * those.
+ */
+static struct gs_task_record *record_of(struct task_struct *task, const struct gs_running *slot,
+					bool create)
+{
+	__u32 tid = task->pid, zero = 0;
 	struct gs_task_record *record, *empty;
 
 	record = bpf_map_lookup_elem(&tasks, &tid);
-	/* New, or left by an exited thread of another process with this id. */
-	if (!record || record->pid != (__u32)task->tgid) {
-		empty = bpf_map_lookup_elem(&empty_record, &zero);
-		if (!empty)
-			return NULL;
-		/* Fails when the map is full (the thread goes uncounted) or on a race. */
-		bpf_map_update_elem(&tasks, &tid, empty, record ? BPF_EXIST : BPF_NOEXIST);
-		record = bpf_map_lookup_elem(&tasks, &tid);
-		if (!record)
-			return NULL;
-		record->pid = task->tgid;
-		record->last_cpu = -1;
-		record->epoch = now_epoch;
-		/* Waits before it was first seen are not counted. */
-		if (has_sched_info(task)) {
-			record->seen_run_delay = task->sched_info.run_delay;
-			record->seen_slices = task->sched_info.pcount;
-		}
-		/*
-		 * Apart, so that the compiler cannot make one load of the task
-		 * and the map value: the verifier refuses that.
-		 */
-		barrier();
-		if (slot && slot->tid == (__u32)task->pid) {
-			record->seen_run_delay = slot->run_delay;
-			record->seen_slices = slot->slices;
-		}
-		bpf_core_read_str(record->comm, sizeof(record->comm), &task->comm);
+	if (record && record_is(record, task))
+		return record;
+	if (!create)
+		return NULL;
+	empty = bpf_map_lookup_elem(&empty_record, &zero);
+	if (!empty)
+		return NULL;
+	/* Fails when the map is full (the thread goes uncounted) or on a race. */
+	bpf_map_update_elem(&tasks, &tid, empty, record ? BPF_EXIST : BPF_NOEXIST);
+	record = bpf_map_lookup_elem(&tasks, &tid);
+	if (!record)
+		return NULL;
+	record->pid = task->tgid;
+	record->start_time = task->start_time;
+	record->last_cpu = task_cpu(task);
+	/* Waits before it was first seen are not sorted into the histogram. */
+	if (has_sched_info(task)) {
+		record->seen_run_delay = task->sched_info.run_delay;
+		record->seen_slices = task->sched_info.pcount;
 	}
-	if (record->epoch != now_epoch) {
-		record->epoch = now_epoch;
-		record->migrations = 0;
-		record->cross_node_migrations = 0;
-		record->nr_waits = 0;
-		for (i = 0; i < GS_RECORD_NODES; i++)
-			record->run_ns[i] = 0;
-		for (i = 0; i < GS_RECORD_LATENCY_SLOTS; i++)
-			record->latency[i] = 0;
+	/*
+	 * Apart, so that the compiler cannot make one load of the task and
+	 * the map value: the verifier refuses that.
+	 */
+	barrier();
+	if (slot && slot->tid == (__u32)task->pid) {
+		record->seen_run_delay = slot->run_delay;
+		record->seen_slices = slot->slices;
 	}
+	bpf_core_read_str(record->comm, sizeof(record->comm), &task->comm);
 	return record;
 }
 
 /*
- * The record of @task when it is watched, else NULL.  Under a pid filter a
- * current record of the task's own process says it is watched (the set of
- * processes only grows), which saves looking the process up at each event.
+ * The record of @task when it is watched (made if @create), else NULL.
+ * Under a pid filter a record of the task itself says it is watched (the
+ * set of processes only grows), which saves looking the process up at
+ * each event.
  */
 static __always_inline struct gs_task_record *watched_record(struct task_struct *task,
-							      const struct gs_running *slot)
+							      const struct gs_running *slot,
+							      bool create)
 {
 	struct gs_task_record *record;
 	__u32 tid = task->pid;
@@ -212,10 +245,10 @@ static __always_inline struct gs_task_record *watched_record(struct task_struct 
 		return NULL;	/* the idle task */
 	if (filter == GS_RECORD_FILTER_PIDS) {
 		record = bpf_map_lookup_elem(&tasks, &tid);
-		if (record && record->pid == (__u32)task->tgid && record->epoch == epoch)
+		if (record && record_is(record, task))
 			return record;
 	}
-	return watched(task) ? record_of(task, slot) : NULL;
+	return watched(task) ? record_of(task, slot, create) : NULL;
 }
 
 static __always_inline __u32 log2_u64(__u64 v)
@@ -253,29 +286,42 @@ static __always_inline __u32 clamp_index(__u32 index, __u32 size)
 	return index;
 }
 
-/* Adds @ns to the run time on @node; higher node ids share the last slot. */
-static __always_inline void add_run_time(struct gs_task_record *record, int node, __u64 ns)
+/*
+ * Credits the run time @task gained since the last credit to the node of
+ * the CPU it has been on since then.  The callers run where @task cannot
+ * run (a migration) or as @task itself (its exit), so only one of them
+ * touches the record's run time at a time.  Higher node ids share the last
+ * slot, unknown ones the first.
+ */
+static __always_inline void credit_run_time(struct gs_task_record *record,
+					    struct task_struct *task)
 {
+	__u64 runtime = task->se.sum_exec_runtime;
+	int node = node_of(task_cpu(task));
 	__u32 slot = clamp_index(node < 0 ? 0 : node, GS_RECORD_NODES);
 
+	if (runtime <= record->seen_runtime)
+		return;
+	__sync_fetch_and_add(&record->seq, 1);
 	if (slot < GS_RECORD_NODES)
-		record->run_ns[slot] += ns;
+		record->run_ns[slot] += runtime - record->seen_runtime;
+	record->seen_runtime = runtime;
+	__sync_fetch_and_add(&record->seq, 1);
 }
 
 /*
- * Counts the run-queue waits of @task since its last switch-out, at the
- * switch-out of @record's thread.  The kernel keeps them itself: with
- * CONFIG_SCHED_INFO, sched_info.run_delay adds up every wait, from being
- * queued (woken, or preempted) to running, and sched_info.pcount counts the
- * slices; both are brought up to date when the thread is switched in, after
- * that switch's tracepoint.  So what they gained since the last switch-out
- * is the wait that led to the slice now ending, or several (their mean) if
- * a switch-out was missed.  A slice that began before a reset (@counted
- * false) only moves the marks.  Only the thread's own switch-out counts its
- * waits, on one CPU at a time: plain additions, no atomic ones.
+ * With histograms: sorts the run-queue waits of @task since its last
+ * switch-out into @record's log2 slots, at its switch-out.  The kernel
+ * keeps them itself: with CONFIG_SCHED_INFO, sched_info.run_delay adds up
+ * every wait, from being queued (woken, or preempted) to running, and
+ * sched_info.pcount counts the slices; both are brought up to date when
+ * the thread is switched in, after that switch's tracepoint.  So what they
+ * gained since the last switch-out is the wait that led to the slice now
+ * ending, or several (their mean) if a switch-out was missed.  Only the
+ * thread's own switch-out counts its waits, on one CPU at a time: plain
+ * additions, no atomic ones.
  */
-static __always_inline void count_waits(struct gs_task_record *record,
-					struct task_struct *task, bool counted)
+static __always_inline void count_waits(struct gs_task_record *record, struct task_struct *task)
 {
 	__u64 delay, slices, waits;
 	__u32 slot;
@@ -285,85 +331,96 @@ static __always_inline void count_waits(struct gs_task_record *record,
 	delay = task->sched_info.run_delay;
 	slices = task->sched_info.pcount;
 	waits = slices - record->seen_slices;
-	/* Marks of an exited thread whose id a thread of this process took count nothing. */
-	if (counted && slices > record->seen_slices && delay >= record->seen_run_delay) {
+	if (slices > record->seen_slices && delay >= record->seen_run_delay) {
 		slot = clamp_index(log2_u64((delay - record->seen_run_delay) / waits / 1000),
 				   GS_RECORD_LATENCY_SLOTS);
 		if (slot < GS_RECORD_LATENCY_SLOTS)
 			record->latency[slot] += waits;
-		record->nr_waits += waits;
 	}
 	record->seen_run_delay = delay;
 	record->seen_slices = slices;
 }
 
-static __always_inline void note_running(struct gs_running *slot, struct task_struct *task,
-					 __u64 now)
-{
-	slot->tid = task->pid;
-	slot->pid = task->tgid;
-	slot->since = now;
-	if (has_sched_info(task)) {
-		slot->run_delay = task->sched_info.run_delay;
-		slot->slices = task->sched_info.pcount;
-	}
-}
-
+/* Loaded and attached only when the loader asks for histograms. */
 SEC("tp_btf/sched_switch")
 int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
 	     unsigned int prev_state)
 {
-	__u32 cpu = bpf_get_smp_processor_id(), zero = 0;
-	__u64 now = bpf_ktime_get_ns(), start;
 	struct gs_task_record *record;
 	struct gs_running *slot;
+	__u32 zero = 0;
 
 	slot = bpf_map_lookup_elem(&running, &zero);
 	if (!slot)
 		return 0;
-	record = watched_record(prev, slot);
-	if (record) {
-		/* Its slice, unless it began before the programs saw it. */
-		start = slot->tid == (__u32)prev->pid ? slot->since : 0;
-		count_waits(record, prev, start && start >= epoch_start_ns);
-		/* A slice that began before a reset counts from the reset. */
-		if (start && start < epoch_start_ns)
-			start = epoch_start_ns;
-		if (start && now > start)
-			add_run_time(record, node_of(cpu), now - start);
-		record->last_cpu = cpu;
-		/* The loader adds no running slice that began before this. */
-		record->last_out = now;
+	/* An exiting thread whose record a reset deleted gets none again. */
+	record = watched_record(prev, slot, !(prev->flags & PF_EXITING));
+	if (record)
+		count_waits(record, prev);
+	slot->tid = next->pid;
+	if (has_sched_info(next)) {
+		slot->run_delay = next->sched_info.run_delay;
+		slot->slices = next->sched_info.pcount;
 	}
-	note_running(slot, next, now);
 	return 0;
 }
 
 SEC("tp_btf/sched_migrate_task")
 int BPF_PROG(sched_migrate_task, struct task_struct *task, int dest_cpu)
 {
-	struct gs_task_record *record = watched_record(task, NULL);
+	/*
+	 * A thread that exited keeps the record its exit made; one that a
+	 * reset has since deleted gets none again.
+	 */
+	struct gs_task_record *record = watched_record(task, NULL,
+						       !(task->flags & PF_EXITING));
 	int from, to;
 
 	if (!record)
 		return 0;
-	__sync_fetch_and_add(&record->migrations, 1);
+	credit_run_time(record, task);
+	record->migrations++;
 	from = node_of(task_cpu(task));
 	to = node_of(dest_cpu);
 	if (from >= 0 && to >= 0 && from != to)
-		__sync_fetch_and_add(&record->cross_node_migrations, 1);
+		record->cross_node_migrations++;
+	record->last_cpu = dest_cpu;
 	return 0;
 }
 
 /*
- * exec and prctl(PR_SET_NAME) rename a thread: the record follows, here
+ * The last share of an exiting thread's run time, and its wait counts,
+ * which the loader can no longer read from the thread.  The run time of
+ * the slice that ends in exit is up to date as of the last tick or
+ * switch, like every reading of sum_exec_runtime not taken by the kernel
+ * itself.
+ */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(sched_process_exit, struct task_struct *task)
+{
+	struct gs_task_record *record = watched_record(task, NULL, true);
+
+	if (!record)
+		return 0;
+	credit_run_time(record, task);
+	record->last_cpu = task_cpu(task);
+	if (has_sched_info(task)) {
+		record->exit_run_delay = task->sched_info.run_delay;
+		record->exit_slices = task->sched_info.pcount;
+	}
+	record->exited = 1;
+	return 0;
+}
+
+/*
+ * exec and prctl(PR_SET_NAME) rename a thread: a record follows, here
  * rather than at every switch.  The tracepoint fires before the new name is
  * copied into the task, so it is read from the argument.
  */
 SEC("tp_btf/task_rename")
 int BPF_PROG(task_rename, struct task_struct *task, const char *comm)
 {
-	struct gs_task_record *record = watched_record(task, NULL);
+	struct gs_task_record *record = watched_record(task, NULL, true);
 
 	if (record)
 		bpf_probe_read_kernel_str(record->comm, sizeof(record->comm), comm);
@@ -371,30 +428,29 @@ int BPF_PROG(task_rename, struct task_struct *task, const char *comm)
 }
 
 /*
- * The catch-up sampler: the loader attaches this to a CPU-clock perf event
- * on every online CPU, CATCH_UP_HZ times a second.  A thread that was
- * already running when the programs were attached, and is never switched
- * out (a busy loop alone on its CPU), has no switch-in to be seen at: it
- * is seen here, within one period, as its CPU's current task, and noted
- * in the CPU's slot from then on.  (One whose process came to be watched
- * while it ran was noted at its switch-in already.)  A tracepoint that
- * fires at every tick (sched_stat_runtime) did this before, at a cost on
- * every switch.
+ * One struct gs_task_sample per watched thread alive now: what the kernel
+ * counts of it, for the loader to add the run time since its record's
+ * last credit.  Reads no record and writes none.
  */
-SEC("perf_event")
-int catch_up(void *ctx)
+SEC("iter/task")
+int dump_tasks(struct bpf_iter__task *ctx)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
-	struct gs_task_record *record = watched_record(task, NULL);
-	__u32 cpu = bpf_get_smp_processor_id(), zero = 0;
-	struct gs_running *slot;
+	struct task_struct *task = ctx->task;
+	struct gs_task_sample sample = { 0 };
 
-	if (!record)
+	if (!task || !task->pid || !watched(task))
 		return 0;
-	record->last_cpu = cpu;
-	slot = bpf_map_lookup_elem(&running, &zero);
-	if (slot && slot->tid != (__u32)task->pid)
-		note_running(slot, task, bpf_ktime_get_ns());
+	sample.tid = task->pid;
+	sample.pid = task->tgid;
+	sample.cpu = task_cpu(task);
+	sample.start_time = task->start_time;
+	sample.runtime = task->se.sum_exec_runtime;
+	if (has_sched_info(task)) {
+		sample.run_delay = task->sched_info.run_delay;
+		sample.slices = task->sched_info.pcount;
+	}
+	bpf_probe_read_kernel_str(sample.comm, sizeof(sample.comm), task->comm);
+	bpf_seq_write(ctx->meta->seq, &sample, sizeof(sample));
 	return 0;
 }
 

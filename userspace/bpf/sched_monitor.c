@@ -3,7 +3,8 @@
  * The loader of the scheduler monitor (sched_monitor.h): opens the BPF
  * skeleton built from sched_monitor.bpf.c, sets what to watch and the
  * CPU-to-node map in its read-only data, loads and attaches it, and turns
- * the per-thread records of its "tasks" map into struct gs_task_stats.
+ * the kernel's counts (read with its task iterator) and the per-thread
+ * records of its "tasks" map into struct gs_task_stats.
  * Before libbpf is asked anything, the two usual reasons a load fails are
  * checked so that the user reads them in words: a kernel without BTF and a
  * caller without the capabilities.  libbpf's own messages are printed only
@@ -14,13 +15,11 @@
 #include <errno.h>
 #include <linux/capability.h>
 #include <linux/magic.h>
-#include <linux/perf_event.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -44,13 +43,6 @@ _Static_assert(GS_RECORD_FILTER_PIDS == GS_MONITOR_PIDS &&
 
 #define KERNEL_BTF	"/sys/kernel/btf/vmlinux"
 #define MESSAGE_SIZE	256
-/*
- * How often the catch-up sampler looks at each CPU's current thread: a
- * thread running since before it was watched is seen within 1/CATCH_UP_HZ s.
- */
-#define CATCH_UP_HZ	20
-/* Descriptors the monitor needs besides the samplers' (maps, programs, links). */
-#define SPARE_FILES	64
 
 /* Capabilities that may be missing from an older <linux/capability.h>. */
 #ifndef CAP_PERFMON
@@ -60,13 +52,28 @@ _Static_assert(GS_RECORD_FILTER_PIDS == GS_MONITOR_PIDS &&
 #define CAP_BPF		39
 #endif
 
+/*
+ * The counters of one thread as they stand, since it started or since it
+ * was first seen (a struct gs_task_stats not yet less its baseline), and
+ * which thread: @start_time tells it from a later one with its id.
+ */
+struct tally {
+	uint64_t start_time;
+	bool live;		/* read from the thread itself, not only its record */
+	struct gs_task_stats stats;
+};
+
 struct gs_sched_monitor {
 	struct sched_monitor_bpf *skel;
 	enum gs_monitor_filter filter;
+	bool latency;
 	unsigned int nr_cpus;
-	int *cpu_node;		/* the loader's copy, for the slice still running */
-	struct bpf_link **samplers;	/* catch_up on each CPU; NULL where offline */
-	int nr_samplers;
+	int *cpu_node;		/* the loader's copy, for the run time since the last credit */
+	struct bpf_link *iter;	/* dump_tasks, attached while the monitor is open */
+	/* The tallies at the last reset, sorted by thread id and start time. */
+	struct tally *baseline;
+	size_t nr_baseline;
+	uint64_t baseline_ns;	/* CLOCK_MONOTONIC, as task->start_time, before it was read */
 };
 
 static int print_libbpf(enum libbpf_print_level level, const char *format, va_list args)
@@ -89,7 +96,7 @@ static uint64_t monotonic_ns(void)
 {
 	struct timespec now;
 
-	/* bpf_ktime_get_ns() is CLOCK_MONOTONIC: the two can be subtracted. */
+	/* The clock of the kernel's task->start_time. */
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	return (uint64_t)now.tv_sec * 1000000000ULL + (uint64_t)now.tv_nsec;
 }
@@ -123,95 +130,7 @@ static int cgroup_id_of(const char *path, uint64_t *id, char *message)
 	return 0;
 }
 
-/*
- * Raises the soft limit on open files, within the hard one, to leave the
- * samplers @needed descriptors above the usual 1024: a sampler takes two
- * (its perf event and its link) on every CPU, past 1024 on a machine of
- * 500 CPUs.
- */
-static int room_for_files(unsigned long needed, char *message)
-{
-	unsigned long want = needed + 1024;
-	struct rlimit limit;
-
-	if (getrlimit(RLIMIT_NOFILE, &limit))
-		return say(message, -errno, "reading RLIMIT_NOFILE: %s", strerror(errno));
-	if (limit.rlim_cur == RLIM_INFINITY || limit.rlim_cur >= want)
-		return 0;
-	if (limit.rlim_max != RLIM_INFINITY && limit.rlim_max < want) {
-		if (limit.rlim_max < needed + SPARE_FILES)
-			return say(message, -EMFILE,
-				   "the monitor needs %lu open files (two per CPU), but RLIMIT_NOFILE allows at most %lu: raise it (ulimit -Hn, LimitNOFILE=)",
-				   needed + SPARE_FILES, (unsigned long)limit.rlim_max);
-		want = limit.rlim_max;
-	}
-	limit.rlim_cur = want;
-	if (setrlimit(RLIMIT_NOFILE, &limit))
-		return say(message, -errno, "raising RLIMIT_NOFILE to %lu: %s", want, strerror(errno));
-	return 0;
-}
-
-/*
- * Attaches the catch-up program to a CPU-clock event on every CPU that is
- * online now.  A CPU that comes online later gets none: a thread can only
- * be running there after a switch-in, which the tracepoints see.
- */
-static int attach_samplers(struct gs_sched_monitor *mon, char *message)
-{
-	struct perf_event_attr attr = {
-		.type = PERF_TYPE_SOFTWARE,
-		.size = sizeof(attr),
-		.config = PERF_COUNT_SW_CPU_CLOCK,
-		.sample_period = 1000000000ULL / CATCH_UP_HZ,	/* ns of the CPU clock */
-	};
-	int nr_cpus = libbpf_num_possible_cpus(), cpu, fd, err, online = 0;
-
-	if (nr_cpus < 0)
-		return say(message, nr_cpus, "counting the possible CPUs: %s", strerror(-nr_cpus));
-	err = room_for_files(2 * nr_cpus, message);
-	if (err)
-		return err;
-	if (!mon->samplers) {
-		mon->samplers = calloc(nr_cpus, sizeof(*mon->samplers));
-		if (!mon->samplers)
-			return say(message, -ENOMEM, "out of memory");
-		mon->nr_samplers = nr_cpus;
-	}
-	for (cpu = 0; cpu < mon->nr_samplers; cpu++) {
-		fd = syscall(SYS_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
-		if (fd < 0 && errno == ENODEV)
-			continue;	/* offline */
-		if (fd < 0)
-			return say(message, -errno,
-				   "opening a CPU-clock perf event on CPU %d: %s (kernel.perf_event_paranoid, CAP_PERFMON)",
-				   cpu, strerror(errno));
-		mon->samplers[cpu] = bpf_program__attach_perf_event(mon->skel->progs.catch_up, fd);
-		if (!mon->samplers[cpu]) {
-			err = -errno;
-			close(fd);
-			return say(message, err, "attaching the catch-up program to CPU %d: %s",
-				   cpu, strerror(-err));
-		}
-		online++;
-	}
-	return online ? 0 : say(message, -ENODEV, "no online CPU took a perf event");
-}
-
-static void detach_all(struct gs_sched_monitor *mon)
-{
-	int cpu;
-
-	for (cpu = 0; cpu < mon->nr_samplers; cpu++) {
-		bpf_link__destroy(mon->samplers[cpu]);
-		mon->samplers[cpu] = NULL;
-	}
-	sched_monitor_bpf__detach(mon->skel);
-}
-
-/*
- * Empties every CPU's "running" slot: one left from before a detach could
- * name a thread that has since stopped, or date its slice from before.
- */
+/* Empties every CPU's "running" slot: one left from before a detach could name a thread since gone. */
 static int clear_running(struct gs_sched_monitor *mon, char *message)
 {
 	int nr_cpus = libbpf_num_possible_cpus(), err = 0;
@@ -230,10 +149,10 @@ static int clear_running(struct gs_sched_monitor *mon, char *message)
 	return err;
 }
 
-/* Attaches the tracepoint programs and the samplers; on failure, none. */
+/* Attaches the tracepoint programs; on failure, none. */
 static int attach_all(struct gs_sched_monitor *mon, char *message)
 {
-	int err = clear_running(mon, message);
+	int err = mon->latency ? clear_running(mon, message) : 0;
 
 	if (err)
 		return err;
@@ -246,11 +165,11 @@ static int attach_all(struct gs_sched_monitor *mon, char *message)
 			   "attaching to the scheduler tracepoints: %s (set GPUSCHED_BPF_DEBUG=1 for libbpf's log)",
 			   reason);
 	}
-	err = attach_samplers(mon, message);
-	if (err)
-		detach_all(mon);
-	return err;
+	return 0;
 }
+
+static int take_baseline(struct gs_sched_monitor *mon);
+static int add_baseline(struct gs_sched_monitor *mon, pid_t pid);
 
 int gs_sched_monitor_open(const struct gs_sched_monitor_opts *opts,
 			  struct gs_sched_monitor **monitor, char *message)
@@ -292,6 +211,7 @@ int gs_sched_monitor_open(const struct gs_sched_monitor_opts *opts,
 	if (!mon)
 		return say(message, -ENOMEM, "out of memory");
 	mon->filter = opts->filter;
+	mon->latency = opts->latency;
 	mon->nr_cpus = opts->nr_cpus;
 	mon->cpu_node = calloc(opts->nr_cpus ? opts->nr_cpus : 1, sizeof(*mon->cpu_node));
 	if (!mon->cpu_node) {
@@ -311,6 +231,10 @@ int gs_sched_monitor_open(const struct gs_sched_monitor_opts *opts,
 	mon->skel->rodata->cgroup_id = cgroup_id;
 	for (cpu = 0; cpu < GS_MONITOR_MAX_CPUS; cpu++)
 		mon->skel->rodata->cpu_node[cpu] = cpu < opts->nr_cpus ? opts->cpu_node[cpu] : -1;
+	/* The iterator runs on each reading, not at an event. */
+	bpf_program__set_autoattach(mon->skel->progs.dump_tasks, false);
+	if (!opts->latency)
+		bpf_program__set_autoload(mon->skel->progs.sched_switch, false);
 
 	err = sched_monitor_bpf__load(mon->skel);
 	if (err) {
@@ -326,9 +250,21 @@ int gs_sched_monitor_open(const struct gs_sched_monitor_opts *opts,
 			    reason);
 		goto fail;
 	}
+	mon->iter = bpf_program__attach_iter(mon->skel->progs.dump_tasks, NULL);
+	if (!mon->iter) {
+		err = -errno;
+		say(message, err, "attaching the task iterator: %s (it needs Linux 5.8 or later)",
+		    strerror(-err));
+		goto fail;
+	}
 	err = attach_all(mon, message);
 	if (err)
 		goto fail;
+	err = take_baseline(mon);
+	if (err) {
+		say(message, err, "reading the watched threads' counters: %s", strerror(-err));
+		goto fail;
+	}
 	*monitor = mon;
 	return 0;
 
@@ -339,6 +275,7 @@ fail:
 
 int gs_sched_monitor_watch_pid(struct gs_sched_monitor *monitor, pid_t pid)
 {
+	int fd, err;
 	__u32 tgid = pid;
 	__u8 yes = 1;
 
@@ -346,10 +283,16 @@ int gs_sched_monitor_watch_pid(struct gs_sched_monitor *monitor, pid_t pid)
 		return -EINVAL;
 	if (kill(pid, 0) && errno == ESRCH)
 		return -ESRCH;
-	if (bpf_map_update_elem(bpf_map__fd(monitor->skel->maps.watched_tgids), &tgid, &yes,
-				BPF_ANY))
-		return -errno;
-	return 0;
+	fd = bpf_map__fd(monitor->skel->maps.watched_tgids);
+	if (!bpf_map_lookup_elem(fd, &tgid, &yes))
+		return 0;	/* watched already */
+	if (bpf_map_update_elem(fd, &tgid, &yes, BPF_NOEXIST))
+		return errno == EEXIST ? 0 : -errno;
+	/* Its threads count from here; unwatched again if they cannot. */
+	err = add_baseline(monitor, pid);
+	if (err)
+		bpf_map_delete_elem(fd, &tgid);
+	return err;
 }
 
 static int compare_stats(const void *a, const void *b)
@@ -361,87 +304,91 @@ static int compare_stats(const void *a, const void *b)
 	return x->tid < y->tid ? -1 : x->tid > y->tid;
 }
 
-/* libbpf's per-CPU values are 8-byte aligned: a slot must be a multiple of that. */
-_Static_assert(sizeof(struct gs_running) % 8 == 0, "struct gs_running is not 8-byte sized");
-
-/* A thread running now, from the "running" slots: on @cpu since @since. */
-struct running_now {
-	__u32 tid;
-	__u32 pid;
-	__u64 since;
-	unsigned int cpu;
-};
-
-static int compare_running(const void *a, const void *b)
+static int compare_tallies(const void *a, const void *b)
 {
-	const struct running_now *x = a, *y = b;
+	const struct tally *x = a, *y = b;
 
-	return x->tid < y->tid ? -1 : x->tid > y->tid;
+	if (x->stats.tid != y->stats.tid)
+		return x->stats.tid < y->stats.tid ? -1 : 1;
+	return x->start_time < y->start_time ? -1 : x->start_time > y->start_time;
+}
+
+static int compare_samples(const void *a, const void *b)
+{
+	const struct gs_task_sample *x = a, *y = b;
+
+	if (x->tid != y->tid)
+		return x->tid < y->tid ? -1 : 1;
+	return x->start_time < y->start_time ? -1 : x->start_time > y->start_time;
 }
 
 /*
- * The threads running on the CPUs now, by thread id, malloc'ed.  The map
- * gives one slot per possible CPU, in order: slot i is CPU i where the
- * possible CPUs are numbered without gaps, as on every machine seen.
+ * One gs_task_sample per watched thread alive, from the "dump_tasks"
+ * iterator, malloc'ed and sorted by thread id and start time.
  */
-static int read_running(struct gs_sched_monitor *monitor, struct running_now **running,
+static int read_samples(struct gs_sched_monitor *mon, struct gs_task_sample **samples,
 			size_t *nr)
 {
-	int fd = bpf_map__fd(monitor->skel->maps.running), nr_cpus = libbpf_num_possible_cpus();
-	struct gs_running *slots;
-	struct running_now *out;
-	__u32 zero = 0;
-	size_t n = 0;
-	int cpu, err = 0;
+	size_t room = 64 * sizeof(**samples), used = 0;
+	char *buf = malloc(room), *more;
+	int fd, err = 0;
+	ssize_t got;
 
-	*running = NULL;
+	*samples = NULL;
 	*nr = 0;
-	if (nr_cpus <= 0)
-		return nr_cpus ? nr_cpus : -EINVAL;
-	slots = calloc(nr_cpus, sizeof(*slots));
-	out = calloc(nr_cpus, sizeof(*out));
-	if (!slots || !out) {
-		err = -ENOMEM;
-		goto out;
+	if (!buf)
+		return -ENOMEM;
+	fd = bpf_iter_create(bpf_link__fd(mon->iter));
+	if (fd < 0) {
+		free(buf);
+		return fd;
 	}
-	if (bpf_map_lookup_elem(fd, &zero, slots)) {
-		err = -errno;
-		goto out;
-	}
-	for (cpu = 0; cpu < nr_cpus; cpu++) {
-		if (!slots[cpu].tid)
+	for (;;) {
+		if (room - used < 4096) {
+			more = realloc(buf, 2 * room);
+			if (!more) {
+				err = -ENOMEM;
+				break;
+			}
+			buf = more;
+			room *= 2;
+		}
+		got = read(fd, buf + used, room - used);
+		if (got < 0 && errno == EINTR)
 			continue;
-		out[n].tid = slots[cpu].tid;
-		out[n].pid = slots[cpu].pid;
-		out[n].since = slots[cpu].since;
-		out[n].cpu = cpu;
-		n++;
+		if (got < 0) {
+			err = -errno;
+			break;
+		}
+		if (!got)
+			break;
+		used += got;
 	}
-	qsort(out, n, sizeof(*out), compare_running);
-	*running = out;
-	*nr = n;
-	out = NULL;
-out:
-	free(slots);
-	free(out);
-	return err;
+	close(fd);
+	if (!err && used % sizeof(**samples))
+		err = -EPROTO;
+	if (err) {
+		free(buf);
+		return err;
+	}
+	*samples = (struct gs_task_sample *)buf;
+	*nr = used / sizeof(**samples);
+	qsort(*samples, *nr, sizeof(**samples), compare_samples);
+	return 0;
 }
 
-/* Where thread @tid of process @pid runs now, or NULL. */
-static const struct running_now *running_of(const struct running_now *running, size_t nr,
-					    __u32 tid, __u32 pid)
+static int compare_keys(const void *a, const void *b)
 {
-	const struct running_now key = { .tid = tid }, *found;
+	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
 
-	found = nr ? bsearch(&key, running, nr, sizeof(*running), compare_running) : NULL;
-	return found && found->pid == pid ? found : NULL;
+	return x < y ? -1 : x > y;
 }
 
-/* Every thread id in the tasks map, malloc'ed. */
+/* Every thread id in the tasks map, malloc'ed, sorted. */
 static int record_keys(struct gs_sched_monitor *monitor, __u32 **keys, size_t *nr)
 {
 	int fd = bpf_map__fd(monitor->skel->maps.tasks);
-	size_t room = 256;
+	size_t room = 256, i, n;
 	__u32 key, next;
 	bool first = true;
 
@@ -466,126 +413,324 @@ static int record_keys(struct gs_sched_monitor *monitor, __u32 **keys, size_t *n
 		key = next;
 		first = false;
 	}
+	/*
+	 * A record a program replaced while the walk went on moved to the
+	 * head of its bucket, and its key may come twice.
+	 */
+	qsort(*keys, *nr, sizeof(**keys), compare_keys);
+	for (i = 0, n = 0; i < *nr; i++)
+		if (!n || (*keys)[n - 1] != (*keys)[i])
+			(*keys)[n++] = (*keys)[i];
+	*nr = n;
+	return 0;
+}
+
+/*
+ * Thread @tid's record, copied whole between two equal and even values of
+ * its seq, so that its run_ns[] and seen_runtime agree; after a few tries
+ * (a thread migrating all the time), as it is.  Returns 0 or -errno.
+ */
+static int read_record(int fd, __u32 tid, struct gs_task_record *record)
+{
+	struct gs_task_record again;
+	int tries;
+
+	for (tries = 0; tries < 8; tries++) {
+		if (bpf_map_lookup_elem(fd, &tid, record))
+			return -errno;
+		if (record->seq % 2)
+			continue;
+		if (bpf_map_lookup_elem(fd, &tid, &again))
+			return -errno;
+		if (again.seq == record->seq)
+			return 0;
+	}
+	return 0;
+}
+
+/* The node slot of @cpu's run time, as the BPF side picks it. */
+static unsigned int node_slot(const struct gs_sched_monitor *mon, int cpu)
+{
+	int node = cpu >= 0 && (unsigned int)cpu < mon->nr_cpus ? mon->cpu_node[cpu] : -1;
+
+	if (node < 0)
+		return 0;
+	return node < GS_MONITOR_MAX_NODES ? node : GS_MONITOR_MAX_NODES - 1;
+}
+
+/* The counters @record holds, in @t. */
+static void tally_record(struct tally *t, __u32 tid, const struct gs_task_record *record)
+{
+	t->start_time = record->start_time;
+	t->stats.tid = tid;
+	t->stats.pid = record->pid;
+	memcpy(t->stats.comm, record->comm, sizeof(t->stats.comm));
+	t->stats.comm[sizeof(t->stats.comm) - 1] = '\0';
+	t->stats.migrations = record->migrations;
+	t->stats.cross_node_migrations = record->cross_node_migrations;
+	memcpy(t->stats.run_ns, record->run_ns, sizeof(t->stats.run_ns));
+	memcpy(t->stats.latency, record->latency, sizeof(t->stats.latency));
+	t->stats.last_cpu = record->last_cpu;
+	if (record->exited) {
+		t->stats.nr_waits = record->exit_slices;
+		t->stats.wait_ns = record->exit_run_delay;
+	}
+}
+
+/*
+ * The tallies of every watched thread alive (its sample, and its record if
+ * it has one) and of every other thread with a record (one that exited, or
+ * left the watched cgroup), malloc'ed and sorted by thread id and start
+ * time.  The samples are read before the records: a migration between the
+ * two is then in the record, and the run time since the record's last
+ * credit, which the loader adds, can only come out short (it is clamped at
+ * 0), never counted twice, as long as the record is read whole
+ * (read_record()).
+ */
+static int read_tallies(struct gs_sched_monitor *mon, struct tally **tallies, size_t *nr)
+{
+	int fd = bpf_map__fd(mon->skel->maps.tasks);
+	size_t nr_samples, nr_keys, i, n = 0;
+	struct gs_task_sample *samples, key;
+	struct gs_task_record record;
+	struct tally *out;
+	__u32 *keys;
+	int err;
+
+	*tallies = NULL;
+	*nr = 0;
+	err = read_samples(mon, &samples, &nr_samples);
+	if (err)
+		return err;
+	err = record_keys(mon, &keys, &nr_keys);
+	if (err) {
+		free(samples);
+		return err;
+	}
+	out = calloc(nr_samples + nr_keys + 1, sizeof(*out));
+	if (!out) {
+		free(keys);
+		free(samples);
+		return -ENOMEM;
+	}
+	/* The threads with a record; those alive take their sample's counts. */
+	for (i = 0; i < nr_keys; i++) {
+		struct gs_task_sample *sample;
+		struct tally *t = &out[n];
+
+		if (read_record(fd, keys[i], &record))
+			continue;	/* deleted since: only a reset does */
+		tally_record(t, keys[i], &record);
+		key.tid = keys[i];
+		key.start_time = record.start_time;
+		sample = bsearch(&key, samples, nr_samples, sizeof(*samples), compare_samples);
+		if (sample && sample->pid == record.pid) {
+			if (sample->runtime > record.seen_runtime)
+				t->stats.run_ns[node_slot(mon, sample->cpu)] +=
+					sample->runtime - record.seen_runtime;
+			t->stats.nr_waits = sample->slices;
+			t->stats.wait_ns = sample->run_delay;
+			t->stats.last_cpu = sample->cpu;
+			memcpy(t->stats.comm, sample->comm, sizeof(t->stats.comm));
+			t->stats.comm[sizeof(t->stats.comm) - 1] = '\0';
+			t->live = true;
+			sample->pid = 0;	/* taken */
+		}
+		n++;
+	}
+	/* The threads alive that neither migrated nor exited: their run time is all on one node. */
+	for (i = 0; i < nr_samples; i++) {
+		const struct gs_task_sample *sample = &samples[i];
+		struct tally *t = &out[n];
+
+		if (!sample->pid)
+			continue;
+		t->start_time = sample->start_time;
+		t->live = true;
+		t->stats.tid = sample->tid;
+		t->stats.pid = sample->pid;
+		memcpy(t->stats.comm, sample->comm, sizeof(t->stats.comm));
+		t->stats.comm[sizeof(t->stats.comm) - 1] = '\0';
+		t->stats.run_ns[node_slot(mon, sample->cpu)] = sample->runtime;
+		t->stats.nr_waits = sample->slices;
+		t->stats.wait_ns = sample->run_delay;
+		t->stats.last_cpu = sample->cpu;
+		n++;
+	}
+	free(keys);
+	free(samples);
+	qsort(out, n, sizeof(*out), compare_tallies);
+	*tallies = out;
+	*nr = n;
+	return 0;
+}
+
+static uint64_t less(uint64_t now, uint64_t then)
+{
+	return now > then ? now - then : 0;
+}
+
+/* @t's counters since the baseline @base of the same thread. */
+static void subtract(struct gs_task_stats *t, const struct gs_task_stats *base)
+{
+	unsigned int i;
+
+	t->migrations = less(t->migrations, base->migrations);
+	t->cross_node_migrations = less(t->cross_node_migrations, base->cross_node_migrations);
+	for (i = 0; i < GS_MONITOR_MAX_NODES; i++)
+		t->run_ns[i] = less(t->run_ns[i], base->run_ns[i]);
+	for (i = 0; i < GS_MONITOR_LATENCY_SLOTS; i++)
+		t->latency[i] = less(t->latency[i], base->latency[i]);
+	t->nr_waits = less(t->nr_waits, base->nr_waits);
+	t->wait_ns = less(t->wait_ns, base->wait_ns);
+}
+
+/*
+ * Whether the record of @t, a thread the iterator did not find, can go: the
+ * thread exited, and from here on it counts nothing.  One the iterator
+ * missed because it was created after the iterator passed is still there,
+ * and one that left the watched cgroup keeps its record until it exits.
+ */
+static bool gone(const struct tally *t, const struct gs_task_record *record)
+{
+	return record->exited || (kill(t->stats.tid, 0) && errno == ESRCH);
+}
+
+/*
+ * Takes the counters as they stand as the baseline the next readings
+ * subtract (a reset), and deletes the records of threads that exited:
+ * they would fill the map.
+ */
+static int take_baseline(struct gs_sched_monitor *mon)
+{
+	int fd = bpf_map__fd(mon->skel->maps.tasks);
+	struct tally *tallies;
+	size_t nr, i, n = 0;
+	int err;
+
+	uint64_t start = monotonic_ns();
+
+	err = read_tallies(mon, &tallies, &nr);
+	if (err)
+		return err;
+	for (i = 0; i < nr; i++) {
+		struct gs_task_record record;
+		__u32 tid = tallies[i].stats.tid;
+
+		if (!tallies[i].live && !bpf_map_lookup_and_delete_elem(fd, &tid, &record)) {
+			/* Unless a new thread of the id took the record over meanwhile. */
+			if (record.start_time == tallies[i].start_time &&
+			    gone(&tallies[i], &record))
+				continue;
+			bpf_map_update_elem(fd, &tid, &record, BPF_NOEXIST);
+		}
+		tallies[n++] = tallies[i];
+	}
+	free(mon->baseline);
+	mon->baseline = tallies;
+	mon->nr_baseline = n;
+	mon->baseline_ns = start;
+	return 0;
+}
+
+/*
+ * Adds the counters of process @pid's threads as they stand to the
+ * baseline, for a process that has just joined the watch: the other
+ * threads keep counting from the last reset.
+ */
+static int add_baseline(struct gs_sched_monitor *mon, pid_t pid)
+{
+	struct tally *tallies, *merged;
+	size_t nr, i, n;
+	int err;
+
+	err = read_tallies(mon, &tallies, &nr);
+	if (err)
+		return err;
+	merged = realloc(mon->baseline, (mon->nr_baseline + nr + 1) * sizeof(*merged));
+	if (!merged) {
+		free(tallies);
+		return -ENOMEM;
+	}
+	mon->baseline = merged;
+	n = mon->nr_baseline;
+	for (i = 0; i < nr; i++)
+		if (tallies[i].stats.pid == pid &&
+		    !bsearch(&tallies[i], merged, mon->nr_baseline, sizeof(*merged),
+			     compare_tallies))
+			merged[n++] = tallies[i];
+	free(tallies);
+	qsort(merged, n, sizeof(*merged), compare_tallies);
+	mon->nr_baseline = n;
+	return 0;
+}
+
+/*
+ * Adds @nr newcomers to the baseline: threads first seen after a reset
+ * although they started before it (one that moved into the watched
+ * cgroup), which count from when they were first seen.
+ */
+static int add_newcomers(struct gs_sched_monitor *mon, const struct tally *newcomers, size_t nr)
+{
+	struct tally *merged;
+
+	if (!nr)
+		return 0;
+	merged = realloc(mon->baseline, (mon->nr_baseline + nr) * sizeof(*merged));
+	if (!merged)
+		return -ENOMEM;
+	memcpy(merged + mon->nr_baseline, newcomers, nr * sizeof(*merged));
+	mon->baseline = merged;
+	mon->nr_baseline += nr;
+	qsort(merged, mon->nr_baseline, sizeof(*merged), compare_tallies);
 	return 0;
 }
 
 int gs_sched_monitor_read(struct gs_sched_monitor *monitor, struct gs_task_stats **stats,
 			  size_t *nr)
 {
-	int fd = bpf_map__fd(monitor->skel->maps.tasks);
-	size_t nr_keys, nr_running, i, n = 0;
-	struct running_now *running;
-	uint64_t now, epoch_start;
+	struct tally *tallies, *base;
+	size_t nr_tallies, i, nr_new = 0;
 	struct gs_task_stats *out;
-	__u32 *keys, epoch;
 	int err;
 
 	*stats = NULL;
 	*nr = 0;
-	err = record_keys(monitor, &keys, &nr_keys);
+	err = read_tallies(monitor, &tallies, &nr_tallies);
 	if (err)
 		return err;
-	err = read_running(monitor, &running, &nr_running);
-	if (err) {
-		free(keys);
-		return err;
-	}
-	out = calloc(nr_keys ? nr_keys : 1, sizeof(*out));
+	out = calloc(nr_tallies ? nr_tallies : 1, sizeof(*out));
 	if (!out) {
-		free(running);
-		free(keys);
+		free(tallies);
 		return -ENOMEM;
 	}
-	epoch = __atomic_load_n(&monitor->skel->bss->epoch, __ATOMIC_ACQUIRE);
-	epoch_start = monitor->skel->bss->epoch_start_ns;
-	now = monotonic_ns();
-	for (i = 0; i < nr_keys; i++) {
-		struct gs_task_stats *s = &out[n];
-		const struct running_now *run;
-		struct gs_task_record record;
-		bool current;
-
-		if (bpf_map_lookup_elem(fd, &keys[i], &record))
-			continue;
-		current = record.epoch == epoch;
-		run = running_of(running, nr_running, keys[i], record.pid);
-		/* Nothing happened to it since the reset, and it is not running. */
-		if (!current && !run)
-			continue;
-		memset(s, 0, sizeof(*s));
-		s->tid = keys[i];
-		s->pid = record.pid;
-		memcpy(s->comm, record.comm, sizeof(s->comm));
-		s->comm[sizeof(s->comm) - 1] = '\0';
-		s->last_cpu = run ? (int)run->cpu : record.last_cpu;
-		if (current) {
-			s->migrations = record.migrations;
-			s->cross_node_migrations = record.cross_node_migrations;
-			s->nr_waits = record.nr_waits;
-			memcpy(s->run_ns, record.run_ns, sizeof(s->run_ns));
-			memcpy(s->latency, record.latency, sizeof(s->latency));
+	for (i = 0; i < nr_tallies; i++) {
+		out[i] = tallies[i].stats;
+		base = monitor->nr_baseline ?
+		       bsearch(&tallies[i], monitor->baseline, monitor->nr_baseline,
+			       sizeof(*tallies), compare_tallies) : NULL;
+		if (base) {
+			subtract(&out[i], &base->stats);
+		} else if (tallies[i].start_time < monitor->baseline_ns) {
+			subtract(&out[i], &tallies[i].stats);
+			tallies[nr_new++] = tallies[i];	/* below the ones still to come */
 		}
-		/*
-		 * The slice it is running now is counted by BPF only at
-		 * switch-out: unless that came after the slots were read.
-		 */
-		if (run && run->since > record.last_out) {
-			uint64_t start = run->since > epoch_start ? run->since : epoch_start;
-			int node = run->cpu < monitor->nr_cpus ? monitor->cpu_node[run->cpu] : -1;
-
-			if (node < 0)
-				node = 0;
-			if (node >= GS_MONITOR_MAX_NODES)
-				node = GS_MONITOR_MAX_NODES - 1;
-			if (now > start)
-				s->run_ns[node] += now - start;
-		}
-		n++;
 	}
-	free(running);
-	free(keys);
-	qsort(out, n, sizeof(*out), compare_stats);
+	err = add_newcomers(monitor, tallies, nr_new);
+	free(tallies);
+	if (err) {
+		free(out);
+		return err;
+	}
+	qsort(out, nr_tallies, sizeof(*out), compare_stats);
 	*stats = out;
-	*nr = n;
+	*nr = nr_tallies;
 	return 0;
 }
 
 int gs_sched_monitor_reset(struct gs_sched_monitor *monitor)
 {
-	int fd = bpf_map__fd(monitor->skel->maps.tasks);
-	size_t nr_keys, nr_running, i;
-	struct running_now *running;
-	__u32 *keys;
-	int err;
-
-	/*
-	 * The programs zero a record's counters when they next touch it; the
-	 * slice running now counts from epoch_start_ns on.  The start is
-	 * published before the epoch that makes programs use it.
-	 */
-	monitor->skel->bss->epoch_start_ns = monotonic_ns();
-	__atomic_store_n(&monitor->skel->bss->epoch, monitor->skel->bss->epoch + 1,
-			 __ATOMIC_RELEASE);
-
-	/* Threads not running now are forgotten: exited ones would fill the map. */
-	err = record_keys(monitor, &keys, &nr_keys);
-	if (err)
-		return err;
-	err = read_running(monitor, &running, &nr_running);
-	if (err) {
-		free(keys);
-		return err;
-	}
-	for (i = 0; i < nr_keys; i++) {
-		struct gs_task_record record;
-
-		if (!bpf_map_lookup_elem(fd, &keys[i], &record) &&
-		    !running_of(running, nr_running, keys[i], record.pid))
-			bpf_map_delete_elem(fd, &keys[i]);
-	}
-	free(running);
-	free(keys);
-	return 0;
+	return take_baseline(monitor);
 }
 
 void gs_sched_monitor_memory(const struct gs_sched_monitor *monitor, size_t *per_thread,
@@ -600,7 +745,7 @@ void gs_sched_monitor_memory(const struct gs_sched_monitor *monitor, size_t *per
 int gs_sched_monitor_attach(struct gs_sched_monitor *monitor, bool attached, char *message)
 {
 	message[0] = '\0';
-	detach_all(monitor);
+	sched_monitor_bpf__detach(monitor->skel);
 	return attached ? attach_all(monitor, message) : 0;
 }
 
@@ -608,10 +753,9 @@ void gs_sched_monitor_close(struct gs_sched_monitor *monitor)
 {
 	if (!monitor)
 		return;
-	if (monitor->skel)
-		detach_all(monitor);
-	free(monitor->samplers);
+	bpf_link__destroy(monitor->iter);
 	sched_monitor_bpf__destroy(monitor->skel);
+	free(monitor->baseline);
 	free(monitor->cpu_node);
 	free(monitor);
 }

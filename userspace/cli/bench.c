@@ -380,6 +380,7 @@ static void open_monitor(struct bench *b)
 		.filter = GS_MONITOR_PIDS,
 		.cpu_node = b->cpu_node,
 		.nr_cpus = b->nr_cpus,
+		.latency = true,	/* the rounds' p50 and p99 */
 	};
 	char message[256] = "";
 	int err;

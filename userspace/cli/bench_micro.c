@@ -837,14 +837,19 @@ out_affinity:
 /*
  * What the scheduler monitor costs the scheduler: a pipe ping-pong between
  * two threads of this process without it and with it attached and watching
- * them, so that every switch and wakeup of both goes through its programs
- * and updates their counters.  The two are timed in alternating rounds,
- * detaching and attaching the monitor's programs between them, so that a
- * drift of the machine's speed during the run lands on both alike.
+ * them.  Without @latency no program runs at their switches (they never
+ * migrate); with it, every switch of both goes through the histograms'
+ * program.  The two are timed in alternating rounds, detaching and
+ * attaching the monitor's programs between them, so that a drift of the
+ * machine's speed during the run lands on both alike.
  */
-static void micro_monitor(struct bench *b)
+static void micro_monitor(struct bench *b, bool latency)
 {
 	const char *name = "pipe ping-pong of two threads on one CPU, one round trip";
+	const char *off_row = latency ? "no scheduler monitor, rounds of the next row" :
+			      "no scheduler monitor";
+	const char *on_row = latency ? "the monitor with --latency watching both" :
+			     "the monitor watching both";
 	const unsigned int per_round = PINGPONG_SAMPLES / PINGPONG_ROUNDS;
 	const double round_seconds = PINGPONG_SECONDS / PINGPONG_ROUNDS;
 	const struct timespec settle = { 0, PINGPONG_SETTLE_MS * 1000000L };
@@ -852,6 +857,7 @@ static void micro_monitor(struct bench *b)
 		.filter = GS_MONITOR_PIDS,
 		.cpu_node = b->cpu_node,
 		.nr_cpus = b->nr_cpus,
+		.latency = latency,
 	};
 	double *off = samples_new(PINGPONG_SAMPLES), *on = samples_new(PINGPONG_SAMPLES);
 	double ratio[PINGPONG_ROUNDS] = { 0 };
@@ -875,11 +881,11 @@ static void micro_monitor(struct bench *b)
 		monitor = NULL;
 		err = time_pingpong(off, PINGPONG_SAMPLES, PINGPONG_SECONDS, &n_off);
 		if (err)
-			bench_micro_add(b, "monitor", name, "no scheduler monitor", NULL, 0,
+			bench_micro_add(b, "monitor", name, off_row, NULL, 0,
 					"not measured: %s", strerror(-err));
 		else
-			bench_micro_add(b, "monitor", name, "no scheduler monitor", off, n_off, NULL);
-		bench_micro_add(b, "monitor", name, "the monitor watching both", NULL, 0,
+			bench_micro_add(b, "monitor", name, off_row, off, n_off, NULL);
+		bench_micro_add(b, "monitor", name, on_row, NULL, 0,
 				"not measured: %s", message[0] ? message : strerror(EOPNOTSUPP));
 		goto out;
 	}
@@ -910,21 +916,22 @@ static void micro_monitor(struct bench *b)
 		}
 	}
 	if (err) {
-		bench_micro_add(b, "monitor", name, "no scheduler monitor", NULL, 0,
+		bench_micro_add(b, "monitor", name, off_row, NULL, 0,
 				"not measured: %s", message[0] ? message : strerror(-err));
-		bench_micro_add(b, "monitor", name, "the monitor watching both", NULL, 0,
+		bench_micro_add(b, "monitor", name, on_row, NULL, 0,
 				"not measured: %s", message[0] ? message : strerror(-err));
 		goto out;
 	}
-	bench_micro_add(b, "monitor", name, "no scheduler monitor", off, n_off,
+	bench_micro_add(b, "monitor", name, off_row, off, n_off,
 			"%u rounds alternating with the next row", PINGPONG_ROUNDS);
 	gs_sched_monitor_memory(monitor, &per_thread, &max_threads);
 	/* Sorted in place: ratio[0] and ratio[nr_ratios - 1] are the extremes. */
 	bench_percentiles(ratio, nr_ratios, &median_ratio, &p10, &p90);
-	bench_micro_add(b, "monitor", name, "the monitor watching both", on, n_on,
-			"%+.1f%% against no monitor, the median of %u rounds' own (%+.1f%% to %+.1f%%; goal: under 5%%); %zu bytes of counters per thread, in a map the kernel allocates for %zu threads at load",
+	bench_micro_add(b, "monitor", name, on_row, on, n_on,
+			"%+.1f%% against no monitor, the median of %u rounds' own (%+.1f%% to %+.1f%%%s); %zu bytes of counters per thread, in a map the kernel allocates for %zu threads at load",
 			(median_ratio - 1) * 100, nr_ratios, (ratio[0] - 1) * 100,
-			(ratio[nr_ratios ? nr_ratios - 1 : 0] - 1) * 100, per_thread, max_threads);
+			(ratio[nr_ratios ? nr_ratios - 1 : 0] - 1) * 100,
+			latency ? "" : "; goal: under 5%", per_thread, max_threads);
 out:
 	gs_sched_monitor_close(monitor);
 	free(off);
@@ -1068,6 +1075,7 @@ void bench_run_micro(struct bench *b)
 	micro_placement(b);
 	for (policy = GS_POLICY_NODE; policy <= GS_POLICY_SINGLE; policy++)
 		micro_engine_job(b, policy);
-	micro_monitor(b);
+	micro_monitor(b, false);
+	micro_monitor(b, true);
 	bench_micro_memory(b);
 }

@@ -3,8 +3,9 @@
  * gpusched monitor: what the scheduler does to the watched threads, one
  * table (or one JSON line) per interval: their migrations and how many
  * crossed NUMA nodes, their run time on each node, the share of it on the
- * node of their GPU, their run-queue latency and the CPU they ran on last.
- * The counting is done by BPF programs on the scheduler's tracepoints
+ * node of their GPU, their run-queue waits (with --latency, their p50 and
+ * p99) and the CPU they ran on last.  The counting is done by the kernel
+ * and by BPF programs on the scheduler's tracepoints
  * (userspace/bpf/sched_monitor.c); this file chooses what to watch (given
  * processes, a cgroup, every task, or every process the module has pinned,
  * found like `gpusched status` finds them and looked for again every
@@ -35,6 +36,7 @@ enum {
 	OPT_INTERVAL,
 	OPT_COUNT,
 	OPT_DURATION,
+	OPT_LATENCY,
 };
 
 struct monitor_args {
@@ -43,6 +45,7 @@ struct monitor_args {
 	unsigned int nr_pids;
 	const char *cgroup;
 	bool pinned, all;
+	bool latency;		/* --latency: p50/p99 from a program at every switch */
 	double interval;	/* seconds */
 	unsigned long count;	/* 0: until a signal */
 };
@@ -59,15 +62,19 @@ static void monitor_usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: gpusched monitor (--pid PID... | --pinned | --cgroup PATH | --all)\n"
-		"                        [--interval SECONDS] [--count N] [--duration SECONDS] [--json]\n\n"
+		"                        [--interval SECONDS] [--count N] [--duration SECONDS]\n"
+		"                        [--latency] [--json]\n\n"
 		"Shows per thread, every interval (1 s), its migrations (X-NODE: those between\n"
 		"NUMA nodes), run time by node, the share of it on its GPU's node (pinned\n"
-		"threads), run-queue latency p50/p99 and its last CPU, counted by BPF programs\n"
-		"on the scheduler's tracepoints.  --pid watches a process and every thread it\n"
-		"has or creates (repeatable); --pinned every process gpusched has pinned,\n"
-		"looked for again each interval; --cgroup the tasks of one cgroup v2 directory;\n"
-		"--all every task.  Runs until SIGINT or SIGTERM, --count intervals or\n"
-		"--duration seconds.  --json prints one JSON object per interval, one a line.\n"
+		"threads), its run-queue waits (how many, and their mean) and its last CPU, from\n"
+		"the kernel's own counts and BPF programs that run when a thread migrates.\n"
+		"--latency adds the p50 and p99 of the waits, from a program at every context\n"
+		"switch, which makes every switch on the machine about a tenth slower.\n"
+		"--pid watches a process and every thread it has or creates (repeatable);\n"
+		"--pinned every process gpusched has pinned, looked for again each interval;\n"
+		"--cgroup the tasks of one cgroup v2 directory; --all every task.  Runs until\n"
+		"SIGINT or SIGTERM, --count intervals or --duration seconds.  --json prints one\n"
+		"JSON object per interval, one a line.\n"
 		"Needs root (or CAP_BPF and CAP_PERFMON) and a kernel with BTF.\n");
 }
 
@@ -94,6 +101,7 @@ static int parse_args(int argc, char **argv, struct monitor_args *args)
 		{ "interval", required_argument, NULL, OPT_INTERVAL },
 		{ "count", required_argument, NULL, OPT_COUNT },
 		{ "duration", required_argument, NULL, OPT_DURATION },
+		{ "latency", no_argument, NULL, OPT_LATENCY },
 		CLI_COMMON_LONG_OPTIONS,
 		{ 0 }
 	};
@@ -139,6 +147,9 @@ static int parse_args(int argc, char **argv, struct monitor_args *args)
 		case OPT_DURATION:
 			if (parse_seconds("--duration", optarg, &duration))
 				return EXIT_USAGE;
+			break;
+		case OPT_LATENCY:
+			args->latency = true;
 			break;
 		default:
 			monitor_usage(opt == 'h' ? stdout : stderr);
@@ -285,16 +296,17 @@ static void print_interval(const struct monitor_args *args, struct gpusched *gs,
 {
 	static const char *const headers[] = {
 		"PID", "TID", "COMM", "MIGRATIONS", "X-NODE", "RUN MS BY NODE", "ON-GPU-NODE",
-		"RUNQ P50/P99 US", "CPU"
+		"RUNQ WAITS", "MEAN US", "CPU", "P50/P99 US"
 	};
 	struct json_object *root = json_object_new_object(), *tasks = json_object_new_array();
-	struct cli_table *table = cli_table_new(9, headers);
+	struct cli_table *table = cli_table_new(args->latency ? 11 : 10, headers);
 	size_t i;
 
 	for (i = 0; i < nr; i++) {
 		const struct gs_task_stats *s = &stats[i];
 		struct json_object *task = json_object_new_object(), *by_node = json_object_new_object();
 		char pid[16], tid[16], migrations[24], cross[24], share[16], runq[48], cpu[16];
+		char waits[24], mean[24];
 		char run[256] = "", key[16];
 		uint64_t total = 0, p50, p99;
 		int gpu, gpu_node = gpu_node_of(gs, topo, s->tid, &gpu);
@@ -325,17 +337,23 @@ static void print_interval(const struct monitor_args *args, struct gpusched *gs,
 				 (unsigned long long)(s->run_ns[gpu_node] * 100 / total));
 		else
 			snprintf(share, sizeof(share), "-");
-		if (s->nr_waits)
+		if (p99)
 			snprintf(runq, sizeof(runq), "%llu/%llu", (unsigned long long)p50,
 				 (unsigned long long)p99);
 		else
 			snprintf(runq, sizeof(runq), "-");
+		snprintf(waits, sizeof(waits), "%llu", (unsigned long long)s->nr_waits);
+		if (s->nr_waits)
+			snprintf(mean, sizeof(mean), "%.1f", s->wait_ns / 1e3 / s->nr_waits);
+		else
+			snprintf(mean, sizeof(mean), "-");
 		if (s->last_cpu >= 0)
 			snprintf(cpu, sizeof(cpu), "%d", s->last_cpu);
 		else
 			snprintf(cpu, sizeof(cpu), "-");
-		cli_table_row(table, pid, tid, s->comm, migrations, cross, run[0] ? run : "-", share,
-			      runq, cpu);
+		cli_table_row_cells(table, (const char *const[]){
+			pid, tid, s->comm, migrations, cross, run[0] ? run : "-", share, waits, mean,
+			cpu, runq });
 
 		json_object_object_add(task, "pid", json_object_new_int(s->pid));
 		json_object_object_add(task, "tid", json_object_new_int(s->tid));
@@ -350,10 +368,10 @@ static void print_interval(const struct monitor_args *args, struct gpusched *gs,
 		json_object_object_add(task, "on_gpu_node_percent",
 				       share[0] != '-' ? json_object_new_int(atoi(share)) : NULL);
 		json_object_object_add(task, "runq_waits", json_object_new_int64(s->nr_waits));
-		json_object_object_add(task, "runq_p50_us",
-				       s->nr_waits ? json_object_new_int64(p50) : NULL);
-		json_object_object_add(task, "runq_p99_us",
-				       s->nr_waits ? json_object_new_int64(p99) : NULL);
+		json_object_object_add(task, "runq_wait_us",
+				       json_object_new_int64((s->wait_ns + 500) / 1000));
+		json_object_object_add(task, "runq_p50_us", p99 ? json_object_new_int64(p50) : NULL);
+		json_object_object_add(task, "runq_p99_us", p99 ? json_object_new_int64(p99) : NULL);
 		json_object_object_add(task, "last_cpu",
 				       s->last_cpu >= 0 ? json_object_new_int(s->last_cpu) : NULL);
 		json_object_array_add(tasks, task);
@@ -429,6 +447,7 @@ int cmd_monitor(int argc, char **argv)
 
 	opts.filter = args.all ? GS_MONITOR_ALL : args.cgroup ? GS_MONITOR_CGROUP : GS_MONITOR_PIDS;
 	opts.cgroup_path = args.cgroup;
+	opts.latency = args.latency;
 	err = gs_sched_monitor_open(&opts, &monitor, message);
 	if (err) {
 		cli_error("monitor: %s", message);

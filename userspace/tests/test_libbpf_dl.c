@@ -50,7 +50,7 @@ static void before_loading(void)
 	       "before loading, an int call fails with -ENOSYS and errno ENOSYS (got %d, errno %d)",
 	       ret, errno);
 	errno = 0;
-	tap_ok(!bpf_program__attach_perf_event(NULL, -1) && errno == ENOSYS,
+	tap_ok(!bpf_program__attach_iter(NULL, NULL) && errno == ENOSYS,
 	       "before loading, a pointer call gives NULL with errno ENOSYS");
 	tap_ok(bpf_map__key_size(NULL) == 0, "before loading, a size is 0");
 	ret = libbpf_strerror(-ENOENT, text, sizeof(text));
