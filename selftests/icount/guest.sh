@@ -32,13 +32,18 @@ else
 	not_ok "the PIN rounds ran" "$log/pin.out"
 fi
 
-# Kind 8 without the monitor, 9 with it watching, 10 after it exited.
+# Kind 8 without the monitor, 9 with it watching, 10 after it exited, 17
+# with it watching and keeping latency histograms (--latency).
 pingpong() {
 	rm -f /tmp/icount-go
 	icount_probe pingpong "$rounds" "$1" >"$log/pingpong-$1.out" 2>&1 &
 	probe=$!
-	if [ "$1" = 9 ]; then
-		gpusched monitor --pid "$probe" --json >"$log/monitor.json" 2>"$log/monitor.err" &
+	if [ "$1" = 9 ] || [ "$1" = 17 ]; then
+		latency=
+		[ "$1" = 17 ] && latency=--latency
+		# shellcheck disable=SC2086 # $latency is one word or none
+		gpusched monitor --pid "$probe" $latency --json >"$log/monitor.json" \
+			2>"$log/monitor.err" &
 		monitor=$!
 		i=0
 		while [ ! -s "$log/monitor.json" ] && [ $i -lt 600 ]; do
@@ -47,12 +52,12 @@ pingpong() {
 		done
 		# Its programs' symbols, gone when it exits: they name the
 		# JIT-compiled code in the function tables.
-		grep ' bpf_prog_' /proc/kallsyms >"$log/kallsyms-bpf"
+		grep ' bpf_prog_' /proc/kallsyms >>"$log/kallsyms-bpf"
 	fi
 	touch /tmp/icount-go
 	wait "$probe"
 	rc=$?
-	if [ "$1" = 9 ]; then
+	if [ "$1" = 9 ] || [ "$1" = 17 ]; then
 		kill "$monitor"
 		wait "$monitor"
 		[ -s "$log/monitor.json" ] || rc=1
@@ -67,6 +72,7 @@ pingpong() {
 pingpong 8
 pingpong 9
 pingpong 10
+pingpong 17
 
 # Launches of Debian's own binaries (icount.sh adds them, with their
 # libraries, under $bin): a plain fork and exec of true, and the launchers

@@ -14,7 +14,8 @@
 # medians, among them each launcher's instructions over a plain fork and
 # exec of true against taskset's and numactl's.
 # --functions N adds, for PIN, UNPIN, the sched_setaffinity() PIN is compared
-# with, GET_INFO, the ping-pong without and with the monitor and the
+# with, GET_INFO, the ping-pong without and with the monitor (and with
+# --latency) and the
 # launches, the N kernel functions that ran the most instructions (the
 # guest's symbols name them: the module's taken before it is unloaded, the
 # monitor's JIT-compiled BPF programs while it watches; code in no symbol
@@ -105,7 +106,8 @@ names=("PIN of this thread" "UNPIN of it" "sched_setaffinity() to the same CPUs"
 	"ping-pong round trip" "ping-pong, gpusched monitor watching"
 	"ping-pong, monitor gone" "launch: fork, exec true" "launch: taskset -c 0 true"
 	"launch: numactl --cpunodebind=0 true" "launch: gpusched exec, module"
-	"launch: gpusched exec, fallback, file" "launch: exec, fallback, discovering")
+	"launch: gpusched exec, fallback, file" "launch: exec, fallback, discovering"
+	"ping-pong, monitor --latency watching")
 printf 'guest instructions per call: %s, %s, kernel %s\n' "$series" "$topology" "$KREL"
 printf '%-40s %8s %10s %10s %10s %10s\n' call calls mean median min kernel
 while read -r _ _ kind _ calls _ total _ least _ kernel _ median; do
@@ -125,6 +127,8 @@ awk '$1 == "icount" && $2 == "kind" { med[$3] = $13 }
 		if (med[2] && med[0]) printf "PIN / sched_setaffinity() %.2f\n", med[0] / med[2]
 		if (med[3] && med[1]) printf "UNPIN / sched_setaffinity() back %.2f\n", med[1] / med[3]
 		if (med[8] && med[9]) printf "ping-pong with the monitor %+.1f%%\n", (med[9] / med[8] - 1) * 100
+		if (med[8] && med[17])
+			printf "ping-pong with the monitor --latency %+.1f%%\n", (med[17] / med[8] - 1) * 100
 		launch("taskset", 12)
 		launch("numactl", 13)
 		launch("gpusched exec, module", 14)
@@ -137,7 +141,7 @@ awk '$1 == "icount" && $2 == "kind" { med[$3] = $13 }
 # symbol at or before it.
 sed -n '/^=== icount-kallsyms$/,/^=== icount-kallsyms-end$/p' "$dir/vm/results.txt" |
 	sed '1d;$d' | base64 -d | gunzip >"$dir/kallsyms"
-for kind in 0 1 2 5 8 9 11 12 13 14 15 16; do
+for kind in 0 1 2 5 8 9 17 11 12 13 14 15 16; do
 	calls=$(awk -v k="$kind" '$1 == "icount" && $3 == k { print $5 }' "$dir/plugin.log")
 	[ -n "$calls" ] || continue
 	printf '\n%s: instructions per call by function\n' "${names[$kind]}"
