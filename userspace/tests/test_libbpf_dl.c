@@ -96,7 +96,7 @@ int main(void)
 	tap_start();
 	before_loading();
 	fails("/nonexistent/libbpf.so.1", "install the libbpf1 package", "a missing library");
-	fails("libz.so.1", "has no bpf_link__destroy", "a library that is not libbpf");
+	fails("libz.so.1", "has no bpf_iter_create", "a library that is not libbpf");
 	loaded();
 	return tap_done();
 }
