@@ -458,14 +458,20 @@ static unsigned int node_slot(const struct gs_sched_monitor *mon, int cpu)
 	return node < GS_MONITOR_MAX_NODES ? node : GS_MONITOR_MAX_NODES - 1;
 }
 
+/* A thread's name from BPF, which may fill all of @comm without a NUL. */
+static void copy_comm(struct gs_task_stats *s, const char *comm)
+{
+	memcpy(s->comm, comm, sizeof(s->comm));
+	s->comm[sizeof(s->comm) - 1] = '\0';
+}
+
 /* The counters @record holds, in @t. */
 static void tally_record(struct tally *t, __u32 tid, const struct gs_task_record *record)
 {
 	t->start_time = record->start_time;
 	t->stats.tid = tid;
 	t->stats.pid = record->pid;
-	memcpy(t->stats.comm, record->comm, sizeof(t->stats.comm));
-	t->stats.comm[sizeof(t->stats.comm) - 1] = '\0';
+	copy_comm(&t->stats, record->comm);
 	t->stats.migrations = record->migrations;
 	t->stats.cross_node_migrations = record->cross_node_migrations;
 	memcpy(t->stats.run_ns, record->run_ns, sizeof(t->stats.run_ns));
@@ -475,6 +481,26 @@ static void tally_record(struct tally *t, __u32 tid, const struct gs_task_record
 		t->stats.nr_waits = record->exit_slices;
 		t->stats.wait_ns = record->exit_run_delay;
 	}
+}
+
+/*
+ * What @sample says of a live thread, in @t: the run time since its
+ * record's last credit (@seen_runtime, 0 without a record) on the node it
+ * is on now, and its waits, CPU and name as they are.
+ */
+static void tally_sample(const struct gs_sched_monitor *mon, struct tally *t,
+			 const struct gs_task_sample *sample, uint64_t seen_runtime)
+{
+	t->start_time = sample->start_time;
+	t->live = true;
+	t->stats.tid = sample->tid;
+	t->stats.pid = sample->pid;
+	copy_comm(&t->stats, sample->comm);
+	if (sample->runtime > seen_runtime)
+		t->stats.run_ns[node_slot(mon, sample->cpu)] += sample->runtime - seen_runtime;
+	t->stats.nr_waits = sample->slices;
+	t->stats.wait_ns = sample->run_delay;
+	t->stats.last_cpu = sample->cpu;
 }
 
 /*
@@ -525,38 +551,15 @@ static int read_tallies(struct gs_sched_monitor *mon, struct tally **tallies, si
 		key.start_time = record.start_time;
 		sample = bsearch(&key, samples, nr_samples, sizeof(*samples), compare_samples);
 		if (sample && sample->pid == record.pid) {
-			if (sample->runtime > record.seen_runtime)
-				t->stats.run_ns[node_slot(mon, sample->cpu)] +=
-					sample->runtime - record.seen_runtime;
-			t->stats.nr_waits = sample->slices;
-			t->stats.wait_ns = sample->run_delay;
-			t->stats.last_cpu = sample->cpu;
-			memcpy(t->stats.comm, sample->comm, sizeof(t->stats.comm));
-			t->stats.comm[sizeof(t->stats.comm) - 1] = '\0';
-			t->live = true;
+			tally_sample(mon, t, sample, record.seen_runtime);
 			sample->pid = 0;	/* taken */
 		}
 		n++;
 	}
 	/* The threads alive that neither migrated nor exited: their run time is all on one node. */
-	for (i = 0; i < nr_samples; i++) {
-		const struct gs_task_sample *sample = &samples[i];
-		struct tally *t = &out[n];
-
-		if (!sample->pid)
-			continue;
-		t->start_time = sample->start_time;
-		t->live = true;
-		t->stats.tid = sample->tid;
-		t->stats.pid = sample->pid;
-		memcpy(t->stats.comm, sample->comm, sizeof(t->stats.comm));
-		t->stats.comm[sizeof(t->stats.comm) - 1] = '\0';
-		t->stats.run_ns[node_slot(mon, sample->cpu)] = sample->runtime;
-		t->stats.nr_waits = sample->slices;
-		t->stats.wait_ns = sample->run_delay;
-		t->stats.last_cpu = sample->cpu;
-		n++;
-	}
+	for (i = 0; i < nr_samples; i++)
+		if (samples[i].pid)
+			tally_sample(mon, &out[n++], &samples[i], 0);
 	free(keys);
 	free(samples);
 	qsort(out, n, sizeof(*out), compare_tallies);
@@ -585,6 +588,34 @@ static void subtract(struct gs_task_stats *t, const struct gs_task_stats *base)
 	t->wait_ns = less(t->wait_ns, base->wait_ns);
 }
 
+/* The baseline of @t's thread, or NULL. */
+static const struct tally *baseline_of(const struct gs_sched_monitor *mon, const struct tally *t)
+{
+	if (!mon->nr_baseline)
+		return NULL;
+	return bsearch(t, mon->baseline, mon->nr_baseline, sizeof(*t), compare_tallies);
+}
+
+/*
+ * Adds @nr tallies of threads that have none to the baseline, which the
+ * next readings subtract from them.
+ */
+static int merge_baseline(struct gs_sched_monitor *mon, const struct tally *tallies, size_t nr)
+{
+	struct tally *merged;
+
+	if (!nr)
+		return 0;
+	merged = realloc(mon->baseline, (mon->nr_baseline + nr) * sizeof(*merged));
+	if (!merged)
+		return -ENOMEM;
+	memcpy(merged + mon->nr_baseline, tallies, nr * sizeof(*merged));
+	mon->baseline = merged;
+	mon->nr_baseline += nr;
+	qsort(merged, mon->nr_baseline, sizeof(*merged), compare_tallies);
+	return 0;
+}
+
 /*
  * Whether the record of @t, a thread the iterator did not find, can go: the
  * thread exited, and from here on it counts nothing.  One the iterator
@@ -604,11 +635,10 @@ static bool gone(const struct tally *t, const struct gs_task_record *record)
 static int take_baseline(struct gs_sched_monitor *mon)
 {
 	int fd = bpf_map__fd(mon->skel->maps.tasks);
+	uint64_t start = monotonic_ns();
 	struct tally *tallies;
 	size_t nr, i, n = 0;
 	int err;
-
-	uint64_t start = monotonic_ns();
 
 	err = read_tallies(mon, &tallies, &nr);
 	if (err)
@@ -640,56 +670,26 @@ static int take_baseline(struct gs_sched_monitor *mon)
  */
 static int add_baseline(struct gs_sched_monitor *mon, pid_t pid)
 {
-	struct tally *tallies, *merged;
-	size_t nr, i, n;
+	struct tally *tallies;
+	size_t nr, i, n = 0;
 	int err;
 
 	err = read_tallies(mon, &tallies, &nr);
 	if (err)
 		return err;
-	merged = realloc(mon->baseline, (mon->nr_baseline + nr + 1) * sizeof(*merged));
-	if (!merged) {
-		free(tallies);
-		return -ENOMEM;
-	}
-	mon->baseline = merged;
-	n = mon->nr_baseline;
 	for (i = 0; i < nr; i++)
-		if (tallies[i].stats.pid == pid &&
-		    !bsearch(&tallies[i], merged, mon->nr_baseline, sizeof(*merged),
-			     compare_tallies))
-			merged[n++] = tallies[i];
+		if (tallies[i].stats.pid == pid && !baseline_of(mon, &tallies[i]))
+			tallies[n++] = tallies[i];
+	err = merge_baseline(mon, tallies, n);
 	free(tallies);
-	qsort(merged, n, sizeof(*merged), compare_tallies);
-	mon->nr_baseline = n;
-	return 0;
-}
-
-/*
- * Adds @nr newcomers to the baseline: threads first seen after a reset
- * although they started before it (one that moved into the watched
- * cgroup), which count from when they were first seen.
- */
-static int add_newcomers(struct gs_sched_monitor *mon, const struct tally *newcomers, size_t nr)
-{
-	struct tally *merged;
-
-	if (!nr)
-		return 0;
-	merged = realloc(mon->baseline, (mon->nr_baseline + nr) * sizeof(*merged));
-	if (!merged)
-		return -ENOMEM;
-	memcpy(merged + mon->nr_baseline, newcomers, nr * sizeof(*merged));
-	mon->baseline = merged;
-	mon->nr_baseline += nr;
-	qsort(merged, mon->nr_baseline, sizeof(*merged), compare_tallies);
-	return 0;
+	return err;
 }
 
 int gs_sched_monitor_read(struct gs_sched_monitor *monitor, struct gs_task_stats **stats,
 			  size_t *nr)
 {
-	struct tally *tallies, *base;
+	const struct tally *base;
+	struct tally *tallies;
 	size_t nr_tallies, i, nr_new = 0;
 	struct gs_task_stats *out;
 	int err;
@@ -706,17 +706,20 @@ int gs_sched_monitor_read(struct gs_sched_monitor *monitor, struct gs_task_stats
 	}
 	for (i = 0; i < nr_tallies; i++) {
 		out[i] = tallies[i].stats;
-		base = monitor->nr_baseline ?
-		       bsearch(&tallies[i], monitor->baseline, monitor->nr_baseline,
-			       sizeof(*tallies), compare_tallies) : NULL;
+		base = baseline_of(monitor, &tallies[i]);
 		if (base) {
 			subtract(&out[i], &base->stats);
 		} else if (tallies[i].start_time < monitor->baseline_ns) {
+			/*
+			 * A thread first seen after a reset although it started
+			 * before it (it moved into the watched cgroup) counts
+			 * from here.
+			 */
 			subtract(&out[i], &tallies[i].stats);
 			tallies[nr_new++] = tallies[i];	/* below the ones still to come */
 		}
 	}
-	err = add_newcomers(monitor, tallies, nr_new);
+	err = merge_baseline(monitor, tallies, nr_new);
 	free(tallies);
 	if (err) {
 		free(out);
