@@ -39,8 +39,8 @@ struct gs_sched_monitor_opts {
 	unsigned int nr_cpus;
 	/*
 	 * Sort each run-queue wait into gs_task_stats.latency[]: a program at
-	 * every context switch, which the scheduler pays for (a tenth more
-	 * per switch in a pipe ping-pong, in `gpusched bench`).
+	 * every context switch, which the scheduler pays for (6.5% more
+	 * instructions a pipe ping-pong round trip, `make icount`).
 	 */
 	bool latency;
 };
