@@ -221,6 +221,26 @@ int gpusched_ucmd_respond_nofault(struct gpusched_ucmd *ucmd)
 	return ret;
 }
 
+/*
+ * Makes sure the answer can be written back before anything changes:
+ * rewriting the caller's own bytes is invisible, and a read-only struct
+ * fails here with nothing done.  The struct is smaller than a page, so it
+ * spans two pages at most, and its first and last bytes stand for all of
+ * it: a byte each is what a copy of the whole struct proved, for two
+ * user accesses instead of a checked copy.
+ */
+static int gpusched_probe_answer(void __user *uarg, const union gpusched_ucmd_buffer *buf,
+				 u32 size)
+{
+	const u8 *bytes = (const u8 *)buf;
+	u8 __user *ubytes = uarg;
+
+	BUILD_BUG_ON(sizeof(*buf) > PAGE_SIZE);
+	if (put_user(bytes[0], ubytes) || put_user(bytes[size - 1], ubytes + size - 1))
+		return -EFAULT;
+	return 0;
+}
+
 static long gpusched_fops_ioctl(struct file *file, unsigned int cmd,
 				unsigned long arg)
 {
@@ -249,13 +269,9 @@ static long gpusched_fops_ioctl(struct file *file, unsigned int cmd,
 	ret = copy_struct_from_user(&buf, op->size, uarg, user_size);
 	if (ret)
 		return ret;
-	/*
-	 * Make sure the answer can be written back before anything changes:
-	 * rewriting the caller's own bytes is invisible, and a read-only
-	 * struct fails here with nothing done.
-	 */
-	if (copy_to_user(uarg, &buf, min_t(u32, user_size, op->size)))
-		return -EFAULT;
+	ret = gpusched_probe_answer(uarg, &buf, min_t(u32, user_size, op->size));
+	if (ret)
+		return ret;
 
 	/* EMSGSIZE still reports the room needed; other errors write nothing. */
 	ucmd.user_size = user_size;

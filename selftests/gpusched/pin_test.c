@@ -2014,6 +2014,28 @@ TEST_F(pin, pin_with_a_read_only_argument_gives_efault_and_pins_nothing)
 	munmap(ro, sysconf(_SC_PAGESIZE));
 }
 
+/*
+ * The struct straddles two pages and only the second is read-only: the
+ * module proves the whole struct writable, not just its first page.
+ */
+TEST_F(pin, pin_whose_argument_ends_in_a_read_only_page_pins_nothing)
+{
+	struct gpusched_pin pin = gs_pin_arg(&self->m, GPUSCHED_TARGET_THREAD, 0, 0,
+					     GPUSCHED_POLICY_NODE, NULL);
+	long page = sysconf(_SC_PAGESIZE);
+	char *two, *arg;
+
+	two = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, two);
+	arg = two + page - 8;
+	memcpy(arg, &pin, sizeof(pin));
+	ASSERT_EQ(0, mprotect(two + page, page, PROT_READ));
+	EXPECT_ERRNO(EFAULT, ioctl(self->fd, GPUSCHED_IOC_PIN, arg));
+	EXPECT_NOT_PINNED(0);
+	EXPECT_AFFINITY(&self->before, 0);
+	munmap(two, 2 * page);
+}
+
 TEST_F(pin, exclusive_pin_with_a_read_only_mask_holds_no_cores)
 {
 	struct gs_mask zero, first, again;
