@@ -86,10 +86,14 @@ static int probe_pin(unsigned int rounds)
 {
 	struct gpusched_get_info info = { .size = sizeof(info) };
 	uint64_t mask[MASK_WORDS] = { 0 };
+	/*
+	 * Thread id 0 names the caller, as pid 0 does for sched_setaffinity():
+	 * neither looks a thread up by its id, so the two compare like for like.
+	 */
 	struct gpusched_pin pin = {
 		.size = sizeof(pin),
 		.target_type = GPUSCHED_TARGET_THREAD,
-		.target_id = (__u32)syscall(SYS_gettid),
+		.target_id = 0,
 		.policy = GPUSCHED_POLICY_NODE,
 		.nr_cpus = MASK_WORDS * 64,
 		.cpus = (uintptr_t)mask,
