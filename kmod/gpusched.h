@@ -209,12 +209,15 @@ struct gpusched_worker {
  * @node: entry in the table of masks by @digest, or in the list of
  *	spares once no one holds it (gpusched_mask.c)
  * @ref: one per holder
+ * @filled: @bits and @digest were set by an intern; false only for a
+ *	spare allocated blank, which holds no CPUs yet
  * @digest: gpusched_mask_digest() of the CPUs
  * @bits: the CPUs, cpumask_size() bytes; never changed once in the table
  */
 struct gpusched_mask {
 	struct hlist_node node;
 	refcount_t ref;
+	bool filled;
 	u64 digest;
 	unsigned long bits[];
 };

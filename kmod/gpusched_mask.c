@@ -44,8 +44,13 @@ static siphash_key_t gpusched_digest_key;
  * all under gpusched_masks_lock.  A mask whose last holder lets go becomes
  * a spare while there are fewer: a thread pinned alone holds two new masks
  * (its CPUs from before and the pin's), so pinning and unpinning it again
- * and again allocates and frees none.  (The price: KASAN cannot see a
- * mask used after its last put while it waits as a spare.)
+ * and again allocates and frees none.  A spare keeps the CPUs and the
+ * digest it had, and a mask of the same CPUs is that spare taken back:
+ * the same pin made again (the next job step on the same GPU, from the
+ * same cpuset) takes no digest.  No mask in the table has the CPUs of a
+ * spare: it was the only one with them when it was let go, and any
+ * intern of them since would have taken it back.  (The price: KASAN
+ * cannot see a mask used after its last put while it waits as a spare.)
  */
 #define GPUSCHED_MASK_SPARES 2U
 static DEFINE_HASHTABLE(gpusched_masks, 6);
@@ -148,6 +153,16 @@ static bool gpusched_mask_keep_spare(struct gpusched_mask *mask)
 	return true;
 }
 
+/* Moves a filled spare into the table, with one holder; under gpusched_masks_lock. */
+static void gpusched_mask_unspare(struct gpusched_mask *mask)
+{
+	hlist_del(&mask->node);
+	WRITE_ONCE(gpusched_nr_spares, gpusched_nr_spares - 1);
+	refcount_set(&mask->ref, 1);
+	hash_add(gpusched_masks, &mask->node, mask->digest);
+	gpusched_nr_masks++;
+}
+
 /**
  * gpusched_mask_reserve() - make sure the next gpusched_mask_intern() succeeds
  *
@@ -182,7 +197,9 @@ int gpusched_mask_reserve(void)
  *
  * The mask of the same CPUs already held by someone, with one more
  * holder, or a spare mask filled with @cpus.  The mask interned last is
- * compared first, and the digest is taken only when it differs.
+ * compared first, then the spares, and the digest is taken only when
+ * neither has the same CPUs: a spare that has them goes back into the
+ * table with the digest it kept.
  *
  * Context: gpusched_lock held (in the module); allocates nothing.
  * Return: the mask, or NULL when it is new and no spare was reserved.
@@ -198,6 +215,13 @@ struct gpusched_mask *gpusched_mask_intern(const struct cpumask *cpus)
 		refcount_inc(&mask->ref);
 		goto out;
 	}
+	/* The table has no mask of a spare's CPUs (see gpusched_mask_spares). */
+	hlist_for_each_entry(mask, &gpusched_mask_spares, node) {
+		if (mask->filled && cpumask_equal(gpusched_mask_cpus(mask), cpus)) {
+			gpusched_mask_unspare(mask);
+			goto out;
+		}
+	}
 	digest = gpusched_mask_digest(cpus);
 	hash_for_each_possible(gpusched_masks, mask, node, digest) {
 		if (mask->digest == digest && cpumask_equal(gpusched_mask_cpus(mask), cpus)) {
@@ -207,13 +231,10 @@ struct gpusched_mask *gpusched_mask_intern(const struct cpumask *cpus)
 	}
 	mask = hlist_entry_safe(gpusched_mask_spares.first, struct gpusched_mask, node);
 	if (mask) {
-		hlist_del(&mask->node);
-		WRITE_ONCE(gpusched_nr_spares, gpusched_nr_spares - 1);
 		cpumask_copy(to_cpumask(mask->bits), cpus);
 		mask->digest = digest;
-		refcount_set(&mask->ref, 1);
-		hash_add(gpusched_masks, &mask->node, digest);
-		gpusched_nr_masks++;
+		mask->filled = true;
+		gpusched_mask_unspare(mask);
 	}
 out:
 	if (mask)

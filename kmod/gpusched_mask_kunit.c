@@ -207,7 +207,8 @@ static void mask_let_go_becomes_a_spare(struct kunit *test)
 
 	/*
 	 * The mask interned last, let go, is a spare and no longer the last:
-	 * the same CPUs again make a mask anew, with one holder, in the table.
+	 * the same CPUs again take that spare back, with its digest and one
+	 * holder, into the table, where the next intern finds it.
 	 */
 	gpusched_test_first_cpus(cpus, 1);
 	other = gpusched_mask_get(cpus);
@@ -216,10 +217,63 @@ static void mask_let_go_becomes_a_spare(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, gpusched_nr_masks, 0U);
 	again = gpusched_mask_intern(cpus);
 	KUNIT_ASSERT_NOT_NULL(test, again);
+	KUNIT_EXPECT_PTR_EQ(test, again, other);
+	KUNIT_EXPECT_EQ(test, again->digest, gpusched_mask_digest(cpus));
 	KUNIT_EXPECT_EQ(test, refcount_read(&again->ref), 1U);
 	KUNIT_EXPECT_EQ(test, gpusched_nr_masks, 1U);
 	KUNIT_EXPECT_EQ(test, gpusched_nr_spares, GPUSCHED_MASK_SPARES - 1);
+	KUNIT_EXPECT_PTR_EQ(test, gpusched_mask_intern(cpus), again);
+	KUNIT_EXPECT_EQ(test, refcount_read(&again->ref), 2U);
 	gpusched_mask_put(again);
+	gpusched_mask_put(again);
+}
+
+/*
+ * Two spares of different CPUs: each set is given back its own spare, and
+ * a blank spare (allocated, never interned) is no mask of the empty set.
+ */
+static void mask_spare_taken_back_by_its_cpus(struct kunit *test)
+{
+	struct gpusched_mask *one, *two, *empty;
+	struct cpumask *cpus = gpusched_test_cpus(test);
+
+	if (nr_cpu_ids < 2)
+		kunit_skip(test, "needs 2 CPUs, nr_cpu_ids is %u", nr_cpu_ids);
+	gpusched_test_drop_spares();
+	gpusched_test_first_cpus(cpus, 1);
+	one = gpusched_mask_get(cpus);
+	KUNIT_ASSERT_NOT_NULL(test, one);
+	gpusched_test_first_cpus(cpus, 2);
+	two = gpusched_mask_get(cpus);
+	KUNIT_ASSERT_NOT_NULL(test, two);
+	gpusched_mask_put(one);
+	gpusched_mask_put(two);
+	KUNIT_ASSERT_EQ(test, gpusched_nr_spares, 2U);
+	/* The first spare on the list is two's: one's CPUs still find one. */
+	gpusched_test_first_cpus(cpus, 1);
+	KUNIT_EXPECT_PTR_EQ(test, gpusched_mask_intern(cpus), one);
+	KUNIT_EXPECT_TRUE(test, cpumask_equal(gpusched_mask_cpus(one), cpus));
+	gpusched_test_first_cpus(cpus, 2);
+	KUNIT_EXPECT_PTR_EQ(test, gpusched_mask_intern(cpus), two);
+	KUNIT_EXPECT_TRUE(test, cpumask_equal(gpusched_mask_cpus(two), cpus));
+	KUNIT_EXPECT_EQ(test, gpusched_nr_masks, 2U);
+	KUNIT_EXPECT_EQ(test, gpusched_nr_spares, 0U);
+	gpusched_mask_put(one);
+	gpusched_mask_put(two);
+
+	gpusched_test_drop_spares();
+	KUNIT_ASSERT_EQ(test, gpusched_mask_reserve(), 0);
+	cpumask_clear(cpus);
+	empty = gpusched_mask_intern(cpus);
+	KUNIT_ASSERT_NOT_NULL(test, empty);
+	KUNIT_EXPECT_EQ(test, empty->digest, gpusched_mask_digest(cpus));
+	KUNIT_EXPECT_EQ(test, gpusched_nr_masks, 1U);
+	/* In the table under its digest: found again, not made twice. */
+	KUNIT_EXPECT_EQ(test, gpusched_mask_reserve(), 0);
+	KUNIT_EXPECT_PTR_EQ(test, gpusched_mask_intern(cpus), empty);
+	KUNIT_EXPECT_EQ(test, gpusched_nr_masks, 1U);
+	gpusched_mask_put(empty);
+	gpusched_mask_put(empty);
 }
 
 static struct kunit_case gpusched_mask_cases[] = {
@@ -228,6 +282,7 @@ static struct kunit_case gpusched_mask_cases[] = {
 	KUNIT_CASE(mask_digest_ignores_bits_past_the_last_cpu),
 	KUNIT_CASE(mask_intern_takes_the_reserve_only_when_new),
 	KUNIT_CASE(mask_let_go_becomes_a_spare),
+	KUNIT_CASE(mask_spare_taken_back_by_its_cpus),
 	{}
 };
 
