@@ -95,6 +95,22 @@ launch() {
 		not_ok "launches as kind $kind" "$log/launch-$kind.out"
 	fi
 }
+# What a launcher has mapped when it execs its program (icount_pages.so
+# stops it there): the pages the launch rows map, and unmap at exit.
+# After the launches of the same kind, so that the files are in the page
+# cache, where the kernel maps them from.
+pages() {
+	name=$1
+	shift
+	if icount_probe pages /opt/icount/lib/icount_pages.so "$@" >"$log/pages-$name.out" 2>&1
+	then
+		ok "pages mapped by $name at its execvp()"
+		sed -n "s|^# pages at execvp() of [^,]*,|# pages at execvp(), $name,|p" \
+			"$log/pages-$name.out"
+	else
+		not_ok "pages mapped by $name at its execvp()" "$log/pages-$name.out"
+	fi
+}
 # Every CPU but 0 (which cannot go) offline (0) or online (1).
 cpus_but_0() {
 	for online in /sys/devices/system/cpu/cpu[0-9]*/online; do
@@ -114,9 +130,13 @@ echo "# gpusched exec's CPUs: $($bin/gpusched $exec_args /bin/cat /proc/self/sta
 	sed -n 's/^Cpus_allowed_list:[[:space:]]*//p')"
 launch 11 "$bin/true"
 launch 12 "$bin/taskset" -c 0 "$bin/true"
+pages taskset "$bin/taskset" -c 0 "$bin/true"
 launch 13 "$bin/numactl" --cpunodebind=0 "$bin/true"
+pages numactl "$bin/numactl" --cpunodebind=0 "$bin/true"
 # shellcheck disable=SC2086
 launch 14 "$bin/gpusched" $exec_args "$bin/true"
+# shellcheck disable=SC2086
+pages gpusched-module "$bin/gpusched" $exec_args "$bin/true"
 # The module's symbols name its functions in the PIN rows; they go with it.
 grep -i ' t ' /proc/kallsyms >"$log/kallsyms"
 if rmmod gpusched >"$log/rmmod" 2>&1; then
@@ -128,6 +148,8 @@ mkdir -m 700 /tmp/icount-cache
 export GPUSCHED_CACHE_DIR=/tmp/icount-cache
 # shellcheck disable=SC2086
 launch 15 "$bin/gpusched" $exec_args "$bin/true"
+# shellcheck disable=SC2086
+pages gpusched-fallback "$bin/gpusched" $exec_args "$bin/true"
 # Else kind 15 would count discoveries.
 ls -l /tmp/icount-cache >"$log/cache" 2>&1
 if [ -s /tmp/icount-cache/fallback-machine ]; then

@@ -12,7 +12,10 @@
 # prints a table: per call, the mean, the median and the least
 # instructions and the mean of those in the kernel; then the ratios of the
 # medians, among them each launcher's instructions over a plain fork and
-# exec of true against taskset's and numactl's.
+# exec of true against taskset's and numactl's; then, for each launcher,
+# the pages it has mapped of its own file, libc, the loader and others
+# when it execs true (icount_pages.c stops it there), which its launch
+# row pays to map and to unmap.
 # --functions N adds, for PIN, UNPIN, the sched_setaffinity() PIN is compared
 # with, GET_INFO, the ping-pong without and with the monitor (and with
 # --latency) and the
@@ -61,7 +64,10 @@ flags=$(DEB_BUILD_MAINT_OPTIONS=hardening=+all dpkg-buildflags --export=sh)
 	make -s -C "$GS_TOP" OUT="$dir/pkg" "$dir/pkg/bin/gpusched"
 )
 extra=$dir/extra
-mkdir -p "$extra/opt/icount/bin" "$extra/etc"
+mkdir -p "$extra/opt/icount/bin" "$extra/opt/icount/lib" "$extra/etc"
+# Preloaded into a launcher to stop it at its execvp() (the pages rows).
+cc -std=c11 -O2 -Wall -Wextra -Werror -shared -fPIC -fvisibility=hidden \
+	-o "$extra/opt/icount/lib/icount_pages.so" "$GS_TOP/selftests/icount/icount_pages.c"
 # Without the loader's cache every start would search for its libraries.
 cp /etc/ld.so.cache "$extra/etc/"
 cp /usr/bin/true /usr/bin/taskset /usr/bin/numactl "$dir/pkg/bin/gpusched" "$extra/opt/icount/bin/"
@@ -135,6 +141,9 @@ awk '$1 == "icount" && $2 == "kind" { med[$3] = $13 }
 		launch("gpusched exec, fallback, file", 15)
 		launch("gpusched exec, fallback, discovering", 16)
 	}' "$dir/plugin.log"
+# Pages mapped when each launcher execs true: counted by no plugin, read
+# from /proc/PID/pagemap of the launcher stopped there.
+sed -n 's/^# pages at execvp(), /pages at execvp(), /p' "$dir/vm/results.txt"
 [ "$functions" -gt 0 ] || exit 0
 
 # The guest's text symbols, by address, then each counted block under the

@@ -18,6 +18,13 @@
  *	a launch of PROGRAM, from fork() to waitpid() of a child that
  *	execs it, as kind KIND (after LAUNCH_WARMUP uncounted); the plugin
  *	counts per vCPU, so the guest has only one CPU online for these
+ *   icount_probe pages SHIM PROGRAM [ARGS...]
+ *	counts nothing: runs the launcher PROGRAM with SHIM
+ *	(icount_pages.so) preloaded, which stops it at its execvp(), and
+ *	prints the pages it has mapped by then of its own file, of libc, of
+ *	the loader and of other files, each as mapped of all in its
+ *	mappings (medians of PAGES_ROUNDS launches): what the launch rows
+ *	pay to map and unmap
  *
  * Prints "# ..." lines; exits 1 with a message naming what failed.
  */
@@ -45,6 +52,7 @@
 #define FILE_GO		"/tmp/icount-go"
 #define MASK_WORDS	16
 #define LAUNCH_WARMUP	3
+#define PAGES_ROUNDS	9
 
 typedef void (*marker_fn)(void);
 
@@ -274,17 +282,163 @@ static int probe_launch(unsigned int rounds, unsigned int kind, char **argv)
 	return 0;
 }
 
+/* Pages of one file's mappings: mapped (present) and in all. */
+struct pages_tally {
+	unsigned long present;
+	unsigned long total;
+};
+
+static int tally_mapping(int pagemap, unsigned long start, unsigned long end,
+			 struct pages_tally *tally)
+{
+	unsigned long page;
+	uint64_t entry;
+
+	for (page = start / 4096; page < end / 4096; page++) {
+		if (pread(pagemap, &entry, sizeof(entry), (off_t)(page * sizeof(entry))) !=
+		    sizeof(entry))
+			return fail("/proc/PID/pagemap");
+		tally->present += entry >> 63;
+		tally->total++;
+	}
+	return 0;
+}
+
+/* What a stopped launcher has mapped: its own file, libc, the loader, the rest. */
+struct pages_report {
+	struct pages_tally own, libc, loader, other;
+};
+
+static int read_pages(pid_t pid, const char *program, struct pages_report *report)
+{
+	char path[64], line[512], file[400];
+	unsigned long start, end;
+	struct pages_tally *tally;
+	int pagemap, ret = 0;
+	const char *name;
+	FILE *maps;
+
+	memset(report, 0, sizeof(*report));
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	maps = fopen(path, "r");
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)pid);
+	pagemap = open(path, O_RDONLY | O_CLOEXEC);
+	if (!maps || pagemap < 0)
+		return fail("/proc/PID/maps or pagemap of the stopped launcher");
+	while (!ret && fgets(line, sizeof(line), maps)) {
+		if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %399s", &start, &end, file) != 3 ||
+		    file[0] != '/' || strstr(file, "icount_pages"))
+			continue;
+		name = strrchr(file, '/') + 1;
+		if (!strcmp(file, program))
+			tally = &report->own;
+		else if (!strncmp(name, "libc.so", 7))
+			tally = &report->libc;
+		else if (!strncmp(name, "ld-linux", 8))
+			tally = &report->loader;
+		else
+			tally = &report->other;
+		ret = tally_mapping(pagemap, start, end, tally);
+	}
+	fclose(maps);
+	close(pagemap);
+	return ret;
+}
+
+/* One launch of @argv with @shim preloaded, stopped at its execvp() and read. */
+static int pages_once(const char *shim, char **argv, struct pages_report *report)
+{
+	int status, ret;
+	pid_t pid;
+
+	pid = fork();
+	if (pid < 0)
+		return fail("fork");
+	if (!pid) {
+		setenv("LD_PRELOAD", shim, 1);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	if (waitpid(pid, &status, WUNTRACED) != pid)
+		return fail("waitpid");
+	if (!WIFSTOPPED(status)) {
+		fprintf(stderr, "icount_probe: %s ended before its execvp() (status %#x)\n",
+			argv[0], status);
+		return 1;
+	}
+	ret = read_pages(pid, argv[0], report);
+	kill(pid, SIGCONT);
+	if (waitpid(pid, &status, 0) != pid)
+		return fail("waitpid");
+	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+		fprintf(stderr, "icount_probe: %s: exit status %#x after its execvp()\n",
+			argv[0], status);
+		return 1;
+	}
+	return ret;
+}
+
+static int compare_ulong(const void *a, const void *b)
+{
+	unsigned long x = *(const unsigned long *)a, y = *(const unsigned long *)b;
+
+	return (x > y) - (x < y);
+}
+
+static unsigned long median_of(unsigned long *values, unsigned int n)
+{
+	qsort(values, n, sizeof(*values), compare_ulong);
+	return values[n / 2];
+}
+
+/*
+ * Medians over PAGES_ROUNDS launches: where a library lands is random, and
+ * with it how the kernel's 64 KiB windows fall on the code it runs.
+ */
+static int probe_pages(const char *shim, char **argv)
+{
+	unsigned long own[PAGES_ROUNDS], libc[PAGES_ROUNDS], loader[PAGES_ROUNDS];
+	unsigned long other[PAGES_ROUNDS], all[PAGES_ROUNDS];
+	unsigned long median_all;
+	struct pages_report report;
+	unsigned int r;
+
+	for (r = 0; r < PAGES_ROUNDS; r++) {
+		if (pages_once(shim, argv, &report))
+			return 1;
+		own[r] = report.own.present;
+		libc[r] = report.libc.present;
+		loader[r] = report.loader.present;
+		other[r] = report.other.present;
+		all[r] = own[r] + libc[r] + loader[r] + other[r];
+	}
+	/* Sorted by it: the least and the most are at the ends. */
+	median_all = median_of(all, PAGES_ROUNDS);
+	printf("# pages at execvp() of %s, medians of %d: %lu of its own %lu, libc %lu of %lu, "
+	       "loader %lu of %lu, other files %lu of %lu; in all %lu (%lu to %lu)\n",
+	       argv[0], PAGES_ROUNDS, median_of(own, PAGES_ROUNDS), report.own.total,
+	       median_of(libc, PAGES_ROUNDS), report.libc.total,
+	       median_of(loader, PAGES_ROUNDS), report.loader.total,
+	       median_of(other, PAGES_ROUNDS), report.other.total,
+	       median_all, all[0], all[PAGES_ROUNDS - 1]);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	unsigned int rounds;
 
 	if (argc < 3 || (strcmp(argv[1], "pin") &&
 			 (strcmp(argv[1], "pingpong") || argc < 4) &&
-			 (strcmp(argv[1], "launch") || argc < 5))) {
+			 (strcmp(argv[1], "launch") || argc < 5) &&
+			 (strcmp(argv[1], "pages") || argc < 4))) {
 		fprintf(stderr, "usage: icount_probe pin ROUNDS | pingpong ROUNDS KIND |\n"
-			"       launch ROUNDS KIND PROGRAM [ARGS...]\n");
+			"       launch ROUNDS KIND PROGRAM [ARGS...] |\n"
+			"       pages SHIM PROGRAM [ARGS...]\n");
 		return 2;
 	}
+	if (!strcmp(argv[1], "pages"))
+		return probe_pages(argv[2], argv + 3);
 	rounds = (unsigned int)strtoul(argv[2], NULL, 10);
 	if (map_markers())
 		return 1;
