@@ -366,15 +366,18 @@ static int exec_pin(const struct pin_options *o, struct gpusched *gs)
 	}
 	pin.gpu = gpu;
 	err = gpusched_pin_task(gs, &pin, cpus, size);
-	gpusched_format_pci_address(&topo.gpus[gpu], address);
+	/* Formatted only to be printed: see the comment on snprintf() in main(). */
 	if (err) {
+		gpusched_format_pci_address(&topo.gpus[gpu], address);
 		cli_error("pinning to GPU %d (%s) with policy %s: %s", gpu, address,
 			  gpusched_policy_name(o->policy), pin_error_hint(err));
 		ret = EXIT_FAILURE_RUNTIME;
 	} else {
-		if (o->common.verbose)
+		if (o->common.verbose) {
+			gpusched_format_pci_address(&topo.gpus[gpu], address);
 			report_pinned(gpu, address, topo.gpus[gpu].node, cpus, size, pin.policy,
 				      true);
+		}
 		ret = apply_mem_policy(o, topo.gpus[gpu].node,
 				       topo.gpus[gpu].mem_node == GPUSCHED_NODE_ANY ?
 				       topo.gpus[gpu].node : topo.gpus[gpu].mem_node) ?

@@ -412,13 +412,22 @@ int main(int argc, char **argv)
 		return EXIT_OK;
 	}
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-		static char program[32];
+		static char program[32] = "gpusched ";
+		size_t prefix = strlen(program), len;
 
 		if (strcmp(argv[1], commands[i].name))
 			continue;
-		/* getopt names argv[0] in its messages: "gpusched topo: unrecognized..." */
-		snprintf(program, sizeof(program), "gpusched %s", commands[i].name);
-		argv[1] = program;
+		/*
+		 * getopt names argv[0] in its messages: "gpusched topo:
+		 * unrecognized...".  Put together without snprintf(), which
+		 * would map printf's pages of libc into every `gpusched exec`
+		 * (research-guide.rst, "launch").
+		 */
+		len = strlen(commands[i].name);
+		if (prefix + len < sizeof(program)) {
+			memcpy(program + prefix, commands[i].name, len + 1);
+			argv[1] = program;
+		}
 		return commands[i].run(argc - 1, argv + 1);
 	}
 	cli_error("unknown command '%s'; `gpusched --help` lists the commands", argv[1]);
