@@ -2014,10 +2014,7 @@ TEST_F(pin, pin_with_a_read_only_argument_gives_efault_and_pins_nothing)
 	munmap(ro, sysconf(_SC_PAGESIZE));
 }
 
-/*
- * The struct straddles two pages and only the second is read-only: the
- * module proves the whole struct writable, not just its first page.
- */
+/* The struct straddles two pages and only the second is read-only. */
 TEST_F(pin, pin_whose_argument_ends_in_a_read_only_page_pins_nothing)
 {
 	struct gpusched_pin pin = gs_pin_arg(&self->m, GPUSCHED_TARGET_THREAD, 0, 0,
@@ -2033,6 +2030,36 @@ TEST_F(pin, pin_whose_argument_ends_in_a_read_only_page_pins_nothing)
 	EXPECT_ERRNO(EFAULT, ioctl(self->fd, GPUSCHED_IOC_PIN, arg));
 	EXPECT_NOT_PINNED(0);
 	EXPECT_AFFINITY(&self->before, 0);
+	munmap(two, 2 * page);
+}
+
+/*
+ * UNPIN answers under its locks with page faults disabled, so the module
+ * must make the whole struct writable before it takes them.  Here the
+ * struct's last 8 bytes (nr_threads and __reserved, 0 going in) lie in a
+ * page never written: reading it maps the shared zero page, and only a
+ * write before the locks gives the caller a page of its own to answer in.
+ */
+TEST_F(pin, unpin_whose_argument_ends_in_an_unwritten_page_answers)
+{
+	struct gpusched_unpin unpin = {
+		.size = sizeof(unpin),
+		.target_type = GPUSCHED_TARGET_THREAD,
+	};
+	size_t head = offsetof(struct gpusched_unpin, nr_threads);
+	long page = sysconf(_SC_PAGESIZE);
+	struct gpusched_unpin *arg;
+	char *two;
+
+	ASSERT_EQ(0, pin_self(self, 0, GPUSCHED_POLICY_NODE, NULL));
+	two = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, two);
+	arg = (struct gpusched_unpin *)(two + page - head);
+	/* Only the first page is written: the second is not even mapped yet. */
+	memcpy(arg, &unpin, head);
+	EXPECT_EQ(0, ioctl(self->fd, GPUSCHED_IOC_UNPIN, arg));
+	EXPECT_EQ(1, arg->nr_threads);
+	EXPECT_NOT_PINNED(0);
 	munmap(two, 2 * page);
 }
 
