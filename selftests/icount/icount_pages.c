@@ -12,6 +12,7 @@
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <errno.h>
 #include <signal.h>
 #include <sys/syscall.h>
 
@@ -35,5 +36,9 @@ int execvp(const char *file, char *const argv[])
 
 	raw_syscall2(SYS_kill, raw_syscall2(SYS_getpid, 0, 0), SIGSTOP);
 	real = (int (*)(const char *, char *const []))dlsym(RTLD_NEXT, "execvp");
+	if (!real) {
+		errno = ENOSYS;
+		return -1;
+	}
 	return real(file, argv);
 }

@@ -323,8 +323,14 @@ static int read_pages(pid_t pid, const char *program, struct pages_report *repor
 	maps = fopen(path, "r");
 	snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)pid);
 	pagemap = open(path, O_RDONLY | O_CLOEXEC);
-	if (!maps || pagemap < 0)
-		return fail("/proc/PID/maps or pagemap of the stopped launcher");
+	if (!maps || pagemap < 0) {
+		ret = fail("/proc/PID/maps or pagemap of the stopped launcher");
+		if (maps)
+			fclose(maps);
+		if (pagemap >= 0)
+			close(pagemap);
+		return ret;
+	}
 	while (!ret && fgets(line, sizeof(line), maps)) {
 		if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %399s", &start, &end, file) != 3 ||
 		    file[0] != '/' || strstr(file, "icount_pages"))
@@ -345,7 +351,11 @@ static int read_pages(pid_t pid, const char *program, struct pages_report *repor
 	return ret;
 }
 
-/* One launch of @argv with @shim preloaded, stopped at its execvp() and read. */
+/*
+ * One launch of @argv with @shim preloaded, stopped at its execvp() and
+ * read; @argv[0] is an absolute path without symbolic links, as
+ * /proc/PID/maps names the launcher's own file.
+ */
 static int pages_once(const char *shim, char **argv, struct pages_report *report)
 {
 	int status, ret;
@@ -359,11 +369,19 @@ static int pages_once(const char *shim, char **argv, struct pages_report *report
 		execv(argv[0], argv);
 		_exit(127);
 	}
-	if (waitpid(pid, &status, WUNTRACED) != pid)
-		return fail("waitpid");
-	if (!WIFSTOPPED(status)) {
-		fprintf(stderr, "icount_probe: %s ended before its execvp() (status %#x)\n",
-			argv[0], status);
+	if (waitpid(pid, &status, WUNTRACED) != pid) {
+		ret = fail("waitpid");
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		return ret;
+	}
+	if (!WIFSTOPPED(status) || WSTOPSIG(status) != SIGSTOP) {
+		fprintf(stderr, "icount_probe: %s %s before its execvp() (status %#x)\n",
+			argv[0], WIFSTOPPED(status) ? "stopped otherwise" : "ended", status);
+		if (WIFSTOPPED(status)) {
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+		}
 		return 1;
 	}
 	ret = read_pages(pid, argv[0], report);
