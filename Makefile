@@ -10,7 +10,8 @@
 #   make bench           placement engine timings (numbers, no verdict)
 #   make icount          guest instructions of PIN, UNPIN, sched_setaffinity,
 #                        the monitor's ping-pong and launches, counted by a
-#                        QEMU plugin (numbers, no verdict; KERNEL=6.12,
+#                        QEMU plugin, and the pages each launcher maps
+#                        (numbers, no verdict; KERNEL=6.12,
 #                        TOPOLOGY=2s-smt, FUNCTIONS=N for the top N kernel
 #                        functions)
 #   make fuzz            the placement engine's fuzzer for FUZZ_SECONDS (20)
