@@ -412,8 +412,9 @@ int main(int argc, char **argv)
 		return EXIT_OK;
 	}
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-		static char program[32] = "gpusched ";
-		size_t prefix = strlen(program), len;
+		static const char prefix[] = "gpusched ";
+		static char program[32];
+		size_t len;
 
 		if (strcmp(argv[1], commands[i].name))
 			continue;
@@ -423,9 +424,10 @@ int main(int argc, char **argv)
 		 * would map printf's pages of libc into every `gpusched exec`
 		 * (research-guide.rst, "launch").
 		 */
-		len = strlen(commands[i].name);
-		if (prefix + len < sizeof(program)) {
-			memcpy(program + prefix, commands[i].name, len + 1);
+		len = strlen(commands[i].name) + 1;
+		if (sizeof(prefix) - 1 + len <= sizeof(program)) {
+			memcpy(program, prefix, sizeof(prefix) - 1);
+			memcpy(program + sizeof(prefix) - 1, commands[i].name, len);
 			argv[1] = program;
 		}
 		return commands[i].run(argc - 1, argv + 1);
